@@ -1,0 +1,183 @@
+"""Configuration: JSON-schema validation with defaults, and the checks a schema cannot express.
+
+The schema (``schemas/config.schema.yaml``) documents every key. ``load_config`` fills in
+defaults, rejects unknown keys and bad values with messages that name the key and say what is
+expected, then checks cross-key rules (split shares sum to 1, inputs exist, region names unique).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+from collections.abc import Iterator, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SCHEMA_RESOURCE = "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """Raised when the configuration is invalid; the message lists every problem found."""
+
+
+def load_schema() -> dict[str, Any]:
+    """Return the configuration JSON schema shipped with the package."""
+    text = resources.files("df4lcz.schemas").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def _with_defaults(validator_class):
+    """A validator class that fills ``default`` values into objects as it validates them."""
+    check_properties = validator_class.VALIDATORS["properties"]
+
+    def properties(validator, props, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in props.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from check_properties(validator, props, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": properties})
+
+
+_Validator = _with_defaults(jsonschema.Draft202012Validator)
+
+
+def _key(path: Iterator[Any] | list[Any]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<top level>"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    key = _key(list(error.absolute_path))
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        where = f"{key}." if key != "<top level>" else ""
+        return (
+            f"unknown config key(s) {', '.join(repr(where + e) for e in extra)}; "
+            f"valid keys here are: {', '.join(allowed)}"
+        )
+    if error.validator == "required":
+        return f"config key '{key}': {error.message}"
+    expected = error.schema.get("description", "").strip()
+    if error.validator == "enum":
+        expected = ""
+    elif error.validator in {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}:
+        parent = error.parent.schema.get("description", "") if error.parent else ""
+        expected = expected or parent
+    msg = f"config key '{key}': {error.message}"
+    if expected:
+        msg += f" (expected: {' '.join(expected.split())})"
+    return msg
+
+
+def validate_config(config: Mapping[str, Any], base_dir: str | os.PathLike = ".", check_files: bool = True) -> dict[str, Any]:
+    """Validate ``config`` and return a deep copy with every default filled in.
+
+    Args:
+        config: the parsed config mapping (e.g. Snakemake's ``config``).
+        base_dir: directory relative input paths are resolved against.
+        check_files: also check that input files named in the config exist.
+
+    Raises:
+        ConfigError: listing every problem, each naming its key and what was expected.
+    """
+    cfg = copy.deepcopy(dict(config))
+    validator = _Validator(load_schema())
+    problems = sorted({_describe(e) for e in validator.iter_errors(cfg)})
+    if not problems:
+        problems = _semantic_problems(cfg, Path(base_dir), check_files)
+    if problems:
+        raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems))
+    return cfg
+
+
+def _semantic_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> list[str]:
+    problems: list[str] = []
+    splits = cfg["splits"]
+    total = splits["train"] + splits["val"] + splits["test"]
+    if not math.isclose(total, 1.0, abs_tol=1e-6):
+        problems.append(
+            f"config keys 'splits.train', 'splits.val', 'splits.test' sum to {total:g}; expected 1"
+        )
+    lo, hi = cfg["demo"]["patch_cells"]
+    if lo > hi:
+        problems.append(f"config key 'demo.patch_cells': minimum {lo} exceeds maximum {hi}")
+    if cfg["samples"]["stride_m"] < cfg["samples"]["size_m"] / 4:
+        problems.append(
+            "config key 'samples.stride_m': stride below a quarter of size_m makes near-duplicate samples; "
+            f"expected ≥ {cfg['samples']['size_m'] / 4:g}"
+        )
+    if cfg["dataset"] == "regions":
+        regions = cfg["regions"]
+        if not regions:
+            problems.append("config key 'regions': dataset is 'regions' but no region is listed; add at least one")
+        names = [r["name"] for r in regions]
+        for dup in sorted({n for n in names if names.count(n) > 1}):
+            problems.append(f"config key 'regions': region name {dup!r} is used more than once")
+        for i, region in enumerate(regions):
+            for key, value in region["label_map"].items():
+                try:
+                    int(key)
+                except ValueError:
+                    problems.append(f"config key 'regions[{i}].label_map': key {key!r} is not an integer class code")
+            if check_files:
+                for field in ("google", "sentinel2", "labels"):
+                    path = base / region[field]
+                    if not path.exists():
+                        problems.append(f"config key 'regions[{i}].{field}': input not found: {region[field]}")
+    sam = cfg["segment"]["sam"]
+    if cfg["segment"]["backend"] == "sam" and sam["checkpoint"] and check_files:
+        if not (base / sam["checkpoint"]).exists():
+            problems.append(
+                f"config key 'segment.sam.checkpoint': file not found: {sam['checkpoint']} "
+                "(set it to null to let rule sam_checkpoint download the official file)"
+            )
+    return problems
+
+
+def load_config(path: str | os.PathLike, check_files: bool = True) -> dict[str, Any]:
+    """Read a YAML config file and validate it (relative paths resolve against the CWD)."""
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"config file not found: {p}")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: expected a mapping of config keys at the top level")
+    return validate_config(data, check_files=check_files)
+
+
+def schema_markdown(schema: Mapping[str, Any] | None = None) -> str:
+    """Render every config key, its type, default and description as a Markdown table."""
+    schema = schema or load_schema()
+    rows: list[str] = ["| key | type | default | description |", "|---|---|---|---|"]
+
+    def walk(node: Mapping[str, Any], prefix: str) -> None:
+        for name, sub in node.get("properties", {}).items():
+            key = f"{prefix}{name}"
+            typ = sub.get("type", "")
+            typ = " or ".join(typ) if isinstance(typ, list) else typ
+            if "enum" in sub:
+                typ = " \\| ".join(f"`{v}`" for v in sub["enum"])
+            default = sub.get("default", "")
+            default_txt = "" if isinstance(default, dict) else f"`{yaml.safe_dump(default, default_flow_style=True).strip().removesuffix('...').strip()}`"
+            desc = " ".join(str(sub.get("description", "")).split())
+            rows.append(f"| `{key}` | {typ} | {default_txt} | {desc} |")
+            if sub.get("type") == "object" and "properties" in sub:
+                walk(sub, f"{key}.")
+            if sub.get("type") == "array" and isinstance(sub.get("items"), dict) and "properties" in sub["items"]:
+                walk(sub["items"], f"{key}[].")
+
+    walk(schema, "")
+    return "\n".join(rows) + "\n"

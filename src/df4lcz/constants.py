@@ -1,0 +1,105 @@
+"""Named constants shared by every stage: LCZ classes, Sentinel-2 bands, sample geometry.
+
+LCZ definitions follow Stewart & Oke (2012), "Local Climate Zones for Urban Temperature
+Studies", BAMS 93(12). The land-cover types A–G are encoded 11–17 everywhere in this
+project, and class labels seen by users are always 1–17.
+"""
+
+from __future__ import annotations
+
+#: Number of LCZ classes.
+N_CLASSES: int = 17
+
+#: LCZ class codes as used in every file a user sees (1–10 built, 11–17 = A–G land cover).
+LCZ_CODES: tuple[int, ...] = tuple(range(1, N_CLASSES + 1))
+
+#: Codes of the built types (LCZ 1–10); OA_BU is measured over these.
+BUILT_CODES: tuple[int, ...] = tuple(range(1, 11))
+
+#: Codes of the land-cover types (LCZ A–G = 11–17); OA_N is measured over these.
+NATURAL_CODES: tuple[int, ...] = tuple(range(11, 18))
+
+#: Short human-readable names, indexed by code.
+LCZ_NAMES: dict[int, str] = {
+    1: "Compact high-rise",
+    2: "Compact mid-rise",
+    3: "Compact low-rise",
+    4: "Open high-rise",
+    5: "Open mid-rise",
+    6: "Open low-rise",
+    7: "Lightweight low-rise",
+    8: "Large low-rise",
+    9: "Sparsely built",
+    10: "Heavy industry",
+    11: "A Dense trees",
+    12: "B Scattered trees",
+    13: "C Bush, scrub",
+    14: "D Low plants",
+    15: "E Bare rock or paved",
+    16: "F Bare soil or sand",
+    17: "G Water",
+}
+
+#: Labels used on figure axes (1..10, A..G).
+LCZ_SHORT: dict[int, str] = {c: (str(c) if c <= 10 else "ABCDEFG"[c - 11]) for c in LCZ_CODES}
+
+#: The standard LCZ colour table (WUDAPT / Demuzere et al. 2022 legend), RGB 0–255.
+LCZ_COLORS: dict[int, tuple[int, int, int]] = {
+    1: (140, 0, 0),
+    2: (209, 0, 0),
+    3: (255, 0, 0),
+    4: (191, 77, 0),
+    5: (255, 102, 0),
+    6: (255, 153, 85),
+    7: (250, 238, 5),
+    8: (188, 188, 188),
+    9: (255, 204, 170),
+    10: (85, 85, 85),
+    11: (0, 106, 0),
+    12: (0, 170, 0),
+    13: (100, 133, 37),
+    14: (185, 219, 121),
+    15: (0, 0, 0),
+    16: (251, 247, 174),
+    17: (106, 106, 255),
+}
+
+#: The ten Sentinel-2 bands used by DF4LCZ, in So2Sat LCZ42 order.
+S2_BANDS: tuple[str, ...] = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")
+
+#: Native ground sampling distance (m) of each Sentinel-2 band.
+S2_BAND_RESOLUTION: dict[str, int] = {
+    "B01": 60, "B02": 10, "B03": 10, "B04": 10, "B05": 20, "B06": 20, "B07": 20,
+    "B08": 10, "B8A": 20, "B09": 60, "B10": 60, "B11": 20, "B12": 20,
+}
+
+#: Divisor that turns Sentinel-2 L1C/L2A digital numbers into reflectance.
+S2_REFLECTANCE_SCALE: float = 10000.0
+
+#: Side of one sample square on the ground (m), as in DF4LCZ.
+SAMPLE_SIZE_M: float = 320.0
+
+#: Google Earth chip side in pixels (≈1 m per pixel over 320 m).
+GOOGLE_CHIP_PX: int = 320
+
+#: Sentinel-2 chip side in pixels (10 m per pixel over 320 m).
+S2_CHIP_PX: int = 32
+
+#: Names of the split values in ``results/splits/{strategy}.csv``.
+SPLIT_NAMES: tuple[str, ...] = ("train", "val", "test")
+
+
+def validate_lcz_code(code: int, where: str = "label") -> int:
+    """Return ``code`` as int if it is a valid LCZ code (1–17), else raise ``ValueError``.
+
+    Args:
+        code: candidate class code.
+        where: description of the source used in the error message (file, column, key).
+    """
+    try:
+        value = int(code)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: {code!r} is not an LCZ class code; expected an integer 1–17") from None
+    if value != code or not 1 <= value <= N_CLASSES:
+        raise ValueError(f"{where}: {code!r} is not an LCZ class code; expected an integer 1–17")
+    return value

@@ -1,0 +1,71 @@
+"""Reading and writing the HDF5 shard files of the file contracts (DESIGN.md §5), atomically."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .atomic import atomic_path
+
+
+def write_h5(
+    path: str | os.PathLike,
+    datasets: Mapping[str, np.ndarray],
+    attrs: Mapping[str, Any] | None = None,
+    compression: str | None = "gzip",
+) -> None:
+    """Write ``datasets`` (name → array) and file ``attrs`` to ``path`` atomically.
+
+    Arrays with more than 1,000 elements are chunked and gzip-compressed; attribute values that
+    are lists of strings are stored as variable-length UTF-8 string arrays.
+    """
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            for name, value in datasets.items():
+                arr = np.asarray(value)
+                kwargs: dict[str, Any] = {}
+                if compression and arr.size > 1000 and arr.dtype.kind in "biuf":
+                    kwargs = {"compression": compression, "compression_opts": 4, "shuffle": True}
+                    if arr.ndim >= 3:  # one sample per chunk along the first axis
+                        kwargs["chunks"] = (1, *arr.shape[1:])
+                f.create_dataset(name, data=arr, **kwargs)
+            for key, value in (attrs or {}).items():
+                if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+                    f.attrs.create(key, list(value), dtype=h5py.string_dtype())
+                else:
+                    f.attrs[key] = value
+
+
+def read_h5(path: str | os.PathLike, names: list[str] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read datasets (all, or ``names``) and attrs from an HDF5 file.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: the file is not readable HDF5, or a requested dataset is missing.
+    """
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: file not found")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise ValueError(f"{path}: not a readable HDF5 file ({exc})") from exc
+    with f:
+        wanted = list(f.keys()) if names is None else names
+        missing = [n for n in wanted if n not in f]
+        if missing:
+            raise ValueError(f"{path}: missing dataset(s) {missing}; found {sorted(f.keys())}")
+        data = {n: f[n][()] for n in wanted}
+        attrs = {k: _decode_attr(v) for k, v in f.attrs.items()}
+    return data, attrs
+
+
+def _decode_attr(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, np.ndarray) and value.dtype.kind in "OS":
+        return [v.decode() if isinstance(v, bytes) else str(v) for v in value.tolist()]
+    return value
