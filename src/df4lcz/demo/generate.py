@@ -69,8 +69,8 @@ class DemoSettings:
 
     seed: int = 7
     n_cities: int = 3
-    patches_per_side: int = 5
-    patch_cells: tuple[int, int] = (3, 4)
+    patches_per_side: int = 6
+    patch_cells: tuple[int, int] = (2, 4)
     labelled_fraction: float = 0.85
     classes: tuple[int, ...] = tuple(range(1, 18))
     variation: float = 0.35

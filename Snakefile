@@ -1,0 +1,25 @@
+# DF4LCZ: scene-level Local Climate Zone classification by fusing SAM-segmented Google Earth
+# graphs (GCN) with Sentinel-2 chips (3D ResNet11). Wu et al., IEEE TGRS 62, 2024.
+#
+#   snakemake --cores N all                    # the whole pipeline on config.yaml
+#   snakemake --cores N all --configfile presets/paper.yaml
+#
+# Every stage lives in rules/<stage>.smk; helpers and config validation in rules/common.smk.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/demo.smk"
+include: "rules/samples.smk"
+
+
+rule all:
+    input:
+        final_outputs,
+    default_target: True

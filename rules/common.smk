@@ -1,0 +1,92 @@
+# Helpers shared by all rule files: config validation, regions, shards, final targets.
+
+import os
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+_SRC = str(Path(workflow.basedir) / "src")
+if _SRC not in sys.path:
+    sys.path.insert(0, _SRC)
+# jobs (script: directive, conda envs, cluster nodes) import the package from the checkout too
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
+
+import pandas as pd
+from snakemake.exceptions import WorkflowError
+
+from df4lcz.config import ConfigError, validate_config
+from df4lcz.demo import CITY_SITES
+
+try:
+    _validated = validate_config(config, base_dir=".")
+except ConfigError as _err:
+    raise WorkflowError(str(_err)) from None
+config.clear()
+config.update(_validated)
+
+
+wildcard_constraints:
+    shard=r"\d+",
+    city=r"demo_city_\d+",
+    strategy=r"random|polygon",
+
+
+def region_inputs():
+    """The list of regions (dicts with name, google, sentinel2, labels, …) this run uses."""
+    if config["dataset"] == "demo":
+        return [
+            dict(
+                name=name,
+                google=f"resources/demo/{name}/google.tif",
+                sentinel2=f"resources/demo/{name}/sentinel2.tif",
+                labels=f"resources/demo/{name}/labels.gpkg",
+                label_column="lcz",
+                label_map={},
+                working_crs=None,
+                s2_band_names=None,
+            )
+            for name, _, _ in CITY_SITES[: config["demo"]["n_cities"]]
+        ]
+    return config["regions"]
+
+
+REGIONS = {r["name"]: r for r in region_inputs()}
+
+
+def region_files(kind):
+    """All regions' input paths of one kind (google, sentinel2 or labels)."""
+    return [r[kind] for r in REGIONS.values()]
+
+
+@lru_cache(maxsize=4)
+def _read_table(path, mtime):
+    return pd.read_parquet(path, columns=["sample_id", "region", "shard", "lcz"])
+
+
+def sample_table():
+    """The checkpoint's sample table (re-evaluates the DAG once it exists)."""
+    path = checkpoints.samples.get().output.table
+    return _read_table(path, os.path.getmtime(path))
+
+
+def all_shards():
+    return sorted(int(s) for s in sample_table()["shard"].unique())
+
+
+def shard_region(wildcards):
+    """Region dict of the shard in ``wildcards.shard``."""
+    table = sample_table()
+    names = table.loc[table["shard"] == int(wildcards.shard), "region"].unique()
+    if len(names) != 1:
+        raise WorkflowError(f"shard {wildcards.shard} is not in results/samples.parquet")
+    return REGIONS[names[0]]
+
+
+def final_outputs(wildcards):
+    """Everything rule all builds (stages add their targets here as they exist)."""
+    targets = [
+        "results/samples.parquet",
+        "results/figures/samples_overview.png",
+        "results/tables/samples_per_class.csv",
+    ]
+    return targets

@@ -1,0 +1,28 @@
+# Sample squares inside the labelled polygons, numbered and sharded (a checkpoint: the shard
+# list decides how many chip/segment/graph jobs exist).
+
+
+checkpoint samples:
+    input:
+        google=region_files("google"),
+        sentinel2=region_files("sentinel2"),
+        labels=region_files("labels"),
+    output:
+        table="results/samples.parquet",
+        overview="results/figures/samples_overview.png",
+        summary="results/tables/samples_per_class.csv",
+    params:
+        samples=config["samples"],
+        regions=list(REGIONS.values()),
+        seed=config["seed"],
+    log:
+        "logs/samples.log",
+    benchmark:
+        "benchmarks/samples.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    conda:
+        "../envs/df4lcz.yaml"
+    script:
+        "../workflow_scripts/samples.py"
