@@ -17,6 +17,7 @@ configfile: "config.yaml"
 include: "rules/common.smk"
 include: "rules/demo.smk"
 include: "rules/samples.smk"
+include: "rules/splits.smk"
 
 
 rule all:

@@ -89,4 +89,5 @@ def final_outputs(wildcards):
         "results/figures/samples_overview.png",
         "results/tables/samples_per_class.csv",
     ]
+    targets += expand("results/splits/{strategy}.csv", strategy=config["splits"]["strategies"])
     return targets

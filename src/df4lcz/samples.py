@@ -172,7 +172,10 @@ def squares_in_polygon(poly: Polygon, coverage: Polygon, params: SampleParams) -
 
     Rows are ordered from north to south, then west to east. Returns (K, 2) float64.
     """
-    xmin, ymin, xmax, ymax = poly.bounds
+    area = shapely.intersection(poly, coverage)
+    if area.is_empty:
+        return np.empty((0, 2))
+    xmin, ymin, xmax, ymax = area.bounds
     xs = _axis_starts(xmin, xmax, params.size_m, params.stride_m, params.snap_m, params.anchor)
     ys = _axis_starts(ymin, ymax, params.size_m, params.stride_m, params.snap_m, params.anchor)
     if xs.size == 0 or ys.size == 0:
@@ -180,7 +183,6 @@ def squares_in_polygon(poly: Polygon, coverage: Polygon, params: SampleParams) -
     yy, xx = np.meshgrid(ys[::-1], xs, indexing="ij")
     corners = np.column_stack([xx.ravel(), yy.ravel()])
     boxes = shapely.box(corners[:, 0], corners[:, 1], corners[:, 0] + params.size_m, corners[:, 1] + params.size_m)
-    area = shapely.intersection(poly, coverage)
     shapely.prepare(area)
     return corners[shapely.contains(area, boxes)]
 
@@ -217,7 +219,7 @@ def region_samples(region: RegionInputs, params: SampleParams, seed: int = 0) ->
             rows.append(pd.DataFrame({"region": region.name, "polygon_id": int(pid), "lcz": int(lcz), "crs": crs,
                                       "xmin": corners[:, 0], "ymin": corners[:, 1],
                                       "xmax": corners[:, 0] + params.size_m, "ymax": corners[:, 1] + params.size_m}))
-    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=list(SAMPLE_COLUMNS))
+    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=[c for c in SAMPLE_COLUMNS if c not in ("sample_id", "shard")])
     log.info("region %s: %d polygons, %d samples (working CRS %s)", region.name, len(polys), len(table), crs)
     return table, {"polygons": polys, "footprints": {"google": fp_g, "sentinel2": fp_s}, "crs": crs}
 

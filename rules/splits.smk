@@ -1,0 +1,23 @@
+# Train/val/test splits per strategy (random = sample pool, polygon = polygon pool).
+
+
+rule splits:
+    input:
+        samples="results/samples.parquet",
+    output:
+        split="results/splits/{strategy}.csv",
+        summary="results/splits/{strategy}_summary.csv",
+    params:
+        fractions={k: config["splits"][k] for k in ("train", "val", "test")},
+        seed=config["seed"],
+    log:
+        "logs/splits/{strategy}.log",
+    benchmark:
+        "benchmarks/splits/{strategy}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    conda:
+        "../envs/df4lcz.yaml"
+    script:
+        "../workflow_scripts/splits.py"

@@ -1,0 +1,111 @@
+"""Config schema: defaults, and errors that name the key and what was expected."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from df4lcz.config import ConfigError, load_config, schema_markdown, validate_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_defaults_filled_with_paper_values():
+    cfg = validate_config({})
+    assert cfg["dataset"] == "demo"
+    sam = cfg["segment"]["sam"]
+    assert (sam["model_type"], sam["points_per_side"], sam["pred_iou_thresh"], sam["stability_score_thresh"]) == (
+        "vit_h", 12, 0.88, 0.92)
+    assert (sam["box_nms_thresh"], sam["crop_n_layers"], sam["min_mask_region_area"]) == (0.4, 1, 100)
+    assert cfg["segment"]["min_area"] == 50 and cfg["segment"]["max_masks"] == 50
+    assert cfg["fusion"]["alpha"] == 0.6
+    assert cfg["train"]["s2"]["lr"] == 0.002 and cfg["train"]["gcn"]["lr"] == 0.01
+    assert cfg["samples"]["size_m"] == 320 and cfg["samples"]["shard_size"] == 256
+
+
+def test_input_not_modified():
+    raw = {"seed": 3}
+    validate_config(raw)
+    assert raw == {"seed": 3}
+
+
+def test_unknown_key_named_with_valid_alternatives():
+    with pytest.raises(ConfigError, match=r"unknown config key\(s\) 'segment.bakend'; valid keys here are: backend"):
+        validate_config({"segment": {"bakend": "sam"}})
+
+
+def test_wrong_type_names_key_and_expectation():
+    with pytest.raises(ConfigError, match=r"config key 'samples.shard_size': 'many' is not of type 'integer' "
+                                          r"\(expected: Samples per shard"):
+        validate_config({"samples": {"shard_size": "many"}})
+
+
+def test_bad_enum_value():
+    with pytest.raises(ConfigError, match=r"config key 'segment.backend': 'slic' is not one of \['sam', 'classical'\]"):
+        validate_config({"segment": {"backend": "slic"}})
+
+
+@pytest.mark.parametrize("cfg, key, msg", [
+    ({"demo": {"classes": [1, 18]}}, r"demo.classes\[1\]", "18 is greater than the maximum of 17"),
+    ({"demo": {"classes": [0, 3]}}, r"demo.classes\[0\]", "0 is less than the minimum of 1"),
+])
+def test_class_code_outside_range(cfg, key, msg):
+    with pytest.raises(ConfigError, match=rf"config key '{key}': {msg} \(expected: an LCZ class code 1–17\)"):
+        validate_config(cfg)
+
+
+def test_label_map_class_code(tmp_path):
+    region = {"name": "r", "google": "g.tif", "sentinel2": "s", "labels": "l.gpkg", "label_map": {"101": 0}}
+    with pytest.raises(ConfigError, match=r"'regions\[0\].label_map.101': 0 is less than the minimum of 1"):
+        validate_config({"dataset": "regions", "regions": [region]}, check_files=False)
+
+
+def test_missing_input_paths_named(tmp_path):
+    (tmp_path / "g.tif").write_bytes(b"")
+    region = {"name": "r", "google": "g.tif", "sentinel2": "s2dir", "labels": "l.gpkg"}
+    with pytest.raises(ConfigError) as err:
+        validate_config({"dataset": "regions", "regions": [region]}, base_dir=tmp_path)
+    text = str(err.value)
+    assert "'regions[0].sentinel2': input not found: s2dir" in text
+    assert "'regions[0].labels': input not found: l.gpkg" in text
+    assert "regions[0].google" not in text
+
+
+def test_regions_required_for_regions_dataset():
+    with pytest.raises(ConfigError, match="dataset is 'regions' but no region is listed"):
+        validate_config({"dataset": "regions"})
+
+
+def test_split_shares_must_sum_to_one():
+    with pytest.raises(ConfigError, match=r"'splits.train', 'splits.val', 'splits.test' sum to 0.9; expected 1"):
+        validate_config({"splits": {"train": 0.5}})
+
+
+def test_several_problems_reported_together():
+    with pytest.raises(ConfigError) as err:
+        validate_config({"seed": -1, "graphs": {"edge_rule": "delaunay"}})
+    assert "'seed'" in str(err.value) and "'graphs.edge_rule'" in str(err.value)
+
+
+def test_load_config_file_errors(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("seed: [1,\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "presets/paper.yaml", "tests/data/tiny.yaml"])
+def test_shipped_configs_are_valid(name):
+    path = REPO / name
+    if not path.exists():
+        pytest.skip(f"{name} not present yet")
+    load_config(path, check_files=False)
+
+
+def test_config_docs_in_sync_with_schema():
+    doc = (REPO / "docs" / "config.md").read_text(encoding="utf-8")
+    table = schema_markdown()
+    assert table in doc, "docs/config.md is stale: run `make docs`"
+    assert "| `segment.sam.points_per_side` | integer | `12` |" in table
