@@ -14,6 +14,12 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+wildcard_constraints:
+    shard=r"\d+",
+    city=r"demo_city_\d+",
+    strategy=r"random|polygon",
+
+
 include: "rules/common.smk"
 include: "rules/demo.smk"
 include: "rules/samples.smk"

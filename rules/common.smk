@@ -1,15 +1,15 @@
-# Helpers shared by all rule files: config validation, regions, shards, final targets.
+# Helpers shared by the workflow (config validation, regions, shards, final targets).
 
 import os
 import sys
 from functools import lru_cache
 from pathlib import Path
 
+# the package is installed by `make`; fall back to the checkout's src/ (scripts do the same
+# through workflow_scripts/_bootstrap.py, for conda envs and cluster nodes)
 _SRC = str(Path(workflow.basedir) / "src")
 if _SRC not in sys.path:
     sys.path.insert(0, _SRC)
-# jobs (script: directive, conda envs, cluster nodes) import the package from the checkout too
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
 
 import pandas as pd
 from snakemake.exceptions import WorkflowError
@@ -23,12 +23,6 @@ except ConfigError as _err:
     raise WorkflowError(str(_err)) from None
 config.clear()
 config.update(_validated)
-
-
-wildcard_constraints:
-    shard=r"\d+",
-    city=r"demo_city_\d+",
-    strategy=r"random|polygon",
 
 
 def region_inputs():
@@ -83,7 +77,7 @@ def shard_region(wildcards):
 
 
 def final_outputs(wildcards):
-    """Everything rule all builds (stages add their targets here as they exist)."""
+    """Targets of the all target (each stage adds its own)."""
     targets = [
         "results/samples.parquet",
         "results/figures/samples_overview.png",

@@ -1,5 +1,7 @@
 """Rule demo_city: render one synthetic city (google.tif, sentinel2.tif, labels.gpkg, …)."""
 
+import _bootstrap  # noqa: F401  (makes df4lcz importable when not installed)
+
 from pathlib import Path
 
 from df4lcz.demo import DemoSettings, plan_cities

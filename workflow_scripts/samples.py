@@ -1,5 +1,7 @@
 """Checkpoint samples: lay 320 m squares in the polygons, number and shard them."""
 
+import _bootstrap  # noqa: F401  (makes df4lcz importable when not installed)
+
 from df4lcz.atomic import atomic_path
 from df4lcz.logs import get_logger, setup_logging
 from df4lcz.samples import RegionInputs, SampleParams, build_samples, class_summary, plot_overview, write_samples

@@ -1,5 +1,7 @@
 """Rule splits: train/val/test assignment of every sample for one strategy."""
 
+import _bootstrap  # noqa: F401  (makes df4lcz importable when not installed)
+
 from df4lcz.atomic import atomic_path
 from df4lcz.logs import get_logger, setup_logging
 from df4lcz.samples import read_samples
