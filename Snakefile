@@ -24,6 +24,8 @@ include: "rules/common.smk"
 include: "rules/demo.smk"
 include: "rules/samples.smk"
 include: "rules/splits.smk"
+include: "rules/google.smk"
+include: "rules/sentinel2.smk"
 
 
 rule all:

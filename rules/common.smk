@@ -84,4 +84,5 @@ def final_outputs(wildcards):
         "results/tables/samples_per_class.csv",
     ]
     targets += expand("results/splits/{strategy}.csv", strategy=config["splits"]["strategies"])
+    targets += ["results/valid_samples.csv"]
     return targets

@@ -1,0 +1,75 @@
+"""Consistent sample exclusion across the two streams.
+
+Each chipper reports the samples it could not cut (nodata, partial coverage) in its shard file.
+A sample missing from either stream is excluded from both: training, prediction and fusion use
+only the ids listed as valid by :func:`valid_sample_table`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from .logs import get_logger
+
+log = get_logger("chips")
+
+
+def _ids_and_excluded(path: str | os.PathLike) -> tuple[np.ndarray, pd.DataFrame]:
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: chip file not found")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise ValueError(f"{path}: not a readable HDF5 chip file ({exc})") from exc
+    with f:
+        if "sample_id" not in f:
+            raise ValueError(f"{path}: no 'sample_id' dataset; not a chip file")
+        ids = f["sample_id"][()].astype(np.int64)
+        ex_ids = f["excluded_sample_id"][()].astype(np.int64) if "excluded_sample_id" in f else np.empty(0, np.int64)
+        reasons = f["excluded_reason"][()] if "excluded_reason" in f else np.empty(0, dtype=object)
+    reasons = [r.decode() if isinstance(r, bytes) else str(r) for r in reasons]
+    return ids, pd.DataFrame({"sample_id": ex_ids, "reason": reasons})
+
+
+def valid_sample_table(google_files: Sequence[str | os.PathLike], s2_files: Sequence[str | os.PathLike]) -> pd.DataFrame:
+    """One row per sample: ``sample_id, valid, reason`` (reason empty when valid).
+
+    A sample is valid when both a Google chip and a Sentinel-2 chip exist for it.
+    """
+    rows: dict[int, list[str]] = {}
+    present: dict[str, set[int]] = {"google": set(), "sentinel2": set()}
+    for stream, files in (("google", google_files), ("sentinel2", s2_files)):
+        for path in files:
+            ids, excluded = _ids_and_excluded(path)
+            present[stream].update(ids.tolist())
+            for sid, reason in zip(excluded.sample_id, excluded.reason):
+                rows.setdefault(int(sid), []).append(f"{stream}: {reason}")
+    all_ids = sorted(present["google"] | present["sentinel2"] | set(rows))
+    valid = present["google"] & present["sentinel2"]
+    reasons = []
+    for sid in all_ids:
+        if sid in valid:
+            reasons.append("")
+        else:
+            why = rows.get(sid) or [f"missing from the {s} chips" for s in ("google", "sentinel2") if sid not in present[s]]
+            reasons.append("; ".join(why))
+    table = pd.DataFrame({"sample_id": np.asarray(all_ids, dtype=np.int64),
+                          "valid": [sid in valid for sid in all_ids], "reason": reasons})
+    n_bad = int((~table.valid).sum())
+    log.info("%d samples valid in both streams, %d excluded", int(table.valid.sum()), n_bad)
+    for row in table[~table.valid].itertuples():
+        log.warning("sample %d excluded from both streams: %s", row.sample_id, row.reason)
+    return table
+
+
+def read_valid_ids(path: str | os.PathLike) -> set[int]:
+    """The set of valid sample ids from ``results/valid_samples.csv``."""
+    table = pd.read_csv(path)
+    if not {"sample_id", "valid"} <= set(table.columns):
+        raise ValueError(f"{path}: expected columns sample_id, valid, reason")
+    return set(table.loc[table["valid"].astype(bool), "sample_id"].astype(int))
