@@ -109,3 +109,14 @@ def test_config_docs_in_sync_with_schema():
     table = schema_markdown()
     assert table in doc, "docs/config.md is stale: run `make docs`"
     assert "| `segment.sam.points_per_side` | integer | `12` |" in table
+
+
+def test_tiny_sam_needs_a_checkpoint():
+    with pytest.raises(ConfigError, match=r"'segment.sam.checkpoint': model_type 'tiny'"):
+        validate_config({"segment": {"backend": "sam", "sam": {"model_type": "tiny"}}})
+
+
+def test_missing_sam_checkpoint_file(tmp_path):
+    cfg = {"segment": {"backend": "sam", "sam": {"checkpoint": "weights/sam.pth"}}}
+    with pytest.raises(ConfigError, match=r"'segment.sam.checkpoint': file not found: weights/sam.pth"):
+        validate_config(cfg, base_dir=tmp_path)

@@ -135,6 +135,9 @@ def _semantic_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> li
                     if not path.exists():
                         problems.append(f"config key 'regions[{i}].{field}': input not found: {region[field]}")
     sam = cfg["segment"]["sam"]
+    if cfg["segment"]["backend"] == "sam" and sam["model_type"] == "tiny" and not sam["checkpoint"]:
+        problems.append("config key 'segment.sam.checkpoint': model_type 'tiny' (a test model) has no official "
+                        "checkpoint; give the file made by df4lcz.segmentation.build_tiny_sam_checkpoint")
     if cfg["segment"]["backend"] == "sam" and sam["checkpoint"] and check_files:
         if not (base / sam["checkpoint"]).exists():
             problems.append(

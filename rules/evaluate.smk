@@ -1,0 +1,123 @@
+# Late fusion, evaluation tables and figures, and the one-page summary.
+
+
+rule fuse:
+    input:
+        s2="results/predictions/{strategy}/resnet11_3d.csv",
+        gcn="results/predictions/{strategy}/gcn.csv",
+    output:
+        fixed="results/predictions/{strategy}/df4lcz.csv",
+        tuned="results/predictions/{strategy}/df4lcz_tuned.csv",
+        curve="results/predictions/{strategy}/alpha_curve.csv",
+    params:
+        fusion=config["fusion"],
+    log:
+        "logs/fuse/{strategy}.log",
+    benchmark:
+        "benchmarks/fuse/{strategy}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    conda:
+        "../envs/df4lcz.yaml"
+    script:
+        "../workflow_scripts/fuse.py"
+
+
+rule evaluate:
+    input:
+        predictions=expand(
+            "results/predictions/{key}.csv", key=[f"{s}/{m}" for s, m in EVAL_KEYS]
+        ),
+        curves=expand(
+            "results/predictions/{strategy}/alpha_curve.csv",
+            strategy=config["splits"]["strategies"],
+        ),
+    output:
+        metrics=report(
+            "results/tables/metrics.csv",
+            caption="../report/metrics.rst",
+            category="1. Metrics",
+        ),
+        markdown="results/tables/metrics.md",
+        per_class=expand(
+            "results/tables/per_class_{key}.csv", key=[f"{s}_{m}" for s, m in EVAL_KEYS]
+        ),
+        confusion_csv=expand(
+            "results/tables/confusion_{key}.csv", key=[f"{s}_{m}" for s, m in EVAL_KEYS]
+        ),
+        confusion=report(
+            expand(
+                "results/figures/confusion_{key}.png",
+                key=[f"{s}_{m}" for s, m in EVAL_KEYS],
+            ),
+            caption="../report/confusion.rst",
+            category="2. Confusion matrices",
+        ),
+        reliability=report(
+            expand(
+                "results/figures/reliability_{key}.png",
+                key=[f"{s}_{m}" for s, m in EVAL_KEYS],
+            ),
+            caption="../report/reliability.rst",
+            category="3. Calibration",
+        ),
+        alpha=report(
+            expand(
+                "results/figures/alpha_{strategy}.png",
+                strategy=config["splits"]["strategies"],
+            ),
+            caption="../report/alpha.rst",
+            category="4. Fusion weight",
+        ),
+    params:
+        keys=EVAL_KEYS,
+        strategies=config["splits"]["strategies"],
+        n_bins=config["evaluate"]["n_bins"],
+    log:
+        "logs/evaluate.log",
+    benchmark:
+        "benchmarks/evaluate.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    conda:
+        "../envs/df4lcz.yaml"
+    script:
+        "../workflow_scripts/evaluate.py"
+
+
+rule summary:
+    input:
+        metrics="results/tables/metrics.csv",
+        figures=rules.evaluate.output.confusion,
+        samples="results/samples.parquet",
+        splits=expand(
+            "results/splits/{strategy}.csv", strategy=config["splits"]["strategies"]
+        ),
+        curves=expand(
+            "results/predictions/{strategy}/alpha_curve.csv",
+            strategy=config["splits"]["strategies"],
+        ),
+        masks=lambda wc: expand("results/masks/{shard}.h5", shard=all_shards()),
+    output:
+        markdown="results/summary.md",
+        html=report(
+            "results/summary.html",
+            caption="../report/summary.rst",
+            category="0. Summary",
+        ),
+    params:
+        strategies=config["splits"]["strategies"],
+        n_bins=config["evaluate"]["n_bins"],
+    log:
+        "logs/summary.log",
+    benchmark:
+        "benchmarks/summary.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    conda:
+        "../envs/df4lcz.yaml"
+    script:
+        "../workflow_scripts/summary.py"
