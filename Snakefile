@@ -18,6 +18,7 @@ wildcard_constraints:
     shard=r"\d+",
     city=r"demo_city_\d+",
     strategy=r"random|polygon",
+    model=r"resnet11_3d|resnet11_2d|resnet50_2d|densenet_2d|msmla50|gcn|df4lcz|df4lcz_tuned",
 
 
 include: "rules/common.smk"
@@ -26,6 +27,8 @@ include: "rules/samples.smk"
 include: "rules/splits.smk"
 include: "rules/google.smk"
 include: "rules/sentinel2.smk"
+include: "rules/train.smk"
+include: "rules/evaluate.smk"
 
 
 rule all:

@@ -16,6 +16,7 @@ from snakemake.exceptions import WorkflowError
 
 from df4lcz.config import ConfigError, validate_config
 from df4lcz.demo import CITY_SITES
+from df4lcz.sam_checkpoints import SAM_CHECKPOINTS
 
 try:
     _validated = validate_config(config, base_dir=".")
@@ -76,6 +77,44 @@ def shard_region(wildcards):
     return REGIONS[names[0]]
 
 
+SAM_FILES = {info.filename: model_type for model_type, info in SAM_CHECKPOINTS.items()}
+
+
+def sam_checkpoint_path():
+    """The SAM checkpoint the segment rule needs (None for the classical backend)."""
+    sam = config["segment"]["sam"]
+    if config["segment"]["backend"] != "sam":
+        return None
+    if sam["checkpoint"]:
+        return sam["checkpoint"]
+    return f"resources/sam/{SAM_CHECKPOINTS[sam['model_type']].filename}"
+
+
+def sam_checkpoint_input(wildcards):
+    path = sam_checkpoint_path()
+    return [path] if path else []
+
+
+def segment_params():
+    """The segment config slice that matters: the active backend's settings only."""
+    seg = config["segment"]
+    keep = {k: seg[k] for k in ("backend", "min_area", "max_masks", "overlay_samples_per_class")}
+    keep[seg["backend"]] = seg[seg["backend"]]
+    return keep
+
+
+S2_MODELS = ["resnet11_3d", *config["models"]["baselines"]]
+MODELS = [*S2_MODELS, "gcn", "df4lcz", "df4lcz_tuned"]
+TRAINED_MODELS_RE = "|".join(["resnet11_3d", "resnet11_2d", "resnet50_2d", "densenet_2d", "msmla50", "gcn"])
+EVAL_KEYS = [(s, m) for s in config["splits"]["strategies"] for m in MODELS]
+
+
+def model_inputs(wildcards):
+    """Shard files a model trains on: graphs for the GCN, Sentinel-2 chips otherwise."""
+    kind = "graphs" if wildcards.model == "gcn" else "chips/sentinel2"
+    return expand(f"results/{kind}/{{shard}}.h5", shard=all_shards())
+
+
 def final_outputs(wildcards):
     """Targets of the all target (each stage adds its own)."""
     targets = [
@@ -84,5 +123,5 @@ def final_outputs(wildcards):
         "results/tables/samples_per_class.csv",
     ]
     targets += expand("results/splits/{strategy}.csv", strategy=config["splits"]["strategies"])
-    targets += ["results/valid_samples.csv"]
+    targets += ["results/valid_samples.csv", "results/summary.html", "results/summary.md"]
     return targets

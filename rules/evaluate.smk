@@ -71,7 +71,7 @@ rule evaluate:
             category="4. Fusion weight",
         ),
     params:
-        keys=EVAL_KEYS,
+        eval_keys=EVAL_KEYS,
         strategies=config["splits"]["strategies"],
         n_bins=config["evaluate"]["n_bins"],
     log:

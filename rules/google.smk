@@ -20,3 +20,67 @@ rule chip_google:
         "../envs/df4lcz.yaml"
     script:
         "../workflow_scripts/chip_google.py"
+
+
+rule sam_checkpoint:
+    output:
+        checkpoint="resources/sam/{filename}",
+    params:
+        model_type=lambda wc: SAM_FILES[wc.filename],
+    log:
+        "logs/sam_checkpoint/{filename}.log",
+    benchmark:
+        "benchmarks/sam_checkpoint/{filename}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    conda:
+        "../envs/df4lcz.yaml"
+    script:
+        "../workflow_scripts/sam_checkpoint.py"
+
+
+rule segment:
+    input:
+        chips="results/chips/google/{shard}.h5",
+        samples="results/samples.parquet",
+        checkpoint=sam_checkpoint_input,
+    output:
+        masks="results/masks/{shard}.h5",
+        overlay="results/figures/masks/{shard}.png",
+    params:
+        segment=segment_params(),
+    log:
+        "logs/segment/{shard}.log",
+    benchmark:
+        "benchmarks/segment/{shard}.tsv"
+    threads: 1
+    resources:
+        mem_mb=lambda wc: 12000 if config["segment"]["backend"] == "sam" else 2000,
+        gpu=lambda wc: 1 if config["segment"]["backend"] == "sam" else 0,
+    conda:
+        "../envs/df4lcz.yaml"
+    script:
+        "../workflow_scripts/segment.py"
+
+
+rule graphs:
+    input:
+        masks="results/masks/{shard}.h5",
+        chips="results/chips/google/{shard}.h5",
+        samples="results/samples.parquet",
+    output:
+        graphs="results/graphs/{shard}.h5",
+    params:
+        graphs=config["graphs"],
+    log:
+        "logs/graphs/{shard}.log",
+    benchmark:
+        "benchmarks/graphs/{shard}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1500,
+    conda:
+        "../envs/df4lcz.yaml"
+    script:
+        "../workflow_scripts/graphs.py"

@@ -10,7 +10,7 @@ from df4lcz.scripting import load_job
 
 job = load_job(globals().get("snakemake"))
 setup_logging(job.log[0])
-keys = [tuple(k) for k in job.params["keys"]]
+keys = [tuple(k) for k in job.params["eval_keys"]]
 predictions = dict(zip(keys, job.input.predictions))
 curves = dict(zip(job.params["strategies"], job.input.curves))
 evaluate(predictions, Path(job.output.metrics).parent, n_bins=job.params["n_bins"],

@@ -1,0 +1,146 @@
+"""Benchmark of the Google Earth stream on one CPU core: chips/s, masks/s per backend, graphs/s.
+
+Renders one small demo city (EPSG:3857 Google raster, ≈1.19 m) into a work folder, lays the
+320 m sample grid over it in the city's UTM zone and times, single-threaded:
+
+1. ``chip_google``: 320×320×3 bilinear chips per second (windowed reads + reprojection);
+2. ``segment_images`` with the classical backend (Felzenszwalb, config defaults) and with the
+   random-weight ``tiny`` SAM (DF4LCZ's generator settings, and loose thresholds that keep
+   masks): images/s, masks/s, seconds per image;
+3. graph building from the stored masks (≤ 50 masks per 320×320 chip): ``build_graphs`` on
+   arrays already in memory, and including reading the masks and chip shards from HDF5.
+
+Usage::
+
+    .venv/bin/python bench/bench_google.py [--work DIR] [--chips 100] [--sam-images 3]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "GDAL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from df4lcz.constants import SAMPLE_SIZE_M  # noqa: E402
+from df4lcz.demo.generate import DemoSettings, generate_city, plan_cities  # noqa: E402
+from df4lcz.google import chip_google, read_google_chips, write_google_chips  # noqa: E402
+from df4lcz.graphs import build_graphs  # noqa: E402
+from df4lcz.segmentation import (  # noqa: E402
+    SAM_DEFAULTS,
+    ClassicalSegmenter,
+    SamSegmenter,
+    build_tiny_sam_checkpoint,
+    read_masks,
+    segment_images,
+    write_masks,
+)
+
+#: Generator thresholds under which the random tiny SAM keeps masks (for a masks/s figure).
+LOOSE_SAM = {**SAM_DEFAULTS, "pred_iou_thresh": 0.0, "stability_score_thresh": 0.0, "box_nms_thresh": 0.9,
+             "min_mask_region_area": 0,
+             "crop_nms_thresh": 0.9}
+
+
+def sample_grid(city: dict) -> pd.DataFrame:
+    """320 m squares on the city's grid (UTM), row-major."""
+    xmin, ymin, xmax, ymax = city["bounds"]
+    xs = np.arange(xmin, xmax - SAMPLE_SIZE_M + 1, SAMPLE_SIZE_M)
+    ys = np.arange(ymax, ymin + SAMPLE_SIZE_M - 1, -SAMPLE_SIZE_M)
+    rows = [dict(sample_id=i * len(xs) + j, crs=city["crs"], xmin=x, xmax=x + SAMPLE_SIZE_M,
+                 ymin=y - SAMPLE_SIZE_M, ymax=y) for i, y in enumerate(ys) for j, x in enumerate(xs)]
+    return pd.DataFrame(rows)
+
+
+def timed(fn, *args, **kwargs):
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--work", type=Path, default=None, help="work folder (default: a temporary one)")
+    ap.add_argument("--chips", type=int, default=100, help="chips to cut (at most the city's grid)")
+    ap.add_argument("--sam-images", type=int, default=3, help="chips segmented by the tiny SAM")
+    ap.add_argument("--graph-repeats", type=int, default=3, help="repeats of the graph timing (best kept)")
+    args = ap.parse_args()
+    warnings.simplefilter("ignore")
+    import torch
+
+    torch.set_num_threads(1)
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench_google_"))
+    settings = DemoSettings(seed=7, n_cities=1, patches_per_side=3)
+    plan = plan_cities(settings)[0]
+    city_dir = work / plan.name
+    if not (city_dir / "google.tif").exists():
+        generate_city(plan, 0, settings, city_dir)
+    city = json.loads((city_dir / "city.json").read_text())
+    samples = sample_grid(city).iloc[: args.chips]
+    results: list[tuple[str, str]] = []
+
+    # 1. chips
+    (ids, images, excluded), dt = timed(chip_google, city_dir / "google.tif", samples)
+    results.append(("chip_google (bilinear, 320 px)",
+                    f"{len(samples) / dt:.1f} chips/s ({len(ids)} kept, {len(excluded)} excluded, "
+                    f"{dt:.2f} s)"))
+    write_google_chips(work / "chips.h5", ids, images, excluded)
+
+    # 2. segmentation
+    classical = ClassicalSegmenter()
+    n_cls = min(len(images), 40)
+    ms, dt = timed(segment_images, images[:n_cls], classical, 50, 50)
+    n_masks = int(ms.mask_ptr[-1])
+    results.append(("classical felzenszwalb (scale 150)",
+                    f"{n_cls / dt:.2f} images/s, {n_masks / dt:.0f} masks/s "
+                    f"({n_masks / n_cls:.1f} masks/image)"))
+    ckpt = build_tiny_sam_checkpoint(work / "tiny_sam.pth")
+    n_sam = min(args.sam_images, len(images))
+    for name, cfg in (("tiny SAM, DF4LCZ settings", SAM_DEFAULTS), ("tiny SAM, loose thresholds", LOOSE_SAM)):
+        sam = SamSegmenter("tiny", ckpt, device="cpu", **cfg)
+        segment_images(images[:1], sam, 50, 50)  # warm-up
+        sm, dt = timed(segment_images, images[:n_sam], sam, 50, 50)
+        k = int(sm.mask_ptr[-1])
+        results.append((name, f"{dt / n_sam:.2f} s/image, {k / dt:.2f} masks/s "
+                              f"({k / n_sam:.1f} masks/image)"))
+
+    # 3. graphs from stored masks (classical masks, ≤ 50 per chip)
+    full = segment_images(images, classical, 50, 50) if len(images) > n_cls else ms
+    write_masks(work / "masks.h5", ids, full)
+    best_mem = best_io = float("inf")
+    for _ in range(args.graph_repeats):
+        _, labels_ms = read_masks(work / "masks.h5")
+        _, dt = timed(build_graphs, labels_ms.labels, images)
+        best_mem = min(best_mem, dt)
+        t0 = time.perf_counter()
+        _, m2 = read_masks(work / "masks.h5")
+        _, imgs2 = read_google_chips(work / "chips.h5")
+        build_graphs(m2.labels, imgs2)
+        best_io = min(best_io, time.perf_counter() - t0)
+    n_g = len(images)
+    mean_masks = full.mask_ptr[-1] / max(n_g, 1)
+    results.append(("build_graphs (adjacency t=3), arrays in memory",
+                    f"{n_g / best_mem:.0f} graphs/s ({mean_masks:.1f} masks/graph)"))
+    results.append(("read masks + chips (HDF5) + build_graphs", f"{n_g / best_io:.0f} graphs/s"))
+
+    flat = full.labels[0].ravel()
+    calib = min(timed(np.bincount, flat)[1] for _ in range(50))
+    results.append(("calibration: np.bincount over one label map", f"{calib * 1e6:.0f} µs ({flat.size} px)"))
+    print(f"Google stream benchmark, 1 core, work folder {work}, load average {os.getloadavg()[0]:.2f}")
+    width = max(len(k) for k, _ in results)
+    for key, value in results:
+        print(f"  {key:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Training throughput of the stream models (forward + backward + Nadam step), in samples/s.
+
+Prints, for every Sentinel-2 model (batch 64 chips of 32×32×10) and the GCN (batch 32 graphs
+of up to 50 nodes, the SAM mask cap), the trainable parameter count and the training throughput
+on the CPU and, when available, on CUDA. Random inputs; no files are read or written.
+
+Usage:
+    .venv/bin/python bench/bench_training.py                 # paper widths, CPU (+ CUDA)
+    .venv/bin/python bench/bench_training.py --base-width 16 --steps 5 --device cpu
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+import torch.nn.functional as F
+from torch_geometric.data import Batch, Data
+
+from df4lcz.models import LCZGCN, S2_MODEL_NAMES, build_s2_model, count_trainable_parameters
+
+S2_BATCH = 64
+GCN_BATCH = 32
+MAX_NODES = 50  # SAM masks kept per chip
+NODE_FEATURES = 5
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def bench_s2(name: str, base_width: int, device: torch.device, steps: int, warmup: int) -> tuple[int, float]:
+    """(parameters, training samples/s) of S2 model ``name`` on random ``(64, 32, 32, 10)`` batches."""
+    torch.manual_seed(0)
+    model = build_s2_model(name, base_width=base_width).to(device).train()
+    opt = torch.optim.NAdam(model.parameters(), lr=0.002)
+    x = torch.randn(S2_BATCH, 32, 32, 10, device=device)
+    y = torch.randint(0, 17, (S2_BATCH,), device=device)
+    for i in range(warmup + steps):
+        if i == warmup:
+            _sync(device)
+            t0 = time.perf_counter()
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    _sync(device)
+    return count_trainable_parameters(model), steps * S2_BATCH / (time.perf_counter() - t0)
+
+
+def _random_batch(gen: torch.Generator) -> Batch:
+    graphs = []
+    for _ in range(GCN_BATCH):
+        n = int(torch.randint(5, MAX_NODES + 1, (1,), generator=gen))
+        src = torch.randint(0, n, (3 * n,), generator=gen)
+        dst = torch.randint(0, n, (3 * n,), generator=gen)
+        keep = src != dst
+        ei = torch.unique(torch.cat([torch.stack([src[keep], dst[keep]]), torch.stack([dst[keep], src[keep]])], 1), dim=1)
+        graphs.append(Data(x=torch.rand(n, NODE_FEATURES, generator=gen), edge_index=ei, y=torch.randint(0, 17, (1,), generator=gen)))
+    return Batch.from_data_list(graphs)
+
+
+def bench_gcn(device: torch.device, steps: int, warmup: int) -> tuple[int, float]:
+    """(parameters, training graphs/s) of the default GCN on random batches of 32 graphs."""
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(0)
+    batches = [_random_batch(gen).to(device) for _ in range(4)]
+    model = LCZGCN().to(device).train()
+    opt = torch.optim.NAdam(model.parameters(), lr=0.01)
+    for i in range(warmup + steps):
+        if i == warmup:
+            _sync(device)
+            t0 = time.perf_counter()
+        b = batches[i % len(batches)]
+        loss = F.cross_entropy(model(b.x, b.edge_index, b.batch, b.num_graphs), b.y, reduction="sum")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    _sync(device)
+    return count_trainable_parameters(model), steps * GCN_BATCH / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base-width", type=int, default=64, help="S2 model width (64 = paper)")
+    parser.add_argument("--steps", type=int, default=3, help="timed steps per model (CPU; CUDA uses 10×)")
+    parser.add_argument("--device", choices=["all", "cpu", "cuda"], default="all")
+    parser.add_argument("--models", nargs="*", default=list(S2_MODEL_NAMES), choices=list(S2_MODEL_NAMES))
+    args = parser.parse_args()
+    devices = []
+    if args.device in ("all", "cpu"):
+        devices.append(torch.device("cpu"))
+    if args.device in ("all", "cuda") and torch.cuda.is_available():
+        devices.append(torch.device("cuda"))
+    print(f"torch {torch.__version__}, CPU threads {torch.get_num_threads()}, "
+          f"CUDA {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'not available'}")
+    print(f"{'model':<14}{'width':>6}{'params':>12}{'device':>8}{'batch':>7}{'train samples/s':>18}")
+    for dev in devices:
+        steps = args.steps * (10 if dev.type == "cuda" else 1)
+        for name in args.models:
+            params, rate = bench_s2(name, args.base_width, dev, steps, warmup=1 if dev.type == "cpu" else 5)
+            print(f"{name:<14}{args.base_width:>6}{params:>12,}{dev.type:>8}{S2_BATCH:>7}{rate:>18.1f}", flush=True)
+        params, rate = bench_gcn(dev, steps * 10, warmup=3)
+        print(f"{'gcn':<14}{32:>6}{params:>12,}{dev.type:>8}{GCN_BATCH:>7}{rate:>18.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
