@@ -17,16 +17,27 @@ configfile: "config.yaml"
 wildcard_constraints:
     shard=r"\d+",
     city=r"demo_city_\d+",
-    strategy=r"random|polygon",
+    strategy=r"random|polygon|official",
     model=r"resnet11_3d|resnet11_2d|resnet50_2d|densenet_2d|msmla50|gcn|df4lcz|df4lcz_tuned",
 
 
 include: "rules/common.smk"
-include: "rules/demo.smk"
-include: "rules/samples.smk"
-include: "rules/splits.smk"
-include: "rules/google.smk"
-include: "rules/sentinel2.smk"
+
+
+if IMPORTED:  # lczc_ges2 / so2sat: pre-cut patches (and graphs) instead of rasters
+
+    include: "rules/imports.smk"
+
+else:
+
+    include: "rules/demo.smk"
+    include: "rules/samples.smk"
+    include: "rules/splits.smk"
+    include: "rules/google.smk"
+    include: "rules/sentinel2.smk"
+    include: "rules/map.smk"
+
+
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 

@@ -1,6 +1,7 @@
 # Helpers shared by the workflow (config validation, regions, shards, final targets).
 
 import os
+import re
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -26,8 +27,20 @@ config.clear()
 config.update(_validated)
 
 
+#: Datasets imported as pre-cut patches (no rasters, no chipping or segmentation).
+IMPORTED = config["dataset"] in ("lczc_ges2", "so2sat")
+#: Whether the dataset has a Google Earth stream (graphs, GCN and fusion).
+HAS_GRAPHS = config["dataset"] != "so2sat"
+#: Streams a sample must be present in, and where their shard files live.
+STREAM_DIRS = {"google": "chips/google", "graphs": "graphs", "sentinel2": "chips/sentinel2"}
+STREAMS = (["graphs", "sentinel2"] if config["dataset"] == "lczc_ges2"
+           else ["sentinel2"] if config["dataset"] == "so2sat" else ["google", "sentinel2"])
+
+
 def region_inputs():
     """The list of regions (dicts with name, google, sentinel2, labels, …) this run uses."""
+    if IMPORTED:
+        return []
     if config["dataset"] == "demo":
         return [
             dict(
@@ -68,6 +81,15 @@ def all_shards():
     return sorted(int(s) for s in sample_table()["shard"].unique())
 
 
+def shard_files(kind):
+    """Input function: every shard's file under results/<kind>/ (known once samples exist)."""
+
+    def files(wildcards):
+        return expand(f"results/{kind}/{{shard}}.h5", shard=all_shards())
+
+    return files
+
+
 def shard_region(wildcards):
     """Region dict of the shard in ``wildcards.shard``."""
     table = sample_table()
@@ -87,6 +109,11 @@ def sam_checkpoint_path():
         return None
     if sam["checkpoint"]:
         return sam["checkpoint"]
+    if sam["model_type"] not in SAM_CHECKPOINTS:
+        raise WorkflowError(
+            f"config key 'segment.sam.checkpoint': model_type {sam['model_type']!r} has no official "
+            "checkpoint to download; give the path of a checkpoint file"
+        )
     return f"resources/sam/{SAM_CHECKPOINTS[sam['model_type']].filename}"
 
 
@@ -104,24 +131,52 @@ def segment_params():
 
 
 S2_MODELS = ["resnet11_3d", *config["models"]["baselines"]]
-MODELS = [*S2_MODELS, "gcn", "df4lcz", "df4lcz_tuned"]
+MODELS = [*S2_MODELS, "gcn", "df4lcz", "df4lcz_tuned"] if HAS_GRAPHS else S2_MODELS
+STRATEGIES = config["splits"]["strategies"]
+#: Strategies with a fusion step (α curves); none without the graph stream.
+FUSION_STRATEGIES = STRATEGIES if HAS_GRAPHS else []
 TRAINED_MODELS_RE = "|".join(["resnet11_3d", "resnet11_2d", "resnet50_2d", "densenet_2d", "msmla50", "gcn"])
 EVAL_KEYS = [(s, m) for s in config["splits"]["strategies"] for m in MODELS]
 
 
 def model_inputs(wildcards):
     """Shard files a model trains on: graphs for the GCN, Sentinel-2 chips otherwise."""
-    kind = "graphs" if wildcards.model == "gcn" else "chips/sentinel2"
-    return expand(f"results/{kind}/{{shard}}.h5", shard=all_shards())
+    return shard_files("graphs" if wildcards.model == "gcn" else "chips/sentinel2")(wildcards)
+
+
+def mask_inputs(wildcards):
+    """Masks files of the run (none for imported datasets), for the summary's backend line."""
+    return [] if IMPORTED else shard_files("masks")(wildcards)
+
+
+def segmentation_description():
+    """What the summary says about segmentation when there are no masks files."""
+    if config["dataset"] == "lczc_ges2":
+        return "imported LCZC-GES2 graphs (segmentation done by the data's authors with SAM vit_h)"
+    if config["dataset"] == "so2sat":
+        return "none (So2Sat LCZ42: Sentinel-2 stream only)"
+    return None
+
+
+if config["map"]["regions"] is None:
+    MAP_REGIONS = list(REGIONS)[:1]
+else:
+    MAP_REGIONS = list(config["map"]["regions"])
+    _unknown = sorted(set(MAP_REGIONS) - set(REGIONS))
+    if _unknown and not IMPORTED:
+        raise WorkflowError(
+            f"config key 'map.regions': {_unknown} are not regions of this run (known: {sorted(REGIONS)})"
+        )
+MAPS = bool(config["map"]["enabled"] and not IMPORTED and HAS_GRAPHS)
 
 
 def final_outputs(wildcards):
     """Targets of the all target (each stage adds its own)."""
-    targets = [
-        "results/samples.parquet",
-        "results/figures/samples_overview.png",
-        "results/tables/samples_per_class.csv",
-    ]
-    targets += expand("results/splits/{strategy}.csv", strategy=config["splits"]["strategies"])
+    targets = ["results/samples.parquet", "results/tables/samples_per_class.csv"]
+    if not IMPORTED:
+        targets.append("results/figures/samples_overview.png")
+    targets += expand("results/splits/{strategy}.csv", strategy=STRATEGIES)
     targets += ["results/valid_samples.csv", "results/summary.html", "results/summary.md"]
+    if MAPS:
+        targets += expand("results/maps/{region}_lcz.tif", region=MAP_REGIONS)
     return targets

@@ -31,7 +31,7 @@ rule evaluate:
         ),
         curves=expand(
             "results/predictions/{strategy}/alpha_curve.csv",
-            strategy=config["splits"]["strategies"],
+            strategy=FUSION_STRATEGIES,
         ),
     output:
         metrics=report(
@@ -65,14 +65,14 @@ rule evaluate:
         alpha=report(
             expand(
                 "results/figures/alpha_{strategy}.png",
-                strategy=config["splits"]["strategies"],
+                strategy=FUSION_STRATEGIES,
             ),
             caption="../report/alpha.rst",
             category="4. Fusion weight",
         ),
     params:
         eval_keys=EVAL_KEYS,
-        strategies=config["splits"]["strategies"],
+        fusion_strategies=FUSION_STRATEGIES,
         n_bins=config["evaluate"]["n_bins"],
     log:
         "logs/evaluate.log",
@@ -92,14 +92,12 @@ rule summary:
         metrics="results/tables/metrics.csv",
         figures=rules.evaluate.output.confusion,
         samples="results/samples.parquet",
-        splits=expand(
-            "results/splits/{strategy}.csv", strategy=config["splits"]["strategies"]
-        ),
+        splits=expand("results/splits/{strategy}.csv", strategy=STRATEGIES),
         curves=expand(
             "results/predictions/{strategy}/alpha_curve.csv",
-            strategy=config["splits"]["strategies"],
+            strategy=FUSION_STRATEGIES,
         ),
-        masks=lambda wc: expand("results/masks/{shard}.h5", shard=all_shards()),
+        masks=mask_inputs,
     output:
         markdown="results/summary.md",
         html=report(
@@ -108,7 +106,9 @@ rule summary:
             category="0. Summary",
         ),
     params:
-        strategies=config["splits"]["strategies"],
+        strategies=STRATEGIES,
+        fusion_strategies=FUSION_STRATEGIES,
+        segmentation=segmentation_description(),
         n_bins=config["evaluate"]["n_bins"],
     log:
         "logs/summary.log",

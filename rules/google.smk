@@ -23,6 +23,8 @@ rule chip_google:
 
 
 rule sam_checkpoint:
+    wildcard_constraints:
+        filename="|".join(re.escape(name) for name in SAM_FILES),
     output:
         checkpoint="resources/sam/{filename}",
     params:

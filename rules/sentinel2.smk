@@ -29,6 +29,8 @@ rule valid_samples:
         sentinel2=lambda wc: expand("results/chips/sentinel2/{shard}.h5", shard=all_shards()),
     output:
         table="results/valid_samples.csv",
+    params:
+        streams=["google", "sentinel2"],
     log:
         "logs/valid_samples.log",
     benchmark:

@@ -100,7 +100,7 @@ def _chip_file(path, ids, excluded=()):
 def test_valid_samples_excluded_from_both_streams(tmp_path):
     g = _chip_file(tmp_path / "g.h5", [0, 1, 2, 4], [(3, "nodata")])
     s = _chip_file(tmp_path / "s.h5", [0, 2, 3, 4], [(1, "partial coverage")])
-    table = valid_sample_table([g], [s])
+    table = valid_sample_table({"google": [g], "sentinel2": [s]})
     assert table.sample_id.tolist() == [0, 1, 2, 3, 4]
     assert table.valid.tolist() == [True, False, True, False, True]
     assert table.reason[1] == "sentinel2: partial coverage" and table.reason[3] == "google: nodata"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import h5py
+import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -45,9 +49,59 @@ def test_tiny_run_outputs(tiny_run):
 
 
 @pytest.mark.slow
+def test_tiny_run_predictions_and_metrics(tiny_run):
+    res = tiny_run / "results"
+    valid = set(pd.read_csv(res / "valid_samples.csv").sample_id)
+    metrics = pd.read_csv(res / "tables" / "metrics.csv")
+    models = ["resnet11_3d", "gcn", "df4lcz", "df4lcz_tuned"]
+    assert sorted(zip(metrics.strategy, metrics.model)) == sorted((s, m) for s in ("random", "polygon")
+                                                                  for m in models)
+    for strategy in ("random", "polygon"):
+        split = pd.read_csv(res / "splits" / f"{strategy}.csv")
+        expected = split[split.split.isin(["val", "test"]) & split.sample_id.isin(valid)]
+        for model in models:
+            pred = pd.read_csv(res / "predictions" / strategy / f"{model}.csv")
+            assert sorted(pred.sample_id) == sorted(expected.sample_id)
+            proba = pred[[f"p_{c}" for c in range(1, 18)]].to_numpy()
+            np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-4)
+            np.testing.assert_array_equal(pred.y_pred, proba.argmax(axis=1) + 1)
+            row = metrics[(metrics.strategy == strategy) & (metrics.model == model)].iloc[0]
+            test = pred[pred.split == "test"]
+            assert row.n_test == len(test)
+            assert row.OA == pytest.approx((test.y_pred == test.y_true).mean())  # a fraction (the .md shows %)
+    # fused = α·P_S2 + (1 − α)·P_GCN with the paper's α = 0.6
+    s2 = pd.read_csv(res / "predictions" / "random" / "resnet11_3d.csv").set_index("sample_id").sort_index()
+    gcn = pd.read_csv(res / "predictions" / "random" / "gcn.csv").set_index("sample_id").sort_index()
+    fused = pd.read_csv(res / "predictions" / "random" / "df4lcz.csv").set_index("sample_id").sort_index()
+    cols = [f"p_{c}" for c in range(1, 18)]
+    np.testing.assert_allclose(fused[cols], 0.6 * s2[cols] + 0.4 * gcn[cols], atol=1e-5)
+    summary = (res / "summary.md").read_text()
+    assert "classical felzenszwalb" in summary
+    with h5py.File(res / "masks" / "0.h5") as f:
+        assert f.attrs["backend"] == "classical"
+
+
+@pytest.mark.slow
 def test_rerun_is_noop(tiny_run):
     proc = snakemake(tiny_run, "--cores", "1", "all", "-n")
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_graph_param_change_reruns_only_graphs_and_downstream(tiny_run, tmp_path):
+    override = tmp_path / "override.yaml"
+    cfg = yaml.safe_load((REPO / "tests" / "data" / "tiny.yaml").read_text())
+    cfg["graphs"] = {"tolerance_px": 5}
+    override.write_text(yaml.safe_dump(cfg))
+    proc = snakemake(tiny_run, "--cores", "1", "all", "-n", "--quiet", "rules", configfile=override)
+    text = proc.stdout + proc.stderr
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)\s*$", text, flags=re.M))
+    n_shards = pd.read_parquet(tiny_run / "results" / "samples.parquet").shard.nunique()
+    assert int(counts.get("graphs", 0)) == n_shards, text
+    assert int(counts.get("train", 0)) == 2 and int(counts.get("predict", 0)) == 2, text  # the GCN per strategy
+    assert int(counts.get("fuse", 0)) == 2 and int(counts.get("evaluate", 0)) == 1, text
+    for upstream in ("chip_google", "segment", "chip_sentinel2", "samples", "demo_city", "splits"):
+        assert upstream not in counts, text
 
 
 @pytest.mark.slow
@@ -77,3 +131,55 @@ def test_lint_clean():
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Congratulations" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_tiny_sam_backend_in_workflow(tmp_path):
+    """The SAM backend runs in the workflow (tiny random-weight SAM from segment-anything's modules);
+    its masks equal SamAutomaticMaskGenerator.generate called directly with the same settings."""
+    from segment_anything import SamAutomaticMaskGenerator
+
+    from df4lcz.segmentation import build_tiny_sam, build_tiny_sam_checkpoint
+
+    ckpt = build_tiny_sam_checkpoint(tmp_path / "sam_tiny.pth", seed=0)
+    sam = dict(model_type="tiny", checkpoint=str(ckpt), device="cpu", points_per_side=4, pred_iou_thresh=0.0,
+               stability_score_thresh=0.0, box_nms_thresh=0.9, crop_n_layers=0, min_mask_region_area=0)
+    cfg = yaml.safe_load((REPO / "tests" / "data" / "tiny.yaml").read_text())
+    cfg["segment"] = {"backend": "sam", "sam": sam, "min_area": 50, "max_masks": 50}
+    config = tmp_path / "sam.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    work = tmp_path / "wf"
+    snakemake(work, "--cores", "2", "all", configfile=config)
+    res = work / "results"
+    assert "SAM tiny" in (res / "summary.md").read_text()
+    assert (res / "tables" / "metrics.csv").stat().st_size > 0
+
+    generator = SamAutomaticMaskGenerator(
+        build_tiny_sam(seed=0), points_per_side=4, pred_iou_thresh=0.0, stability_score_thresh=0.0,
+        box_nms_thresh=0.9, crop_n_layers=0, min_mask_region_area=0)
+    with h5py.File(res / "chips" / "google" / "0.h5") as f:
+        chip_ids, images = f["sample_id"][:], f["image"][:3]
+    with h5py.File(res / "masks" / "0.h5") as f:
+        assert f.attrs["backend"] == "sam" and f.attrs["model_type"] == "tiny"
+        np.testing.assert_array_equal(f["sample_id"][:], chip_ids)
+        ptr, bbox, area = f["mask_ptr"][:], f["bbox"][:], f["area"][:]
+        iou, stab, labels = f["predicted_iou"][:], f["stability_score"][:], f["labels"][:3]
+    n_masks = 0
+    for i, image in enumerate(images):
+        direct = generator.generate(image)
+        # DF4LCZ post-processing: area >= 50 px, largest first, at most 50
+        direct = sorted((d for d in direct if d["area"] >= 50), key=lambda d: -d["area"])[:50]
+        # painted largest first (smaller masks win overlaps); masks left with no pixel are dropped
+        painted = np.zeros(image.shape[:2], dtype=np.int64)
+        for j, d in enumerate(direct, start=1):
+            painted[d["segmentation"]] = j
+        direct = [d for j, d in enumerate(direct, start=1) if (painted == j).any()]
+        sl = slice(ptr[i], ptr[i + 1])
+        assert ptr[i + 1] - ptr[i] == len(direct)
+        np.testing.assert_array_equal(area[sl], [d["area"] for d in direct])
+        np.testing.assert_array_equal(bbox[sl], [[int(v) for v in d["bbox"]] for d in direct])
+        np.testing.assert_allclose(iou[sl], [d["predicted_iou"] for d in direct], rtol=1e-5)
+        np.testing.assert_allclose(stab[sl], [d["stability_score"] for d in direct], rtol=1e-5)
+        assert len(np.unique(labels[i][labels[i] > 0])) == len(direct)
+        n_masks += len(direct)
+    assert n_masks >= 3

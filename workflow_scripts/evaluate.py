@@ -12,6 +12,6 @@ job = load_job(globals().get("snakemake"))
 setup_logging(job.log[0])
 keys = [tuple(k) for k in job.params["eval_keys"]]
 predictions = dict(zip(keys, job.input.predictions))
-curves = dict(zip(job.params["strategies"], job.input.curves))
+curves = dict(zip(job.params["fusion_strategies"], job.input.curves))
 evaluate(predictions, Path(job.output.metrics).parent, n_bins=job.params["n_bins"],
          figure_dir=Path(job.output.confusion[0]).parent, alpha_curves=curves)

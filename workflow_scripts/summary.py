@@ -17,6 +17,6 @@ samples = read_samples(job.input.samples)
 counts = {s: read_split(p)["split"].value_counts().to_dict() for s, p in zip(job.params["strategies"], job.input.splits)}
 write_summary(job.input.metrics, job.output.markdown, job.output.html,
               regions=sorted(samples["region"].unique()), split_counts=counts,
-              segmentation_backend=describe_backend(list(job.input.masks)),
+              segmentation_backend=job.params["segmentation"] or describe_backend(list(job.input.masks)),
               figure_dir=Path(job.input.figures[0]).parent,
-              alpha_curves=dict(zip(job.params["strategies"], job.input.curves)), n_bins=job.params["n_bins"])
+              alpha_curves=dict(zip(job.params["fusion_strategies"], job.input.curves)), n_bins=job.params["n_bins"])

@@ -8,7 +8,7 @@ only the ids listed as valid by :func:`valid_sample_table`.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import h5py
 import numpy as np
@@ -36,27 +36,34 @@ def _ids_and_excluded(path: str | os.PathLike) -> tuple[np.ndarray, pd.DataFrame
     return ids, pd.DataFrame({"sample_id": ex_ids, "reason": reasons})
 
 
-def valid_sample_table(google_files: Sequence[str | os.PathLike], s2_files: Sequence[str | os.PathLike]) -> pd.DataFrame:
+def valid_sample_table(streams: Mapping[str, Sequence[str | os.PathLike]]) -> pd.DataFrame:
     """One row per sample: ``sample_id, valid, reason`` (reason empty when valid).
 
-    A sample is valid when both a Google chip and a Sentinel-2 chip exist for it.
+    Args:
+        streams: ``{stream name: shard files}``, e.g. ``{"google": [...], "sentinel2": [...]}`` (chip
+            files), or graph shards for imported data; every file has ``sample_id`` and, optionally,
+            an exclusion table.
+
+    A sample is valid when every stream has it.
     """
+    if not streams:
+        raise ValueError("valid_sample_table: no stream given; expected {stream name: shard files}")
     rows: dict[int, list[str]] = {}
-    present: dict[str, set[int]] = {"google": set(), "sentinel2": set()}
-    for stream, files in (("google", google_files), ("sentinel2", s2_files)):
+    present: dict[str, set[int]] = {name: set() for name in streams}
+    for stream, files in streams.items():
         for path in files:
             ids, excluded = _ids_and_excluded(path)
             present[stream].update(ids.tolist())
             for sid, reason in zip(excluded.sample_id, excluded.reason):
                 rows.setdefault(int(sid), []).append(f"{stream}: {reason}")
-    all_ids = sorted(present["google"] | present["sentinel2"] | set(rows))
-    valid = present["google"] & present["sentinel2"]
+    all_ids = sorted(set().union(*present.values(), rows))
+    valid = set.intersection(*present.values())
     reasons = []
     for sid in all_ids:
         if sid in valid:
             reasons.append("")
         else:
-            why = rows.get(sid) or [f"missing from the {s} chips" for s in ("google", "sentinel2") if sid not in present[s]]
+            why = rows.get(sid) or [f"missing from the {s} files" for s in streams if sid not in present[s]]
             reasons.append("; ".join(why))
     table = pd.DataFrame({"sample_id": np.asarray(all_ids, dtype=np.int64),
                           "valid": [sid in valid for sid in all_ids], "reason": reasons})

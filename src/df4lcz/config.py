@@ -134,6 +134,7 @@ def _semantic_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> li
                     path = base / region[field]
                     if not path.exists():
                         problems.append(f"config key 'regions[{i}].{field}': input not found: {region[field]}")
+    problems += _dataset_problems(cfg, base, check_files)
     sam = cfg["segment"]["sam"]
     if cfg["segment"]["backend"] == "sam" and sam["model_type"] == "tiny" and not sam["checkpoint"]:
         problems.append("config key 'segment.sam.checkpoint': model_type 'tiny' (a test model) has no official "
@@ -144,6 +145,47 @@ def _semantic_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> li
                 f"config key 'segment.sam.checkpoint': file not found: {sam['checkpoint']} "
                 "(set it to null to let rule sam_checkpoint download the official file)"
             )
+    return problems
+
+
+def _dataset_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> list[str]:
+    """Checks of the imported datasets (lczc_ges2, so2sat), the split strategies and the map."""
+    problems: list[str] = []
+    dataset, strategies = cfg["dataset"], cfg["splits"]["strategies"]
+    if dataset == "so2sat":
+        if strategies != ["official"]:
+            problems.append(f"config key 'splits.strategies': dataset 'so2sat' has only its official split; "
+                            f"set splits.strategies: [official] (got {strategies})")
+        for key in ("training", "validation", "testing"):
+            path = cfg["so2sat"][key]
+            if not path:
+                problems.append(f"config key 'so2sat.{key}': dataset is 'so2sat' but no {key} HDF5 file is given")
+            elif check_files and not (base / path).is_file():
+                problems.append(f"config key 'so2sat.{key}': input not found: {path}")
+    elif "official" in strategies:
+        problems.append(f"config key 'splits.strategies': 'official' exists only for dataset 'so2sat' "
+                        f"(dataset is {dataset!r}); use random and/or polygon")
+    if dataset == "lczc_ges2":
+        root = cfg["lczc_ges2"]["root"]
+        if not root:
+            problems.append("config key 'lczc_ges2.root': dataset is 'lczc_ges2' but no data folder is given")
+        elif check_files and not (base / root).is_dir():
+            problems.append(f"config key 'lczc_ges2.root': folder not found: {root}")
+        for strategy in strategies:
+            path = cfg["lczc_ges2"]["split_files"].get(strategy)
+            if not path:
+                problems.append(f"config key 'lczc_ges2.split_files.{strategy}': strategy {strategy!r} needs its "
+                                "released split pickle (dict with train, validation, test)")
+            elif check_files and not (base / path).is_file():
+                problems.append(f"config key 'lczc_ges2.split_files.{strategy}': input not found: {path}")
+    if cfg["map"]["strategy"] not in strategies and dataset in ("demo", "regions") and cfg["map"]["enabled"]:
+        problems.append(f"config key 'map.strategy': {cfg['map']['strategy']!r} is not among splits.strategies "
+                        f"{strategies}; maps use that strategy's trained models")
+    if cfg["map"]["regions"] is not None and dataset == "regions":
+        known = {r["name"] for r in cfg["regions"]}
+        for name in cfg["map"]["regions"]:
+            if name not in known:
+                problems.append(f"config key 'map.regions': {name!r} is not a region name ({sorted(known)})")
     return problems
 
 

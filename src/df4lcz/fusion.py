@@ -176,6 +176,20 @@ def _check_alpha(alpha: float, name: str = "alpha") -> float:
     return value
 
 
+def fuse_probabilities(p_s2: np.ndarray, p_gcn: np.ndarray, alpha: float = PAPER_ALPHA) -> np.ndarray:
+    """DF4LCZ late fusion ``α·P_S2 + (1 − α)·P_GCN`` of two ``(N, 17)`` probability arrays.
+
+    Raises:
+        ValueError: shapes differ or are not (N, 17); α outside [0, 1].
+    """
+    a = _check_alpha(alpha)
+    p1, p2 = np.asarray(p_s2, dtype=np.float64), np.asarray(p_gcn, dtype=np.float64)
+    if p1.shape != p2.shape or p1.ndim != 2 or p1.shape[1] != len(PROB_COLUMNS):
+        raise ValueError(f"fusion: probabilities of shape {p1.shape} and {p2.shape}; "
+                         f"expected two (N, {len(PROB_COLUMNS)})")
+    return a * p1 + (1.0 - a) * p2
+
+
 def _join_streams(pred_s2: pd.DataFrame, pred_gcn: pd.DataFrame) -> pd.DataFrame:
     """Inner-join two validated prediction frames on sample_id (suffixes _s2 / _gcn)."""
     merged = pred_s2.merge(pred_gcn, on="sample_id", how="inner", suffixes=("_s2", "_gcn"), sort=False)
@@ -234,7 +248,7 @@ def fuse(pred_s2: pd.DataFrame, pred_gcn: pd.DataFrame, alpha: float = PAPER_ALP
                            validate_predictions(pred_gcn, "GCN predictions"))
     p_s2 = merged.loc[:, [f"{c}_s2" for c in PROB_COLUMNS]].to_numpy(np.float64)
     p_gcn = merged.loc[:, [f"{c}_gcn" for c in PROB_COLUMNS]].to_numpy(np.float64)
-    return _fused_frame(merged, a * p_s2 + (1.0 - a) * p_gcn)
+    return _fused_frame(merged, fuse_probabilities(p_s2, p_gcn, a))
 
 
 def _score(metric: str, y_true: np.ndarray, y_pred: np.ndarray) -> float:

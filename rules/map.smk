@@ -1,0 +1,50 @@
+# Wall-to-wall LCZ maps: the 320 m window slides over a whole region; both trained streams and
+# the fusion classify every window (datasets demo and regions).
+
+
+rule lcz_map:
+    wildcard_constraints:
+        region="|".join(re.escape(name) for name in REGIONS) or "NO_REGION",
+    input:
+        google=lambda wc: REGIONS[wc.region]["google"],
+        sentinel2=lambda wc: REGIONS[wc.region]["sentinel2"],
+        labels=lambda wc: REGIONS[wc.region]["labels"],
+        truth=lambda wc: (
+            [f"resources/demo/{wc.region}/lcz_truth.tif"] if config["dataset"] == "demo" else []
+        ),
+        s2_model=f"results/models/{config['map']['strategy']}/resnet11_3d.pt",
+        gcn_model=f"results/models/{config['map']['strategy']}/gcn.pt",
+        checkpoint=sam_checkpoint_input,
+    output:
+        tif="results/maps/{region}_lcz.tif",
+        png=report(
+            "results/maps/{region}_lcz.png",
+            caption="../report/map.rst",
+            category="6. LCZ maps",
+        ),
+        agreement="results/tables/map_agreement_{region}.csv",
+    params:
+        map={k: config["map"][k] for k in ("stride_m", "batch_size")},
+        alpha=(
+            config["map"]["alpha"]
+            if config["map"]["alpha"] is not None
+            else config["fusion"]["alpha"]
+        ),
+        region=lambda wc: REGIONS[wc.region],
+        segment=segment_params(),
+        graphs=config["graphs"],
+        google=config["google"],
+        sentinel2=config["sentinel2"],
+        device=config["train"]["device"],
+    log:
+        "logs/lcz_map/{region}.log",
+    benchmark:
+        "benchmarks/lcz_map/{region}.tsv"
+    threads: 2
+    resources:
+        mem_mb=lambda wc: 12000 if config["segment"]["backend"] == "sam" else 4000,
+        gpu=lambda wc: 1 if config["segment"]["backend"] == "sam" else 0,
+    conda:
+        "../envs/df4lcz.yaml"
+    script:
+        "../workflow_scripts/lcz_map.py"
