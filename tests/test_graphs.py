@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from scipy import ndimage
 
 from df4lcz.datasets import load_graphs
 from df4lcz.graphs import (
@@ -150,6 +151,78 @@ def test_adjacency_rule_matches_brute_force_on_random_maps():
         for t in (1, 2, 3):
             got = {tuple(p) for p in adjacency_pairs(labels, t).tolist()}
             assert got == brute_force_pairs(labels, t), (trial, t)
+
+
+def reference_graph(labels: np.ndarray, image: np.ndarray, t: int) -> tuple[np.ndarray, list[list[int]]]:
+    """Node features (r, g, b, cx, cy, area, bbox_w, bbox_h) and adjacency edges of one chip,
+    computed mask by mask: boolean masks for the statistics, and a (2t+1)×(2t+1) binary
+    dilation of each mask for its neighbours."""
+    h, w = labels.shape
+    nodes = np.unique(labels[labels > 0])
+    rows, edges = [], set()
+    for i, lab in enumerate(nodes):
+        mask = labels == lab
+        ys, xs = np.nonzero(mask)
+        mean = image[mask].astype(np.float64).mean(axis=0) / 255
+        rows.append([*mean, (xs.min() + xs.max() + 1) / (2 * w), (ys.min() + ys.max() + 1) / (2 * h),
+                     mask.sum() / (h * w), (xs.max() - xs.min() + 1) / w, (ys.max() - ys.min() + 1) / h])
+        grown = ndimage.binary_dilation(mask, structure=np.ones((2 * t + 1, 2 * t + 1), dtype=bool))
+        for other in np.unique(labels[grown & ~mask & (labels > 0)]):
+            edges.add((i, int(np.searchsorted(nodes, other))))
+    edges = sorted(edges)
+    return np.array(rows), [[a for a, _ in edges], [b for _, b in edges]]
+
+
+def random_label_maps(rng: np.random.Generator) -> list[np.ndarray]:
+    """Label maps of several kinds: blobs with gaps, speckle, wide rows (> RUN_SPLIT_PX),
+    more than 64 labels (multi-word bit sets), more than 2^15 runs (int32 run map), empty."""
+    maps = []
+    for _ in range(4):  # blocky masks with background gaps
+        h, w = rng.integers(8, 48, size=2)
+        coarse = rng.integers(0, 9, size=(h // 4 + 1, w // 4 + 1))
+        labels = np.kron(coarse, np.ones((4, 4), dtype=int))[:h, :w]
+        labels[rng.random((h, w)) < 0.1] = 0
+        maps.append(labels.astype(np.uint8))
+    speckle = rng.integers(0, 6, size=(30, 37))
+    maps.append(speckle.astype(np.uint8))
+    wide = np.repeat(rng.integers(0, 5, size=(6, 4)), 150, axis=1)  # 6 × 600, runs of 150+ px
+    maps.append(wide.astype(np.uint8))
+    many = np.kron(rng.permutation(150).reshape(10, 15) + 1, np.ones((5, 5), dtype=int))
+    many[rng.random(many.shape) < 0.2] = 0
+    maps.append(many.astype(np.uint16))
+    runs = rng.integers(0, 6, size=(120, 500))  # ≈ 42,000 foreground runs
+    maps.append(runs.astype(np.uint8))
+    maps.append(np.zeros((12, 20), dtype=np.uint8))
+    return maps
+
+
+@pytest.mark.parametrize("t", [1, 2, 3, 5])
+def test_build_graphs_matches_per_mask_reference(t):
+    """The run-based features and adjacency edges equal a per-mask computation (boolean masks,
+    binary dilation) on random label maps, one chip at a time and collated."""
+    rng = np.random.default_rng(100 + t)
+    features = ["r", "g", "b", "cx", "cy", "area", "bbox_w", "bbox_h"]
+    for labels in random_label_maps(rng):
+        image = rng.integers(0, 256, size=(*labels.shape, 3), dtype=np.uint8)
+        x, ei = build_graph(labels, image, features=features, tolerance_px=t)
+        if not labels.any():
+            assert x.shape == (1, len(features)) and ei.shape == (2, 0)
+            continue
+        ref_x, ref_edges = reference_graph(labels, image, t)
+        np.testing.assert_allclose(x, ref_x, rtol=1e-6)
+        assert ei.tolist() == ref_edges, labels.shape
+        pairs = adjacency_pairs(labels, t)
+        nodes = np.unique(labels[labels > 0])
+        assert pairs.tolist() == [[nodes[a], nodes[b]] for a, b in zip(*ref_edges) if a < b]
+        # the same chip inside a stack of chips gives the same graph
+        stack = np.stack([np.zeros_like(labels), labels, labels[::-1]])
+        images = np.stack([image, image, image[::-1]])
+        gs = build_graphs(stack, images, features=features, tolerance_px=t)
+        np.testing.assert_array_equal(gs.graph(1)[0], x)
+        np.testing.assert_array_equal(gs.graph(1)[1], ei)
+        flipped = build_graph(labels[::-1], image[::-1], features=features, tolerance_px=t)
+        np.testing.assert_array_equal(gs.graph(2)[1], flipped[1])
+        assert gs.graph(0)[1].shape == (2, 0)
 
 
 def test_radius_rule_by_hand():

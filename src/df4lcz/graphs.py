@@ -33,8 +33,10 @@ Chips without any mask
 A chip whose label map is all background becomes a one-node graph describing the whole chip:
 mean RGB of the chip, centre (0.5, 0.5), area, bbox_w and bbox_h 1, elongation 0, no edges.
 
-Everything is vectorised; per chip the work is a few passes over the pixels (row runs, one
-packed ``np.add.reduceat`` for the colour sums, one run-index map) plus work on the row runs.
+Everything is vectorised and exact; per chip the work is a few passes over the pixels (row
+runs, one packed ``np.add.reduceat`` for the colour sums, one run-index map for the adjacency
+windows) plus array operations on the few thousand foreground row runs. Scratch buffers are
+reused from chip to chip.
 """
 
 from __future__ import annotations
@@ -103,73 +105,76 @@ def _check_edge_params(edge_rule: str, tolerance_px: int, radius_px: float, k: i
 # --------------------------------------------------------------------------------------------
 
 
+class _Work:
+    """Scratch buffers reused from chip to chip (one set per chip shape; ``pad``: background rows
+    below the chip in ``foreground``, at least the adjacency tolerance)."""
+
+    def __init__(self, h: int, w: int, pad: int = 0) -> None:
+        # run starts, padded to whole 8-byte words (the padding stays False)
+        self.change_flat = np.zeros(-(-h * w // 8) * 8, dtype=bool)
+        self.change = self.change_flat[: h * w].reshape(h, w)
+        # bytes of little-endian uint64s: R at byte 0, G at byte 2, B at byte 4, the rest stay 0
+        self.packed = np.zeros((h * w, 8), dtype=np.uint8)
+        # 1 where the label is not 0, then pad rows of 0
+        self.foreground = np.zeros((h + pad) * w, dtype=np.uint8)
+
+
 @dataclass
 class _Runs:
-    """Horizontal runs of one label in a label map (cut every ``RUN_SPLIT_PX`` columns).
+    """Horizontal runs of one label in a label map (cut at every row start and every
+    ``RUN_SPLIT_PX`` columns).
 
-    The foreground arrays are (R,) in row-major order: ``row``, first/last column ``x0``/``x1``
-    (inclusive), flat ``start``/``end`` pixel indices and the run's ``label``. The ``all_*``
-    arrays describe every run, background runs included.
+    Only foreground runs are kept, as (R,) arrays in row-major order: ``row``, first/last column
+    ``x0``/``x1`` (inclusive), flat ``start`` pixel index and the run's ``label``.
     """
 
     row: np.ndarray
     x0: np.ndarray
     x1: np.ndarray
     start: np.ndarray
-    end: np.ndarray
     label: np.ndarray
-    all_start: np.ndarray  # (R_all,) flat start of every run, background included
-    all_length: np.ndarray  # (R_all,) lengths of all runs
-    all_fg: np.ndarray  # (R_all,) bool: run is foreground
-
-    def next_run_map(self) -> np.ndarray:
-        """``(H·W,)`` int32: per pixel, the index of the foreground run holding it, or else of
-        the next foreground run in row-major order (``R`` when there is none)."""
-        fg = self.all_fg
-        before = (np.cumsum(fg) - fg).astype(np.int32)  # foreground runs before each run
-        return np.repeat(before, self.all_length)
 
 
-def _row_runs(labels: np.ndarray) -> _Runs:
-    """Row runs of an ``(H, W)`` label map, cut every ``RUN_SPLIT_PX`` columns."""
+def _row_runs(labels: np.ndarray, work: _Work) -> _Runs:
+    """Foreground row runs of an ``(H, W)`` C-contiguous label map: two ``!=`` passes over the
+    pixels (also filling ``work.foreground``) and a ``flatnonzero`` over 8-pixel words, the rest
+    on the runs."""
     h, w = labels.shape
-    change = np.empty((h, w), dtype=bool)
+    np.not_equal(labels.ravel(), 0, out=work.foreground[: h * w].view(bool))
+    change = work.change
     np.not_equal(labels[:, 1:], labels[:, :-1], out=change[:, 1:])
     change[:, ::RUN_SPLIT_PX] = True
-    starts = np.flatnonzero(change)
-    ends = np.empty_like(starts)
-    ends[:-1] = starts[1:] - 1
-    ends[-1] = h * w - 1
-    lab = labels.ravel()[starts]
+    all_start = _flatnonzero_bool(work.change_flat)
+    lab = labels.ravel().take(all_start)
     fg = lab != 0
-    length = ends - starts + 1
-    all_starts = starts
-    starts, ends, lab = starts[fg], ends[fg], lab[fg].astype(np.intp)
-    row = starts // w
-    return _Runs(row=row, x0=starts - row * w, x1=ends - row * w, start=starts, end=ends, label=lab,
-                 all_start=all_starts, all_length=length, all_fg=fg)
+    fg_index = np.flatnonzero(fg)
+    start = all_start.take(fg_index)
+    # a run ends where the next run (foreground or not) starts
+    end = np.empty_like(all_start)
+    end[:-1] = all_start[1:]
+    end[-1] = h * w
+    end = end.take(fg_index)
+    row, x0 = np.divmod(start, w)
+    end -= 1
+    end -= row * w
+    return _Runs(row=row, x0=x0, x1=end, start=start, label=lab.take(fg_index).astype(np.intp))
+
+
+def _flatnonzero_bool(flags: np.ndarray) -> np.ndarray:
+    """``np.flatnonzero`` of a 1-D bool array whose length is a multiple of 8 and which is
+    sparse: first the nonzero 8-byte words, then the set bytes within them."""
+    words = flags.view(np.uint64)
+    nonzero_words = np.flatnonzero(words != 0)  # (numpy's nonzero is fastest on bools)
+    within = np.flatnonzero(words.take(nonzero_words).view(bool))
+    out = nonzero_words.take(within >> 3)
+    out <<= 3
+    out += within & 7
+    return out
 
 
 # --------------------------------------------------------------------------------------------
 # Node features
 # --------------------------------------------------------------------------------------------
-
-
-def _first_last(
-    label: np.ndarray, first_pos: np.ndarray, last_pos: np.ndarray, n_labels: int, size: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per label, the smallest ``first_pos`` and the largest ``last_pos`` among its runs.
-
-    Uses (n_labels, size) presence tables (labels without runs → 0, size - 1).
-    """
-    present = np.zeros((n_labels, size), dtype=bool)
-    present[label, first_pos] = True
-    first = present.argmax(axis=1)
-    if last_pos is not first_pos:
-        present[:] = False
-        present[label, last_pos] = True
-    last = size - 1 - present[:, ::-1].argmax(axis=1)
-    return first, last
 
 
 def node_features(
@@ -188,13 +193,19 @@ def node_features(
         centres ``(x, y)`` in pixels.
     """
     names = check_features(features)
+    labels, image = _check_chip(labels, image)
+    work = _Work(*labels.shape)
+    return _node_features(_row_runs(labels, work), labels, image, names, work)
+
+
+def _check_chip(labels: np.ndarray, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     labels = np.asarray(labels)
     image = np.asarray(image)
     if labels.ndim != 2 or image.shape != (*labels.shape, 3):
         raise ValueError(
             f"image has shape {image.shape}; expected {(*labels.shape, 3)} to match the label map"
         )
-    return _node_features(_row_runs(labels), labels, image, names)
+    return np.ascontiguousarray(labels), np.ascontiguousarray(image)
 
 
 def _node_features(
@@ -202,23 +213,35 @@ def _node_features(
     labels: np.ndarray,
     image: np.ndarray,
     names: tuple[str, ...],
-    packed: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`node_features` on precomputed runs (``packed``: see :func:`_mean_rgb`)."""
+    work: _Work,
+    want_centres: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """:func:`node_features` on precomputed runs (``centres`` None unless ``want_centres``).
+
+    Per-label statistics are ``np.bincount`` / ``np.minimum.at`` reductions over the runs (a
+    few thousand per chip), never over pixels.
+    """
     h, w = labels.shape
     if len(runs.label) == 0:
         return _whole_chip_node(image, names)
-    n_lab = int(runs.label.max()) + 1
+    lab = runs.label
+    n_lab = int(lab.max()) + 1
     n_px = (runs.x1 - runs.x0 + 1).astype(np.float64)
-    count = np.bincount(runs.label, weights=n_px, minlength=n_lab)
-    node_labels = np.flatnonzero(count[1:]) + 1
+    count = np.bincount(lab, weights=n_px, minlength=n_lab)
+    node_labels = np.flatnonzero(count)  # label 0 has no foreground run
     cnt = count[node_labels]
-    xmin, xmax = _first_last(runs.label, runs.x0, runs.x1, n_lab, w)
-    ymin, ymax = _first_last(runs.label, runs.row, runs.row, n_lab, h)
+    xmin = np.full(n_lab, w, dtype=np.intp)
+    xmax = np.zeros(n_lab, dtype=np.intp)
+    ymin = np.full(n_lab, h, dtype=np.intp)
+    ymax = np.zeros(n_lab, dtype=np.intp)
+    np.minimum.at(xmin, lab, runs.x0)
+    np.maximum.at(xmax, lab, runs.x1)
+    np.minimum.at(ymin, lab, runs.row)
+    np.maximum.at(ymax, lab, runs.row)
     xmin, xmax, ymin, ymax = (a[node_labels].astype(np.float64) for a in (xmin, xmax, ymin, ymax))
     columns: dict[str, np.ndarray] = {}
     if {"r", "g", "b"} & set(names):
-        columns.update(_mean_rgb(runs, image, node_labels, cnt, n_lab, packed))
+        columns.update(_mean_rgb(runs, image, node_labels, cnt, n_lab, work))
     columns["cx"] = (xmin + xmax + 1.0) / (2.0 * w)
     columns["cy"] = (ymin + ymax + 1.0) / (2.0 * h)
     if "area" in names:
@@ -229,37 +252,37 @@ def _node_features(
         columns["bbox_h"] = (ymax - ymin + 1.0) / h
     if "elongation" in names:
         columns["elongation"] = _elongation(runs, n_px, n_lab)[node_labels]
-    x = np.stack([columns[f] for f in names], axis=1).astype(np.float32)
-    centres = np.stack([columns["cx"] * w, columns["cy"] * h], axis=1)
+    x = np.empty((len(node_labels), len(names)), dtype=np.float32)
+    for j, name in enumerate(names):
+        x[:, j] = columns[name]
+    centres = np.stack([columns["cx"] * w, columns["cy"] * h], axis=1) if want_centres else None
     return x, node_labels, centres
 
 
 def _mean_rgb(
-    runs: _Runs,
-    image: np.ndarray,
-    node_labels: np.ndarray,
-    cnt: np.ndarray,
-    n_lab: int,
-    packed: np.ndarray | None = None,
+    runs: _Runs, image: np.ndarray, node_labels: np.ndarray, cnt: np.ndarray, n_lab: int, work: _Work
 ) -> dict[str, np.ndarray]:
     """Mean R, G, B / 255 per node.
 
-    The three channels are packed into one uint64 per pixel (R + G·2^16 + B·2^32, by byte copies),
-    summed per run with one ``np.add.reduceat`` (a run has at most ``RUN_SPLIT_PX`` pixels, so no
-    field overflows), unpacked, and summed per label over the runs.
+    The three channels of the foreground pixels are packed into one uint64 per pixel
+    (R + G·2^16 + B·2^32, by byte-wise multiplication with the foreground mask of
+    :func:`_row_runs` into a reused zeroed buffer; background pixels become 0) and summed with
+    one ``np.add.reduceat`` from each foreground run's start to the next one's: the background
+    after a run adds nothing, and background runs cost no segments of their own (reduceat's cost
+    is mostly per segment). A run has at most ``RUN_SPLIT_PX`` pixels, so no field overflows.
+    The sums are unpacked and summed per label over the runs.
     """
-    n_px = image.shape[0] * image.shape[1]
-    rgb = image.reshape(n_px, 3)
-    packed = np.zeros((n_px, 8), dtype=np.uint8)  # bytes of a little-endian uint64
-    packed[:, 0] = rgb[:, 0]
-    packed[:, 2] = rgb[:, 1]
-    packed[:, 4] = rgb[:, 2]
-    per_run = np.add.reduceat(packed.view(np.dtype("<u8")).ravel(), runs.all_start)[runs.all_fg]
-    out = {}
-    for name, bit in (("r", 0), ("g", 16), ("b", 32)):
-        channel = ((per_run >> np.uint64(bit)) & np.uint64(0xFFFF)).astype(np.float64)
-        out[name] = np.bincount(runs.label, weights=channel, minlength=n_lab)[node_labels] / (cnt * 255.0)
-    return out
+    rgb = image.reshape(-1, 3)
+    packed = work.packed
+    foreground = work.foreground[: len(rgb)]
+    for byte, channel in ((0, 0), (2, 1), (4, 2)):
+        np.multiply(rgb[:, channel], foreground, out=packed[:, byte], casting="unsafe")
+    per_run = np.add.reduceat(packed.view(np.dtype("<u8")).ravel(), runs.start)
+    fields = per_run.astype("<u8").view("<u2").reshape(-1, 4)  # R, G, B, 0 sums per run
+    return {
+        name: np.bincount(runs.label, weights=fields[:, c], minlength=n_lab)[node_labels] / (cnt * 255.0)
+        for c, name in enumerate("rgb")
+    }
 
 
 def _elongation(runs: _Runs, n_px: np.ndarray, n_lab: int) -> np.ndarray:
@@ -306,67 +329,131 @@ def _whole_chip_node(image: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndar
 def adjacency_pairs(labels: np.ndarray, tolerance_px: int = DEFAULT_TOLERANCE_PX) -> np.ndarray:
     """Pairs of labels whose pixels come within ``tolerance_px`` (Chebyshev) of each other.
 
-    Works on row runs: every run of row ``y``, widened by ``t`` pixels on both sides, is matched
-    against the runs of rows ``y .. y + t`` it overlaps (an interval join), so the cost grows with
-    the number of runs, not with ``(2t+1)²`` pixel shifts.
+    Works on row runs (see :func:`_adjacency_edges`), so the cost grows with the number of runs,
+    not with ``(2t+1)²`` pixel shifts.
 
     Returns:
         ``(P, 2)`` int64 label pairs ``(a, b)`` with ``a < b``, sorted, unique.
     """
     if int(tolerance_px) != tolerance_px or tolerance_px < 1:
         raise ValueError(f"tolerance_px must be an integer >= 1 (1 = touching masks), got {tolerance_px}")
-    labels = np.asarray(labels)
-    return _adjacency_pairs(_row_runs(labels), labels, int(tolerance_px))
+    labels = np.ascontiguousarray(labels)
+    if labels.ndim != 2:
+        raise ValueError(f"labels must be an (H, W) label map, got shape {labels.shape}")
+    work = _Work(*labels.shape, int(tolerance_px))
+    runs = _row_runs(labels, work)
+    if len(runs.label) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    node_labels, node_of_run = _run_nodes(runs)
+    ei = _adjacency_edges(runs, node_of_run, len(node_labels), labels.shape, int(tolerance_px), work)
+    ei = ei[:, ei[0] < ei[1]]
+    return node_labels[ei.T].astype(np.int64)
 
 
-def _adjacency_pairs(runs: _Runs, labels: np.ndarray, t: int) -> np.ndarray:
-    """:func:`adjacency_pairs` on precomputed runs.
+def _run_nodes(runs: _Runs) -> tuple[np.ndarray, np.ndarray]:
+    """The labels present (sorted) and, per foreground run, the index of its label among them."""
+    present = np.zeros(int(runs.label.max()) + 1, dtype=bool)
+    present[runs.label] = True
+    node_labels = np.flatnonzero(present)
+    index_of = np.cumsum(present, dtype=np.intp)
+    index_of -= 1
+    return node_labels, index_of[runs.label]
 
-    For every run and every row offset ``d = 0..t``, the runs of row ``y + d`` overlapping the
-    widened interval ``[x0 - t, x1 + t]`` form a contiguous range of the (row-major, disjoint)
-    run list; its ends are read from a per-pixel "next foreground run" map. Windows covered by a
-    single run of the run's own label are skipped before the ranges are expanded.
+
+def _adjacency_edges(
+    runs: _Runs, node_of_run: np.ndarray, n_nodes: int, shape: tuple[int, int], t: int, work: _Work
+) -> np.ndarray:
+    """``(2, E)`` edge_index (both directions, sorted by source then target) of the nodes whose
+    runs come within ``t`` (Chebyshev) of each other; ``node_of_run`` maps foreground runs to
+    node indices ``0..n_nodes-1``; ``work`` holds the foreground mask of the runs' label map
+    with at least ``t`` padding rows.
+
+    Two runs are within ``t`` when their rows differ by at most ``t`` and the gap between their
+    column intervals is at most ``t``. For every foreground run (row ``y``, ``[x0, x1]``) and
+    every row offset ``d = 0..t``, the foreground runs of row ``y + d`` meeting the widened
+    interval ``[lo, hi] = [max(x0 - t, 0), min(x1 + t, W - 1)]`` form a contiguous range
+    ``[first, stop)`` of the row-major run list (a window); offsets ``d ≥ 0`` suffice because
+    the result is symmetrised.
+
+    * The range ends come from one ``(H + t)·W`` map holding, per pixel, the number of
+      foreground runs starting at or before it (``np.repeat`` over the runs; the ``t`` rows
+      past the bottom hold no run): ``stop`` is the map at ``hi``, ``first`` the map at ``lo``,
+      less one when ``lo`` is a foreground pixel (it then lies in the last of those runs).
+    * Each run carries its node as a bit set (``⌈K/64⌉`` uint64 words). The nodes of a window
+      are the OR of a range of runs, read in O(1) from a sparse table (level ``k + 1`` = OR of
+      ``2^k`` consecutive runs) as the OR of two overlapping power-of-two blocks; the all-zero
+      level 0 answers empty windows.
+    * The windows' bit sets are OR-ed per source node (``np.bitwise_or.at``), unpacked into the
+      ``(K, K)`` table, symmetrised, and read off with ``np.nonzero`` (hence sorted).
     """
-    h, w = labels.shape
-    flat_labels = labels.ravel()
-    n = len(runs.label)
-    if n < 2:
-        return np.zeros((0, 2), dtype=np.int64)
-    nxt = runs.next_run_map()
-    base = runs.row * w
-    lo_key = base + np.maximum(runs.x0 - t, 0)
-    hi_key = base + np.minimum(runs.x1 + t, w - 1)
-    rows_ok = np.arange(t + 1)[:, None] + runs.row[None, :] < h
+    h, w = shape
+    n = len(node_of_run)
+    if len(work.foreground) < (h + t) * w:
+        raise ValueError(f"the scratch buffers hold fewer than the {t} padding rows needed")
+    # the run map (int16 when its values, up to n, fit)
+    index_type = np.int16 if n <= np.iinfo(np.int16).max else np.int32
+    lengths = np.empty(n + 1, dtype=np.intp)
+    lengths[0] = runs.start[0]
+    np.subtract(runs.start[1:], runs.start[:-1], out=lengths[1:n])
+    lengths[n] = (h + t) * w - runs.start[-1]
+    run_map = np.repeat(np.arange(n + 1, dtype=index_type), lengths)
+    # windows: one row per offset d (all indices below are in range by construction; "clip"
+    # only spares numpy the bounds checks)
+    base = runs.start - runs.x0
     shift = (np.arange(t + 1) * w)[:, None]
-    q_lo = np.where(rows_ok, lo_key[None, :] + shift, 0).ravel()
-    q_hi = np.where(rows_ok, hi_key[None, :] + shift, 0).ravel()
-    first = nxt[q_lo]  # first run ending at/after the window start
-    stop = nxt[q_hi] + (flat_labels[q_hi] != 0)  # runs starting at/before the window end
-    stop[~rows_ok.ravel()] = 0
+    lo = base + np.maximum(runs.x0 - t, 0) + shift
+    hi = base + np.minimum(runs.x1 + t, w - 1) + shift
+    stop = run_map.take(hi, mode="clip")
+    first = run_map.take(lo, mode="clip")
+    del run_map
+    first -= work.foreground.take(lo, mode="clip")
     cnt = stop - first
-    # a window holding a single run of the run's own label has no other label: skip it
-    own_only = (cnt == 1) & (runs.label.take(first, mode="clip") == np.tile(runs.label, t + 1))
-    useful = np.flatnonzero((cnt > 0) & ~own_only)
-    if len(useful) == 0:
-        return np.zeros((0, 2), dtype=np.int64)
-    n_lab = int(runs.label.max()) + 1
-    src_lab = np.tile(runs.label * n_lab, t + 1)[useful]
-    first, cnt = first[useful], cnt[useful]
-    # the first and last run of each window directly; the (rare) runs between them by expansion
-    parts = [src_lab + runs.label[first]]
-    two = cnt >= 2
-    parts.append(src_lab[two] + runs.label[first[two] + cnt[two] - 1])
-    many = np.flatnonzero(cnt >= 3)
-    if len(many):
-        inner = cnt[many] - 2
-        offsets = np.cumsum(inner) - inner
-        idx = np.arange(int(inner.sum())) - np.repeat(offsets - first[many] - 1, inner)
-        parts.append(np.repeat(src_lab[many], inner) + runs.label[idx])
-    codes = np.concatenate(parts)
-    table = np.bincount(codes, minlength=n_lab * n_lab).reshape(n_lab, n_lab) > 0
-    table |= table.T
-    ia, ib = np.nonzero(np.triu(table, 1))
-    return np.stack([ia, ib], axis=1).astype(np.int64)
+    # sparse table over the runs' bit sets: level 0 all zero (empty windows), level k + 1 the OR
+    # of 2^k consecutive runs, each level n + 1 long (an empty window may start at run n)
+    max_cnt = int(cnt.max())
+    n_levels = max_cnt.bit_length() + 1
+    n_words = (n_nodes + 63) // 64
+    stride = n_levels * (n + 1)
+    table = np.zeros((n_words, n_levels, n + 1), dtype=np.uint64)
+    bit = _BITS.take(node_of_run & 63)
+    if n_words == 1:
+        table[0, 1, :n] = bit
+    else:
+        np.put(table, (node_of_run >> 6) * stride + (n + 1) + np.arange(n), bit)
+    for k in range(2, n_levels):
+        half = 1 << (k - 2)
+        np.bitwise_or(table[:, k - 1, :-half], table[:, k - 1, half:], out=table[:, k, :-half])
+    table = table.reshape(n_words, stride)
+    # a window of c runs reads level c.bit_length() at first and at first + c - 2^(level - 1)
+    level, second = _window_levels(max_cnt)
+    a = level.take(cnt, mode="clip")
+    a *= n + 1
+    a += first
+    b = second.take(cnt, mode="clip")
+    b += a
+    per_node = np.zeros((n_nodes, n_words), dtype=np.uint64)
+    for word in range(n_words):
+        window = table[word].take(a)
+        window |= table[word].take(b)
+        np.bitwise_or.at(per_node[:, word], node_of_run, np.bitwise_or.reduce(window, axis=0))
+    near = np.unpackbits(per_node.astype("<u8").view(np.uint8), axis=1, count=n_nodes, bitorder="little")
+    near = near.view(bool)
+    near |= near.T
+    np.fill_diagonal(near, False)
+    return np.stack(np.nonzero(near)).astype(np.int64)
+
+
+#: ``1 << j`` for j = 0..63.
+_BITS = np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64))
+
+
+def _window_levels(max_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """For window sizes ``c = 0..max_size``: the sparse-table level ``c.bit_length()`` and the
+    offset ``c - 2^(level - 1)`` of the second block (0 for ``c = 0``), as intp arrays."""
+    size = np.arange(max(max_size, 1) + 1)
+    level = np.frexp(size)[1].astype(np.intp)  # bit_length, exactly
+    second = size - np.left_shift(1, np.maximum(level - 1, 0)) * (size > 0)
+    return level, second.astype(np.intp)
 
 
 def radius_pairs(centres: np.ndarray, radius_px: float) -> np.ndarray:
@@ -413,13 +500,10 @@ def build_graph(
     """The graph of one chip: ``x`` ``(K, F)`` float32 and ``edge_index`` ``(2, E)`` int64 (local)."""
     names = check_features(features)
     _check_edge_params(edge_rule, tolerance_px, radius_px, k)
-    labels = np.asarray(labels)
-    image = np.asarray(image)
-    if labels.ndim != 2 or image.shape != (*labels.shape, 3):
-        raise ValueError(
-            f"image has shape {image.shape}; expected {(*labels.shape, 3)} to match the label map"
-        )
-    return _build_graph(labels, image, names, edge_rule, tolerance_px, radius_px, k)
+    labels, image = _check_chip(labels, image)
+    pad = int(tolerance_px) if edge_rule == "adjacency" else 0
+    work = _Work(*labels.shape, pad)
+    return _build_graph(labels, image, names, edge_rule, tolerance_px, radius_px, k, work)
 
 
 def _build_graph(
@@ -430,23 +514,21 @@ def _build_graph(
     tolerance_px: int,
     radius_px: float,
     k: int,
-    packed: np.ndarray | None = None,
+    work: _Work,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`build_graph` after validation (``packed``: reusable buffer, see :func:`_mean_rgb`)."""
-    runs = _row_runs(labels)
-    x, node_labels, centres = _node_features(runs, labels, image, names, packed)
+    """:func:`build_graph` after validation, on C-contiguous arrays (``work``: scratch buffers)."""
+    runs = _row_runs(labels, work)
+    x, node_labels, centres = _node_features(runs, labels, image, names, work, edge_rule != "adjacency")
     if node_labels[0] == 0:  # whole-chip node: no edges
         return x, np.zeros((2, 0), dtype=np.int64)
     if edge_rule == "adjacency":
-        label_pairs = _adjacency_pairs(runs, labels, int(tolerance_px))
-        index_of = np.zeros(int(node_labels[-1]) + 1, dtype=np.int64)
+        index_of = np.zeros(int(node_labels[-1]) + 1, dtype=np.intp)
         index_of[node_labels] = np.arange(len(node_labels))
-        pairs = index_of[label_pairs]
-    elif edge_rule == "radius":
-        pairs = radius_pairs(centres, radius_px)
-    else:
-        pairs = knn_pairs(centres, k)
-    return x, _undirected(pairs)
+        return x, _adjacency_edges(runs, index_of[runs.label], len(node_labels), labels.shape,
+                                   int(tolerance_px), work)
+    if edge_rule == "radius":
+        return x, _undirected(radius_pairs(centres, radius_px))
+    return x, _undirected(knn_pairs(centres, k))
 
 
 def gcn_norm_dense(adj: np.ndarray) -> np.ndarray:
@@ -530,9 +612,11 @@ def build_graphs(
     xs, edges = [], []
     n_nodes = np.zeros(len(labels), dtype=np.int64)
     n_edges = np.zeros(len(labels), dtype=np.int64)
-    packed = np.zeros((labels.shape[1] * labels.shape[2], 8), dtype=np.uint8)
+    work = _Work(labels.shape[1], labels.shape[2], int(tolerance_px) if edge_rule == "adjacency" else 0)
     for i in progress(range(len(labels)), desc="graphs"):
-        x, ei = _build_graph(labels[i], images[i], names, edge_rule, tolerance_px, radius_px, k, packed)
+        chip = np.ascontiguousarray(labels[i])
+        image = np.ascontiguousarray(images[i])
+        x, ei = _build_graph(chip, image, names, edge_rule, tolerance_px, radius_px, k, work)
         xs.append(x)
         edges.append(ei)
         n_nodes[i], n_edges[i] = len(x), ei.shape[1]
