@@ -55,6 +55,7 @@ rule predict:
     threads: 2
     resources:
         mem_mb=4000,
+        gpu=lambda wc: 1 if config["train"]["device"] != "cpu" else 0,
     conda:
         "../envs/df4lcz.yaml"
     script:

@@ -120,3 +120,11 @@ def test_missing_sam_checkpoint_file(tmp_path):
     cfg = {"segment": {"backend": "sam", "sam": {"checkpoint": "weights/sam.pth"}}}
     with pytest.raises(ConfigError, match=r"'segment.sam.checkpoint': file not found: weights/sam.pth"):
         validate_config(cfg, base_dir=tmp_path)
+
+
+def test_key_order_does_not_matter():
+    """Snakemake compares params as text: the same settings in another key order must give the same dicts."""
+    a = validate_config({"demo": {"seed": 3, "n_cities": 2}, "samples": {"shard_size": 64}}, check_files=False)
+    b = validate_config({"samples": {"shard_size": 64}, "demo": {"n_cities": 2, "seed": 3}}, check_files=False)
+    assert repr(a) == repr(b)
+    assert list(a["demo"])[:2] == ["seed", "n_cities"]  # the schema's order

@@ -183,3 +183,43 @@ def test_tiny_sam_backend_in_workflow(tmp_path):
         assert len(np.unique(labels[i][labels[i] > 0])) == len(direct)
         n_masks += len(direct)
     assert n_masks >= 3
+
+
+@pytest.mark.slow
+def test_tiny_run_lcz_map(tiny_run):
+    import rasterio
+
+    from df4lcz.constants import LCZ_COLORS
+
+    res = tiny_run / "results"
+    with rasterio.open(res / "maps" / "demo_city_1_lcz.tif") as src, \
+            rasterio.open(tiny_run / "resources" / "demo" / "demo_city_1" / "sentinel2.tif") as s2:
+        codes = src.read(1)
+        assert src.crs == s2.crs and src.dtypes[0] == "uint8" and src.nodata == 0
+        assert src.transform.a == 320 and src.transform.e == -320
+        cmap = src.colormap(1)
+        # pixels tile the covered area from its top-left corner (the last row/column may overhang)
+        assert src.bounds.left >= s2.bounds.left - 10 and src.bounds.top <= s2.bounds.top + 10
+        assert s2.bounds.right - 320 < src.bounds.right < s2.bounds.right + 320
+    for code in range(1, 18):
+        assert cmap[code][:3] == tuple(LCZ_COLORS[code][:3])
+    assert set(np.unique(codes)) <= set(range(18)) and (codes > 0).sum() >= 20
+    agreement = pd.read_csv(res / "tables" / "map_agreement_demo_city_1.csv")
+    overall = agreement[(agreement.reference == "polygons") & (agreement.lcz == "all")].iloc[0]
+    assert overall.n_agree <= overall.n_pixels and overall.agreement == pytest.approx(
+        overall.n_agree / overall.n_pixels, abs=1e-6)
+    assert "truth" in set(agreement.reference)
+
+
+@pytest.mark.slow
+def test_snakemake_report(tiny_run, tmp_path):
+    report = tmp_path / "report.zip"
+    snakemake(tiny_run, "--report", str(report))
+    import zipfile
+
+    with zipfile.ZipFile(report) as z:
+        names = z.namelist()
+    # the flagged outputs are embedded: metrics, confusion matrices, reliability, α curves, map, summary
+    for part in ("metrics.csv", "confusion_random_df4lcz.png", "reliability_polygon_gcn.png", "alpha_random.png",
+                 "demo_city_1_lcz.png", "summary.html", "random_resnet11_3d.png"):
+        assert any(n.endswith(part) for n in names), (part, names[:20])

@@ -97,7 +97,23 @@ def validate_config(config: Mapping[str, Any], base_dir: str | os.PathLike = "."
         problems = _semantic_problems(cfg, Path(base_dir), check_files)
     if problems:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems))
-    return cfg
+    return canonical_order(cfg, load_schema())
+
+
+def canonical_order(value: Any, schema: Mapping[str, Any]) -> Any:
+    """``value`` with every mapping's keys in the schema's order (other keys after, sorted).
+
+    Snakemake compares ``params:`` by their text, so the order in which a user wrote the keys of a
+    config section must not matter: reordering ``config.yaml`` would otherwise rerun jobs.
+    """
+    if isinstance(value, Mapping):
+        props = schema.get("properties", {})
+        keys = [k for k in props if k in value] + sorted(k for k in value if k not in props)
+        return {k: canonical_order(value[k], props.get(k, {})) for k in keys}
+    if isinstance(value, list):
+        items = schema.get("items", {})
+        return [canonical_order(v, items if isinstance(items, Mapping) else {}) for v in value]
+    return value
 
 
 def _semantic_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> list[str]:
