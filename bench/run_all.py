@@ -6,7 +6,10 @@ Stages, each run as its own child process (so that its peak memory is its own):
 * ``google``:    ``bench/bench_google.py`` (Google chips/s, segmentation images/s, graphs/s, one core);
 * ``training``:  ``bench/bench_training.py`` (training samples/s of the 3D ResNet11 at the paper's
   width and of the GCN, CPU, plus CUDA when available);
-* ``dag``:       ``bench/bench_dag.py`` (``snakemake -n all`` on 20,000 samples: seconds, job count).
+* ``dag``:       ``bench/bench_dag.py`` (``snakemake -n all`` on 20,000 samples: seconds, job count);
+* ``memory``:    ``bench/bench_memory.py`` (peak RSS of one chip_google, chip_sentinel2, segment and graphs
+  job, each in its own process, for a demo city and one of 4× its area with the same shard size: the
+  ratio large/small, ≈ 1 when memory does not grow with the mosaic size or N).
 
 Peak RSS is ``ru_maxrss`` of the stage's process tree, as ``os.wait4`` reports it for the stage's
 process: the largest resident set of any one process of the stage (the benchmark itself or a
@@ -68,6 +71,16 @@ STAGES = [
           [("snakemake -n all, 20,000 samples", rf"RESULT dag_seconds={NUM}", "s per DAG", 1),
            ("  jobs in that DAG", rf"RESULT dag_seconds=\S+ jobs={NUM}", "jobs", 1),
            ("  bound 4*ceil(N/shard_size)+50", rf"RESULT .* bound={NUM}", "jobs", 1)]),
+    Stage("memory", "bench_memory.py", [], ["--repeat", "3"],
+          [("peak RSS of a chip_google job, 4x area / 1x", rf"^RATIO chip_google peak={NUM}", "x", 1),
+           ("peak RSS of a chip_sentinel2 job, 4x area / 1x", rf"^RATIO chip_sentinel2 peak={NUM}", "x", 1),
+           ("peak RSS of a segment job, 4x area / 1x", rf"^RATIO segment peak={NUM}", "x", 1),
+           ("peak RSS of a graphs job, 4x area / 1x", rf"^RATIO graphs peak={NUM}", "x", 1),
+           ("  same squares, 4x mosaic / 1x: chip_google", rf"^RATIO chip_google same_squares_mosaic={NUM}",
+            "x", 1),
+           ("  same squares, 4x mosaic / 1x: chip_sentinel2",
+            rf"^RATIO chip_sentinel2 same_squares_mosaic={NUM}", "x", 1),
+           ("  samples N, 4x area / 1x", rf"^RATIO samples n={NUM}", "x", 1)]),
 ]
 
 

@@ -14,9 +14,51 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from .hdf5 import write_h5
 from .logs import get_logger
 
 log = get_logger("chips")
+
+
+def check_sample_ids(path: str | os.PathLike, sample_ids: np.ndarray) -> np.ndarray:
+    """``sample_ids`` as a 1-D int64 array; ``ValueError`` naming ``path`` otherwise."""
+    ids = np.asarray(sample_ids)
+    if ids.ndim != 1 or ids.dtype.kind not in "iu":
+        raise ValueError(f"{path}: sample_ids must be a 1-D integer array, got {ids.dtype} {ids.shape}")
+    return ids.astype(np.int64)
+
+
+def write_chip_shard(
+    path: str | os.PathLike,
+    sample_ids: np.ndarray,
+    images: np.ndarray,
+    excluded: pd.DataFrame,
+    attrs: Mapping[str, object] | None = None,
+) -> None:
+    """Write a chip shard atomically (the stream-specific writers check ``images`` first).
+
+    Datasets: ``sample_id`` (N,) int64, ``image`` (N, …), ``excluded_sample_id`` (M,) int64 and
+    ``excluded_reason`` (M,) UTF-8 byte strings; ``attrs`` become file attrs.
+
+    Raises:
+        ValueError: ``sample_ids`` not 1-D integers, or ``excluded`` without ``sample_id``/``reason``.
+    """
+    ids = check_sample_ids(path, sample_ids)
+    if not {"sample_id", "reason"} <= set(excluded.columns):
+        raise ValueError(
+            f"{path}: excluded must have columns sample_id, reason; got {list(excluded.columns)}"
+        )
+    reasons = [str(r).encode("utf-8") for r in excluded["reason"]]
+    write_h5(
+        path,
+        {
+            "sample_id": ids,
+            "image": np.asarray(images),
+            "excluded_sample_id": excluded["sample_id"].to_numpy().astype(np.int64),
+            "excluded_reason": np.array(reasons, dtype="S") if reasons else np.zeros(0, dtype="S1"),
+        },
+        dict(attrs or {}),
+    )
 
 
 def _ids_and_excluded(path: str | os.PathLike) -> tuple[np.ndarray, pd.DataFrame]:

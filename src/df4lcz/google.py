@@ -47,8 +47,9 @@ from rasterio.transform import from_origin
 from rasterio.windows import Window
 from pyproj import Transformer
 
+from .chips import check_sample_ids, write_chip_shard
 from .constants import GOOGLE_CHIP_PX
-from .hdf5 import read_h5, write_h5
+from .hdf5 import read_h5
 from .logs import get_logger, progress
 
 log = get_logger(__name__)
@@ -335,29 +336,13 @@ def write_google_chips(
     Raises:
         ValueError: shapes, dtype or the excluded table do not fit the contract.
     """
-    ids = np.asarray(sample_ids)
+    ids = check_sample_ids(path, sample_ids)
     img = np.asarray(images)
-    if ids.ndim != 1 or ids.dtype.kind not in "iu":
-        raise ValueError(f"{path}: sample_ids must be a 1-D integer array, got {ids.dtype} {ids.shape}")
     if img.ndim != 4 or img.shape[0] != len(ids) or img.shape[3] != 3:
         raise ValueError(f"{path}: images must be (N={len(ids)}, H, W, 3), got {img.shape}")
     if img.dtype != np.uint8:
         raise ValueError(f"{path}: images must be uint8 RGB, got {img.dtype}")
-    if not {"sample_id", "reason"} <= set(excluded.columns):
-        raise ValueError(
-            f"{path}: excluded must have columns sample_id, reason; got {list(excluded.columns)}"
-        )
-    reasons = [str(r).encode("utf-8") for r in excluded["reason"]]
-    write_h5(
-        path,
-        {
-            H5_IDS: ids.astype(np.int64),
-            H5_IMAGE: img,
-            H5_EXCL_IDS: excluded["sample_id"].to_numpy().astype(np.int64),
-            H5_EXCL_REASON: np.array(reasons, dtype="S") if reasons else np.zeros(0, dtype="S1"),
-        },
-        dict(attrs or {}),
-    )
+    write_chip_shard(path, ids, img, excluded, attrs)
 
 
 def read_google_chips(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:

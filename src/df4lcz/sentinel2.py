@@ -62,8 +62,9 @@ from rasterio.enums import Resampling
 from rasterio.transform import Affine
 from rasterio.windows import Window
 
+from .chips import check_sample_ids, write_chip_shard
 from .constants import S2_BANDS, S2_CHIP_PX, S2_REFLECTANCE_SCALE
-from .hdf5 import read_h5, write_h5
+from .hdf5 import read_h5
 from .logs import get_logger, progress
 
 log = get_logger(__name__)
@@ -842,10 +843,8 @@ def write_sentinel2_chips(
     Raises:
         ValueError: shapes, dtype, range or the excluded table do not fit the contract.
     """
-    ids = np.asarray(sample_ids)
+    ids = check_sample_ids(path, sample_ids)
     img = np.asarray(images)
-    if ids.ndim != 1 or ids.dtype.kind not in "iu":
-        raise ValueError(f"{path}: sample_ids must be a 1-D integer array, got {ids.dtype} {ids.shape}")
     bad_shape = img.ndim != 4 or img.shape[0] != len(ids) or img.shape[1] != img.shape[2]
     if bad_shape or img.shape[3] != len(S2_BANDS):
         raise ValueError(f"{path}: images must be (N={len(ids)}, H, H, {len(S2_BANDS)}), got {img.shape}")
@@ -853,25 +852,11 @@ def write_sentinel2_chips(
         raise ValueError(f"{path}: images must be float32 reflectance, got {img.dtype}")
     if img.size and not (np.isfinite(img).all() and img.min() >= 0.0 and img.max() <= 1.0):
         raise ValueError(f"{path}: images must be finite reflectance in [0, 1]")
-    if not {"sample_id", "reason"} <= set(excluded.columns):
-        raise ValueError(
-            f"{path}: excluded must have columns sample_id, reason; got {list(excluded.columns)}"
-        )
-    reasons = [str(r).encode("utf-8") for r in excluded["reason"]]
     all_attrs: dict[str, Any] = dict(attrs or {})
     all_attrs.update(
         bands=list(S2_BANDS), reflectance_scale=S2_REFLECTANCE_SCALE, pixel_size_m=TARGET_PIXEL_M
     )
-    write_h5(
-        path,
-        {
-            "sample_id": ids.astype(np.int64),
-            "image": img,
-            "excluded_sample_id": excluded["sample_id"].to_numpy().astype(np.int64),
-            "excluded_reason": np.array(reasons, dtype="S") if reasons else np.zeros(0, dtype="S1"),
-        },
-        all_attrs,
-    )
+    write_chip_shard(path, ids, img, excluded, all_attrs)
 
 
 def read_sentinel2_chips(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:

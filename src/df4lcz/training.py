@@ -321,15 +321,42 @@ class TrainResult:
 
 
 class _EpochLoop:
-    """Early stopping on val loss + best-val-accuracy checkpoint (Keras semantics)."""
+    """Early stopping on val loss + best-val-accuracy checkpoint (Keras semantics), history rows."""
 
-    def __init__(self, patience: int) -> None:
+    def __init__(self, patience: int, name: str = "", epochs: int = 0, log: logging.Logger | None = None) -> None:
         self.patience = patience
+        self.name, self.epochs, self.log = name, epochs, log
         self.best_loss = math.inf
         self.wait = 0
         self.best_acc = -math.inf
         self.best_epoch = 0
         self.best_state: dict[str, torch.Tensor] | None = None
+        self.rows: list[dict[str, float]] = []
+
+    def end_epoch(self, model: nn.Module, epoch0: int, lr: float, t0: float, train: tuple[float, int, int],
+                  val_logits: torch.Tensor, y_val: torch.Tensor) -> bool:
+        """Record 0-based ``epoch0`` (``train`` = summed loss, correct, seen); ``True`` = stop."""
+        loss_sum, correct, seen = train
+        val_loss = float(F.cross_entropy(val_logits, y_val))
+        val_acc = float((val_logits.argmax(1) == y_val).float().mean())
+        row = {
+            "epoch": epoch0 + 1, "loss": loss_sum / max(seen, 1), "accuracy": correct / max(seen, 1),
+            "val_loss": val_loss, "val_accuracy": val_acc, "lr": lr, "seconds": time.perf_counter() - t0,
+        }
+        self.rows.append(row)
+        if self.log is not None:
+            _log_epoch(self.log, self.name, row, self.epochs)
+        stop = self.update(epoch0 + 1, val_loss, val_acc, model)
+        if stop and self.log is not None:
+            self.log.info("early stopping after epoch %d (val_loss did not improve for %d epochs)", epoch0 + 1,
+                          self.patience)
+        return stop
+
+    def restore_best(self, model: nn.Module) -> None:
+        """Load the best-val-accuracy weights into ``model`` and switch it to eval mode."""
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
+        model.eval()
 
     def update(self, epoch: int, val_loss: float, val_acc: float, model: nn.Module) -> bool:
         """Record the epoch; return ``True`` when training should stop."""
@@ -415,8 +442,7 @@ def train_s2(
     with deterministic(seed, dev) as gen:
         model = build_s2_model(model_name, **kwargs).to(dev)
         optimizer = torch.optim.NAdam(model.parameters(), lr=p["lr"], eps=NADAM_EPS)
-        loop = _EpochLoop(p["patience"])
-        rows: list[dict[str, float]] = []
+        loop = _EpochLoop(p["patience"], model_name, p["epochs"], log)
         for epoch0 in progress(range(p["epochs"]), desc=f"train {model_name}", logger=log):
             t0 = time.perf_counter()
             lr = _step_lr(p, epoch0)
@@ -441,26 +467,14 @@ def train_s2(
                 loss_sum += float(loss.detach()) * len(idx)
                 correct += int((logits.detach().argmax(1) == yb).sum())
                 seen += len(idx)
-            val_logits = _s2_logits(model, xva, dev)
-            val_loss = float(F.cross_entropy(val_logits, yva_t))
-            val_acc = float((val_logits.argmax(1) == yva_t).float().mean())
-            row = {
-                "epoch": epoch0 + 1, "loss": loss_sum / max(seen, 1), "accuracy": correct / max(seen, 1),
-                "val_loss": val_loss, "val_accuracy": val_acc, "lr": lr, "seconds": time.perf_counter() - t0,
-            }
-            rows.append(row)
-            _log_epoch(log, model_name, row, p["epochs"])
-            if loop.update(epoch0 + 1, val_loss, val_acc, model):
-                log.info("early stopping after epoch %d (val_loss did not improve for %d epochs)", epoch0 + 1, p["patience"])
+            if loop.end_epoch(model, epoch0, lr, t0, (loss_sum, correct, seen), _s2_logits(model, xva, dev), yva_t):
                 break
-        if loop.best_state is not None:
-            model.load_state_dict(loop.best_state)
-        model.eval()
+        loop.restore_best(model)
     seconds = time.perf_counter() - t_start
     log.info("train_s2 %s: kept epoch %d (val_acc %.4f); %.1f s", model_name, loop.best_epoch, loop.best_acc, seconds)
     return TrainResult(
         model=model, kind="s2", model_name=model_name, model_kwargs=kwargs, params=p, seed=int(seed),
-        history=pd.DataFrame(rows), best_epoch=loop.best_epoch, best_val_accuracy=loop.best_acc,
+        history=pd.DataFrame(loop.rows), best_epoch=loop.best_epoch, best_val_accuracy=loop.best_acc,
         norm_mean=mean, norm_std=std, device=str(dev), seconds=seconds,
     )
 
@@ -548,8 +562,7 @@ def train_gcn(
         model = LCZGCN(**kwargs).to(dev)
         optimizer = torch.optim.NAdam(model.parameters(), lr=p["lr"], eps=NADAM_EPS)
         loader = DataLoader(tr, batch_size=p["batch_size"], shuffle=True, generator=gen)
-        loop = _EpochLoop(p["patience"])
-        rows: list[dict[str, float]] = []
+        loop = _EpochLoop(p["patience"], GCN_MODEL_NAME, p["epochs"], log)
         for epoch0 in progress(range(p["epochs"]), desc="train gcn", logger=log):
             t0 = time.perf_counter()
             lr = _step_lr(p, epoch0)
@@ -567,26 +580,14 @@ def train_gcn(
                 loss_sum += float(loss.detach())
                 correct += int((logits.detach().argmax(1) == yb).sum())
                 seen += int(batch.num_graphs)
-            val_logits = _gcn_logits(model, va, dev)
-            val_loss = float(F.cross_entropy(val_logits, yva))
-            val_acc = float((val_logits.argmax(1) == yva).float().mean())
-            row = {
-                "epoch": epoch0 + 1, "loss": loss_sum / max(seen, 1), "accuracy": correct / max(seen, 1),
-                "val_loss": val_loss, "val_accuracy": val_acc, "lr": lr, "seconds": time.perf_counter() - t0,
-            }
-            rows.append(row)
-            _log_epoch(log, GCN_MODEL_NAME, row, p["epochs"])
-            if loop.update(epoch0 + 1, val_loss, val_acc, model):
-                log.info("early stopping after epoch %d (val_loss did not improve for %d epochs)", epoch0 + 1, p["patience"])
+            if loop.end_epoch(model, epoch0, lr, t0, (loss_sum, correct, seen), _gcn_logits(model, va, dev), yva):
                 break
-        if loop.best_state is not None:
-            model.load_state_dict(loop.best_state)
-        model.eval()
+        loop.restore_best(model)
     seconds = time.perf_counter() - t_start
     log.info("train_gcn: kept epoch %d (val_acc %.4f); %.1f s", loop.best_epoch, loop.best_acc, seconds)
     return TrainResult(
         model=model, kind="gcn", model_name=GCN_MODEL_NAME, model_kwargs=kwargs, params=p, seed=int(seed),
-        history=pd.DataFrame(rows), best_epoch=loop.best_epoch, best_val_accuracy=loop.best_acc,
+        history=pd.DataFrame(loop.rows), best_epoch=loop.best_epoch, best_val_accuracy=loop.best_acc,
         feature_names=names, device=str(dev), seconds=seconds,
     )
 
