@@ -87,6 +87,19 @@ def test_round_trip_and_overview(tiny_region, tmp_path):
     assert (tmp_path / "o.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_read_one_shard_or_some_columns(tiny_region, tmp_path):
+    samples, _ = build_samples([_region(tiny_region)], SampleParams(shard_size=4))
+    write_samples(tmp_path / "s.parquet", samples)
+    one = read_samples(tmp_path / "s.parquet", shard=1)
+    expected = samples[samples.shard == 1]
+    assert one.sample_id.tolist() == expected.sample_id.tolist() and len(one) == 4
+    assert one.crs.to_epsg() == 4326 and one.geometry.equals(expected.geometry.reset_index(drop=True))
+    few = read_samples(tmp_path / "s.parquet", columns=["sample_id", "lcz"])
+    assert list(few.columns) == ["sample_id", "lcz"] and few.lcz.tolist() == samples.lcz.tolist()
+    with pytest.raises(ValueError, match=r"s.parquet: missing column\(s\) \['height'\]"):
+        read_samples(tmp_path / "s.parquet", columns=["sample_id", "height"])
+
+
 def test_unknown_class_code_named(tiny_region, tmp_path):
     gdf = tiny_region["polygons"].copy()
     gdf.loc[1, "lcz"] = 21

@@ -10,8 +10,7 @@ from df4lcz.scripting import load_job
 job = load_job(globals().get("snakemake"))
 setup_logging(job.log[0])
 log = get_logger("chip_google")
-samples = read_samples(job.input.samples)
-shard = samples[samples["shard"] == int(job.wildcards["shard"])]
+shard = read_samples(job.input.samples, shard=int(job.wildcards["shard"]))
 cfg = job.params["google"]
 ids, images, excluded = chip_google(job.input.raster, shard, chip_px=cfg["chip_px"], resampling=cfg["resampling"])
 for row in excluded.itertuples():

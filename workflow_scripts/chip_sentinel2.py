@@ -10,8 +10,7 @@ from df4lcz.sentinel2 import chip_sentinel2, write_sentinel2_chips
 job = load_job(globals().get("snakemake"))
 setup_logging(job.log[0])
 log = get_logger("chip_sentinel2")
-samples = read_samples(job.input.samples)
-shard = samples[samples["shard"] == int(job.wildcards["shard"])]
+shard = read_samples(job.input.samples, shard=int(job.wildcards["shard"]))
 ids, images, excluded = chip_sentinel2(job.input.raster, shard, resampling=job.params["sentinel2"]["resampling"],
                                        band_names=job.params["band_names"])
 for row in excluded.itertuples():

@@ -758,7 +758,7 @@ def graphs_shard_file(
     chip_ids, images = read_google_chips(chips_path)
     if not np.array_equal(mask_ids, chip_ids):
         raise ValueError(f"{masks_path} and {chips_path} hold different samples; rerun the segment rule")
-    lcz = read_samples(samples_path).set_index("sample_id")["lcz"]
+    lcz = read_samples(samples_path, columns=["sample_id", "lcz"]).set_index("sample_id")["lcz"]
     missing = [int(i) for i in mask_ids if int(i) not in lcz.index]
     if missing:
         raise ValueError(f"{masks_path}: sample(s) {missing[:5]} are not in the sample table {samples_path}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -288,22 +289,43 @@ def build_samples(regions: list[RegionInputs], params: SampleParams, seed: int =
     return to_geodataframe(table), contexts
 
 
+#: Rows per Parquet row group of the sample table: a shard job reading its rows (a filter on
+#: ``shard``, whose values ascend with the rows) decodes only the few groups that hold them.
+SAMPLES_ROW_GROUP: int = 256
+
+
 def write_samples(path: str | os.PathLike, samples: gpd.GeoDataFrame) -> None:
-    """Write the sample table as GeoParquet, atomically."""
+    """Write the sample table as GeoParquet, atomically (row groups of ``SAMPLES_ROW_GROUP`` rows)."""
     with atomic_path(path) as tmp:
-        samples.to_parquet(tmp, index=False)
+        samples.to_parquet(tmp, index=False, row_group_size=SAMPLES_ROW_GROUP)
 
 
-def read_samples(path: str | os.PathLike) -> gpd.GeoDataFrame:
-    """Read ``results/samples.parquet`` and check its columns."""
+def read_samples(
+    path: str | os.PathLike, shard: int | None = None, columns: Sequence[str] | None = None
+) -> gpd.GeoDataFrame | pd.DataFrame:
+    """Read ``results/samples.parquet`` and check its columns.
+
+    Args:
+        path: the sample table.
+        shard: read only this shard's rows (a Parquet filter: shard jobs then need memory for
+            their own rows, not for the whole table).
+        columns: read only these columns (a plain ``DataFrame`` without geometry), e.g.
+            ``["sample_id", "lcz"]``.
+    """
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{p}: sample table not found (run the samples rule first)")
-    gdf = gpd.read_parquet(p)
-    missing = [c for c in SAMPLE_COLUMNS if c not in gdf.columns]
+    wanted = list(SAMPLE_COLUMNS) if columns is None else list(columns)
+    import pyarrow.parquet as pq
+
+    present = set(pq.read_schema(p).names)
+    missing = [c for c in wanted if c not in present]
     if missing:
         raise ValueError(f"{p}: missing column(s) {missing}")
-    return gdf
+    filters = None if shard is None else [("shard", "==", int(shard))]
+    if columns is not None:
+        return pd.read_parquet(p, columns=wanted, filters=filters)
+    return gpd.read_parquet(p, filters=filters)
 
 
 def class_summary(samples: pd.DataFrame) -> pd.DataFrame:

@@ -890,7 +890,7 @@ def segment_shard_file(
     min_area, max_masks = int(params.get("min_area", 50)), int(params.get("max_masks", 50))
     maskset = segment_images(images, segmenter, min_area, max_masks)
     write_masks(masks_path, ids, maskset, {"chips": os.path.basename(os.fspath(chips_path))})
-    lcz = read_samples(samples_path).set_index("sample_id")["lcz"]
+    lcz = read_samples(samples_path, columns=["sample_id", "lcz"]).set_index("sample_id")["lcz"]
     missing = [int(i) for i in ids if int(i) not in lcz.index]
     if missing:
         raise ValueError(f"{chips_path}: sample(s) {missing[:5]} are not in the sample table {samples_path}")
