@@ -42,7 +42,7 @@ reused from chip to chip.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -730,6 +730,18 @@ def graphs_to_pyg(graphset: GraphSet, y: np.ndarray, sample_ids: np.ndarray | No
     return out
 
 
+def graph_settings(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Keyword arguments of :func:`build_graphs` from the ``graphs`` config section (defaults filled)."""
+    p = dict(params or {})
+    return {
+        "features": list(p.get("features", DEFAULT_FEATURES)),
+        "edge_rule": p.get("edge_rule", "adjacency"),
+        "tolerance_px": p.get("tolerance_px", DEFAULT_TOLERANCE_PX),
+        "radius_px": p.get("radius_px", DEFAULT_RADIUS_PX),
+        "k": p.get("k", DEFAULT_K),
+    }
+
+
 def graphs_shard_file(
     masks_path: str | os.PathLike,
     chips_path: str | os.PathLike,
@@ -763,15 +775,7 @@ def graphs_shard_file(
     if missing:
         raise ValueError(f"{masks_path}: sample(s) {missing[:5]} are not in the sample table {samples_path}")
     y = lcz.loc[mask_ids].to_numpy().astype(np.int64)
-    graphset = build_graphs(
-        maskset.labels,
-        images,
-        features=params.get("features", DEFAULT_FEATURES),
-        edge_rule=params.get("edge_rule", "adjacency"),
-        tolerance_px=params.get("tolerance_px", DEFAULT_TOLERANCE_PX),
-        radius_px=params.get("radius_px", DEFAULT_RADIUS_PX),
-        k=params.get("k", DEFAULT_K),
-    )
+    graphset = build_graphs(maskset.labels, images, **graph_settings(params))
     write_graphs(graphs_path, mask_ids, y, graphset, {"masks": os.path.basename(os.fspath(masks_path))})
     n_nodes = np.diff(graphset.node_ptr)
     n_edges = np.diff(graphset.edge_ptr)

@@ -68,14 +68,7 @@ from .atomic import atomic_path
 from .constants import GOOGLE_CHIP_PX, LCZ_CODES, LCZ_COLORS, LCZ_NAMES, N_CLASSES, S2_CHIP_PX
 from .fusion import PAPER_ALPHA, fuse_probabilities
 from .google import chip_google
-from .graphs import (
-    DEFAULT_FEATURES,
-    DEFAULT_K,
-    DEFAULT_RADIUS_PX,
-    DEFAULT_TOLERANCE_PX,
-    build_graphs,
-    graphs_to_pyg,
-)
+from .graphs import build_graphs, graph_settings, graphs_to_pyg
 from .logs import LOGGER_NAME, get_logger, progress
 from .samples import raster_footprint, read_labels, sentinel2_reference_file
 from .segmentation import make_segmenter, segment_images
@@ -589,7 +582,8 @@ def map_region(
     dev = resolve_device(device)
     s2_loaded = _load(s2_model, "s2", dev)
     gcn_loaded = _load(gcn_model, "gcn", dev)
-    features = list(gp.get("features", DEFAULT_FEATURES))
+    graph_kwargs = graph_settings(gp)
+    features = graph_kwargs["features"]
     trained_on = [str(f) for f in gcn_loaded.meta.get("feature_names", [])]
     if trained_on != features:
         raise ValueError(f"{gcn_model}: the GCN was trained on node features {trained_on}, but graph_params "
@@ -612,9 +606,7 @@ def map_region(
             google_resampling=str(gg.get("resampling", "bilinear")),
             s2_resampling=str(sp.get("resampling", "bilinear")),
             min_area=int(seg.get("min_area", 50)), max_masks=int(seg.get("max_masks", 50)),
-            graph_kwargs={"features": features, "edge_rule": gp.get("edge_rule", "adjacency"),
-                          "tolerance_px": gp.get("tolerance_px", DEFAULT_TOLERANCE_PX),
-                          "radius_px": gp.get("radius_px", DEFAULT_RADIUS_PX), "k": gp.get("k", DEFAULT_K)},
+            graph_kwargs=graph_kwargs,
         )
         n_batches = math.ceil(n_windows / batch_size)
         with _quiet_stage_logs():
