@@ -173,10 +173,13 @@ def shard_rows(samples: PathLike | pd.DataFrame, shard: int, extra: Collection[s
         ValueError: a column is missing, or the shard holds no sample.
     """
     where = "sample table" if isinstance(samples, pd.DataFrame) else str(samples)
-    table = read_sample_table(samples, extra)
-    rows = table[table["shard"].astype(np.int64) == int(shard)]
+    if isinstance(samples, pd.DataFrame):
+        table = read_sample_table(samples, extra)
+        rows = table[table["shard"].astype(np.int64) == int(shard)]
+    else:  # only the shard's row groups are decoded
+        rows = read_sample_table(read_samples(samples, shard=int(shard)), extra)
     if rows.empty:
-        shards = sorted(int(s) for s in pd.unique(table["shard"]))
+        shards = sorted(int(s) for s in pd.unique(read_sample_table(samples)["shard"]))
         raise ValueError(f"{where}: shard {shard} holds no sample; shards are {shards[:10]}"
                          f"{' …' if len(shards) > 10 else ''}")
     return rows.sort_values("sample_id").reset_index(drop=True)
