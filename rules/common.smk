@@ -168,6 +168,8 @@ else:
             f"config key 'map.regions': {_unknown} are not regions of this run (known: {sorted(REGIONS)})"
         )
 MAPS = bool(config["map"]["enabled"] and not IMPORTED and HAS_GRAPHS)
+#: Whose trained models make the maps.
+MAP_STRATEGY = config["map"]["strategy"] or STRATEGIES[0]
 
 
 def final_outputs(wildcards):

@@ -12,8 +12,8 @@ rule lcz_map:
         truth=lambda wc: (
             [f"resources/demo/{wc.region}/lcz_truth.tif"] if config["dataset"] == "demo" else []
         ),
-        s2_model=f"results/models/{config['map']['strategy']}/resnet11_3d.pt",
-        gcn_model=f"results/models/{config['map']['strategy']}/gcn.pt",
+        s2_model=f"results/models/{MAP_STRATEGY}/resnet11_3d.pt",
+        gcn_model=f"results/models/{MAP_STRATEGY}/gcn.pt",
         checkpoint=sam_checkpoint_input,
     output:
         tif="results/maps/{region}_lcz.tif",

@@ -128,3 +128,24 @@ def test_key_order_does_not_matter():
     b = validate_config({"samples": {"shard_size": 64}, "demo": {"n_cities": 2, "seed": 3}}, check_files=False)
     assert repr(a) == repr(b)
     assert list(a["demo"])[:2] == ["seed", "n_cities"]  # the schema's order
+
+
+def test_map_strategy_must_be_trained():
+    with pytest.raises(ConfigError, match=r"config key 'map.strategy': 'random' is not among splits.strategies "
+                                          r"\['polygon'\]"):
+        validate_config({"splits": {"strategies": ["polygon"]}, "map": {"strategy": "random"}}, check_files=False)
+    # by default the map uses the first trained strategy
+    assert validate_config({"splits": {"strategies": ["polygon"]}}, check_files=False)["map"]["strategy"] is None
+
+
+def test_imported_dataset_checks(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        validate_config({"dataset": "so2sat", "so2sat": {"training": str(tmp_path / "missing.h5")}})
+    text = str(err.value)
+    assert "config key 'so2sat.training': input not found" in text
+    assert "config key 'so2sat.validation': dataset is 'so2sat' but no validation HDF5 file is given" in text
+    assert "config key 'splits.strategies': dataset 'so2sat' has only its official split" in text
+    with pytest.raises(ConfigError, match="config key 'lczc_ges2.root': folder not found"):
+        validate_config({"dataset": "lczc_ges2", "lczc_ges2": {"root": str(tmp_path / "nope")}})
+    with pytest.raises(ConfigError, match="'official' exists only for dataset 'so2sat'"):
+        validate_config({"splits": {"strategies": ["official"]}}, check_files=False)

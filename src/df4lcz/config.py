@@ -194,7 +194,9 @@ def _dataset_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> lis
                                 "released split pickle (dict with train, validation, test)")
             elif check_files and not (base / path).is_file():
                 problems.append(f"config key 'lczc_ges2.split_files.{strategy}': input not found: {path}")
-    if cfg["map"]["strategy"] not in strategies and dataset in ("demo", "regions") and cfg["map"]["enabled"]:
+    map_strategy = cfg["map"]["strategy"]
+    if map_strategy is not None and map_strategy not in strategies and dataset in ("demo", "regions") \
+            and cfg["map"]["enabled"]:
         problems.append(f"config key 'map.strategy': {cfg['map']['strategy']!r} is not among splits.strategies "
                         f"{strategies}; maps use that strategy's trained models")
     if cfg["map"]["regions"] is not None and dataset == "regions":
