@@ -10,6 +10,8 @@ Stages, each run as its own child process (so that its peak memory is its own):
 * ``memory``:    ``bench/bench_memory.py`` (peak RSS of one chip_google, chip_sentinel2, segment and graphs
   job, each in its own process, for a demo city and one of 4× its area with the same shard size: the
   ratio large/small, ≈ 1 when memory does not grow with the mosaic size or N).
+* ``sample_table``: ``bench/bench_sample_table.py`` (memory of reading one shard's rows of the sample
+  table vs the whole table, N = 2,000 and 100,000).
 
 Peak RSS is ``ru_maxrss`` of the stage's process tree, as ``os.wait4`` reports it for the stage's
 process: the largest resident set of any one process of the stage (the benchmark itself or a
@@ -81,6 +83,10 @@ STAGES = [
            ("  same squares, 4x mosaic / 1x: chip_sentinel2",
             rf"^RATIO chip_sentinel2 same_squares_mosaic={NUM}", "x", 1),
            ("  samples N, 4x area / 1x", rf"^RATIO samples n={NUM}", "x", 1)]),
+    Stage("sample_table", "bench_sample_table.py", ["--sizes", "2000", "100000"], [],
+          [("read one shard's rows, N = 2,000", rf"^RESULT n=2000 shard_mib={NUM}", "MiB", 1),
+           ("read one shard's rows, N = 100,000", rf"^RESULT n=100000 shard_mib={NUM}", "MiB", 1),
+           ("  read the whole table, N = 100,000", rf"^RESULT n=100000 shard_mib=\S+ whole_mib={NUM}", "MiB", 1)]),
 ]
 
 
