@@ -258,6 +258,10 @@ def test_split_pickle_errors_name_the_file(tmp_path):
     assert kept["sample_id"].tolist() == [0, 1, 2, 3] and kept["split"].tolist() == ["train", "train", "val", "test"]
     with pytest.raises(ValueError, match="unknown_ids"):
         import_split(tmp_path / "extra.pkl", tmp_path / "split.csv", ids, unknown_ids="ignore")
+    with open(tmp_path / "other.pkl", "wb") as f:  # a split of another copy of the data: nothing matches
+        pickle.dump({"train": [70, 71], "validation": [72], "test": [73]}, f)
+    with pytest.raises(ValueError, match=r"other\.pkl: none of the 2 id\(s\) of key 'train' is in the sample"):
+        import_split(tmp_path / "other.pkl", tmp_path / "split.csv", ids, unknown_ids="drop")
     (tmp_path / "split.csv").unlink()
     (tmp_path / "bad.pkl").write_bytes(b"garbage")
     with pytest.raises(ValueError, match=r"bad\.pkl: not a readable pickle"):

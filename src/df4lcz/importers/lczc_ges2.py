@@ -570,6 +570,9 @@ def import_split(
         if unknown and unknown_ids == "error":
             raise ValueError(f"{path}: key '{key}' lists {len(unknown)} id(s) not in the sample table, e.g. "
                              f"{unknown[:5]}")
+        if unknown and len(unknown) == len(unique):
+            raise ValueError(f"{path}: none of the {len(unique)} id(s) of key '{key}' is in the sample table "
+                             f"(e.g. {unknown[:5]}); is this split file from another copy of the dataset?")
         if unknown:
             log.warning("%s: key '%s' lists %d id(s) not in the sample table (e.g. %s); dropped", path, key,
                         len(unknown), unknown[:5])
