@@ -12,7 +12,7 @@ import yaml
 
 from df4lcz.atomic import atomic_path, write_text_atomic
 from df4lcz.chips import read_valid_ids, valid_sample_table
-from df4lcz.hdf5 import read_h5, write_h5
+from df4lcz.io.hdf5 import read_h5, write_h5
 from df4lcz.logs import progress, setup_logging
 from df4lcz.scripting import Job, NamedFiles, load_job
 

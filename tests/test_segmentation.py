@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from df4lcz.devices import resolve_device
 from df4lcz.segmentation import (
     ClassicalSegmenter,
     SamSegmenter,
@@ -22,7 +23,6 @@ from df4lcz.segmentation import (
     postprocess_masks,
     read_masks,
     remove_small_regions,
-    resolve_device,
     segment_images,
     write_masks,
 )

@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from .hdf5 import write_h5
+from .io.hdf5 import write_h5
 from .logs import get_logger
 
 log = get_logger("chips")

@@ -25,7 +25,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import coalesce, remove_self_loops, to_undirected
 
 from .constants import N_CLASSES, SPLIT_NAMES
-from .hdf5 import read_h5
+from .io.hdf5 import read_h5
 
 #: Columns of a split table.
 SPLIT_COLUMNS: tuple[str, str] = ("sample_id", "split")

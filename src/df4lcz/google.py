@@ -49,7 +49,7 @@ from pyproj import Transformer
 
 from .chips import check_sample_ids, write_chip_shard
 from .constants import GOOGLE_CHIP_PX
-from .hdf5 import read_h5
+from .io.hdf5 import read_h5
 from .logs import get_logger, progress
 
 log = get_logger(__name__)

@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from .hdf5 import read_h5, write_h5
+from .io.hdf5 import read_h5, write_h5
 from .logs import get_logger, progress
 
 log = get_logger(__name__)

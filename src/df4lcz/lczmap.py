@@ -73,7 +73,8 @@ from .logs import LOGGER_NAME, get_logger, progress
 from .samples import raster_footprint, read_labels, sentinel2_reference_file
 from .segmentation import make_segmenter, segment_images
 from .sentinel2 import TARGET_PIXEL_M, open_sentinel2
-from .training import LoadedModel, load_model, predict_gcn, predict_s2, resolve_device
+from .devices import resolve_device
+from .training import LoadedModel, load_model, predict_gcn, predict_s2
 
 log = get_logger("lczmap")
 

@@ -56,7 +56,7 @@ import numpy as np
 
 from .atomic import atomic_path
 from .constants import LCZ_SHORT
-from .hdf5 import read_h5, write_h5
+from .io.hdf5 import read_h5, write_h5
 from .logs import get_logger, progress
 from .sam_checkpoints import SAM_CHECKPOINTS, manual_instructions
 
@@ -149,18 +149,6 @@ def mask_bbox_xywh(mask: np.ndarray) -> list[int]:
 # --------------------------------------------------------------------------------------------
 
 
-def resolve_device(device: str = "auto") -> torch.device:
-    """``"auto"`` → CUDA when available, else CPU; any other value is passed to ``torch.device``."""
-    import torch
-
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except RuntimeError as exc:
-        raise ValueError(
-            f"device {device!r} is not a torch device (e.g. 'auto', 'cpu', 'cuda', 'cuda:1')"
-        ) from exc
 
 
 def build_sam_architecture(model_type: str) -> torch.nn.Module:
@@ -296,6 +284,8 @@ def load_sam(model_type: str, checkpoint: str | os.PathLike, device: str = "auto
             f"e.g. {(result.missing_keys + result.unexpected_keys + shape_errors)[:3]}); "
             f"is model_type right? Expected file: {checkpoint_help(model_type, path)}"
         )
+    from .devices import resolve_device
+
     return sam.to(resolve_device(device)).eval()
 
 
@@ -910,7 +900,7 @@ def describe_backend(mask_files: Sequence[str | os.PathLike]) -> str:
     felzenszwalb (scale 150, sigma 0.8, min_size 50)"``; ``"none"`` without files. Files made
     with different settings are all listed, separated by ``"; "``.
     """
-    from .hdf5 import read_h5
+    from .io.hdf5 import read_h5
 
     lines: list[str] = []
     for path in mask_files:

@@ -64,7 +64,7 @@ from rasterio.windows import Window
 
 from .chips import check_sample_ids, write_chip_shard
 from .constants import S2_BANDS, S2_CHIP_PX, S2_REFLECTANCE_SCALE
-from .hdf5 import read_h5
+from .io.hdf5 import read_h5
 from .logs import get_logger, progress
 
 log = get_logger(__name__)

@@ -52,6 +52,7 @@ from torch_geometric.loader import DataLoader
 
 from .atomic import atomic_path
 from .constants import LCZ_CODES, N_CLASSES
+from .devices import resolve_device
 from .logs import get_logger, progress
 from .models import GCN_MODEL_NAME, LCZGCN, S2_MODEL_NAMES, build_s2_model
 
@@ -144,23 +145,6 @@ def resolve_params(params: Mapping[str, Any] | None, defaults: Mapping[str, Any]
     return out
 
 
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` → CUDA when available, else CPU; other values are passed to ``torch.device``.
-
-    Raises:
-        ValueError: the name is not a torch device, or CUDA is requested but unavailable.
-    """
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device {device!r} is not a torch device; use 'auto', 'cpu' or 'cuda[:N]'") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available on this machine")
-    return dev
 
 
 @contextlib.contextmanager
@@ -866,7 +850,6 @@ __all__ = [
     "predict_gcn",
     "predict_s2",
     "predictions_frame",
-    "resolve_device",
     "resolve_params",
     "save_model",
     "train_gcn",

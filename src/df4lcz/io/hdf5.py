@@ -1,4 +1,4 @@
-"""Reading and writing the HDF5 shard files of the file contracts (DESIGN.md §5), atomically."""
+"""Reading and writing the HDF5 shard files of the file contracts (docs/contracts.md), atomically."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .atomic import atomic_path
+from ..atomic import atomic_path
 
 
 def write_h5(
