@@ -100,6 +100,16 @@ def validate_config(config: Mapping[str, Any], base_dir: str | os.PathLike = "."
     return canonical_order(cfg, load_schema())
 
 
+def schema_defaults(section: str | None = None) -> dict[str, Any]:
+    """The schema's defaults (of one top-level ``section``, e.g. ``"train"``), as a validated config has them.
+
+    The schema is the only home of defaults; library functions take validated settings and never
+    re-default. Tests and standalone callers that want "the defaults" ask here.
+    """
+    cfg = validate_config({}, check_files=False)
+    return copy.deepcopy(cfg if section is None else cfg[section])
+
+
 def canonical_order(value: Any, schema: Mapping[str, Any]) -> Any:
     """``value`` with every mapping's keys in the schema's order (other keys after, sorted).
 

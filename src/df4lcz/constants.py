@@ -103,3 +103,42 @@ def validate_lcz_code(code: int, where: str = "label") -> int:
     if value != code or not 1 <= value <= N_CLASSES:
         raise ValueError(f"{where}: {code!r} is not an LCZ class code; expected an integer 1–17")
     return value
+
+
+# --------------------------------------------------------------------------------------------
+# Names: the one home of model, dataset and stream names (the schema's enums are checked
+# against these by tests/test_config.py).
+# --------------------------------------------------------------------------------------------
+
+#: DF4LCZ's own Sentinel-2 model.
+MAIN_S2_MODEL: str = "resnet11_3d"
+
+#: The paper's comparative Sentinel-2 baselines (``models.baselines``).
+S2_BASELINES: tuple[str, ...] = ("resnet11_2d", "resnet50_2d", "densenet_2d", "msmla50")
+
+#: Every Sentinel-2 model name.
+S2_MODEL_NAMES: tuple[str, ...] = (MAIN_S2_MODEL, *S2_BASELINES)
+
+#: The graph model.
+GCN_MODEL_NAME: str = "gcn"
+
+#: Models that are trained (one ``results/models/{strategy}/{model}.pt`` each).
+TRAINED_MODEL_NAMES: tuple[str, ...] = (*S2_MODEL_NAMES, GCN_MODEL_NAME)
+
+#: Fusion outputs: the paper's fixed α and the α tuned on the validation split.
+FUSION_MODEL_NAMES: tuple[str, ...] = ("df4lcz", "df4lcz_tuned")
+
+#: Every model name a prediction file may carry.
+ALL_MODEL_NAMES: tuple[str, ...] = (*TRAINED_MODEL_NAMES, *FUSION_MODEL_NAMES)
+
+#: Values of the ``dataset`` config key: the embedded demo, user rasters, and the two importers.
+DATASETS: tuple[str, ...] = ("demo", "regions", "lczc_ges2", "so2sat")
+
+#: Datasets imported as pre-cut patches (no rasters, no chipping or segmentation).
+IMPORTED_DATASETS: tuple[str, ...] = ("lczc_ges2", "so2sat")
+
+#: Split strategies (``splits.strategies``); ``official`` only for So2Sat.
+SPLIT_STRATEGIES: tuple[str, ...] = ("random", "polygon", "official")
+
+#: Per-shard stage files a sample must be present in, by stream, and where they live.
+STREAM_DIRS: dict[str, str] = {"google": "chips/google", "graphs": "graphs", "sentinel2": "chips/sentinel2"}

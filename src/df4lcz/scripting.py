@@ -15,6 +15,7 @@ import json
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 
@@ -106,3 +107,15 @@ def load_job(snakemake: Any | None = None, argv: list[str] | None = None) -> Job
             "Run the rule once with Snakemake; it saves the job beside its log for standalone reruns."
         )
     return Job.from_json(Path(args[0]).read_text(encoding="utf-8"))
+
+
+def run_stage(run: Callable[[Job], None], snakemake: Any | None = None, argv: list[str] | None = None) -> None:
+    """Load the current job (see :func:`load_job`), set up its log file and call ``run(job)``.
+
+    Every ``workflow_scripts/<rule>.py`` is one call of this with ``df4lcz.stages.<rule>.run``.
+    """
+    from .logs import setup_logging
+
+    job = load_job(snakemake, argv)
+    setup_logging(job.log[0] if len(job.log) else None)
+    run(job)
