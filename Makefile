@@ -28,6 +28,8 @@ docs: $(STAMP)
 	$(BIN)/df4lcz config-doc > docs/config.md
 
 lint: $(STAMP)
+	$(BIN)/ruff check src tests workflow_scripts bench
+	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint
 
 bench: $(STAMP)

@@ -4,7 +4,8 @@
 #   snakemake --cores N all                    # the whole pipeline on config.yaml
 #   snakemake --cores N all --configfile presets/paper.yaml
 #
-# Every stage lives in rules/<stage>.smk; helpers and config validation in rules/common.smk.
+# Every stage lives in rules/<stage>.smk; helpers and config validation in rules/common.smk; the
+# dataset variant (df4lcz.variants) decides which stage files make the samples, streams and splits.
 
 from snakemake.utils import min_version
 
@@ -14,35 +15,28 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
-wildcard_constraints:
-    shard=r"\d+",
-    city=r"demo_city_\d+",
-    strategy=r"random|polygon|official",
-    model=r"resnet11_3d|resnet11_2d|resnet50_2d|densenet_2d|msmla50|gcn|df4lcz|df4lcz_tuned",
-
-
 include: "rules/common.smk"
 
 
-if IMPORTED:  # lczc_ges2 / so2sat: pre-cut patches (and graphs) instead of rasters
-
-    include: "rules/imports.smk"
-
-else:
-
-    include: "rules/demo.smk"
-    include: "rules/samples.smk"
-    include: "rules/splits.smk"
-    include: "rules/google.smk"
-    include: "rules/sentinel2.smk"
-    include: "rules/map.smk"
+wildcard_constraints:
+    shard=r"\d+",
+    city=r"demo_city_\d+",
+    strategy="|".join(SPLIT_STRATEGIES),
+    model="|".join(ALL_MODEL_NAMES),
 
 
+# the dataset variant's own rules (df4lcz.variants): demo + raster stages, or one importer
+for _rule_file in VARIANT.rule_files:
+
+    include: f"rules/{_rule_file}"
+
+
+include: "rules/valid.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 
 
 rule all:
+    default_target: True
     input:
         final_outputs,
-    default_target: True

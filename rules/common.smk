@@ -16,8 +16,18 @@ import pandas as pd
 from snakemake.exceptions import WorkflowError
 
 from df4lcz.config import ConfigError, validate_config
+from df4lcz.constants import (
+    ALL_MODEL_NAMES,
+    FUSION_MODEL_NAMES,
+    GCN_MODEL_NAME,
+    MAIN_S2_MODEL,
+    SPLIT_STRATEGIES,
+    STREAM_DIRS,
+    TRAINED_MODEL_NAMES,
+)
 from df4lcz.demo import CITY_SITES
 from df4lcz.sam_checkpoints import SAM_CHECKPOINTS
+from df4lcz.variants import DATASET_VARIANTS
 
 try:
     _validated = validate_config(config, base_dir=".")
@@ -27,21 +37,21 @@ config.clear()
 config.update(_validated)
 
 
+#: What the chosen dataset brings: its rule files, streams, graphs (df4lcz.variants).
+VARIANT = DATASET_VARIANTS[config["dataset"]]
 #: Datasets imported as pre-cut patches (no rasters, no chipping or segmentation).
-IMPORTED = config["dataset"] in ("lczc_ges2", "so2sat")
+IMPORTED = VARIANT.imported
 #: Whether the dataset has a Google Earth stream (graphs, GCN and fusion).
-HAS_GRAPHS = config["dataset"] != "so2sat"
-#: Streams a sample must be present in, and where their shard files live.
-STREAM_DIRS = {"google": "chips/google", "graphs": "graphs", "sentinel2": "chips/sentinel2"}
-STREAMS = (["graphs", "sentinel2"] if config["dataset"] == "lczc_ges2"
-           else ["sentinel2"] if config["dataset"] == "so2sat" else ["google", "sentinel2"])
+HAS_GRAPHS = VARIANT.has_graphs
+#: Streams a sample must be present in (their shard files live under results/STREAM_DIRS[stream]).
+STREAMS = list(VARIANT.streams)
 
 
 def region_inputs():
     """The list of regions (dicts with name, google, sentinel2, labels, …) this run uses."""
     if IMPORTED:
         return []
-    if config["dataset"] == "demo":
+    if VARIANT.demo_truth:
         return [
             dict(
                 name=name,
@@ -73,7 +83,7 @@ def _read_table(path, mtime):
 
 def sample_table():
     """The checkpoint's sample table (re-evaluates the DAG once it exists)."""
-    path = checkpoints.samples.get().output.table
+    path = getattr(checkpoints, VARIANT.samples_rule).get().output.table
     return _read_table(path, os.path.getmtime(path))
 
 
@@ -95,7 +105,9 @@ def shard_region(wildcards):
     table = sample_table()
     names = table.loc[table["shard"] == int(wildcards.shard), "region"].unique()
     if len(names) != 1:
-        raise WorkflowError(f"shard {wildcards.shard} is not in results/samples.parquet")
+        raise WorkflowError(
+            f"shard {wildcards.shard} is not in results/samples.parquet"
+        )
     return REGIONS[names[0]]
 
 
@@ -125,37 +137,32 @@ def sam_checkpoint_input(wildcards):
 def segment_params():
     """The segment config slice that matters: the active backend's settings only."""
     seg = config["segment"]
-    keep = {k: seg[k] for k in ("backend", "min_area", "max_masks", "overlay_samples_per_class")}
+    keep = {
+        k: seg[k]
+        for k in ("backend", "min_area", "max_masks", "overlay_samples_per_class")
+    }
     keep[seg["backend"]] = seg[seg["backend"]]
     return keep
 
 
-S2_MODELS = ["resnet11_3d", *config["models"]["baselines"]]
-MODELS = [*S2_MODELS, "gcn", "df4lcz", "df4lcz_tuned"] if HAS_GRAPHS else S2_MODELS
+S2_MODELS = [MAIN_S2_MODEL, *config["models"]["baselines"]]
+MODELS = [*S2_MODELS, GCN_MODEL_NAME, *FUSION_MODEL_NAMES] if HAS_GRAPHS else S2_MODELS
 STRATEGIES = config["splits"]["strategies"]
 #: Strategies with a fusion step (α curves); none without the graph stream.
 FUSION_STRATEGIES = STRATEGIES if HAS_GRAPHS else []
-TRAINED_MODELS_RE = "|".join(["resnet11_3d", "resnet11_2d", "resnet50_2d", "densenet_2d", "msmla50", "gcn"])
+TRAINED_MODELS_RE = "|".join(TRAINED_MODEL_NAMES)
 EVAL_KEYS = [(s, m) for s in config["splits"]["strategies"] for m in MODELS]
 
 
 def model_inputs(wildcards):
     """Shard files a model trains on: graphs for the GCN, Sentinel-2 chips otherwise."""
-    return shard_files("graphs" if wildcards.model == "gcn" else "chips/sentinel2")(wildcards)
+    stream = "graphs" if wildcards.model == GCN_MODEL_NAME else "sentinel2"
+    return shard_files(STREAM_DIRS[stream])(wildcards)
 
 
 def mask_inputs(wildcards):
     """Masks files of the run (none for imported datasets), for the summary's backend line."""
     return [] if IMPORTED else shard_files("masks")(wildcards)
-
-
-def segmentation_description():
-    """What the summary says about segmentation when there are no masks files."""
-    if config["dataset"] == "lczc_ges2":
-        return "imported LCZC-GES2 graphs (segmentation done by the data's authors with SAM vit_h)"
-    if config["dataset"] == "so2sat":
-        return "none (So2Sat LCZ42: Sentinel-2 stream only)"
-    return None
 
 
 if config["map"]["regions"] is None:
@@ -178,7 +185,28 @@ def final_outputs(wildcards):
     if not IMPORTED:
         targets.append("results/figures/samples_overview.png")
     targets += expand("results/splits/{strategy}.csv", strategy=STRATEGIES)
-    targets += ["results/valid_samples.csv", "results/summary.html", "results/summary.md"]
+    targets += [
+        "results/valid_samples.csv",
+        "results/summary.html",
+        "results/summary.md",
+    ]
     if MAPS:
         targets += expand("results/maps/{region}_lcz.tif", region=MAP_REGIONS)
     return targets
+
+
+def shard_column_files(column):
+    """Input function: the raw files named in ``column`` of the shard's rows of the sample table.
+
+    Imported datasets record each sample's source files in the sample table (docs/contracts.md §1);
+    declaring them as inputs lets Snakemake see that data flow (a changed patch file reruns its shard).
+    """
+
+    def files(wildcards):
+        path = getattr(checkpoints, VARIANT.samples_rule).get().output.table
+        rows = pd.read_parquet(
+            path, columns=[column], filters=[("shard", "==", int(wildcards.shard))]
+        )
+        return sorted(set(rows[column].astype(str)))
+
+    return files

@@ -8,16 +8,16 @@ rule demo_city:
         labels="resources/demo/{city}/labels.gpkg",
         truth="resources/demo/{city}/lcz_truth.tif",
         meta="resources/demo/{city}/city.json",
-    params:
-        demo=config["demo"],
     log:
         "logs/demo_city/{city}.log",
     benchmark:
         "benchmarks/demo_city/{city}.tsv"
+    conda:
+        "../envs/df4lcz.yaml"
     threads: 1
     resources:
         mem_mb=6000,
-    conda:
-        "../envs/df4lcz.yaml"
+    params:
+        demo=config["demo"],
     script:
         "../workflow_scripts/demo_city.py"

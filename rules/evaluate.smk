@@ -9,17 +9,17 @@ rule fuse:
         fixed="results/predictions/{strategy}/df4lcz.csv",
         tuned="results/predictions/{strategy}/df4lcz_tuned.csv",
         curve="results/predictions/{strategy}/alpha_curve.csv",
-    params:
-        fusion=config["fusion"],
     log:
         "logs/fuse/{strategy}.log",
     benchmark:
         "benchmarks/fuse/{strategy}.tsv"
+    conda:
+        "../envs/df4lcz.yaml"
     threads: 1
     resources:
         mem_mb=1000,
-    conda:
-        "../envs/df4lcz.yaml"
+    params:
+        fusion=config["fusion"],
     script:
         "../workflow_scripts/fuse.py"
 
@@ -41,10 +41,12 @@ rule evaluate:
         ),
         markdown="results/tables/metrics.md",
         per_class=expand(
-            "results/tables/per_class_{key}.csv", key=[f"{s}_{m}" for s, m in EVAL_KEYS]
+            "results/tables/per_class_{key}.csv",
+            key=[f"{s}_{m}" for s, m in EVAL_KEYS],
         ),
         confusion_csv=expand(
-            "results/tables/confusion_{key}.csv", key=[f"{s}_{m}" for s, m in EVAL_KEYS]
+            "results/tables/confusion_{key}.csv",
+            key=[f"{s}_{m}" for s, m in EVAL_KEYS],
         ),
         confusion=report(
             expand(
@@ -70,19 +72,19 @@ rule evaluate:
             caption="../report/alpha.rst",
             category="4. Fusion weight",
         ),
-    params:
-        eval_keys=EVAL_KEYS,
-        fusion_strategies=FUSION_STRATEGIES,
-        n_bins=config["evaluate"]["n_bins"],
     log:
         "logs/evaluate.log",
     benchmark:
         "benchmarks/evaluate.tsv"
+    conda:
+        "../envs/df4lcz.yaml"
     threads: 1
     resources:
         mem_mb=2000,
-    conda:
-        "../envs/df4lcz.yaml"
+    params:
+        eval_keys=EVAL_KEYS,
+        fusion_strategies=FUSION_STRATEGIES,
+        n_bins=config["evaluate"]["n_bins"],
     script:
         "../workflow_scripts/evaluate.py"
 
@@ -105,19 +107,19 @@ rule summary:
             caption="../report/summary.rst",
             category="0. Summary",
         ),
-    params:
-        strategies=STRATEGIES,
-        fusion_strategies=FUSION_STRATEGIES,
-        segmentation=segmentation_description(),
-        n_bins=config["evaluate"]["n_bins"],
     log:
         "logs/summary.log",
     benchmark:
         "benchmarks/summary.tsv"
+    conda:
+        "../envs/df4lcz.yaml"
     threads: 1
     resources:
         mem_mb=1000,
-    conda:
-        "../envs/df4lcz.yaml"
+    params:
+        strategies=STRATEGIES,
+        fusion_strategies=FUSION_STRATEGIES,
+        segmentation=VARIANT.segmentation_note,
+        n_bins=config["evaluate"]["n_bins"],
     script:
         "../workflow_scripts/summary.py"

@@ -7,37 +7,37 @@ rule chip_google:
         raster=lambda wc: shard_region(wc)["google"],
     output:
         chips="results/chips/google/{shard}.h5",
-    params:
-        google=config["google"],
     log:
         "logs/chip_google/{shard}.log",
     benchmark:
         "benchmarks/chip_google/{shard}.tsv"
+    conda:
+        "../envs/df4lcz.yaml"
     threads: 1
     resources:
         mem_mb=2000,
-    conda:
-        "../envs/df4lcz.yaml"
+    params:
+        google=config["google"],
     script:
         "../workflow_scripts/chip_google.py"
 
 
 rule sam_checkpoint:
-    wildcard_constraints:
-        filename="|".join(re.escape(name) for name in SAM_FILES),
     output:
         checkpoint="resources/sam/{filename}",
-    params:
-        model_type=lambda wc: SAM_FILES[wc.filename],
     log:
         "logs/sam_checkpoint/{filename}.log",
     benchmark:
         "benchmarks/sam_checkpoint/{filename}.tsv"
+    wildcard_constraints:
+        filename="|".join(re.escape(name) for name in SAM_FILES),
+    conda:
+        "../envs/df4lcz.yaml"
     threads: 1
     resources:
         mem_mb=1000,
-    conda:
-        "../envs/df4lcz.yaml"
+    params:
+        model_type=lambda wc: SAM_FILES[wc.filename],
     script:
         "../workflow_scripts/sam_checkpoint.py"
 
@@ -50,18 +50,18 @@ rule segment:
     output:
         masks="results/masks/{shard}.h5",
         overlay="results/figures/masks/{shard}.png",
-    params:
-        segment=segment_params(),
     log:
         "logs/segment/{shard}.log",
     benchmark:
         "benchmarks/segment/{shard}.tsv"
+    conda:
+        "../envs/df4lcz.yaml"
     threads: 1
     resources:
         mem_mb=lambda wc: 12000 if config["segment"]["backend"] == "sam" else 2000,
         gpu=lambda wc: 1 if config["segment"]["backend"] == "sam" else 0,
-    conda:
-        "../envs/df4lcz.yaml"
+    params:
+        segment=segment_params(),
     script:
         "../workflow_scripts/segment.py"
 
@@ -73,16 +73,16 @@ rule graphs:
         samples="results/samples.parquet",
     output:
         graphs="results/graphs/{shard}.h5",
-    params:
-        graphs=config["graphs"],
     log:
         "logs/graphs/{shard}.log",
     benchmark:
         "benchmarks/graphs/{shard}.tsv"
+    conda:
+        "../envs/df4lcz.yaml"
     threads: 1
     resources:
         mem_mb=1500,
-    conda:
-        "../envs/df4lcz.yaml"
+    params:
+        graphs=config["graphs"],
     script:
         "../workflow_scripts/graphs.py"

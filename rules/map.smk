@@ -3,14 +3,12 @@
 
 
 rule lcz_map:
-    wildcard_constraints:
-        region="|".join(re.escape(name) for name in REGIONS) or "NO_REGION",
     input:
         google=lambda wc: REGIONS[wc.region]["google"],
         sentinel2=lambda wc: REGIONS[wc.region]["sentinel2"],
         labels=lambda wc: REGIONS[wc.region]["labels"],
         truth=lambda wc: (
-            [f"resources/demo/{wc.region}/lcz_truth.tif"] if config["dataset"] == "demo" else []
+            [f"resources/demo/{wc.region}/lcz_truth.tif"] if VARIANT.demo_truth else []
         ),
         s2_model=f"results/models/{MAP_STRATEGY}/resnet11_3d.pt",
         gcn_model=f"results/models/{MAP_STRATEGY}/gcn.pt",
@@ -23,6 +21,18 @@ rule lcz_map:
             category="6. LCZ maps",
         ),
         agreement="results/tables/map_agreement_{region}.csv",
+    log:
+        "logs/lcz_map/{region}.log",
+    benchmark:
+        "benchmarks/lcz_map/{region}.tsv"
+    wildcard_constraints:
+        region="|".join(re.escape(name) for name in REGIONS) or "NO_REGION",
+    conda:
+        "../envs/df4lcz.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wc: 12000 if config["segment"]["backend"] == "sam" else 4000,
+        gpu=lambda wc: 1 if config["segment"]["backend"] == "sam" else 0,
     params:
         map={k: config["map"][k] for k in ("stride_m", "batch_size")},
         alpha=(
@@ -36,15 +46,5 @@ rule lcz_map:
         google=config["google"],
         sentinel2=config["sentinel2"],
         device=config["train"]["device"],
-    log:
-        "logs/lcz_map/{region}.log",
-    benchmark:
-        "benchmarks/lcz_map/{region}.tsv"
-    threads: 2
-    resources:
-        mem_mb=lambda wc: 12000 if config["segment"]["backend"] == "sam" else 4000,
-        gpu=lambda wc: 1 if config["segment"]["backend"] == "sam" else 0,
-    conda:
-        "../envs/df4lcz.yaml"
     script:
         "../workflow_scripts/lcz_map.py"

@@ -11,18 +11,18 @@ checkpoint samples:
         table="results/samples.parquet",
         overview="results/figures/samples_overview.png",
         summary="results/tables/samples_per_class.csv",
-    params:
-        samples=config["samples"],
-        regions=list(REGIONS.values()),
-        seed=config["seed"],
     log:
         "logs/samples.log",
     benchmark:
         "benchmarks/samples.tsv"
+    conda:
+        "../envs/df4lcz.yaml"
     threads: 1
     resources:
         mem_mb=2000,
-    conda:
-        "../envs/df4lcz.yaml"
+    params:
+        samples=config["samples"],
+        regions=list(REGIONS.values()),
+        seed=config["seed"],
     script:
         "../workflow_scripts/samples.py"

@@ -7,17 +7,17 @@ rule splits:
     output:
         split="results/splits/{strategy}.csv",
         summary="results/splits/{strategy}_summary.csv",
-    params:
-        fractions={k: config["splits"][k] for k in ("train", "val", "test")},
-        seed=config["seed"],
     log:
         "logs/splits/{strategy}.log",
     benchmark:
         "benchmarks/splits/{strategy}.tsv"
+    conda:
+        "../envs/df4lcz.yaml"
     threads: 1
     resources:
         mem_mb=1000,
-    conda:
-        "../envs/df4lcz.yaml"
+    params:
+        fractions={k: config["splits"][k] for k in ("train", "val", "test")},
+        seed=config["seed"],
     script:
         "../workflow_scripts/splits.py"

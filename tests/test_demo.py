@@ -14,6 +14,7 @@ from shapely.geometry import box
 from df4lcz.constants import S2_BANDS
 from df4lcz.demo import DemoSettings, generate_demo, plan_cities
 from df4lcz.demo.generate import GOOGLE_ZOOM17_M
+from helpers.demo import demo_settings
 
 SMALL = dict(n_cities=1, patches_per_side=2, patch_cells=(2, 2), classes=(2, 11, 15, 17))
 
@@ -25,9 +26,9 @@ def _digest(path: Path) -> str:
 @pytest.fixture(scope="module")
 def small_demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    generate_demo(out / "a", DemoSettings(seed=3, **SMALL))
-    generate_demo(out / "b", DemoSettings(seed=3, **SMALL))
-    generate_demo(out / "c", DemoSettings(seed=4, **SMALL))
+    generate_demo(out / "a", demo_settings(seed=3, **SMALL))
+    generate_demo(out / "b", demo_settings(seed=3, **SMALL))
+    generate_demo(out / "c", demo_settings(seed=4, **SMALL))
     return out
 
 
@@ -114,7 +115,7 @@ def test_class_signal_in_sentinel2(small_demo):
 
 
 def test_default_plan_balances_all_17_classes():
-    plans = plan_cities(DemoSettings())
+    plans = plan_cities(demo_settings())
     labelled = Counter(p.lcz for plan in plans for p in plan.patches if p.labelled)
     assert sorted(labelled) == list(range(1, 18))
     assert max(labelled.values()) - min(labelled.values()) <= 1
@@ -125,6 +126,6 @@ def test_default_plan_balances_all_17_classes():
 
 def test_bad_settings():
     with pytest.raises(ValueError, match="demo.n_cities"):
-        plan_cities(DemoSettings(n_cities=9))
+        plan_cities(demo_settings(n_cities=9))
     with pytest.raises(ValueError, match="demo.ground_m"):
-        DemoSettings.from_config({"ground_m": 3.0})
+        demo_settings(ground_m=3.0)

@@ -1,0 +1,21 @@
+# The samples present in every stream of the dataset (exclusions of one stream apply to all).
+
+
+rule valid_samples:
+    input:
+        **{stream: shard_files(STREAM_DIRS[stream]) for stream in STREAMS},
+    output:
+        table="results/valid_samples.csv",
+    log:
+        "logs/valid_samples.log",
+    benchmark:
+        "benchmarks/valid_samples.tsv"
+    conda:
+        "../envs/df4lcz.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        streams=STREAMS,
+    script:
+        "../workflow_scripts/valid_samples.py"

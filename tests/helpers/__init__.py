@@ -1,0 +1,1 @@
+"""Test-only helpers (fixture writers, dense reference computations); not part of the package."""
