@@ -36,6 +36,12 @@ include: "rules/train.smk"
 include: "rules/evaluate.smk"
 
 
+# Snakemake's SIGTERM handler can deadlock when the signal lands during job selection (df4lcz.sigterm,
+# docs/cluster.md): run it off the main thread.
+onstart:
+    defer_sigterm_handler()
+
+
 rule all:
     default_target: True
     input:

@@ -26,6 +26,7 @@ from df4lcz.constants import (
     TRAINED_MODEL_NAMES,
 )
 from df4lcz.demo import CITY_SITES
+from df4lcz.sigterm import defer_sigterm_handler
 from df4lcz.sam_checkpoints import SAM_CHECKPOINTS
 from df4lcz.variants import DATASET_VARIANTS
 

@@ -274,10 +274,32 @@ def test_cluster_generic_scripts_call_slurm_correctly(tmp_path):
 # resumption after SIGTERM and after a crash
 
 
-def _start(workdir: Path, log: Path) -> subprocess.Popen:
+#: Seconds an armed job selection holds Snakemake's scheduler lock (tests/helpers/slow_selection.py).
+SELECTION_HOLD_S = 20.0
+#: What a batch scheduler grants between SIGTERM and SIGKILL (SLURM's KillWait is 30 s by default;
+#: generous here so that running jobs can finish on a loaded 2-core machine).
+GRACE_S = 600
+
+
+def _start(workdir: Path, log: Path, arm: Path | None = None) -> subprocess.Popen:
+    """Start ``snakemake --cores 2 all`` in its own process group; with ``arm``, under the slow selector."""
+    cmd = snakemake_cmd(workdir, "--cores", "2", "all")
+    if arm is not None:
+        helper = REPO / "tests" / "helpers" / "slow_selection.py"
+        cmd = [sys.executable, str(helper), str(arm), str(SELECTION_HOLD_S), *cmd[3:]]
     with open(log, "w") as out:
-        return subprocess.Popen(snakemake_cmd(workdir, "--cores", "2", "all"), stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _terminate_like_a_scheduler(proc: subprocess.Popen) -> int:
+    """SIGTERM, a grace period, then SIGKILL of the process group; fails when the grace ran out."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=GRACE_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        pytest.fail(f"snakemake did not exit within {GRACE_S} s of SIGTERM (deadlocked?); SIGKILLed")
 
 
 def _wait_for(proc: subprocess.Popen, condition, what: str, timeout: float = 900) -> None:
@@ -301,7 +323,7 @@ def _assert_complete(work: Path, rel: str) -> None:
         with h5py.File(path, "r") as f:
             assert "sample_id" in f, rel
             n = len(f["sample_id"])
-            for name, ds in f.items():
+            for ds in f.values():
                 if isinstance(ds, h5py.Dataset):
                     ds[()]  # reads every byte
             assert n >= 0
@@ -337,12 +359,19 @@ def test_resume_after_sigterm_and_crash(cluster_run, tmp_path):
     work = tmp_path / "wf"
     work.mkdir()
 
-    # 1. SIGTERM once the first Sentinel-2 chips exist: Snakemake finishes the running jobs and stops
-    proc = _start(work, tmp_path / "run1.log")
+    # 1. Once the first Sentinel-2 chips exist, SIGTERM lands while Snakemake selects jobs under its
+    #    scheduler lock (the window where its own handler deadlocks; df4lcz.sigterm), then what a
+    #    batch scheduler does: a grace period, then SIGKILL. Snakemake finishes the running jobs and stops.
+    arm = tmp_path / "arm"
+    proc = _start(work, tmp_path / "run1.log", arm=arm)
     _wait_for(proc, lambda: any((work / "results" / "chips" / "sentinel2").glob("*.h5")), "the first chips")
-    proc.send_signal(signal.SIGTERM)
-    rc = proc.wait(timeout=900)
+    arm.touch()  # the next selection holds the lock for SELECTION_HOLD_S seconds
+    _wait_for(proc, lambda: Path(f"{arm}.inside").exists(), "a job selection")
+    sent = time.time()
+    rc = _terminate_like_a_scheduler(proc)
     log1 = (tmp_path / "run1.log").read_text()
+    left = float(Path(f"{arm}.left").read_text())
+    assert float(Path(f"{arm}.inside").read_text()) <= sent <= left, "SIGTERM missed the selection window"
     assert rc != 0, log1[-3000:]
     assert "Will exit after finishing currently running jobs" in log1
     assert "Error in rule" not in log1
@@ -374,7 +403,9 @@ def test_resume_after_sigterm_and_crash(cluster_run, tmp_path):
             _assert_complete(work, rel)
     assert _incomplete_markers(work), "the killed training job should be marked incomplete"
 
-    # 3. After a crash the lock stays; unlock and resume to the end
+    # 3. After a crash the lock stays: the same command is refused until `--unlock` (README, docs/cluster.md)
+    refused = run(work, "--cores", "2", "all", check=False)
+    assert refused.returncode != 0 and "--unlock" in refused.stdout + refused.stderr
     run(work, "--unlock")
     proc3 = run(work, "--cores", "2", "all")
     log3 = proc3.stdout + proc3.stderr
