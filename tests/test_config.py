@@ -1,5 +1,6 @@
 """Config schema: defaults, and errors that name the key and what was expected."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,54 @@ def test_imported_dataset_checks(tmp_path):
         validate_config({"dataset": "lczc_ges2", "lczc_ges2": {"root": str(tmp_path / "nope")}})
     with pytest.raises(ConfigError, match="'official' exists only for dataset 'so2sat'"):
         validate_config({"splits": {"strategies": ["official"]}}, check_files=False)
+
+
+def _enum(schema: dict, *path: str) -> list:
+    node = schema
+    for key in path:
+        node = node["properties"][key]
+    return node["items"]["enum"] if "items" in node else node["enum"]
+
+
+def test_schema_names_match_constants():
+    """Model, dataset and strategy names have one home (df4lcz.constants); the schema repeats them."""
+    from df4lcz.config import load_schema
+    from df4lcz.constants import DATASETS, S2_BASELINES, SPLIT_STRATEGIES
+    from df4lcz.variants import DATASET_VARIANTS
+
+    schema = load_schema()
+    assert _enum(schema, "dataset") == list(DATASETS)
+    assert _enum(schema, "models", "baselines") == list(S2_BASELINES)
+    assert _enum(schema, "splits", "strategies") == list(SPLIT_STRATEGIES)
+    assert list(DATASET_VARIANTS) == list(DATASETS)
+
+
+@pytest.mark.parametrize("key", ["train", "segment.sam"])
+@pytest.mark.parametrize("device,ok", [("auto", True), ("cpu", True), ("cuda", True), ("cuda:1", True),
+                                       ("gpu0", False), ("cuda:x", False), ("CPU", False)])
+def test_device_setting_checked_at_load(key, device, ok):
+    cfg: dict = {}
+    node = cfg
+    for part in key.split("."):
+        node = node.setdefault(part, {})
+    node["device"] = device
+    if ok:
+        validate_config(cfg, check_files=False)
+    else:
+        with pytest.raises(ConfigError, match=rf"config key '{key}\.device': '{re.escape(device)}'"):
+            validate_config(cfg, check_files=False)
+
+
+def test_unknown_overview_region_named():
+    with pytest.raises(ConfigError, match=r"'samples.overview_region': 'demo_city_9' is not a region of this run; "
+                                          r"expected one of \['demo_city_1', 'demo_city_2', 'demo_city_3'\]"):
+        validate_config({"samples": {"overview_region": "demo_city_9"}}, check_files=False)
+    validate_config({"samples": {"overview_region": "demo_city_2"}}, check_files=False)
+
+
+def test_invalid_working_crs_named():
+    region = {"name": "a", "google": "g.tif", "sentinel2": "s.tif", "labels": "l.gpkg", "working_crs": "EPSG:99999"}
+    with pytest.raises(ConfigError, match=r"'regions\[0\]\.working_crs': 'EPSG:99999' is not a coordinate reference"):
+        validate_config({"dataset": "regions", "regions": [region]}, check_files=False)
+    region["working_crs"] = "EPSG:32650"
+    validate_config({"dataset": "regions", "regions": [region]}, check_files=False)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pyproj
 import yaml
 
 SCHEMA_RESOURCE = "config.schema.yaml"
@@ -155,11 +156,24 @@ def _semantic_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> li
                     int(key)
                 except ValueError:
                     problems.append(f"config key 'regions[{i}].label_map': key {key!r} is not an integer class code")
+            if region["working_crs"] is not None:
+                try:
+                    pyproj.CRS.from_user_input(region["working_crs"])
+                except pyproj.exceptions.CRSError as exc:
+                    problems.append(f"config key 'regions[{i}].working_crs': {region['working_crs']!r} is not a "
+                                    f"coordinate reference system ({exc}); expected e.g. 'EPSG:32650'")
             if check_files:
                 for field in ("google", "sentinel2", "labels"):
                     path = base / region[field]
                     if not path.exists():
                         problems.append(f"config key 'regions[{i}].{field}': input not found: {region[field]}")
+    overview = cfg["samples"]["overview_region"]
+    if overview is not None and cfg["dataset"] in ("demo", "regions"):
+        known = ([r["name"] for r in cfg["regions"]] if cfg["dataset"] == "regions"
+                 else [f"demo_city_{k + 1}" for k in range(cfg["demo"]["n_cities"])])
+        if overview not in known:
+            problems.append(f"config key 'samples.overview_region': {overview!r} is not a region of this run; "
+                            f"expected one of {known}")
     problems += _dataset_problems(cfg, base, check_files)
     sam = cfg["segment"]["sam"]
     if cfg["segment"]["backend"] == "sam" and sam["model_type"] == "tiny" and not sam["checkpoint"]:
