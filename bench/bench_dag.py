@@ -5,7 +5,7 @@ N samples (default 20,000) spread over the demo's three regions:
 
 * stand-ins for the demo inputs (``resources/demo/<city>/…``, empty files, older), so that
   ``demo_city`` does not need to run;
-* ``results/samples.parquet`` per the contract (``df4lcz.samples``: consecutive sample ids,
+* ``results/samples.parquet`` per the contract (``df4lcz.io.samples``: consecutive sample ids,
   shards of ``shard_size`` samples within each region, EPSG:4326 footprints) and the
   checkpoint's two other outputs, newer than the inputs;
 
@@ -44,7 +44,8 @@ sys.path.insert(0, str(REPO / "src"))
 
 from df4lcz.demo import CITY_SITES  # noqa: E402
 from df4lcz.demo.generate import utm_crs  # noqa: E402
-from df4lcz.samples import assign_ids_and_shards, to_geodataframe, write_samples  # noqa: E402
+from df4lcz.io.samples import write_samples  # noqa: E402
+from df4lcz.sampling.grid import assign_ids_and_shards, to_geodataframe  # noqa: E402
 
 SQUARE_M = 320.0
 DEMO_FILES = ("google.tif", "sentinel2.tif", "labels.gpkg", "lcz_truth.tif", "city.json")
@@ -130,7 +131,7 @@ def print_profile(path: Path, top: int = 15) -> None:
     total = stats.total_tt
     print(f"\ncProfile of one dry run ({total:.1f} s of CPU in the main process)")
     rows = []
-    for (filename, line, func), (cc, nc, tt, ct, callers) in stats.stats.items():
+    for (filename, line, func), (_cc, nc, tt, ct, _callers) in stats.stats.items():
         rows.append((ct, tt, nc, filename, line, func))
     print("  workflow code (rules/*.smk, Snakefile), by cumulative time:")
     workflow = [r for r in sorted(rows, reverse=True) if r[3].endswith((".smk", "Snakefile")) or "/rules/" in r[3]]

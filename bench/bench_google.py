@@ -32,22 +32,25 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from df4lcz.chipping.google import chip_google  # noqa: E402
+from df4lcz.config import schema_defaults  # noqa: E402
 from df4lcz.constants import SAMPLE_SIZE_M  # noqa: E402
 from df4lcz.demo.generate import DemoSettings, generate_city, plan_cities  # noqa: E402
-from df4lcz.google import chip_google, read_google_chips, write_google_chips  # noqa: E402
-from df4lcz.graphs import build_graphs  # noqa: E402
-from df4lcz.segmentation import (  # noqa: E402
-    SAM_DEFAULTS,
-    ClassicalSegmenter,
-    SamSegmenter,
-    build_tiny_sam_checkpoint,
-    read_masks,
-    segment_images,
-    write_masks,
-)
+from df4lcz.graphs.build import build_graphs, graph_settings  # noqa: E402
+from df4lcz.io.chips import read_chips, write_chips  # noqa: E402
+from df4lcz.io.masks import read_masks, write_masks  # noqa: E402
+from df4lcz.segmentation.classical import ClassicalSegmenter  # noqa: E402
+from df4lcz.segmentation.labels import segment_images  # noqa: E402
+from df4lcz.segmentation.sam import SamSegmenter, build_tiny_sam_checkpoint  # noqa: E402
+
+#: DF4LCZ's segmentation and graph settings (the schema defaults).
+SEGMENT = schema_defaults("segment")
+GRAPHS = graph_settings(schema_defaults("graphs"))
+#: DF4LCZ's SamAutomaticMaskGenerator settings (``segment.sam`` without model, checkpoint, device).
+SAM_SETTINGS = {k: v for k, v in SEGMENT["sam"].items() if k not in ("model_type", "checkpoint", "device")}
 
 #: Generator thresholds under which the random tiny SAM keeps masks (for a masks/s figure).
-LOOSE_SAM = {**SAM_DEFAULTS, "pred_iou_thresh": 0.0, "stability_score_thresh": 0.0, "box_nms_thresh": 0.9,
+LOOSE_SAM = {**SAM_SETTINGS, "pred_iou_thresh": 0.0, "stability_score_thresh": 0.0, "box_nms_thresh": 0.9,
              "min_mask_region_area": 0,
              "crop_nms_thresh": 0.9}
 
@@ -80,7 +83,7 @@ def main() -> None:
 
     torch.set_num_threads(1)
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_google_"))
-    settings = DemoSettings(seed=7, n_cities=1, patches_per_side=3)
+    settings = DemoSettings.from_config({**schema_defaults("demo"), "seed": 7, "n_cities": 1, "patches_per_side": 3})
     plan = plan_cities(settings)[0]
     city_dir = work / plan.name
     if not (city_dir / "google.tif").exists():
@@ -90,14 +93,14 @@ def main() -> None:
     results: list[tuple[str, str]] = []
 
     # 1. chips
-    (ids, images, excluded), dt = timed(chip_google, city_dir / "google.tif", samples)
+    (ids, images, excluded), dt = timed(chip_google, city_dir / "google.tif", samples, **schema_defaults("google"))
     results.append(("chip_google (bilinear, 320 px)",
                     f"{len(samples) / dt:.1f} chips/s ({len(ids)} kept, {len(excluded)} excluded, "
                     f"{dt:.2f} s)"))
-    write_google_chips(work / "chips.h5", ids, images, excluded)
+    write_chips(work / "chips.h5", "google", ids, images, excluded)
 
     # 2. segmentation
-    classical = ClassicalSegmenter()
+    classical = ClassicalSegmenter(**SEGMENT["classical"])
     n_cls = min(len(images), 40)
     ms, dt = timed(segment_images, images[:n_cls], classical, 50, 50)
     n_masks = int(ms.mask_ptr[-1])
@@ -106,7 +109,7 @@ def main() -> None:
                     f"({n_masks / n_cls:.1f} masks/image)"))
     ckpt = build_tiny_sam_checkpoint(work / "tiny_sam.pth")
     n_sam = min(args.sam_images, len(images))
-    for name, cfg in (("tiny SAM, DF4LCZ settings", SAM_DEFAULTS), ("tiny SAM, loose thresholds", LOOSE_SAM)):
+    for name, cfg in (("tiny SAM, DF4LCZ settings", SAM_SETTINGS), ("tiny SAM, loose thresholds", LOOSE_SAM)):
         sam = SamSegmenter("tiny", ckpt, device="cpu", **cfg)
         segment_images(images[:1], sam, 50, 50)  # warm-up
         sm, dt = timed(segment_images, images[:n_sam], sam, 50, 50)
@@ -120,12 +123,12 @@ def main() -> None:
     best_mem = best_io = float("inf")
     for _ in range(args.graph_repeats):
         _, labels_ms = read_masks(work / "masks.h5")
-        _, dt = timed(build_graphs, labels_ms.labels, images)
+        _, dt = timed(build_graphs, labels_ms.labels, images, **GRAPHS)
         best_mem = min(best_mem, dt)
         t0 = time.perf_counter()
         _, m2 = read_masks(work / "masks.h5")
-        _, imgs2 = read_google_chips(work / "chips.h5")
-        build_graphs(m2.labels, imgs2)
+        imgs2 = read_chips(work / "chips.h5", "google").image
+        build_graphs(m2.labels, imgs2, **GRAPHS)
         best_io = min(best_io, time.perf_counter() - t0)
     n_g = len(images)
     mean_masks = full.mask_ptr[-1] / max(n_g, 1)

@@ -77,23 +77,23 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "GD
 #: Shard job kinds measured, in pipeline order.
 JOBS = ("chip_google", "chip_sentinel2", "segment", "graphs")
 #: Diagnostic row: only the step every shard job shares, ``read_samples`` of the whole table plus
-#: the selection of the shard's rows (``workflow_scripts/chip_google.py`` lines 13-14).
+#: the selection of the shard's rows (the first line of ``df4lcz.stages.chip_google.run``).
 TABLE = "sample_table"
 
 #: Modules each child imports before its job runs: the workflow script's own imports plus what the
 #: package functions it calls import lazily (so that the job's increment is data, not code).
 IMPORTS: dict[str, tuple[str, ...]] = {
-    "chip_google": ("df4lcz.google", "df4lcz.logs", "df4lcz.samples", "df4lcz.scripting"),
-    "chip_sentinel2": ("df4lcz.sentinel2", "df4lcz.logs", "df4lcz.samples", "df4lcz.scripting"),
-    "segment": ("df4lcz.segmentation", "df4lcz.logs", "df4lcz.scripting", "df4lcz.google", "df4lcz.samples",
+    "chip_google": ("df4lcz.stages.chip_google", "df4lcz.logs", "df4lcz.io.samples", "df4lcz.scripting"),
+    "chip_sentinel2": ("df4lcz.stages.chip_sentinel2", "df4lcz.logs", "df4lcz.io.samples", "df4lcz.scripting"),
+    "segment": ("df4lcz.stages.segment", "df4lcz.segmentation.classical", "df4lcz.logs", "df4lcz.scripting", "df4lcz.io.chips", "df4lcz.io.samples",
                 "scipy.ndimage", "skimage.segmentation", "matplotlib", "matplotlib.figure",
                 "matplotlib.backends.backend_agg"),
-    "graphs": ("df4lcz.graphs", "df4lcz.logs", "df4lcz.scripting", "df4lcz.google", "df4lcz.samples",
-               "df4lcz.segmentation"),
-    TABLE: ("df4lcz.samples",),
+    "graphs": ("df4lcz.stages.graphs", "df4lcz.logs", "df4lcz.scripting", "df4lcz.io.chips", "df4lcz.io.samples",
+               "df4lcz.io.masks"),
+    TABLE: ("df4lcz.io.samples",),
     # set-up steps (not in the table)
     "demo_city": ("df4lcz.demo", "df4lcz.demo.generate", "df4lcz.logs", "df4lcz.scripting"),
-    "samples": ("df4lcz.samples", "df4lcz.atomic", "df4lcz.logs", "df4lcz.scripting"),
+    "samples": ("df4lcz.stages.samples", "df4lcz.logs", "df4lcz.scripting"),
 }
 
 
@@ -124,7 +124,7 @@ def child_main(kind: str, job_json: str | None = None, shard: str | None = None)
     if job_json is None:
         return
     if kind == TABLE:
-        from df4lcz.samples import read_samples
+        from df4lcz.io.samples import read_samples
 
         table = read_samples(job_json)
         rows = table[table["shard"] == int(shard or 0)]
@@ -151,7 +151,7 @@ def child_inspect(size_dir: str, shard: int) -> None:
     import numpy as np
     import rasterio
 
-    from df4lcz.samples import read_samples
+    from df4lcz.io.samples import read_samples
 
     root = Path(size_dir)
     table = read_samples(root / "results" / "samples.parquet")

@@ -32,7 +32,7 @@ def child_write(path: str, n: int) -> None:
     import numpy as np
     import shapely
 
-    from df4lcz.samples import write_samples
+    from df4lcz.io.samples import write_samples
 
     rng = np.random.default_rng(0)
     x, y = rng.uniform(500_000, 600_000, n), rng.uniform(2_500_000, 2_600_000, n)
@@ -46,7 +46,7 @@ def child_write(path: str, n: int) -> None:
 
 
 def child_read(path: str, how: str) -> None:
-    from df4lcz.samples import read_samples
+    from df4lcz.io.samples import read_samples
 
     before = _rss_mib()
     rows = read_samples(path, shard=3) if how == "shard" else read_samples(path)

@@ -1,4 +1,4 @@
-"""Benchmark of the Sentinel-2 chipper (df4lcz.sentinel2) on one CPU core.
+"""Benchmark of the Sentinel-2 chipper (df4lcz.chipping.sentinel2) on one CPU core.
 
 Builds, in a temporary folder, a 10-band uint16 GeoTIFF (default 4000×4000 px at 10 m, tiled
 256×256, DEFLATE + predictor, pixel-interleaved, EPSG:32650) and ~2,000 sample squares on it,
@@ -133,7 +133,7 @@ def time_case(
     The source is reopened every time, so GDAL's block cache starts empty (the OS page cache
     stays warm: the figures are CPU figures, not disk figures).
     """
-    from df4lcz.sentinel2 import open_sentinel2
+    from df4lcz.chipping.sentinel2 import open_sentinel2
 
     best = float("inf")
     for _ in range(repeat):
@@ -166,7 +166,7 @@ def main() -> None:
 
     from rasterio.warp import transform
 
-    from df4lcz.sentinel2 import open_sentinel2
+    from df4lcz.chipping.sentinel2 import open_sentinel2
 
     print(f"after imports: peak RSS {peak_rss_mb():.0f} MB; "
           f"GDAL_NUM_THREADS={os.environ['GDAL_NUM_THREADS']}, "

@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch_geometric.data import Batch, Data
 
-from df4lcz.models import LCZGCN, S2_MODEL_NAMES, build_s2_model, count_trainable_parameters
+from df4lcz.constants import S2_MODEL_NAMES
+from df4lcz.models import LCZGCN, build_s2_model, count_trainable_parameters
 
 S2_BATCH = 64
 GCN_BATCH = 32

@@ -27,7 +27,7 @@ from df4lcz.constants import (
 )
 from df4lcz.demo import CITY_SITES
 from df4lcz.sigterm import defer_sigterm_handler
-from df4lcz.sam_checkpoints import SAM_CHECKPOINTS
+from df4lcz.segmentation.checkpoints import SAM_CHECKPOINTS
 from df4lcz.variants import DATASET_VARIANTS
 
 try:

@@ -1,4 +1,4 @@
-# The embedded demo dataset: one job per synthetic city (DESIGN.md §6).
+# The embedded demo dataset: one job per synthetic city (README, "The embedded demo dataset").
 
 
 rule demo_city:

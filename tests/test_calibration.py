@@ -7,7 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from df4lcz import calibration
+from df4lcz.config import schema_defaults
+from df4lcz.evaluation import calibration
+
+#: The ``evaluate.n_bins`` config default.
+N_BINS = schema_defaults("evaluate")["n_bins"]
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -75,7 +79,7 @@ def test_bins_are_right_closed_on_exact_edges():
 
 
 def test_empty_input_gives_nan():
-    ece, mce = calibration.ece_mce(np.zeros((0, 17)), np.zeros(0, dtype=int))
+    ece, mce = calibration.ece_mce(np.zeros((0, 17)), np.zeros(0, dtype=int), N_BINS)
     assert math.isnan(ece) and math.isnan(mce)
 
 
@@ -138,9 +142,9 @@ def test_calibration_errors():
     with pytest.raises(ValueError, match=r"temperature: 0.0 is not a positive finite number"):
         calibration.apply_temperature(np.full((1, 17), 1 / 17), 0.0)
     with pytest.raises(ValueError, match=r"proba: expected an \(N, 17\) probability array, got shape \(2, 3"):
-        calibration.ece_mce(np.full((2, 3), 1 / 3), np.array([1, 2]))
+        calibration.ece_mce(np.full((2, 3), 1 / 3), np.array([1, 2]), N_BINS)
     with pytest.raises(ValueError, match="y_true has 1 labels but proba has 2 rows"):
-        calibration.ece_mce(np.full((2, 17), 1 / 17), np.array([1]))
+        calibration.ece_mce(np.full((2, 17), 1 / 17), np.array([1]), N_BINS)
     with pytest.raises(ValueError, match="n_bins: 0 is not a positive integer"):
         calibration.ece_mce(np.full((2, 17), 1 / 17), np.array([1, 2]), n_bins=0)
     with pytest.raises(ValueError, match="no validation samples"):

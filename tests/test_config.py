@@ -4,7 +4,6 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
 from df4lcz.config import ConfigError, load_config, schema_markdown, validate_config
 

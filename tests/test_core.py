@@ -1,18 +1,17 @@
 """Core helpers: atomic writes, logging into the rule log, job files, pins, valid-sample table."""
 
-import json
 import logging
 import re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import yaml
 
 from df4lcz.atomic import atomic_path, write_text_atomic
-from df4lcz.chips import read_valid_ids, valid_sample_table
+from df4lcz.chipping.valid import valid_sample_table
 from df4lcz.io.hdf5 import read_h5, write_h5
+from df4lcz.io.valid import read_valid_ids
 from df4lcz.logs import progress, setup_logging
 from df4lcz.scripting import Job, NamedFiles, load_job
 
@@ -85,7 +84,7 @@ def test_job_json_round_trip(tmp_path):
     assert back.input.masks == "a.h5" and back.output[0] == "g.h5" and back.params == {"graphs": {"k": 6}}
     assert back.wildcards == {"shard": "3"} and back.threads == 2
     with pytest.raises(AttributeError, match="no input/output named 'x'"):
-        back.input.x
+        _ = back.input.x
     with pytest.raises(SystemExit, match="usage"):
         load_job(None, [])
 

@@ -9,12 +9,12 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
+from helpers.demo import demo_settings
 from shapely.geometry import box
 
 from df4lcz.constants import S2_BANDS
-from df4lcz.demo import DemoSettings, generate_demo, plan_cities
+from df4lcz.demo import generate_demo, plan_cities
 from df4lcz.demo.generate import GOOGLE_ZOOM17_M
-from helpers.demo import demo_settings
 
 SMALL = dict(n_cities=1, patches_per_side=2, patch_cells=(2, 2), classes=(2, 11, 15, 17))
 

@@ -7,8 +7,21 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from df4lcz import fusion
-from df4lcz.fusion import PROB_COLUMNS
+from df4lcz.config import schema_defaults
+from df4lcz.evaluation import fusion
+from df4lcz.io.alpha_curve import read_alpha_curve
+from df4lcz.io.predictions import (
+    PREDICTION_COLUMNS,
+    PROB_COLUMNS,
+    probabilities,
+    read_predictions,
+    validate_predictions,
+    write_predictions,
+)
+from df4lcz.stages.fuse import fuse_files
+
+#: The α grid of the ``fuse`` rule with the schema's ``fusion.grid_step``.
+GRID = fusion.alpha_grid(schema_defaults("fusion")["grid_step"])
 
 
 def make_stream(seed: int, ids: np.ndarray, y: np.ndarray, splits: np.ndarray, skill: float) -> pd.DataFrame:
@@ -53,7 +66,7 @@ def test_fuse_matches_hand_computation():
     gcn = frame([3, 2, 1], ["test", "test", "val"], [17, 2, 1],
                 one_hot_rows([{16: 1.0}, {2: 0.8, 3: 0.2}, {1: 0.2, 2: 0.8}]))
     fused = fusion.fuse(s2, gcn, alpha=0.25)
-    assert list(fused.columns) == list(fusion.PREDICTION_COLUMNS)
+    assert list(fused.columns) == list(PREDICTION_COLUMNS)
     assert fused["sample_id"].tolist() == [1, 2, 3]  # order of the Sentinel-2 frame
     p = fused.loc[:, list(PROB_COLUMNS)].to_numpy()
     # sample 1: 0.25·(0.6, 0.4) + 0.75·(0.2, 0.8) = (0.3, 0.7) -> class 2
@@ -70,8 +83,8 @@ def test_fuse_matches_hand_computation():
 
 def test_fuse_extreme_alphas_reproduce_the_streams():
     s2, gcn = two_streams(3)
-    np.testing.assert_allclose(fusion.probabilities(fusion.fuse(s2, gcn, 1.0)), fusion.probabilities(s2))
-    np.testing.assert_allclose(fusion.probabilities(fusion.fuse(s2, gcn, 0.0)), fusion.probabilities(gcn))
+    np.testing.assert_allclose(probabilities(fusion.fuse(s2, gcn, 1.0)), probabilities(s2))
+    np.testing.assert_allclose(probabilities(fusion.fuse(s2, gcn, 0.0)), probabilities(gcn))
 
 
 def test_fuse_inner_join_and_errors():
@@ -127,19 +140,19 @@ def test_tune_alpha_matches_brute_force(seed):
 
 def test_tune_alpha_ignores_the_test_split():
     s2, gcn = two_streams(2, n=150)
-    alpha, curve = fusion.tune_alpha(s2, gcn)
+    alpha, curve = fusion.tune_alpha(s2, gcn, grid=GRID)
     scrambled = s2.copy()
     test = scrambled["split"] == "test"
     rolled = np.roll(scrambled.loc[test, list(PROB_COLUMNS)].to_numpy(), 5, axis=1)
     scrambled.loc[test, list(PROB_COLUMNS)] = rolled
-    alpha2, curve2 = fusion.tune_alpha(scrambled, gcn)
+    alpha2, curve2 = fusion.tune_alpha(scrambled, gcn, grid=GRID)
     assert alpha2 == alpha
     np.testing.assert_allclose(curve2["score"], curve["score"])
 
 
 def test_tie_break_prefers_alpha_closest_to_0_6():
     s2, _ = two_streams(5, n=60)
-    alpha, curve = fusion.tune_alpha(s2, s2.copy())  # identical streams: every α scores the same
+    alpha, curve = fusion.tune_alpha(s2, s2.copy(), grid=GRID)  # identical streams: every α scores the same
     assert alpha == pytest.approx(0.6)
     assert curve["score"].nunique() == 1
     grid = np.linspace(0, 1, 21)
@@ -152,24 +165,24 @@ def test_tie_break_prefers_alpha_closest_to_0_6():
 def test_tune_alpha_rejects_bad_arguments():
     s2, gcn = two_streams(0, n=30)
     with pytest.raises(ValueError, match="metric: 'nll' is not supported"):
-        fusion.tune_alpha(s2, gcn, metric="nll")
+        fusion.tune_alpha(s2, gcn, grid=GRID, metric="nll")
     with pytest.raises(ValueError, match=r"grid: -0.1 is not a fusion weight"):
         fusion.tune_alpha(s2, gcn, grid=[-0.1, 0.5])
     only_test = s2.assign(split="test")
     with pytest.raises(ValueError, match="no validation samples"):
-        fusion.tune_alpha(only_test, gcn.assign(split="test"))
+        fusion.tune_alpha(only_test, gcn.assign(split="test"), grid=GRID)
 
 
 def test_read_predictions_round_trip_and_errors(tmp_path):
     s2, _ = two_streams(0, n=20)
     path = tmp_path / "m.csv"
-    fusion.write_predictions(s2, path)
-    back = fusion.read_predictions(path)
-    pd.testing.assert_frame_equal(back, fusion.validate_predictions(s2, "x"), check_exact=False, rtol=1e-12)
-    assert list(back.columns) == list(fusion.PREDICTION_COLUMNS)
+    write_predictions(s2, path, float_format=None)
+    back = read_predictions(path)
+    pd.testing.assert_frame_equal(back, validate_predictions(s2, "x"), check_exact=False, rtol=1e-12)
+    assert list(back.columns) == list(PREDICTION_COLUMNS)
 
     with pytest.raises(FileNotFoundError, match="nope.csv: prediction file not found"):
-        fusion.read_predictions(tmp_path / "nope.csv")
+        read_predictions(tmp_path / "nope.csv")
 
     def broken(name: str, df: pd.DataFrame):
         p = tmp_path / name
@@ -188,29 +201,29 @@ def test_read_predictions_round_trip_and_errors(tmp_path):
     ]
     for name, df, message in cases:
         with pytest.raises(ValueError, match=message):
-            fusion.read_predictions(broken(name, df))
+            read_predictions(broken(name, df))
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     with pytest.raises(ValueError, match="empty.csv: not a readable prediction CSV"):
-        fusion.read_predictions(empty)
+        read_predictions(empty)
 
 
 def test_fuse_files_fixed_and_tuned(tmp_path):
     s2, gcn = two_streams(6, n=80)
-    fusion.write_predictions(s2, tmp_path / "s2.csv")
-    fusion.write_predictions(gcn, tmp_path / "gcn.csv")
-    used = fusion.fuse_files(tmp_path / "s2.csv", tmp_path / "gcn.csv", tmp_path / "df4lcz.csv", alpha=0.6)
+    write_predictions(s2, tmp_path / "s2.csv", float_format=None)
+    write_predictions(gcn, tmp_path / "gcn.csv", float_format=None)
+    used = fuse_files(tmp_path / "s2.csv", tmp_path / "gcn.csv", tmp_path / "df4lcz.csv", alpha=0.6)
     assert used == 0.6
-    np.testing.assert_allclose(fusion.probabilities(fusion.read_predictions(tmp_path / "df4lcz.csv")),
-                               0.6 * fusion.probabilities(s2) + 0.4 * fusion.probabilities(gcn), atol=1e-12)
-    tuned = fusion.fuse_files(tmp_path / "s2.csv", tmp_path / "gcn.csv", tmp_path / "tuned.csv", alpha=None,
-                              curve_path=tmp_path / "alpha.csv")
-    expected_alpha, _ = fusion.tune_alpha(s2, gcn)
+    np.testing.assert_allclose(probabilities(read_predictions(tmp_path / "df4lcz.csv")),
+                               0.6 * probabilities(s2) + 0.4 * probabilities(gcn), atol=1e-12)
+    tuned = fuse_files(tmp_path / "s2.csv", tmp_path / "gcn.csv", tmp_path / "tuned.csv", alpha=None,
+                       curve_path=tmp_path / "alpha.csv", grid=GRID)
+    expected_alpha, _ = fusion.tune_alpha(s2, gcn, grid=GRID)
     assert tuned == expected_alpha
-    chosen, curve = fusion.read_alpha_curve(tmp_path / "alpha.csv")
+    chosen, curve = read_alpha_curve(tmp_path / "alpha.csv")
     assert chosen == pytest.approx(tuned) and len(curve) == 21
     with pytest.raises(ValueError, match="curve_path: required when alpha is None"):
-        fusion.fuse_files(tmp_path / "s2.csv", tmp_path / "gcn.csv", tmp_path / "x.csv", alpha=None)
+        fuse_files(tmp_path / "s2.csv", tmp_path / "gcn.csv", tmp_path / "x.csv", alpha=None)
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
 
 

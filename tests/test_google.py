@@ -12,13 +12,17 @@ import rasterio
 from pyproj import Transformer
 from rasterio.transform import from_origin
 
-from df4lcz.google import chip_google, read_google_chips, read_google_excluded, write_google_chips
+from df4lcz.chipping.google import chip_google
+from df4lcz.config import schema_defaults
+from df4lcz.io.chips import read_chips, read_excluded, write_chips
 
 UTM = "EPSG:32650"
 #: Origin of the test squares (UTM 50N, near 30.7° N) and the source pixel size (EPSG:3857 m).
 X0, Y1 = 400_000.0, 3_400_000.0
 SRC_PX = 2.0
 CHIP = 64  # chip side in pixels (5 m per pixel over a 320 m square)
+#: The ``google`` config defaults (``chip_px``, ``resampling``).
+GOOGLE = schema_defaults("google")
 
 
 def write_rgb(path: Path, data: np.ndarray, transform, crs: str | None = "EPSG:3857", **profile) -> Path:
@@ -66,7 +70,7 @@ def chip_centre_in_source(transform, row: int, col: int, crs: str = UTM) -> tupl
 
 
 def test_bilinear_chip_matches_independent_transform(mosaic):
-    ids, images, excluded = chip_google(mosaic["path"], squares((0, 0)), chip_px=CHIP)
+    ids, images, excluded = chip_google(mosaic["path"], squares((0, 0)), chip_px=CHIP, resampling=GOOGLE["resampling"])
     assert ids.tolist() == [100] and images.shape == (1, CHIP, CHIP, 3) and images.dtype == np.uint8
     assert excluded.empty
     for row, col in [(0, 0), (5, 40), (31, 31), (63, 63), (50, 7)]:
@@ -92,7 +96,7 @@ def test_nearest_chip_matches_rasterio_sample(mosaic):
 
 def test_partial_and_outside_squares_are_excluded(mosaic):
     table = squares((0, 0), (200, 0), (5000, 5000))
-    ids, images, excluded = chip_google(mosaic["path"], table, chip_px=CHIP)
+    ids, images, excluded = chip_google(mosaic["path"], table, chip_px=CHIP, resampling=GOOGLE["resampling"])
     assert ids.tolist() == [100] and len(images) == 1
     assert excluded["sample_id"].tolist() == [101, 102]
     assert excluded["reason"].iloc[0].startswith("partial coverage: ")
@@ -103,7 +107,7 @@ def test_partial_and_outside_squares_are_excluded(mosaic):
 def test_no_overlap_at_all_is_an_error(mosaic):
     message = r"google\.tif: the Google raster does not overlap any of the 2 sample squares"
     with pytest.raises(ValueError, match=message):
-        chip_google(mosaic["path"], squares((5000, 0), (0, 9000)), chip_px=CHIP)
+        chip_google(mosaic["path"], squares((5000, 0), (0, 9000)), chip_px=CHIP, resampling=GOOGLE["resampling"])
 
 
 def test_alpha_and_nodata_areas_are_excluded(tmp_path, mosaic):
@@ -112,55 +116,56 @@ def test_alpha_and_nodata_areas_are_excluded(tmp_path, mosaic):
     alpha[0, 120:125, 120:125] = 0  # a hole in the middle of the first square
     rgba = write_rgb(tmp_path / "rgba.tif", np.concatenate([data, alpha]), mosaic["transform"],
                      photometric="RGB", alpha="YES")
-    ids, _, excluded = chip_google(rgba, squares((0, 0)), chip_px=CHIP)
+    ids, _, excluded = chip_google(rgba, squares((0, 0)), chip_px=CHIP, resampling=GOOGLE["resampling"])
     assert ids.size == 0 and excluded["reason"].iloc[0].startswith("partial coverage")
     # without the hole the 4-band file chips exactly like the RGB one
     alpha[:] = 255
     rgba_full = write_rgb(tmp_path / "rgba_full.tif", np.concatenate([data, alpha]), mosaic["transform"],
                           photometric="RGB", alpha="YES")
-    _, img4, _ = chip_google(rgba_full, squares((0, 0)), chip_px=CHIP)
-    _, img3, _ = chip_google(mosaic["path"], squares((0, 0)), chip_px=CHIP)
+    _, img4, _ = chip_google(rgba_full, squares((0, 0)), chip_px=CHIP, resampling=GOOGLE["resampling"])
+    _, img3, _ = chip_google(mosaic["path"], squares((0, 0)), chip_px=CHIP, resampling=GOOGLE["resampling"])
     assert np.abs(img4.astype(int) - img3.astype(int)).max() <= 1
     holed = data.copy()
     holed[:, 100:104, 100:104] = 0
     nodata = write_rgb(tmp_path / "nodata.tif", holed, mosaic["transform"], nodata=0)
-    ids, _, excluded = chip_google(nodata, squares((0, 0)), chip_px=CHIP)
+    ids, _, excluded = chip_google(nodata, squares((0, 0)), chip_px=CHIP, resampling=GOOGLE["resampling"])
     assert ids.size == 0 and excluded["reason"].iloc[0].startswith("partial coverage")
 
 
 def test_input_errors_name_the_file(tmp_path, mosaic):
     table = squares((0, 0))
     with pytest.raises(FileNotFoundError, match=r"missing\.tif: Google Earth mosaic not found"):
-        chip_google(tmp_path / "missing.tif", table)
+        chip_google(tmp_path / "missing.tif", table, **GOOGLE)
     (tmp_path / "text.tif").write_text("not a raster")
     with pytest.raises(ValueError, match=r"text\.tif: not a raster GDAL can read"):
-        chip_google(tmp_path / "text.tif", table)
+        chip_google(tmp_path / "text.tif", table, **GOOGLE)
     t = mosaic["transform"]
     no_crs = write_rgb(tmp_path / "nocrs.tif", mosaic["data"], t, crs=None)
     with pytest.raises(ValueError, match=r"nocrs\.tif: the Google raster has no CRS"):
-        chip_google(no_crs, table)
+        chip_google(no_crs, table, **GOOGLE)
     one = write_rgb(tmp_path / "gray.tif", mosaic["data"][:1], t)
     with pytest.raises(ValueError, match=r"gray\.tif: the Google raster has 1 band\(s\); expected 3 \(RGB\)"):
-        chip_google(one, table)
+        chip_google(one, table, **GOOGLE)
     wide = write_rgb(tmp_path / "u16.tif", mosaic["data"].astype(np.uint16), t)
     with pytest.raises(ValueError, match=r"u16\.tif: the Google raster has data type uint16; expected uint8"):
-        chip_google(wide, table)
+        chip_google(wide, table, **GOOGLE)
     with pytest.raises(ValueError, match="resampling 'lanczos' is not supported"):
-        chip_google(mosaic["path"], table, resampling="lanczos")
+        chip_google(mosaic["path"], table, chip_px=GOOGLE["chip_px"], resampling="lanczos")
     with pytest.raises(ValueError, match=r"lacks column\(s\) \['crs'\]"):
-        chip_google(mosaic["path"], table.drop(columns="crs"))
+        chip_google(mosaic["path"], table.drop(columns="crs"), **GOOGLE)
 
 
 def test_chip_shard_roundtrip(tmp_path, mosaic):
-    ids, images, excluded = chip_google(mosaic["path"], squares((0, 0), (200, 0)), chip_px=CHIP)
+    ids, images, excluded = chip_google(mosaic["path"], squares((0, 0), (200, 0)), chip_px=CHIP, resampling=GOOGLE["resampling"])
     path = tmp_path / "chips" / "google" / "3.h5"
-    write_google_chips(path, ids, images, excluded, {"resampling": "bilinear"})
-    back_ids, back_images = read_google_chips(path)
+    write_chips(path, "google", ids, images, excluded, {"resampling": "bilinear"})
+    back = read_chips(path, "google")
+    back_ids, back_images = back.sample_id, back.image
     np.testing.assert_array_equal(back_ids, ids)
     np.testing.assert_array_equal(back_images, images)
-    back_excl = read_google_excluded(path)
+    back_excl = read_excluded(path)
     assert back_excl["sample_id"].tolist() == [101] and back_excl["reason"].iloc[0].startswith("partial")
     with pytest.raises(ValueError, match="images must be uint8 RGB"):
-        write_google_chips(path, ids, images.astype(np.float32), excluded)
+        write_chips(path, "google", ids, images.astype(np.float32), excluded)
     with pytest.raises(FileNotFoundError, match="nothing.h5: file not found"):
-        read_google_chips(tmp_path / "nothing.h5")
+        read_chips(tmp_path / "nothing.h5", "google")

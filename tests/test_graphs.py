@@ -10,23 +10,25 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from helpers.graphs import dense_adjacency, gcn_norm_dense
 from scipy import ndimage
 
-from df4lcz.datasets import load_graphs
-from df4lcz.graphs import (
-    AVAILABLE_FEATURES,
-    DEFAULT_FEATURES,
-    adjacency_pairs,
-    build_graph,
-    build_graphs,
-    dense_adjacency,
-    gcn_norm_dense,
-    graphs_shard_file,
-    graphs_to_pyg,
-    node_features,
-    read_graphs,
-    write_graphs,
-)
+from df4lcz.config import schema_defaults
+from df4lcz.graphs.build import build_graph, build_graphs, graph_settings
+from df4lcz.graphs.edges import adjacency_pairs
+from df4lcz.graphs.features import AVAILABLE_FEATURES, DF4LCZ_FEATURES, node_features
+from df4lcz.graphs.pyg import graphs_to_pyg
+from df4lcz.io.graphs import read_graphs, write_graphs
+from df4lcz.stages.graphs import graphs_shard_file
+from df4lcz.training.data import load_graphs
+
+#: The schema's ``graphs`` defaults (DF4LCZ's settings).
+GRAPHS = schema_defaults("graphs")
+
+
+def settings(**overrides) -> dict:
+    """Keyword arguments of build_graph(s): the schema defaults with ``overrides``."""
+    return graph_settings({**GRAPHS, **overrides})
 
 # 6 × 8 label map: four rectangles separated by background gaps (0).
 HAND_LABELS = np.array(
@@ -78,7 +80,7 @@ def brute_force_pairs(labels: np.ndarray, t: int) -> set[tuple[int, int]]:
 
 
 def test_default_features_match_hand_computation():
-    x, node_labels, centres = node_features(HAND_LABELS, hand_image())
+    x, node_labels, centres = node_features(HAND_LABELS, hand_image(), GRAPHS["features"])
     assert x.dtype == np.float32 and x.shape == (4, 5)
     assert node_labels.tolist() == [1, 2, 3, 4]
     for i, lab in enumerate([1, 2, 3, 4]):
@@ -139,7 +141,7 @@ def test_mean_rgb_exact_on_wide_random_maps():
 )
 def test_adjacency_rule_by_hand(t, expected):
     assert {tuple(p) for p in adjacency_pairs(HAND_LABELS, t).tolist()} == expected
-    x, ei = build_graph(HAND_LABELS, hand_image(), edge_rule="adjacency", tolerance_px=t)
+    x, ei = build_graph(HAND_LABELS, hand_image(), **settings(edge_rule="adjacency", tolerance_px=t))
     assert ei.dtype == np.int64 and ei.tolist() == (undirected(expected) if expected else [[], []])
 
 
@@ -204,7 +206,7 @@ def test_build_graphs_matches_per_mask_reference(t):
     features = ["r", "g", "b", "cx", "cy", "area", "bbox_w", "bbox_h"]
     for labels in random_label_maps(rng):
         image = rng.integers(0, 256, size=(*labels.shape, 3), dtype=np.uint8)
-        x, ei = build_graph(labels, image, features=features, tolerance_px=t)
+        x, ei = build_graph(labels, image, **settings(features=features, tolerance_px=t))
         if not labels.any():
             assert x.shape == (1, len(features)) and ei.shape == (2, 0)
             continue
@@ -217,26 +219,26 @@ def test_build_graphs_matches_per_mask_reference(t):
         # the same chip inside a stack of chips gives the same graph
         stack = np.stack([np.zeros_like(labels), labels, labels[::-1]])
         images = np.stack([image, image, image[::-1]])
-        gs = build_graphs(stack, images, features=features, tolerance_px=t)
+        gs = build_graphs(stack, images, **settings(features=features, tolerance_px=t))
         np.testing.assert_array_equal(gs.graph(1)[0], x)
         np.testing.assert_array_equal(gs.graph(1)[1], ei)
-        flipped = build_graph(labels[::-1], image[::-1], features=features, tolerance_px=t)
+        flipped = build_graph(labels[::-1], image[::-1], **settings(features=features, tolerance_px=t))
         np.testing.assert_array_equal(gs.graph(2)[1], flipped[1])
         assert gs.graph(0)[1].shape == (2, 0)
 
 
 def test_radius_rule_by_hand():
     # centres in px: 1 (1, 1), 2 (5.5, 1), 3 (1.5, 4), 4 (7, 5); 1–2 is exactly 4.5
-    _, ei = build_graph(HAND_LABELS, hand_image(), edge_rule="radius", radius_px=4.5)
+    _, ei = build_graph(HAND_LABELS, hand_image(), **settings(edge_rule="radius", radius_px=4.5))
     assert ei.tolist() == undirected({(1, 2), (1, 3), (2, 4)})
-    _, ei = build_graph(HAND_LABELS, hand_image(), edge_rule="radius", radius_px=1.0)
+    _, ei = build_graph(HAND_LABELS, hand_image(), **settings(edge_rule="radius", radius_px=1.0))
     assert ei.shape == (2, 0)
 
 
 def test_knn_rule_by_hand():
-    _, ei = build_graph(HAND_LABELS, hand_image(), edge_rule="knn", k=1)
+    _, ei = build_graph(HAND_LABELS, hand_image(), **settings(edge_rule="knn", k=1))
     assert ei.tolist() == undirected({(1, 3), (2, 4)})  # 1→3, 2→4, 3→1, 4→2
-    _, ei = build_graph(HAND_LABELS, hand_image(), edge_rule="knn", k=2)
+    _, ei = build_graph(HAND_LABELS, hand_image(), **settings(edge_rule="knn", k=2))
     assert ei.tolist() == undirected({(1, 3), (1, 2), (2, 4), (2, 3), (3, 4)})
 
 
@@ -245,7 +247,7 @@ def test_edges_are_binary_undirected_without_self_loops():
     labels = rng.integers(0, 9, size=(40, 40)).astype(np.uint8)
     image = rng.integers(0, 256, size=(40, 40, 3), dtype=np.uint8)
     for rule in ("adjacency", "radius", "knn"):
-        x, ei = build_graph(labels, image, edge_rule=rule, radius_px=15, k=3)
+        x, ei = build_graph(labels, image, **settings(edge_rule=rule, radius_px=15, k=3))
         pairs = set(map(tuple, ei.T.tolist()))
         assert len(pairs) == ei.shape[1]  # no duplicates
         assert all((b, a) in pairs for a, b in pairs)
@@ -274,7 +276,7 @@ def test_gcn_norm_dense_against_explicit_formula():
 
 
 def test_normalised_adjacency_of_a_built_graph():
-    x, ei = build_graph(HAND_LABELS, hand_image(), tolerance_px=3)
+    x, ei = build_graph(HAND_LABELS, hand_image(), **settings(tolerance_px=3))
     norm = gcn_norm_dense(dense_adjacency(ei, len(x)))
     # degrees: 1: {2, 3} → 2, 2: {1, 3, 4} → 3, 3: {1, 2} → 2, 4: {2} → 1
     assert norm[0, 1] == pytest.approx(1 / math.sqrt(6))
@@ -285,7 +287,7 @@ def test_normalised_adjacency_of_a_built_graph():
 def test_empty_label_map_gives_whole_chip_node():
     rng = np.random.default_rng(4)
     image = rng.integers(0, 256, size=(16, 20, 3), dtype=np.uint8)
-    x, ei = build_graph(np.zeros((16, 20), np.uint8), image, features=AVAILABLE_FEATURES)
+    x, ei = build_graph(np.zeros((16, 20), np.uint8), image, **settings(features=AVAILABLE_FEATURES))
     mean = image.reshape(-1, 3).mean(0) / 255
     np.testing.assert_allclose(x[0], [*mean, 0.5, 0.5, 1.0, 1.0, 1.0, 0.0], rtol=1e-6)
     assert x.shape == (1, len(AVAILABLE_FEATURES)) and ei.shape == (2, 0)
@@ -295,11 +297,11 @@ def test_unknown_feature_and_bad_parameters():
     with pytest.raises(ValueError, match=r"unknown node feature\(s\) \['hue'\]; valid names are \['r', 'g'"):
         node_features(HAND_LABELS, hand_image(), ["r", "hue"])
     with pytest.raises(ValueError, match="edge_rule 'delaunay' is unknown"):
-        build_graph(HAND_LABELS, hand_image(), edge_rule="delaunay")
+        build_graph(HAND_LABELS, hand_image(), **settings(edge_rule="delaunay"))
     with pytest.raises(ValueError, match="tolerance_px must be an integer >= 1"):
-        build_graph(HAND_LABELS, hand_image(), tolerance_px=0)
+        build_graph(HAND_LABELS, hand_image(), **settings(tolerance_px=0))
     with pytest.raises(ValueError, match="expected \\(6, 8, 3\\)"):
-        build_graph(HAND_LABELS, np.zeros((6, 7, 3), np.uint8))
+        build_graph(HAND_LABELS, np.zeros((6, 7, 3), np.uint8), **settings())
 
 
 def collated_example() -> tuple:
@@ -311,22 +313,22 @@ def collated_example() -> tuple:
 
 def test_build_graphs_collates_with_local_indices():
     labels, images = collated_example()
-    gs = build_graphs(labels, images, tolerance_px=3)
+    gs = build_graphs(labels, images, **settings(tolerance_px=3))
     assert gs.node_ptr.tolist() == [0, 4, 5, 6]
     assert gs.edge_ptr.tolist() == [0, 8, 8, 8]
     assert gs.x.shape == (6, 5) and gs.x.dtype == np.float32 and gs.edge_index.dtype == np.int64
     x0, e0 = gs.graph(0)
-    ref_x, ref_e = build_graph(HAND_LABELS, hand_image(), tolerance_px=3)
+    ref_x, ref_e = build_graph(HAND_LABELS, hand_image(), **settings(tolerance_px=3))
     np.testing.assert_array_equal(x0, ref_x)
     np.testing.assert_array_equal(e0, ref_e)
     np.testing.assert_allclose(gs.graph(2)[0][0, 3:], [11 / 16, 2 / 12])  # label 5 alone = label 2's box
-    assert gs.feature_names == list(DEFAULT_FEATURES)
+    assert gs.feature_names == list(DF4LCZ_FEATURES)
     assert gs.params == {"edge_rule": "adjacency", "tolerance_px": 3}
 
 
 def test_write_read_graphs_and_pyg(tmp_path):
     labels, images = collated_example()
-    gs = build_graphs(labels, images, features=["r", "g", "b", "cx", "cy", "area"], edge_rule="knn", k=2)
+    gs = build_graphs(labels, images, **settings(features=["r", "g", "b", "cx", "cy", "area"], edge_rule="knn", k=2))
     path = tmp_path / "graphs" / "0.h5"
     write_graphs(path, np.array([10, 11, 12]), np.array([2, 14, 17]), gs, {"shard": 0})
     ids, y, back = read_graphs(path)
@@ -348,7 +350,7 @@ def test_write_read_graphs_and_pyg(tmp_path):
 
 def test_write_graphs_rejects_bad_labels(tmp_path):
     labels, images = collated_example()
-    gs = build_graphs(labels, images)
+    gs = build_graphs(labels, images, **settings())
     with pytest.raises(ValueError, match="LCZ codes 1–17"):
         write_graphs(tmp_path / "g.h5", np.array([1, 2, 3]), np.array([0, 1, 2]), gs)
     with pytest.raises(ValueError, match="2 labels y for 3 sample ids"):
@@ -360,15 +362,17 @@ def test_shard_pipeline_chips_to_masks_to_graphs(tmp_path):
     import geopandas as gpd
     from shapely.geometry import box
 
-    from df4lcz.google import write_google_chips
-    from df4lcz.segmentation import describe_backend, read_masks, segment_shard_file
+    from df4lcz.io.chips import write_chips
+    from df4lcz.io.masks import read_masks
+    from df4lcz.segmentation.describe import describe_backend
+    from df4lcz.stages.segment import segment_shard_file
 
     rng = np.random.default_rng(6)
     images = rng.integers(0, 256, size=(3, 48, 48, 3), dtype=np.uint8)
     images[:, 8:30, 8:30] = (220, 30, 30)
     ids = np.array([5, 9, 12])
     chips = tmp_path / "chips.h5"
-    write_google_chips(chips, ids, images, pd.DataFrame({"sample_id": [], "reason": []}))
+    write_chips(chips, "google", ids, images, pd.DataFrame({"sample_id": [], "reason": []}))
     table = gpd.GeoDataFrame(
         {"sample_id": [12, 5, 9, 30], "region": "r", "polygon_id": 0, "lcz": [17, 2, 14, 6],
          "shard": 0,
@@ -388,15 +392,15 @@ def test_shard_pipeline_chips_to_masks_to_graphs(tmp_path):
         "classical felzenszwalb (scale 100.0, sigma 0.8, min_size 20, min_area 20, max_masks 6)")
     assert describe_backend([]) == "none"
     graphs_shard_file(tmp_path / "masks.h5", chips, samples, tmp_path / "graphs.h5",
-                      {"features": ["r", "g", "b", "cx", "cy"], "edge_rule": "adjacency", "tolerance_px": 2})
+                      {**GRAPHS, "features": ["r", "g", "b", "cx", "cy"], "edge_rule": "adjacency", "tolerance_px": 2})
     gids, y, gs = read_graphs(tmp_path / "graphs.h5")
     assert gids.tolist() == [5, 9, 12] and y.tolist() == [2, 14, 17]
     assert np.diff(gs.node_ptr).tolist() == ms.n_masks().tolist()
     x1, e1 = gs.graph(1)
-    ref_x, ref_e = build_graph(ms.labels[1], images[1], tolerance_px=2)
+    ref_x, ref_e = build_graph(ms.labels[1], images[1], **settings(tolerance_px=2))
     np.testing.assert_array_equal(x1, ref_x)
     np.testing.assert_array_equal(e1, ref_e)
     no_exclusions = pd.DataFrame({"sample_id": [], "reason": []})
-    write_google_chips(tmp_path / "other.h5", ids[:2], images[:2], no_exclusions)
+    write_chips(tmp_path / "other.h5", "google", ids[:2], images[:2], no_exclusions)
     with pytest.raises(ValueError, match="hold different samples"):
         graphs_shard_file(tmp_path / "masks.h5", tmp_path / "other.h5", samples, tmp_path / "g2.h5", {})

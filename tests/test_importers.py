@@ -1,6 +1,6 @@
 """Importers of LCZC-GES2 (npz + pickles) and So2Sat LCZ42 (HDF5): files in the exact published
-formats are imported and read back by the workflow's own readers (``datasets.load_s2_chips``,
-``load_graphs``, ``load_splits``, ``samples.read_samples``), compared with the arrays the fixtures
+formats are imported and read back by the workflow's own readers (``training.data.load_s2_chips``,
+``load_graphs``, ``io.splits.read_split``, ``io.samples.read_samples``), compared with the arrays the fixtures
 wrote; malformed inputs give errors that name the file."""
 
 from __future__ import annotations
@@ -12,28 +12,39 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.graphs import dense_adjacency
+from helpers.importer_fixtures import SPLIT_FILES, write_lczc_ges2_fixture, write_so2sat_fixture
+from helpers.sampling import region_inputs, sample_params
 
-from df4lcz.chips import valid_sample_table
+from df4lcz.chipping.valid import valid_sample_table
 from df4lcz.constants import S2_BANDS
-from df4lcz.datasets import load_graphs, load_s2_chips, load_splits
-from df4lcz.graphs import DEFAULT_FEATURES, dense_adjacency, read_graphs
-from df4lcz.importers import (
-    import_graph_shard,
-    import_s2_shard,
+from df4lcz.graphs.features import DF4LCZ_FEATURES
+from df4lcz.importers.lczc_ges2.files import decode_label
+from df4lcz.importers.lczc_ges2.graphs import dense_to_edge_index, import_graph_shard
+from df4lcz.importers.lczc_ges2.scan import scan_lczc_ges2, write_samples_table
+from df4lcz.importers.lczc_ges2.sentinel2 import import_s2_shard
+from df4lcz.importers.lczc_ges2.splits import import_split
+from df4lcz.importers.so2sat import (
+    FILE_COLUMN,
+    INDEX_COLUMN,
     import_so2sat_shard,
-    import_split,
-    scan_lczc_ges2,
     so2sat_samples,
     so2sat_split,
-    write_samples_table,
 )
-from df4lcz.importers.fixtures import SPLIT_FILES, write_lczc_ges2_fixture, write_so2sat_fixture
-from df4lcz.importers.lczc_ges2 import decode_label, dense_to_edge_index
-from df4lcz.importers.so2sat import FILE_COLUMN, INDEX_COLUMN
-from df4lcz.samples import SAMPLE_COLUMNS, RegionInputs, SampleParams, build_samples, read_samples
-from df4lcz.sentinel2 import read_sentinel2_excluded
+from df4lcz.io.chips import read_excluded
+from df4lcz.io.graphs import read_graphs
+from df4lcz.io.samples import SAMPLE_COLUMNS, read_samples
+from df4lcz.io.splits import read_split
+from df4lcz.sampling.build import build_samples
+from df4lcz.training.data import load_graphs, load_s2_chips
 
 SPLIT_MAP = {"train": "train", "validation": "val", "test": "test"}
+
+
+def load_splits(path: Path) -> pd.Series:
+    """A split table read back (:func:`df4lcz.io.splits.read_split`) as split names by ``sample_id``."""
+    table = read_split(path)
+    return pd.Series(table["split"].to_numpy(), index=table["sample_id"].to_numpy(), name="split")
 
 
 def import_all(root: Path, out: Path, shard_size: int) -> tuple[pd.DataFrame, list[Path], list[Path]]:
@@ -81,8 +92,9 @@ def test_lczc_sample_table_follows_the_contract(lczc):
 def test_imported_tables_have_the_dtypes_of_the_raw_data_table(lczc, so2sat, tiny_region):
     _, lczc_samples, *_ = lczc
     _, so2sat_samples_table, _ = so2sat
-    region = RegionInputs("tiny", tiny_region["google"], tiny_region["sentinel2"], tiny_region["labels"])
-    raw, _ = build_samples([region], SampleParams())
+    region = region_inputs("tiny", tiny_region["google"], tiny_region["sentinel2"], tiny_region["labels"])
+    # the sample geometry as floats (as SampleParams() had it); imported bounds are float64 NaN
+    raw, _ = build_samples([region], sample_params(size_m=320.0, stride_m=320.0, snap_m=10.0), seed=0)
     columns = [*SAMPLE_COLUMNS, "geometry"]
     assert lczc_samples[columns].dtypes.equals(raw[columns].dtypes)
     assert so2sat_samples_table[columns].dtypes.equals(raw[columns].dtypes)
@@ -102,7 +114,7 @@ def test_lczc_chips_read_back_equal_the_published_patches(lczc):
 def test_lczc_graphs_read_back_with_the_published_features_and_adjacency(lczc):
     fx, samples, _, graph_files, _ = lczc
     graphs = load_graphs(graph_files)
-    assert graphs.feature_names == list(DEFAULT_FEATURES)
+    assert graphs.feature_names == list(DF4LCZ_FEATURES)
     assert graphs.sample_id.tolist() == fx.sample_id.tolist()
     assert graphs.labels.tolist() == fx.lcz.tolist()
     for g, x, a in zip(graphs.graphs, fx.x, fx.a):
@@ -233,7 +245,7 @@ def test_lczc_nonfinite_patch_is_excluded_with_a_reason(tmp_path):
     counts = import_s2_shard(samples, 0, tmp_path / "s2.h5")
     assert counts["excluded"] == 1
     assert load_s2_chips(tmp_path / "s2.h5").sample_id.tolist() == [0, 2]
-    excluded = read_sentinel2_excluded(tmp_path / "s2.h5")
+    excluded = read_excluded(tmp_path / "s2.h5")
     assert excluded["sample_id"].tolist() == [1] and "NaN" in excluded["reason"].iloc[0]
 
 

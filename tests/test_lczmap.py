@@ -13,34 +13,46 @@ import pandas as pd
 import pytest
 import rasterio
 import shapely
+from helpers.demo import demo_settings
+from helpers.importer_fixtures import write_lczc_ges2_fixture
 from pyproj import Transformer
 
+from df4lcz.chipping.google import chip_google
+from df4lcz.chipping.sentinel2 import chip_sentinel2
+from df4lcz.config import schema_defaults
 from df4lcz.constants import LCZ_COLORS, LCZ_NAMES
-from df4lcz.datasets import load_graphs, load_s2_chips
-from df4lcz.demo import DemoSettings, generate_demo
-from df4lcz.fusion import fuse
-from df4lcz.google import chip_google
-from df4lcz.graphs import build_graphs, graphs_to_pyg
-from df4lcz.importers import import_graph_shard, import_s2_shard, scan_lczc_ges2, write_samples_table
-from df4lcz.importers.fixtures import write_lczc_ges2_fixture
-from df4lcz.lczmap import (
-    AGREEMENT_COLUMNS,
-    agreement_table,
-    candidate_batches,
-    fuse_probabilities,
-    map_grid,
-    map_region,
-)
-from df4lcz.segmentation import ClassicalSegmenter, segment_images
-from df4lcz.sentinel2 import chip_sentinel2
-from df4lcz.training import predict_gcn, predict_s2, predictions_frame, save_model, train_gcn, train_s2
+from df4lcz.demo import generate_demo
+from df4lcz.evaluation.fusion import fuse, fuse_probabilities
+from df4lcz.graphs.build import build_graphs, graph_settings
+from df4lcz.graphs.pyg import graphs_to_pyg
+from df4lcz.importers.lczc_ges2.graphs import import_graph_shard
+from df4lcz.importers.lczc_ges2.scan import scan_lczc_ges2, write_samples_table
+from df4lcz.importers.lczc_ges2.sentinel2 import import_s2_shard
+from df4lcz.io.models import save_model
+from df4lcz.io.predictions import predictions_frame
+from df4lcz.mapping.agreement import agreement_table
+from df4lcz.mapping.grid import candidate_batches, map_grid
+from df4lcz.mapping.outputs import AGREEMENT_COLUMNS
+from df4lcz.segmentation.classical import ClassicalSegmenter
+from df4lcz.segmentation.labels import segment_images
+from df4lcz.stages.lcz_map import map_region
+from df4lcz.training import predict_gcn, predict_s2, train_gcn, train_s2
+from df4lcz.training.data import load_graphs, load_s2_chips
 
 STRIDE = 160.0
 SEGMENT = {"backend": "classical", "min_area": 10, "max_masks": 50,
-           "classical": {"method": "slic", "n_segments": 20, "compactness": 10.0, "sigma": 0.8}}
+           "classical": {**schema_defaults("segment")["classical"],
+                         "method": "slic", "n_segments": 20, "compactness": 10.0, "sigma": 0.8}}
 GOOGLE = {"chip_px": 64, "resampling": "bilinear"}
-GRAPHS = {"features": ["r", "g", "b", "cx", "cy"], "edge_rule": "adjacency", "tolerance_px": 2}
+GRAPHS = {**schema_defaults("graphs"), "features": ["r", "g", "b", "cx", "cy"], "edge_rule": "adjacency",
+          "tolerance_px": 2}
 ALPHA = 0.6
+#: The schema's training settings (tests override a few).
+TRAIN = schema_defaults("train")
+#: The settings map_region takes besides the files (a demo region's and the schema defaults).
+SETTINGS = {"working_crs": None, "stride_m": STRIDE, "alpha": ALPHA, "segment_params": SEGMENT,
+            "graph_params": GRAPHS, "google_params": GOOGLE, "sentinel2_params": schema_defaults("sentinel2"),
+            "band_names": None, "label_column": "lcz", "label_map": {}, "device": "cpu", "batch_size": 16}
 
 
 @pytest.fixture(scope="module")
@@ -55,10 +67,10 @@ def models(tmp_path_factory):
     chips, graphs = load_s2_chips(root / "s2.h5"), load_graphs(root / "g.h5")
     y = table["lcz"].to_numpy()
     s2 = train_s2("resnet11_3d", (chips.image, y), (chips.image, y),
-                  {"epochs": 1, "base_width": 2, "batch_size": 16}, device="cpu")
+                  {**TRAIN["s2"], "epochs": 1, "base_width": 2, "batch_size": 16}, seed=0, device="cpu")
     save_model(root / "s2.pt", s2)
-    gcn = train_gcn(graphs.graphs, graphs.graphs, {"epochs": 2, "hidden": 4, "batch_size": 8}, device="cpu",
-                    feature_names=graphs.feature_names)
+    gcn = train_gcn(graphs.graphs, graphs.graphs, {**TRAIN["gcn"], "epochs": 2, "hidden": 4, "batch_size": 8}, seed=0,
+                    device="cpu", feature_names=graphs.feature_names)
     save_model(root / "gcn.pt", gcn)
     return root / "s2.pt", root / "gcn.pt"
 
@@ -66,7 +78,7 @@ def models(tmp_path_factory):
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
     out = tmp_path_factory.mktemp("city")
-    generate_demo(out, DemoSettings(seed=3, n_cities=1, patches_per_side=2, patch_cells=(2, 2),
+    generate_demo(out, demo_settings(seed=3, n_cities=1, patches_per_side=2, patch_cells=(2, 2),
                                     classes=(2, 11, 15, 17)))
     return out / "demo_city_1"
 
@@ -76,8 +88,7 @@ def run_map(city, models, out, batch_size=16, **kw):
     return map_region(
         city / "google.tif", city / "sentinel2.tif", s2_model, gcn_model,
         out / "map.tif", out / "map.png", out / "agreement.csv",
-        stride_m=STRIDE, alpha=ALPHA, segment_params=SEGMENT, graph_params=GRAPHS, google_params=GOOGLE,
-        labels=city / "labels.gpkg", truth=city / "lcz_truth.tif", device="cpu", batch_size=batch_size, **kw,
+        **{**SETTINGS, "batch_size": batch_size}, labels=city / "labels.gpkg", truth=city / "lcz_truth.tif", **kw,
     )
 
 
@@ -151,11 +162,11 @@ def test_single_windows_match_a_hand_run_of_the_stage_functions(mapped, city, mo
     table = pd.DataFrame({"sample_id": np.arange(len(pick)), "crs": str(result.grid.crs),
                           "xmin": x[rows[pick], cols[pick]] - 160, "ymin": y[rows[pick], cols[pick]] - 160,
                           "xmax": x[rows[pick], cols[pick]] + 160, "ymax": y[rows[pick], cols[pick]] + 160})
-    _, g_img, _ = chip_google(city / "google.tif", table, chip_px=GOOGLE["chip_px"])
-    _, s_img, _ = chip_sentinel2(city / "sentinel2.tif", table)
+    _, g_img, _ = chip_google(city / "google.tif", table, **GOOGLE)
+    _, s_img, _ = chip_sentinel2(city / "sentinel2.tif", table, None, schema_defaults("sentinel2")["resampling"])
     seg = ClassicalSegmenter(**SEGMENT["classical"])
     masks = segment_images(g_img, seg, SEGMENT["min_area"], SEGMENT["max_masks"])
-    gs = build_graphs(masks.labels, g_img, features=GRAPHS["features"], edge_rule="adjacency", tolerance_px=2)
+    gs = build_graphs(masks.labels, g_img, **graph_settings(GRAPHS))
     p_gcn = predict_gcn(models[1], graphs_to_pyg(gs, np.ones(len(pick))), device="cpu")
     p_s2 = predict_s2(models[0], s_img, device="cpu")
     ids = np.arange(len(pick))
@@ -244,7 +255,7 @@ def test_agreement_table_by_hand():
 
 
 def test_candidate_batches_cover_each_window_once(city):
-    grid, coverage = map_grid(city / "google.tif", city / "sentinel2.tif", 80.0)
+    grid, coverage = map_grid(city / "google.tif", city / "sentinel2.tif", 80.0, None)
     batches = list(candidate_batches(grid, coverage, 7))
     flat = np.concatenate(batches)
     assert all(len(b) == 7 for b in batches[:-1]) and 1 <= len(batches[-1]) <= 7
@@ -266,16 +277,16 @@ def test_map_errors(city, models, tmp_path):
     args = (city / "google.tif", city / "sentinel2.tif")
     outs = (tmp_path / "m.tif", tmp_path / "m.png", tmp_path / "a.csv")
     with pytest.raises(ValueError, match=r"gcn\.pt: the GCN was trained on node features"):
-        map_region(*args, s2_model, gcn_model, *outs, graph_params={"features": ["r", "g", "b", "area"]},
-                   device="cpu")
+        map_region(*args, s2_model, gcn_model, *outs,
+                   **{**SETTINGS, "graph_params": {**GRAPHS, "features": ["r", "g", "b", "area"]}})
     with pytest.raises(ValueError, match=r"gcn\.pt: holds a 'gcn' model; expected a Sentinel-2 model"):
-        map_region(*args, gcn_model, gcn_model, *outs, device="cpu")
+        map_region(*args, gcn_model, gcn_model, *outs, **SETTINGS)
     with pytest.raises(ValueError, match="stride_m"):
-        map_region(*args, s2_model, gcn_model, *outs, stride_m=0, device="cpu")
+        map_region(*args, s2_model, gcn_model, *outs, **{**SETTINGS, "stride_m": 0})
     with pytest.raises(ValueError, match="alpha"):
-        map_region(*args, s2_model, gcn_model, *outs, alpha=-0.1, device="cpu")
+        map_region(*args, s2_model, gcn_model, *outs, **{**SETTINGS, "alpha": -0.1})
     with pytest.raises(ValueError, match="batch_size"):
-        map_region(*args, s2_model, gcn_model, *outs, batch_size=0, device="cpu")
+        map_region(*args, s2_model, gcn_model, *outs, **{**SETTINGS, "batch_size": 0})
     # a Google raster elsewhere: no overlap
     with rasterio.open(city / "google.tif") as src:
         profile, data = src.profile, src.read()
@@ -283,34 +294,37 @@ def test_map_errors(city, models, tmp_path):
     with rasterio.open(tmp_path / "far.tif", "w", **profile) as dst:
         dst.write(data)
     with pytest.raises(ValueError, match="do not overlap"):
-        map_region(tmp_path / "far.tif", city / "sentinel2.tif", s2_model, gcn_model, *outs, device="cpu")
+        map_region(tmp_path / "far.tif", city / "sentinel2.tif", s2_model, gcn_model, *outs, **SETTINGS)
     assert not any(p.exists() for p in outs)
 
 
 @pytest.mark.slow
 def test_models_trained_on_demo_samples_map_the_city_above_chance(tmp_path):
     """End to end on a 3 × 3-patch demo city: samples → chips → graphs → training → map vs truth."""
-    from df4lcz.samples import RegionInputs, SampleParams, build_samples
+    from helpers.sampling import region_inputs, sample_params
 
-    generate_demo(tmp_path, DemoSettings(seed=5, n_cities=1, patches_per_side=3, patch_cells=(2, 2),
+    from df4lcz.sampling.build import build_samples
+
+    generate_demo(tmp_path, demo_settings(seed=5, n_cities=1, patches_per_side=3, patch_cells=(2, 2),
                                          classes=(2, 11, 15, 17)))
     d = tmp_path / "demo_city_1"
-    region = RegionInputs("c", str(d / "google.tif"), str(d / "sentinel2.tif"), str(d / "labels.gpkg"))
-    samples, _ = build_samples([region], SampleParams(stride_m=160.0, shard_size=1000))
-    g_ids, g_img, _ = chip_google(d / "google.tif", samples, chip_px=GOOGLE["chip_px"])
-    s_ids, s_img, _ = chip_sentinel2(d / "sentinel2.tif", samples)
+    region = region_inputs("c", str(d / "google.tif"), str(d / "sentinel2.tif"), str(d / "labels.gpkg"))
+    samples, _ = build_samples([region], sample_params(stride_m=160.0, shard_size=1000), seed=0)
+    g_ids, g_img, _ = chip_google(d / "google.tif", samples, **GOOGLE)
+    s_ids, s_img, _ = chip_sentinel2(d / "sentinel2.tif", samples, None, schema_defaults("sentinel2")["resampling"])
     assert np.array_equal(g_ids, s_ids)
     y = samples.set_index("sample_id").loc[g_ids, "lcz"].to_numpy()
     segmenter = ClassicalSegmenter(**SEGMENT["classical"])
     masks = segment_images(g_img, segmenter, SEGMENT["min_area"], SEGMENT["max_masks"])
-    gs = build_graphs(masks.labels, g_img, features=GRAPHS["features"], tolerance_px=GRAPHS["tolerance_px"])
+    gs = build_graphs(masks.labels, g_img, **graph_settings(GRAPHS))
     graphs = graphs_to_pyg(gs, y, g_ids)
     val = np.random.default_rng(0).random(len(y)) < 0.25
     s2 = train_s2("resnet11_3d", (s_img[~val], y[~val]), (s_img[val], y[val]),
-                  {"epochs": 6, "base_width": 4, "batch_size": 16}, device="cpu")
+                  {**TRAIN["s2"], "epochs": 6, "base_width": 4, "batch_size": 16}, seed=0, device="cpu")
     save_model(tmp_path / "s2.pt", s2)
     gcn = train_gcn([g for g, v in zip(graphs, val) if not v], [g for g, v in zip(graphs, val) if v],
-                    {"epochs": 30, "hidden": 16, "batch_size": 8}, device="cpu", feature_names=gs.feature_names)
+                    {**TRAIN["gcn"], "epochs": 30, "hidden": 16, "batch_size": 8}, seed=0, device="cpu",
+                    feature_names=gs.feature_names)
     save_model(tmp_path / "gcn.pt", gcn)
     result = run_map(d, (tmp_path / "s2.pt", tmp_path / "gcn.pt"), tmp_path, batch_size=32)
     table = result.agreement

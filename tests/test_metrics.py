@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from df4lcz import metrics
-from df4lcz.fusion import PROB_COLUMNS, write_predictions
+from df4lcz.evaluation import metrics
+from df4lcz.io.predictions import PROB_COLUMNS, write_predictions
 
 CODES = np.arange(1, 18)
 
@@ -40,7 +40,7 @@ def make_predictions(seed: int, n_val: int = 150, n_test: int = 400, skill: floa
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_metrics_match_sklearn_from_a_predictions_file(tmp_path, seed):
     path = tmp_path / "pred.csv"
-    write_predictions(make_predictions(seed), path)
+    write_predictions(make_predictions(seed), path, float_format=None)
     raw = pd.read_csv(path)  # read independently of df4lcz
     test = raw[raw["split"] == "test"]
     t, p = test["y_true"].to_numpy(), test["y_pred"].to_numpy()

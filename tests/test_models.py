@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from df4lcz.constants import S2_MODEL_NAMES
 from df4lcz.models import (
     LCZGCN,
     RESNET11_3D_PARAMS,
-    S2_MODEL_NAMES,
     GCSConv,
     ResNet11_3D,
     build_s2_model,

@@ -10,8 +10,19 @@ import pytest
 from matplotlib.image import imread
 from sklearn import metrics as skm
 
-from df4lcz import calibration, fusion, report
-from df4lcz.fusion import PROB_COLUMNS
+from df4lcz.config import schema_defaults
+from df4lcz.evaluation import calibration, report
+from df4lcz.evaluation.fusion import alpha_grid
+from df4lcz.io.alpha_curve import read_alpha_curve
+from df4lcz.io.predictions import PROB_COLUMNS, write_predictions
+from df4lcz.io.tables import METRIC_COLUMNS
+from df4lcz.stages.evaluate import evaluate
+from df4lcz.stages.fuse import fuse_files
+from df4lcz.stages.summary import write_summary
+
+#: The ``evaluate.n_bins`` config default and the ``fuse`` rule's α grid with the schema's step.
+N_BINS = schema_defaults("evaluate")["n_bins"]
+GRID = alpha_grid(schema_defaults("fusion")["grid_step"])
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -40,23 +51,24 @@ def run(tmp_path_factory):
     for k, strategy in enumerate(("sample_pool", "polygon_pool")):
         splits = rng.permuted(np.array(["val"] * 120 + ["test"] * 240))
         pdir = root / "predictions" / strategy
-        fusion.write_predictions(make_model(10 + k, ids, y, splits, 2.2, 3.0), pdir / "resnet11_3d.csv")
-        fusion.write_predictions(make_model(20 + k, ids, y, splits, 1.8, 1.4), pdir / "gcn.csv")
-        fusion.fuse_files(pdir / "resnet11_3d.csv", pdir / "gcn.csv", pdir / "df4lcz_tuned.csv", alpha=None,
-                          curve_path=pdir / "alpha.csv")
+        write_predictions(make_model(10 + k, ids, y, splits, 2.2, 3.0), pdir / "resnet11_3d.csv",
+                          float_format=None)
+        write_predictions(make_model(20 + k, ids, y, splits, 1.8, 1.4), pdir / "gcn.csv", float_format=None)
+        fuse_files(pdir / "resnet11_3d.csv", pdir / "gcn.csv", pdir / "df4lcz_tuned.csv", alpha=None,
+                   curve_path=pdir / "alpha.csv", grid=GRID)
         models = ("resnet11_3d", "df4lcz_tuned") if k == 0 else ("df4lcz_tuned",)
         for model in models:
             predictions[(strategy, model)] = pdir / f"{model}.csv"
         curves[strategy] = pdir / "alpha.csv"
     out, figs = root / "tables", root / "figures"
-    table = report.evaluate(predictions, out, n_bins=20, figure_dir=figs, alpha_curves=curves)
+    table = evaluate(predictions, out, n_bins=20, figure_dir=figs, alpha_curves=curves)
     return {"root": root, "predictions": predictions, "curves": curves, "out": out, "figs": figs,
             "table": table}
 
 
 def test_metrics_csv_rows_and_values(run):
     csv = pd.read_csv(run["out"] / "metrics.csv")
-    assert list(csv.columns) == list(report.METRIC_COLUMNS)
+    assert list(csv.columns) == list(METRIC_COLUMNS)
     assert list(zip(csv["strategy"], csv["model"])) == list(run["predictions"])
     pd.testing.assert_frame_equal(csv, run["table"], check_dtype=False)
     for rec in csv.to_dict("records"):
@@ -90,7 +102,7 @@ def test_markdown_table_contains_the_csv_numbers(run):
     body = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines[1:]]
     assert len(body) == len(csv)
     for cells, rec in zip(body, csv.to_dict("records")):
-        row = dict(zip(report.METRIC_COLUMNS, cells))
+        row = dict(zip(METRIC_COLUMNS, cells))
         assert (row["strategy"], row["model"]) == (rec["strategy"], rec["model"])
         for col in ("OA", "OA_BU", "OA_N", "F1_weighted", "F1_macro", "ECE", "MCE", "ECE_ts", "MCE_ts"):
             assert row[col] == f"{100 * rec[col]:.2f}"
@@ -124,16 +136,16 @@ def test_per_class_tables_and_figures(run):
 def test_summary_pages(run):
     root = run["root"]
     md_path, html_path = root / "summary.md", root / "site" / "summary.html"
-    report.write_summary(
+    write_summary(
         run["out"] / "metrics.csv", md_path, html_path,
         regions=["Guangzhou", "Hong Kong"],
         split_counts={"sample_pool": {"train": 1000, "val": 120, "test": 240}},
         segmentation_backend="SAM vit_h (automatic mask generation)", figure_dir=run["figs"],
-        alpha_curves=run["curves"],
+        alpha_curves=run["curves"], n_bins=N_BINS,
     )
     md = md_path.read_text(encoding="utf-8")
     page = html_path.read_text(encoding="utf-8")
-    alpha, _ = fusion.read_alpha_curve(run["curves"]["sample_pool"])
+    alpha, _ = read_alpha_curve(run["curves"]["sample_pool"])
     for text in (md, page):
         assert "Guangzhou, Hong Kong" in text
         assert "SAM vit_h (automatic mask generation)" in text
@@ -155,24 +167,24 @@ def test_without_val_split_temperature_is_nan(tmp_path):
     ids = np.arange(60)
     y = rng.integers(1, 11, size=60)  # built classes only -> OA_N undefined too
     pred = make_model(1, ids, y, np.array(["test"] * 60), 2.0, 1.0)
-    fusion.write_predictions(pred, tmp_path / "m.csv")
-    table = report.evaluate({("s", "m"): tmp_path / "m.csv"}, tmp_path / "out")
+    write_predictions(pred, tmp_path / "m.csv", float_format=None)
+    table = evaluate({("s", "m"): tmp_path / "m.csv"}, tmp_path / "out", N_BINS)
     row = table.iloc[0]
     assert np.isnan(row["T"]) and np.isnan(row["ECE_ts"]) and np.isnan(row["OA_N"])
     assert not np.isnan(row["ECE"])
     md_lines = (tmp_path / "out" / "metrics.md").read_text(encoding="utf-8").splitlines()
-    md_row = [ln for ln in md_lines if ln.startswith("| s |")][0]
-    cells = dict(zip(report.METRIC_COLUMNS, [c.strip() for c in md_row.strip("|").split("|")]))
+    md_row = next(ln for ln in md_lines if ln.startswith("| s |"))
+    cells = dict(zip(METRIC_COLUMNS, [c.strip() for c in md_row.strip("|").split("|")]))
     assert cells["OA_N"] == cells["T"] == cells["ECE_ts"] == "n/a"
 
 
 def test_evaluate_errors(tmp_path):
     with pytest.raises(ValueError, match="predictions: no prediction files given"):
-        report.evaluate({}, tmp_path)
+        evaluate({}, tmp_path, N_BINS)
     with pytest.raises(ValueError, match="strategy: 'a/b' is not usable in file names"):
-        report.evaluate({("a/b", "m"): tmp_path / "m.csv"}, tmp_path)
+        evaluate({("a/b", "m"): tmp_path / "m.csv"}, tmp_path, N_BINS)
     with pytest.raises(FileNotFoundError, match="missing.csv: prediction file not found"):
-        report.evaluate({("s", "m"): tmp_path / "missing.csv"}, tmp_path)
+        evaluate({("s", "m"): tmp_path / "missing.csv"}, tmp_path, N_BINS)
     with pytest.raises(FileNotFoundError, match="metrics table not found"):
-        report.write_summary(tmp_path / "none.csv", tmp_path / "s.md", tmp_path / "s.html", regions=[],
-                             split_counts={}, segmentation_backend="x", figure_dir=tmp_path)
+        write_summary(tmp_path / "none.csv", tmp_path / "s.md", tmp_path / "s.html", regions=[],
+                      split_counts={}, segmentation_backend="x", figure_dir=tmp_path, n_bins=N_BINS)

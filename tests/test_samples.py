@@ -5,20 +5,31 @@ import numpy as np
 import pytest
 import rasterio
 import shapely
+from conftest import TINY_CRS, TINY_X0, TINY_Y1, write_raster
+from helpers.sampling import region_inputs, sample_params
 from pyproj import Transformer
 from shapely.geometry import box
 
-from conftest import TINY_CRS, TINY_X0, TINY_Y1, write_raster
-from df4lcz.samples import (RegionInputs, SampleParams, assign_ids_and_shards, build_samples, plot_overview,
-                            read_labels, read_samples, write_samples)
+from df4lcz.io.samples import read_samples, write_samples
+from df4lcz.sampling.build import build_samples
+from df4lcz.sampling.grid import assign_ids_and_shards
+from df4lcz.sampling.labels import read_labels
+from df4lcz.sampling.overview import plot_overview
+
+#: The region defaults of the schema (``regions[].label_column``, ``regions[].label_map``).
+REGION = region_inputs("r", "g", "s", "l")
+LABEL_COLUMN, LABEL_MAP = REGION.label_column, REGION.label_map
+
+#: Seed of the tests' sample tables (matters only with ``max_per_polygon``).
+SEED = 0
 
 
 def _region(d, **kw):
-    return RegionInputs(name=d["name"], google=d["google"], sentinel2=d["sentinel2"], labels=d["labels"], **kw)
+    return region_inputs(d["name"], d["google"], d["sentinel2"], d["labels"], **kw)
 
 
 def test_squares_inside_polygon_and_footprints(tiny_region):
-    samples, _ = build_samples([_region(tiny_region)], SampleParams(shard_size=4))
+    samples, _ = build_samples([_region(tiny_region)], sample_params(shard_size=4), seed=SEED)
     assert samples.crs.to_string() == "EPSG:4326"
     assert set(samples["crs"]) == {TINY_CRS}
     polys = tiny_region["polygons"]  # the original geometries in the working CRS
@@ -48,10 +59,10 @@ def test_squares_inside_polygon_and_footprints(tiny_region):
 
 
 def test_ids_and_shards(tiny_region):
-    samples, _ = build_samples([_region(tiny_region)], SampleParams(shard_size=4))
+    samples, _ = build_samples([_region(tiny_region)], sample_params(shard_size=4), seed=SEED)
     assert samples.sample_id.tolist() == list(range(len(samples)))
     assert samples.shard.tolist() == [i // 4 for i in range(len(samples))]
-    again, _ = build_samples([_region(tiny_region)], SampleParams(shard_size=4))
+    again, _ = build_samples([_region(tiny_region)], sample_params(shard_size=4), seed=SEED)
     assert again.drop(columns="geometry").equals(samples.drop(columns="geometry"))
 
 
@@ -69,17 +80,17 @@ def test_shards_never_span_regions():
 
 
 def test_global_anchor_uses_multiples_of_stride(tiny_region):
-    samples, _ = build_samples([_region(tiny_region)], SampleParams(anchor="global"))
+    samples, _ = build_samples([_region(tiny_region)], sample_params(anchor="global"), seed=SEED)
     assert np.all(samples.xmin % 320 == 0) and np.all(samples.ymin % 320 == 0)
 
 
 def test_max_per_polygon(tiny_region):
-    samples, _ = build_samples([_region(tiny_region)], SampleParams(max_per_polygon=3))
+    samples, _ = build_samples([_region(tiny_region)], sample_params(max_per_polygon=3), seed=SEED)
     assert samples.groupby("polygon_id").size().max() == 3
 
 
 def test_round_trip_and_overview(tiny_region, tmp_path):
-    samples, ctx = build_samples([_region(tiny_region)], SampleParams())
+    samples, ctx = build_samples([_region(tiny_region)], sample_params(), seed=SEED)
     write_samples(tmp_path / "s.parquet", samples)
     back = read_samples(tmp_path / "s.parquet")
     assert back.crs.to_epsg() == 4326 and len(back) == len(samples)
@@ -88,7 +99,7 @@ def test_round_trip_and_overview(tiny_region, tmp_path):
 
 
 def test_read_one_shard_or_some_columns(tiny_region, tmp_path):
-    samples, _ = build_samples([_region(tiny_region)], SampleParams(shard_size=4))
+    samples, _ = build_samples([_region(tiny_region)], sample_params(shard_size=4), seed=SEED)
     write_samples(tmp_path / "s.parquet", samples)
     one = read_samples(tmp_path / "s.parquet", shard=1)
     expected = samples[samples.shard == 1]
@@ -105,28 +116,28 @@ def test_unknown_class_code_named(tiny_region, tmp_path):
     gdf.loc[1, "lcz"] = 21
     gdf.to_file(tmp_path / "bad.gpkg")
     with pytest.raises(ValueError, match=r"bad.gpkg: column 'lcz' has class code\(s\) \[21\] outside 1–17"):
-        read_labels(tmp_path / "bad.gpkg", TINY_CRS)
+        read_labels(tmp_path / "bad.gpkg", TINY_CRS, LABEL_COLUMN, LABEL_MAP)
     # the same file is fine once recoded
-    out = read_labels(tmp_path / "bad.gpkg", TINY_CRS, label_map={"21": 16})
+    out = read_labels(tmp_path / "bad.gpkg", TINY_CRS, LABEL_COLUMN, label_map={"21": 16})
     assert out.lcz.tolist() == [2, 16, 17]
 
 
 def test_label_file_errors(tiny_region, tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.gpkg: label polygons not found"):
-        read_labels(tmp_path / "nope.gpkg", TINY_CRS)
+        read_labels(tmp_path / "nope.gpkg", TINY_CRS, LABEL_COLUMN, LABEL_MAP)
     with pytest.raises(ValueError, match=r"column 'class' not found; columns are \['lcz'\]"):
-        read_labels(tiny_region["labels"], TINY_CRS, label_column="class")
+        read_labels(tiny_region["labels"], TINY_CRS, label_column="class", label_map=LABEL_MAP)
     corrupt = tmp_path / "corrupt.gpkg"
     corrupt.write_bytes(b"not a geopackage")
     with pytest.raises(ValueError, match="corrupt.gpkg: not a readable vector file"):
-        read_labels(corrupt, TINY_CRS)
+        read_labels(corrupt, TINY_CRS, LABEL_COLUMN, LABEL_MAP)
     nocrs = tiny_region["polygons"].set_crs(None, allow_override=True)
     nocrs.to_file(tmp_path / "nocrs.geojson", driver="GeoJSON")
     # GeoJSON without crs member is read as EPSG:4326 by GDAL: coordinates then make no sense
     # → nothing overlaps, which the region check reports with the file names
-    region = RegionInputs("t", tiny_region["google"], tiny_region["sentinel2"], str(tmp_path / "nocrs.geojson"))
+    region = region_inputs("t", tiny_region["google"], tiny_region["sentinel2"], str(tmp_path / "nocrs.geojson"))
     with pytest.raises(ValueError, match=r"no polygon of .*nocrs.geojson overlaps .*check the CRS"):
-        build_samples([region], SampleParams())
+        build_samples([region], sample_params(), seed=SEED)
 
 
 def test_rasters_that_do_not_overlap(tiny_region, tmp_path):
@@ -134,24 +145,24 @@ def test_rasters_that_do_not_overlap(tiny_region, tmp_path):
     from rasterio.transform import from_origin
 
     write_raster(tmp_path / "far.tif", far, TINY_CRS, from_origin(TINY_X0 + 50_000, TINY_Y1, 10, 10))
-    region = RegionInputs("t", tiny_region["google"], str(tmp_path / "far.tif"), tiny_region["labels"])
+    region = region_inputs("t", tiny_region["google"], str(tmp_path / "far.tif"), tiny_region["labels"])
     with pytest.raises(ValueError, match=r"Google raster .*google.tif and the Sentinel-2 input .*far.tif do not overlap"):
-        build_samples([region], SampleParams())
+        build_samples([region], sample_params(), seed=SEED)
 
 
 def test_raster_without_crs(tiny_region, tmp_path):
     from rasterio.transform import from_origin
 
     write_raster(tmp_path / "nocrs.tif", np.ones((3, 10, 10), np.uint8), None, from_origin(0, 10, 1, 1))
-    region = RegionInputs("t", str(tmp_path / "nocrs.tif"), tiny_region["sentinel2"], tiny_region["labels"])
+    region = region_inputs("t", str(tmp_path / "nocrs.tif"), tiny_region["sentinel2"], tiny_region["labels"])
     with pytest.raises(ValueError, match="nocrs.tif: raster has no CRS"):
-        build_samples([region], SampleParams())
+        build_samples([region], sample_params(), seed=SEED)
 
 
 def test_polygons_too_small_for_a_square(tiny_region, tmp_path):
     small = gpd.GeoDataFrame({"lcz": [3]}, geometry=[box(TINY_X0 + 10, TINY_Y1 - 300, TINY_X0 + 300, TINY_Y1 - 10)],
                              crs=TINY_CRS)
     small.to_file(tmp_path / "small.gpkg")
-    region = RegionInputs("t", tiny_region["google"], tiny_region["sentinel2"], str(tmp_path / "small.gpkg"))
+    region = region_inputs("t", tiny_region["google"], tiny_region["sentinel2"], str(tmp_path / "small.gpkg"))
     with pytest.raises(ValueError, match="no 320 m sample square fits"):
-        build_samples([region], SampleParams())
+        build_samples([region], sample_params(), seed=SEED)

@@ -7,25 +7,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers.masks import mask_bbox_xywh
 
+from df4lcz.config import schema_defaults
 from df4lcz.devices import resolve_device
-from df4lcz.segmentation import (
-    ClassicalSegmenter,
-    SamSegmenter,
-    build_tiny_sam,
-    build_tiny_sam_checkpoint,
-    cv2_available,
-    load_sam,
-    make_segmenter,
-    mask_bbox_xywh,
-    paint_labels,
-    plot_mask_overlays,
-    postprocess_masks,
-    read_masks,
-    remove_small_regions,
-    segment_images,
-    write_masks,
-)
+from df4lcz.io.masks import read_masks, write_masks
+from df4lcz.segmentation.classical import ClassicalSegmenter
+from df4lcz.segmentation.labels import paint_labels, postprocess_masks, segment_images
+from df4lcz.segmentation.overlays import plot_mask_overlays
+from df4lcz.segmentation.protocol import make_segmenter
+from df4lcz.segmentation.sam import SamSegmenter, build_tiny_sam, build_tiny_sam_checkpoint, load_sam
+from df4lcz.segmentation.sam_compat import cv2_available, remove_small_regions
+
+#: The schema's ``segment`` defaults (DF4LCZ's settings).
+SEGMENT = schema_defaults("segment")
+#: ``SamSegmenter`` keyword arguments of the schema defaults (device and generator settings).
+SAM_KWARGS = {k: v for k, v in SEGMENT["sam"].items() if k not in ("model_type", "checkpoint")}
 
 #: Generator settings under which the random tiny SAM keeps several masks.
 LOOSE = dict(points_per_side=4, pred_iou_thresh=0.0, stability_score_thresh=0.0, box_nms_thresh=0.99,
@@ -175,27 +172,27 @@ def test_sam_small_region_postprocessing(tiny_ckpt):
 def test_missing_checkpoint_explains_how_to_get_it(tmp_path):
     message = r"tiny checkpoint not found; create it with .*build_tiny_sam_checkpoint"
     with pytest.raises(FileNotFoundError, match=message):
-        SamSegmenter("tiny", tmp_path / "nope.pth")
+        SamSegmenter("tiny", tmp_path / "nope.pth", **SAM_KWARGS)
     with pytest.raises(
         FileNotFoundError,
         match=r"vit_b checkpoint not found.*download_checkpoint.*"
         r"dl\.fbaipublicfiles\.com/segment_anything/sam_vit_b_01ec64\.pth"
         r".*ec2df62732614e57411cdcf32a23ffdf28910380d03139ee0f4fcbe91eb8c912",
     ):
-        load_sam("vit_b", tmp_path / "sam_vit_b_01ec64.pth")
+        load_sam("vit_b", tmp_path / "sam_vit_b_01ec64.pth", SAM_KWARGS["device"])
 
 
 def test_corrupt_and_wrong_checkpoints_are_named(tmp_path):
     junk = tmp_path / "junk.pth"
     junk.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
     with pytest.raises(ValueError, match=r"junk\.pth: not a readable PyTorch checkpoint"):
-        SamSegmenter("tiny", junk)
+        SamSegmenter("tiny", junk, **SAM_KWARGS)
     other = tmp_path / "linear.pth"
     torch.save(torch.nn.Linear(3, 2).state_dict(), other)
     with pytest.raises(ValueError, match=r"linear\.pth: checkpoint does not match the SAM 'tiny' architectu"):
-        SamSegmenter("tiny", other)
+        SamSegmenter("tiny", other, **SAM_KWARGS)
     with pytest.raises(ValueError, match="SAM model_type 'vit_x' is unknown"):
-        load_sam("vit_x", other)
+        load_sam("vit_x", other, SAM_KWARGS["device"])
 
 
 def test_resolve_device():
@@ -208,7 +205,7 @@ def test_resolve_device():
 @pytest.mark.parametrize("method", ["felzenszwalb", "slic"])
 def test_classical_records_tile_the_image(method):
     image = make_image(1)
-    seg = ClassicalSegmenter(method=method, scale=100, n_segments=20)
+    seg = ClassicalSegmenter(**{**SEGMENT["classical"], "method": method, "scale": 100, "n_segments": 20})
     recs = seg.segment(image)
     assert len(recs) >= 3
     cover = np.sum([r["segmentation"] for r in recs], axis=0)
@@ -218,12 +215,12 @@ def test_classical_records_tile_the_image(method):
         assert r["bbox"] == mask_bbox_xywh(r["segmentation"])
         assert np.isnan(r["predicted_iou"]) and np.isnan(r["stability_score"])
     with pytest.raises(ValueError, match="classical method 'watershed' is unknown"):
-        ClassicalSegmenter(method="watershed")
+        ClassicalSegmenter(**{**SEGMENT["classical"], "method": "watershed"})
 
 
 def test_segment_images_and_masks_file(tmp_path):
     images = np.stack([make_image(0), make_image(1), np.zeros((96, 96, 3), np.uint8)])
-    seg = ClassicalSegmenter(scale=100, min_size=20)
+    seg = ClassicalSegmenter(**{**SEGMENT["classical"], "scale": 100, "min_size": 20})
     ms = segment_images(images, seg, min_area=50, max_masks=10)
     assert ms.labels.shape == (3, 96, 96) and ms.labels.dtype == np.uint8
     assert ms.mask_ptr[0] == 0 and len(ms.mask_ptr) == 4
@@ -262,13 +259,15 @@ def test_segment_images_with_tiny_sam(tiny_ckpt):
 
 def test_overlay_figure(tmp_path):
     images = np.stack([make_image(i) for i in range(3)])
-    ms = segment_images(images, ClassicalSegmenter(scale=100), max_masks=8)
+    ms = segment_images(images, ClassicalSegmenter(**{**SEGMENT["classical"], "scale": 100}),
+                        min_area=SEGMENT["min_area"], max_masks=8)
     path = tmp_path / "fig" / "overlay.png"
     out = plot_mask_overlays(images, ms.labels, np.array([2, 14, 2]), path, per_class=2)
     data = out.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
     with pytest.raises(ValueError, match="differ in length"):
-        plot_mask_overlays(images, ms.labels, np.array([2]), tmp_path / "x.png")
+        plot_mask_overlays(images, ms.labels, np.array([2]), tmp_path / "x.png",
+                           per_class=SEGMENT["overlay_samples_per_class"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -277,7 +276,7 @@ def test_overlay_figure(tmp_path):
 
 
 def test_checkpoint_table():
-    from df4lcz.sam_checkpoints import SAM_CHECKPOINTS
+    from df4lcz.segmentation.checkpoints import SAM_CHECKPOINTS
 
     assert {k: v.filename for k, v in SAM_CHECKPOINTS.items()} == {
         "vit_h": "sam_vit_h_4b8939.pth", "vit_l": "sam_vit_l_0b3195.pth", "vit_b": "sam_vit_b_01ec64.pth"}
@@ -291,7 +290,7 @@ def fake_vit_b(tmp_path, monkeypatch):
     """A small file registered as the official vit_b checkpoint (hash computed by hashlib here)."""
     import hashlib
 
-    from df4lcz import sam_checkpoints as sc
+    from df4lcz.segmentation import checkpoints as sc
 
     payload = np.random.default_rng(5).integers(0, 256, 300_000, dtype=np.uint8).tobytes()
     source = tmp_path / "mirror" / "sam_vit_b_01ec64.pth"
@@ -304,12 +303,12 @@ def fake_vit_b(tmp_path, monkeypatch):
 
 
 def test_verify_checkpoint(tmp_path, fake_vit_b):
-    from df4lcz.sam_checkpoints import ChecksumError, verify_checkpoint
+    from df4lcz.segmentation.checkpoints import ChecksumError, verify_checkpoint
 
     assert verify_checkpoint(fake_vit_b["source"], "vit_b") == fake_vit_b["digest"]
     bad = tmp_path / "bad.pth"
     bad.write_bytes(fake_vit_b["payload"][:-1])
-    expected = rf"bad\.pth: sha256 [0-9a-f]{{64}} does not match the official sam_vit_b_01ec64\.pth"
+    expected = r"bad\.pth: sha256 [0-9a-f]{64} does not match the official sam_vit_b_01ec64\.pth"
     with pytest.raises(ChecksumError, match=rf"{expected} \({fake_vit_b['digest']}\)"):
         verify_checkpoint(bad, "vit_b")
     with pytest.raises(FileNotFoundError, match=r"absent\.pth: SAM vit_b checkpoint not found"):
@@ -319,7 +318,7 @@ def test_verify_checkpoint(tmp_path, fake_vit_b):
 
 
 def test_download_checkpoint_streams_and_verifies(tmp_path, fake_vit_b):
-    from df4lcz.sam_checkpoints import ChecksumError, download_checkpoint
+    from df4lcz.segmentation.checkpoints import ChecksumError, download_checkpoint
 
     dest = tmp_path / "resources" / "sam" / "sam_vit_b_01ec64.pth"
     assert download_checkpoint("vit_b", dest) == dest
@@ -335,7 +334,7 @@ def test_download_checkpoint_streams_and_verifies(tmp_path, fake_vit_b):
 
 
 def test_download_failure_explains_manual_install(tmp_path, fake_vit_b):
-    from df4lcz.sam_checkpoints import download_checkpoint
+    from df4lcz.segmentation.checkpoints import download_checkpoint
 
     dest = tmp_path / "sam_vit_b_01ec64.pth"
     missing = (tmp_path / "offline" / "x.pth").as_uri()

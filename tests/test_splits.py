@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from df4lcz.splits import make_split, read_split, split_summary, write_split
+from df4lcz.io.splits import read_split, write_split
+from df4lcz.sampling.splits import make_split, split_summary
 
 FRACTIONS = {"train": 0.6, "val": 0.2, "test": 0.2}
 
@@ -43,7 +44,7 @@ def test_polygon_split_stratified(pool):
 
 def test_random_split_proportions_per_class(pool):
     merged = pool.merge(make_split(pool, "random", FRACTIONS, seed=3), on="sample_id")
-    for lcz, grp in merged.groupby("lcz"):
+    for _lcz, grp in merged.groupby("lcz"):
         counts = grp["split"].value_counts()
         n = len(grp)
         assert abs(counts["train"] - 0.6 * n) <= 1 and abs(counts["test"] - 0.2 * n) <= 1

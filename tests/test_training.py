@@ -9,32 +9,42 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from helpers.labels import labels_for
 from torch_geometric.data import Data
 
-from df4lcz.datasets import GraphSamples, labels_for, load_graphs, load_s2_chips, load_splits, split_of
-from df4lcz.training import (
-    GCN_DEFAULTS,
-    PREDICTION_COLUMNS,
-    S2_DEFAULTS,
-    band_statistics,
-    codes_to_index,
-    load_model,
-    plot_history,
-    predict_gcn,
-    predict_s2,
-    predictions_frame,
-    resolve_params,
-    save_model,
-    train_gcn,
-    train_s2,
-    transform_batch,
-    write_history,
-    write_predictions,
+from df4lcz.config import schema_defaults
+from df4lcz.constants import S2_BANDS, codes_to_index
+from df4lcz.io.history import write_history
+from df4lcz.io.models import save_model
+from df4lcz.io.predictions import MODEL_FLOAT_FORMAT, PREDICTION_COLUMNS, predictions_frame, write_predictions
+from df4lcz.io.splits import read_split
+from df4lcz.training import LoadedModel, load_model, predict_gcn, predict_s2, train_gcn, train_s2
+from df4lcz.training.data import (
+    GraphSamples,
+    load_graphs,
+    load_s2_chips,
+    split_of,
 )
+from df4lcz.training.history import plot_history
+from df4lcz.training.params import GCN_PARAM_KEYS, S2_PARAM_KEYS, check_params
+from df4lcz.training.s2 import band_statistics, transform_batch
 
 N_CLASSES = 17
+#: The schema's defaults of ``train.s2`` / ``train.gcn`` (the one home of defaults).
+S2_DEFAULTS = schema_defaults("train")["s2"]
+GCN_DEFAULTS = schema_defaults("train")["gcn"]
 TINY_S2 = {"epochs": 2, "base_width": 2, "batch_size": 16}
 TINY_GCN = {"epochs": 2, "hidden": 8, "batch_size": 8}
+
+
+def s2_params(over):
+    """Complete ``train.s2`` settings: the schema defaults with ``over`` on top."""
+    return {**S2_DEFAULTS, **over}
+
+
+def gcn_params(over):
+    """Complete ``train.gcn`` settings: the schema defaults with ``over`` on top."""
+    return {**GCN_DEFAULTS, **over}
 
 
 def make_chips(rng: np.random.Generator, spectra: np.ndarray, n: int, px: int = 16, noise: float = 0.03):
@@ -77,22 +87,28 @@ def gcn_data():
 @pytest.fixture(scope="module")
 def tiny_s2_result(s2_data):
     (X, y), (Xv, yv) = s2_data
-    return train_s2("resnet11_3d", (X[:48], y[:48]), (Xv[:17], yv[:17]), TINY_S2, seed=5, device="cpu")
+    return train_s2("resnet11_3d", (X[:48], y[:48]), (Xv[:17], yv[:17]), s2_params(TINY_S2), seed=5, device="cpu")
 
 
 # ---------------------------------------------------------------- parameters and helpers
 
 
 def test_defaults_are_the_paper_values():
+    assert tuple(S2_DEFAULTS) == S2_PARAM_KEYS and tuple(GCN_DEFAULTS) == GCN_PARAM_KEYS
     assert S2_DEFAULTS == {"epochs": 100, "batch_size": 64, "lr": 0.002, "lr_decay": 0.4, "lr_step": 5,
                            "patience": 40, "augment": True, "base_width": 64}
     assert (GCN_DEFAULTS["lr"], GCN_DEFAULTS["batch_size"], GCN_DEFAULTS["patience"], GCN_DEFAULTS["hidden"]) == (
         0.01, 32, 20, 32)
 
 
+def test_missing_hyper_parameter_is_rejected():
+    with pytest.raises(ValueError, match=r"train_gcn: missing hyper-parameter\(s\) \['lr_decay', 'lr_step'"):
+        check_params({"epochs": 1, "batch_size": 2, "lr": 0.1}, GCN_PARAM_KEYS, "train_gcn")
+
+
 def test_unknown_hyper_parameter_is_rejected():
     with pytest.raises(ValueError, match=r"train_s2: unknown hyper-parameter\(s\) \['learning_rate'\]; valid keys"):
-        resolve_params({"learning_rate": 0.1}, S2_DEFAULTS, "train_s2")
+        check_params({**S2_DEFAULTS, "learning_rate": 0.1}, S2_PARAM_KEYS, "train_s2")
 
 
 @pytest.mark.parametrize(
@@ -102,20 +118,20 @@ def test_unknown_hyper_parameter_is_rejected():
 )
 def test_bad_hyper_parameter_values_are_rejected(key, value, msg):
     with pytest.raises(ValueError, match=f"'{key}' must be {msg}"):
-        resolve_params({key: value}, S2_DEFAULTS, "train_s2")
+        check_params({**S2_DEFAULTS, key: value}, S2_PARAM_KEYS, "train_s2")
 
 
 def test_train_s2_rejects_unknown_model_and_param(s2_data):
     (X, y), _ = s2_data
     with pytest.raises(ValueError, match=r"unknown Sentinel-2 model 'alexnet'"):
-        train_s2("alexnet", (X, y), (X, y), TINY_S2, seed=0, device="cpu")
+        train_s2("alexnet", (X, y), (X, y), s2_params(TINY_S2), seed=0, device="cpu")
     with pytest.raises(ValueError, match=r"unknown hyper-parameter\(s\) \['hidden'\]"):
-        train_s2("resnet11_3d", (X, y), (X, y), {"hidden": 3}, seed=0, device="cpu")
+        train_s2("resnet11_3d", (X, y), (X, y), s2_params({"hidden": 3}), seed=0, device="cpu")
 
 
 def test_train_gcn_rejects_unknown_param(gcn_data):
     with pytest.raises(ValueError, match=r"train_gcn: unknown hyper-parameter\(s\) \['base_width'\]"):
-        train_gcn(gcn_data[0], gcn_data[1], {"base_width": 4}, seed=0, device="cpu")
+        train_gcn(gcn_data[0], gcn_data[1], gcn_params({"base_width": 4}), seed=0, device="cpu")
 
 
 def test_labels_must_be_lcz_codes():
@@ -151,7 +167,7 @@ def test_transform_batch_flips_and_quarter_turn_are_exact():
 
 def test_s2_training_is_deterministic_on_cpu(s2_data, tiny_s2_result):
     (X, y), (Xv, yv) = s2_data
-    again = train_s2("resnet11_3d", (X[:48], y[:48]), (Xv[:17], yv[:17]), TINY_S2, seed=5, device="cpu")
+    again = train_s2("resnet11_3d", (X[:48], y[:48]), (Xv[:17], yv[:17]), s2_params(TINY_S2), seed=5, device="cpu")
     p1 = predict_s2(tiny_s2_result_loaded(tiny_s2_result), Xv, device="cpu")
     p2 = predict_s2(tiny_s2_result_loaded(again), Xv, device="cpu")
     np.testing.assert_array_equal(p1, p2)
@@ -160,16 +176,14 @@ def test_s2_training_is_deterministic_on_cpu(s2_data, tiny_s2_result):
 
 def tiny_s2_result_loaded(result):
     """A ``LoadedModel`` view of a ``TrainResult`` (no file round trip)."""
-    from df4lcz.training import LoadedModel
-
     return LoadedModel(result.model, {"kind": "s2", "norm_mean": result.norm_mean.tolist(),
                                       "norm_std": result.norm_std.tolist()})
 
 
 def test_gcn_training_is_deterministic_on_cpu(gcn_data):
     tr, va = gcn_data[0][:60], gcn_data[1][:30]
-    a = train_gcn(tr, va, TINY_GCN, seed=3, device="cpu")
-    b = train_gcn(tr, va, TINY_GCN, seed=3, device="cpu")
+    a = train_gcn(tr, va, gcn_params(TINY_GCN), seed=3, device="cpu")
+    b = train_gcn(tr, va, gcn_params(TINY_GCN), seed=3, device="cpu")
     for (ka, va_), (kb, vb) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
         assert ka == kb
         torch.testing.assert_close(va_, vb, rtol=0, atol=0)
@@ -177,7 +191,8 @@ def test_gcn_training_is_deterministic_on_cpu(gcn_data):
 
 def test_s2_model_learns_class_spectra(s2_data):
     train, val = s2_data
-    result = train_s2("resnet11_3d", train, val, {"epochs": 5, "base_width": 2, "batch_size": 17}, seed=0, device="cpu")
+    result = train_s2("resnet11_3d", train, val, s2_params({"epochs": 5, "base_width": 2, "batch_size": 17}), seed=0,
+                      device="cpu")
     hist = result.history
     assert list(hist["epoch"]) == [1, 2, 3, 4, 5]
     assert hist["loss"].iloc[-1] < hist["loss"].iloc[0]
@@ -188,7 +203,7 @@ def test_s2_model_learns_class_spectra(s2_data):
 
 def test_gcn_learns_class_features(gcn_data):
     train, val = gcn_data
-    result = train_gcn(train, val, {"epochs": 6, "hidden": 16}, seed=0, device="cpu")
+    result = train_gcn(train, val, gcn_params({"epochs": 6, "hidden": 16}), seed=0, device="cpu")
     hist = result.history
     assert hist["loss"].iloc[-1] < hist["loss"].iloc[0]
     assert result.best_val_accuracy > 0.5
@@ -198,8 +213,6 @@ def test_gcn_learns_class_features(gcn_data):
 
 
 def _loaded_gcn(result):
-    from df4lcz.training import LoadedModel
-
     return LoadedModel(result.model, {"kind": "gcn", "model_kwargs": result.model_kwargs,
                                       "feature_names": result.feature_names})
 
@@ -211,7 +224,7 @@ def test_step_decay_and_early_stopping(s2_data):
     y_noise, yv_noise = rng.permutation(y[:34]), rng.permutation(yv[:17])
     params = {"epochs": 12, "base_width": 2, "batch_size": 17, "lr": 0.05, "lr_step": 2, "lr_decay": 0.5,
               "patience": 1, "augment": False}
-    result = train_s2("resnet11_2d", (X[:34], y_noise), (Xv[:17], yv_noise), params, seed=0, device="cpu")
+    result = train_s2("resnet11_2d", (X[:34], y_noise), (Xv[:17], yv_noise), s2_params(params), seed=0, device="cpu")
     hist = result.history
     expected_lr = [0.05 * 0.5 ** ((e - 1) // 2) for e in hist["epoch"]]
     np.testing.assert_allclose(hist["lr"], expected_lr)
@@ -250,7 +263,7 @@ def test_save_load_round_trip_and_normalisation(tmp_path, s2_data, tiny_s2_resul
 def test_gcn_save_load_round_trip(tmp_path, gcn_data):
     tr, va = gcn_data[0][:40], gcn_data[1][:20]
     graph_set = GraphSamples(tr, np.array([g.sample_id for g in tr]), list("RGBXY"))
-    result = train_gcn(graph_set, va, TINY_GCN, seed=1, device="cpu")  # names taken from the GraphSamples
+    result = train_gcn(graph_set, va, gcn_params(TINY_GCN), seed=1, device="cpu")  # names taken from the GraphSamples
     path = tmp_path / "gcn.pt"
     save_model(path, result)
     loaded = load_model(path)
@@ -283,7 +296,7 @@ def test_predictions_frame_and_csv(tmp_path):
     assert list(frame.columns) == ["sample_id", "split", "y_true", "y_pred"] + [f"p_{c}" for c in range(1, 18)]
     np.testing.assert_array_equal(frame["y_pred"], logits.argmax(1) + 1)
     path = tmp_path / "pred" / "resnet11_3d.csv"
-    write_predictions(frame, path)
+    write_predictions(frame, path, float_format=MODEL_FLOAT_FORMAT)
     back = pd.read_csv(path)
     assert tuple(back.columns) == PREDICTION_COLUMNS
     assert back["split"].tolist() == ["val", "val", "test", "test"]
@@ -318,21 +331,25 @@ def _write(path, datasets, attrs=None):
             f.attrs[k] = v
 
 
+#: File attrs a Sentinel-2 chip shard must carry (docs/contracts.md §3).
+S2_ATTRS = {"bands": list(S2_BANDS)}
+
+
 def test_load_s2_chips_concatenates_and_filters(tmp_path):
     rng = np.random.default_rng(6)
     a, b = rng.random((3, 32, 32, 10), dtype=np.float32), rng.random((2, 32, 32, 10), dtype=np.float32)
-    _write(tmp_path / "0.h5", {"sample_id": np.array([5, 1, 9]), "image": a})
-    _write(tmp_path / "1.h5", {"sample_id": np.array([2, 7]), "image": b})
+    _write(tmp_path / "0.h5", {"sample_id": np.array([5, 1, 9]), "image": a}, S2_ATTRS)
+    _write(tmp_path / "1.h5", {"sample_id": np.array([2, 7]), "image": b}, S2_ATTRS)
     chips = load_s2_chips([tmp_path / "0.h5", tmp_path / "1.h5"], keep_ids={9, 2, 5, 100})
     np.testing.assert_array_equal(chips.sample_id, [5, 9, 2])
     np.testing.assert_array_equal(chips.image, np.stack([a[0], a[2], b[0]]))
-    _write(tmp_path / "dup.h5", {"sample_id": np.array([7]), "image": b[:1]})
+    _write(tmp_path / "dup.h5", {"sample_id": np.array([7]), "image": b[:1]}, S2_ATTRS)
     with pytest.raises(ValueError, match=r"duplicate sample_id\(s\) \[7\]"):
         load_s2_chips([tmp_path / "1.h5", tmp_path / "dup.h5"])
     with pytest.raises(FileNotFoundError, match=r"nope\.h5: file not found"):
         load_s2_chips([tmp_path / "nope.h5"])
-    _write(tmp_path / "bad.h5", {"sample_id": np.array([1, 2]), "image": a})
-    with pytest.raises(ValueError, match=r"bad\.h5: 'image' has shape \(3, 32, 32, 10\); expected .* N = 2"):
+    _write(tmp_path / "bad.h5", {"sample_id": np.array([1, 2]), "image": a}, S2_ATTRS)
+    with pytest.raises(ValueError, match=r"bad\.h5: images must be \(N=2, H, H, 10\), got \(3, 32, 32, 10\)"):
         load_s2_chips([tmp_path / "bad.h5"])
 
 
@@ -373,17 +390,17 @@ def test_load_graphs_rejects_global_edge_indices(tmp_path):
         load_graphs(tmp_path / "p.h5")
 
 
-def test_load_splits_and_labels(tmp_path):
+def test_read_split_and_labels(tmp_path):
     path = tmp_path / "sample.csv"
     pd.DataFrame({"sample_id": [3, 1, 2], "split": ["train", "val", "test"]}).to_csv(path, index=False)
-    splits = load_splits(path)
+    splits = read_split(path)
     assert split_of([1, 2, 3, 9], splits).tolist() == ["val", "test", "train", ""]
     np.testing.assert_array_equal(labels_for([2, 3], {2: 17, 3: 1}), [17, 1])
     with pytest.raises(ValueError, match=r"sample 4 has no LCZ label"):
         labels_for([4], {2: 17})
     pd.DataFrame({"sample_id": [1], "split": ["validation"]}).to_csv(path, index=False)
     with pytest.raises(ValueError, match=r"unknown split value\(s\) \['validation'\]"):
-        load_splits(path)
+        read_split(path)
     pd.DataFrame({"id": [1], "split": ["val"]}).to_csv(path, index=False)
     with pytest.raises(ValueError, match=r"missing column\(s\) \['sample_id'\]"):
-        load_splits(path)
+        read_split(path)

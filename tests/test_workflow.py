@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -139,7 +138,7 @@ def test_tiny_sam_backend_in_workflow(tmp_path):
     its masks equal SamAutomaticMaskGenerator.generate called directly with the same settings."""
     from segment_anything import SamAutomaticMaskGenerator
 
-    from df4lcz.segmentation import build_tiny_sam, build_tiny_sam_checkpoint
+    from df4lcz.segmentation.sam import build_tiny_sam, build_tiny_sam_checkpoint
 
     ckpt = build_tiny_sam_checkpoint(tmp_path / "sam_tiny.pth", seed=0)
     sam = dict(model_type="tiny", checkpoint=str(ckpt), device="cpu", points_per_side=4, pred_iou_thresh=0.0,

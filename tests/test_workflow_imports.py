@@ -1,6 +1,6 @@
 """End-to-end: the workflow on imported datasets (LCZC-GES2 release layout, So2Sat LCZ42 HDF5).
 
-The fixtures are written by ``df4lcz.importers.fixtures`` in the exact published formats.
+The fixtures are written by ``helpers.importer_fixtures`` in the exact published formats.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
-from df4lcz.datasets import load_graphs, load_s2_chips
-from df4lcz.importers.fixtures import write_lczc_ges2_fixture, write_so2sat_fixture
+from helpers.importer_fixtures import write_lczc_ges2_fixture, write_so2sat_fixture
 from test_workflow import snakemake
+
+from df4lcz.training.data import load_graphs, load_s2_chips
 
 TRAIN = {"device": "cpu", "s2": {"base_width": 4, "epochs": 2, "batch_size": 16},
          "gcn": {"epochs": 3, "batch_size": 8}}

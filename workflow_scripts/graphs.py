@@ -1,11 +1,8 @@
-"""Rule graphs: one graph per sample from its masks and chip."""
+"""Rule graphs: one graph per sample from its masks and chip. Logic: df4lcz.stages.graphs."""
 
 import _bootstrap  # noqa: F401  (makes df4lcz importable when not installed)
 
-from df4lcz.graphs import graphs_shard_file
-from df4lcz.logs import setup_logging
-from df4lcz.scripting import load_job
+from df4lcz.scripting import run_stage
+from df4lcz.stages import graphs
 
-job = load_job(globals().get("snakemake"))
-setup_logging(job.log[0])
-graphs_shard_file(job.input.masks, job.input.chips, job.input.samples, job.output.graphs, job.params["graphs"])
+run_stage(graphs.run, globals().get("snakemake"))

@@ -1,11 +1,8 @@
-"""Rule sam_checkpoint: download an official SAM checkpoint and verify its sha256."""
+"""Rule sam_checkpoint: download an official SAM checkpoint and verify its sha256. Logic: df4lcz.stages.sam_checkpoint."""
 
 import _bootstrap  # noqa: F401  (makes df4lcz importable when not installed)
 
-from df4lcz.logs import setup_logging
-from df4lcz.sam_checkpoints import download_checkpoint
-from df4lcz.scripting import load_job
+from df4lcz.scripting import run_stage
+from df4lcz.stages import sam_checkpoint
 
-job = load_job(globals().get("snakemake"))
-setup_logging(job.log[0])
-download_checkpoint(job.params["model_type"], job.output.checkpoint)
+run_stage(sam_checkpoint.run, globals().get("snakemake"))

@@ -151,7 +151,7 @@ def _semantic_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> li
         for dup in sorted({n for n in names if names.count(n) > 1}):
             problems.append(f"config key 'regions': region name {dup!r} is used more than once")
         for i, region in enumerate(regions):
-            for key, value in region["label_map"].items():
+            for key in region["label_map"]:
                 try:
                     int(key)
                 except ValueError:
@@ -178,13 +178,13 @@ def _semantic_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> li
     sam = cfg["segment"]["sam"]
     if cfg["segment"]["backend"] == "sam" and sam["model_type"] == "tiny" and not sam["checkpoint"]:
         problems.append("config key 'segment.sam.checkpoint': model_type 'tiny' (a test model) has no official "
-                        "checkpoint; give the file made by df4lcz.segmentation.build_tiny_sam_checkpoint")
-    if cfg["segment"]["backend"] == "sam" and sam["checkpoint"] and check_files:
-        if not (base / sam["checkpoint"]).exists():
-            problems.append(
-                f"config key 'segment.sam.checkpoint': file not found: {sam['checkpoint']} "
-                "(set it to null to let rule sam_checkpoint download the official file)"
-            )
+                        "checkpoint; give the file made by df4lcz.segmentation.sam.build_tiny_sam_checkpoint")
+    if cfg["segment"]["backend"] == "sam" and sam["checkpoint"] and check_files \
+            and not (base / sam["checkpoint"]).exists():
+        problems.append(
+            f"config key 'segment.sam.checkpoint': file not found: {sam['checkpoint']} "
+            "(set it to null to let rule sam_checkpoint download the official file)"
+        )
     return problems
 
 

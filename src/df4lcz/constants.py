@@ -7,6 +7,10 @@ project, and class labels seen by users are always 1–17.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
+
 #: Number of LCZ classes.
 N_CLASSES: int = 17
 
@@ -103,6 +107,24 @@ def validate_lcz_code(code: int, where: str = "label") -> int:
     if value != code or not 1 <= value <= N_CLASSES:
         raise ValueError(f"{where}: {code!r} is not an LCZ class code; expected an integer 1–17")
     return value
+
+
+def codes_to_index(y: Sequence[int] | np.ndarray, where: str) -> np.ndarray:
+    """LCZ codes 1–17 ``(N,)`` → class indices 0–16 ``(N,)`` int64.
+
+    Raises:
+        ValueError: a value is not an integer code 1–17.
+    """
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        raise ValueError(f"{where}: labels must be a 1-D array of LCZ codes, got shape {arr.shape}")
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{where}: labels must be integer LCZ codes 1–{N_CLASSES}, got dtype {arr.dtype}")
+    as_int = np.nan_to_num(arr, nan=0).astype(np.int64)
+    bad = (as_int != arr) | (as_int < 1) | (as_int > N_CLASSES)
+    if bad.any():
+        raise ValueError(f"{where}: labels {np.unique(arr[bad])[:10].tolist()} are not LCZ codes; expected integers 1–{N_CLASSES}")
+    return as_int - 1
 
 
 # --------------------------------------------------------------------------------------------

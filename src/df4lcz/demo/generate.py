@@ -28,7 +28,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import rasterio
-from pyproj import CRS, Transformer
+from pyproj import Transformer
 from rasterio.enums import Resampling
 from rasterio.transform import from_origin
 from rasterio.warp import reproject

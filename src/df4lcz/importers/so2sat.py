@@ -1,4 +1,4 @@
-"""Importer of So2Sat LCZ42 (HDF5) into this workflow's stage files.
+"""Importer of So2Sat LCZ42 (HDF5) into this workflow's stage files (docs/contracts.md §1, §3, §6).
 
 Published layout
 ----------------
@@ -11,14 +11,14 @@ shard slice at a time.
 
 What is written
 ---------------
-* :func:`so2sat_samples` → ``results/samples.parquet`` with :data:`df4lcz.samples.SAMPLE_COLUMNS`
+* :func:`so2sat_samples` → ``results/samples.parquet`` with :data:`df4lcz.io.samples.SAMPLE_COLUMNS`
   (same dtypes as the raw-data path; ``crs`` ``""``, coordinates NaN, null geometry, ``region``
   :data:`REGION`, ``polygon_id = sample_id`` since polygons are unknown) plus ``so2sat_file``
   (``training``/``validation``/``testing``) and ``so2sat_index`` (row in that file). Sample ids
   are consecutive over the files in the order training, validation, testing; shards are
   consecutive blocks of ``shard_size`` rows that never span two files.
 * :func:`import_so2sat_shard` → ``results/chips/sentinel2/{shard}.h5`` through
-  :func:`df4lcz.sentinel2.write_sentinel2_chips`. So2Sat stores reflectance already (no DN
+  :func:`df4lcz.io.chips.write_chips`. So2Sat stores reflectance already (no DN
   rescaling); values are clipped to [0, 1] as the contract requires (count logged and stored as a
   file attr). Chips with NaN/inf values are excluded with a reason.
 * :func:`so2sat_split` → ``results/splits/{strategy}.csv``, the official split
@@ -37,11 +37,11 @@ import numpy as np
 import pandas as pd
 
 from ..constants import N_CLASSES, S2_BANDS, S2_CHIP_PX, SPLIT_NAMES
+from ..io.chips import write_chips
+from ..io.samples import read_sample_table, read_shard, write_samples
+from ..io.splits import write_split
 from ..logs import get_logger, progress
-from ..samples import assign_ids_and_shards, write_samples
-from ..sentinel2 import write_sentinel2_chips
-from ..splits import write_split
-from .lczc_ges2 import read_sample_table, shard_rows
+from ..sampling.grid import assign_ids_and_shards
 
 log = get_logger("importers.so2sat")
 
@@ -204,7 +204,7 @@ def import_so2sat_shard(
         ValueError: the shard spans files, its file is not in ``files``, or the file's labels no
             longer match the sample table.
     """
-    rows = shard_rows(samples, shard, extra=(FILE_COLUMN, INDEX_COLUMN))
+    rows = read_shard(samples, shard, extra=(FILE_COLUMN, INDEX_COLUMN))
     names = sorted(set(rows[FILE_COLUMN].astype(str)))
     if len(names) != 1:
         raise ValueError(f"shard {shard} spans the So2Sat files {names}; "
@@ -240,8 +240,8 @@ def import_so2sat_shard(
         "reason": pd.Series([f"nodata: NaN/inf value(s) in {path.name} row {i}" for i in index[~finite]],
                             dtype=str),
     })
-    write_sentinel2_chips(out_h5, ids[finite], images[finite], excluded,
-                          attrs={"source": f"So2Sat LCZ42 {path.name}", "clipped_values": n_clipped})
+    write_chips(out_h5, "sentinel2", ids[finite], images[finite], excluded,
+                attrs={"source": f"So2Sat LCZ42 {path.name}", "clipped_values": n_clipped})
     if n_clipped:
         log.warning("shard %d: %d value(s) outside [0, 1] clipped", shard, n_clipped)
     for row in excluded.itertuples():

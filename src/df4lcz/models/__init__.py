@@ -1,7 +1,11 @@
 """Stream models of DF4LCZ: the Sentinel-2 networks (3D ResNet11 and 2D baselines) and the GCN.
 
-``build_s2_model(name, ...)`` builds a Sentinel-2 model by its name in ``S2_MODEL_NAMES``; every
-one of them takes chips ``(N, 32, 32, 10)`` and returns logits ``(N, 17)``.
+``build_s2_model(name, ...)`` builds a Sentinel-2 model by its name in
+``df4lcz.constants.S2_MODEL_NAMES`` (the one home of model names); every one of
+them takes chips ``(N, 32, 32, 10)`` and returns logits ``(N, 17)``. The GCN is ``LCZGCN``
+(``df4lcz.constants.GCN_MODEL_NAME``). Constructor defaults are the paper's architectures
+(``RESNET11_3D_PARAMS``, ``LCZGCN_PARAMS`` pin them); training always passes the configured
+``train.s2.base_width`` / ``train.gcn.hidden`` / ``n_layers``.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from typing import Any
 
 from torch import nn
 
-from ..constants import N_CLASSES, S2_BANDS
+from ..constants import N_CLASSES, S2_BANDS, S2_MODEL_NAMES
 from .cnn2d import CBAM, MSMLA50, DenseNet2D, ResNet2D, resnet11_2d, resnet50_2d
 from .gcn import LCZGCN, LCZGCN_PARAMS, GCSConv
 from .resnet3d import (
@@ -23,22 +27,11 @@ from .resnet3d import (
     count_trainable_parameters,
 )
 
-#: Name of DF4LCZ's own Sentinel-2 model (as used in prediction file names).
-MAIN_S2_MODEL: str = "resnet11_3d"
-
-#: Name of the graph model.
-GCN_MODEL_NAME: str = "gcn"
-
-_S2_BUILDERS: dict[str, Callable[..., nn.Module]] = {
-    MAIN_S2_MODEL: ResNet11_3D,
-    "resnet11_2d": resnet11_2d,
-    "resnet50_2d": resnet50_2d,
-    "densenet_2d": DenseNet2D,
-    "msmla50": MSMLA50,
-}
-
-#: Every Sentinel-2 model name ``build_s2_model`` accepts.
-S2_MODEL_NAMES: tuple[str, ...] = tuple(_S2_BUILDERS)
+#: The network of every Sentinel-2 model name, in the order of ``df4lcz.constants.S2_MODEL_NAMES``
+#: (``resnet11_3d``, ``resnet11_2d``, ``resnet50_2d``, ``densenet_2d``, ``msmla50``).
+_S2_BUILDERS: dict[str, Callable[..., nn.Module]] = dict(
+    zip(S2_MODEL_NAMES, (ResNet11_3D, resnet11_2d, resnet50_2d, DenseNet2D, MSMLA50), strict=True)
+)
 
 
 def build_s2_model(name: str, n_bands: int = len(S2_BANDS), n_classes: int = N_CLASSES, **kw: Any) -> nn.Module:
@@ -67,18 +60,15 @@ def build_s2_model(name: str, n_bands: int = len(S2_BANDS), n_classes: int = N_C
 __all__ = [
     "CBAM",
     "DEFAULT_BASE_WIDTH",
-    "GCN_MODEL_NAME",
     "LCZGCN",
     "LCZGCN_PARAMS",
-    "MAIN_S2_MODEL",
     "MSMLA50",
     "RESNET11_3D_PARAMS",
-    "S2_MODEL_NAMES",
     "Bottleneck",
     "DenseNet2D",
     "GCSConv",
-    "ResNet11_3D",
     "ResNet2D",
+    "ResNet11_3D",
     "SqueezeExcitation",
     "build_s2_model",
     "count_trainable_parameters",

@@ -1,0 +1,140 @@
+"""Sentinel-2 band names, per-band files in a folder, and naming the bands of a multi-band file."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from ...constants import S2_BANDS
+from ...logs import get_logger
+
+log = get_logger("sentinel2")  # logger name as before the split: same log lines
+
+#: File extensions recognised as per-band rasters in a folder.
+BAND_FILE_EXTENSIONS: tuple[str, ...] = (".jp2", ".tif", ".tiff")
+
+# "B2", "B02", "B8A", "b8a", "SR_B2", "B02_10m" → band token not glued to other letters/digits.
+_BAND_TOKEN_RE = re.compile(r"(?<![A-Z0-9])B0?(\d{1,2})(A?)(?![A-Z0-9])")
+_RESOLUTION_SUFFIX_RE = re.compile(r"_(\d+)M$")
+
+
+def normalise_band_name(name: str | None) -> str | None:
+    """Return the canonical Sentinel-2 band name (``"B02"``, ``"B8A"``, …) found in ``name``.
+
+    ``"B2"``, ``"b02"``, ``"B02 (490 nm)"``, ``"SR_B2"`` → ``"B02"``; ``"B8A"``/``"B8a"`` →
+    ``"B8A"``. Returns ``None`` when ``name`` holds no Sentinel-2 band token (B01–B12, B8A).
+    If several tokens occur, the last one wins (file stems put the band last).
+    """
+    if not name:
+        return None
+    matches = list(_BAND_TOKEN_RE.finditer(str(name).strip().upper()))
+    if not matches:
+        return None
+    number, suffix = int(matches[-1].group(1)), matches[-1].group(2)
+    if suffix:
+        return "B8A" if number == 8 else None
+    if not 1 <= number <= 12:
+        return None
+    return f"B{number:02d}"
+
+
+def _file_resolution_m(stem: str) -> float:
+    """Resolution (m) encoded in an L2A file stem (``…_B02_10m`` → 10); 0 when the stem has none."""
+    m = _RESOLUTION_SUFFIX_RE.search(stem.upper())
+    return float(m.group(1)) if m else 0.0
+
+
+def find_band_files(folder: str | os.PathLike, bands: Sequence[str] = S2_BANDS) -> dict[str, Path]:
+    """Find one file per band in a folder of per-band Sentinel-2 rasters (searched recursively).
+
+    Recognises ``*_B02.jp2``, ``*_B8A.tif``, L2A ``*_B02_10m.jp2`` and the like; ignores quality
+    masks (``MSK_*`` files and anything under a ``QI_DATA`` folder). Where one band exists at
+    several resolutions (L2A ``R10m``/``R20m``/``R60m``) the finest resolution is kept.
+
+    Args:
+        folder: directory to search.
+        bands: band names wanted (canonical spelling, e.g. :data:`S2_BANDS`).
+
+    Returns:
+        ``{band: path}`` for every band in ``bands``, in the order of ``bands``.
+
+    Raises:
+        FileNotFoundError: ``folder`` does not exist.
+        ValueError: a wanted band has no file (the band is named), or one band has several
+            files at the same resolution (they are listed).
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: Sentinel-2 band folder not found")
+    candidates: dict[str, list[tuple[float, Path]]] = {}
+    for path in sorted(root.rglob("*")):
+        if path.suffix.lower() not in BAND_FILE_EXTENSIONS or not path.is_file():
+            continue
+        if path.name.upper().startswith("MSK_") or "QI_DATA" in (p.upper() for p in path.parts):
+            continue
+        stem = path.stem
+        band = normalise_band_name(_RESOLUTION_SUFFIX_RE.sub("", stem.upper()))
+        if band is None:
+            continue
+        candidates.setdefault(band, []).append((_file_resolution_m(stem), path))
+    found: dict[str, Path] = {}
+    missing = [b for b in bands if b not in candidates]
+    if missing:
+        raise ValueError(
+            f"{root}: no file for band(s) {', '.join(repr(b) for b in missing)} "
+            f"(looked recursively for *_<BAND>{{{','.join(BAND_FILE_EXTENSIONS)}}}); "
+            f"bands found: {sorted(candidates) or 'none'}"
+        )
+    for band in bands:
+        options = sorted(candidates[band], key=lambda item: item[0])
+        best = [p for res, p in options if res == options[0][0]]
+        if len(best) > 1:
+            raise ValueError(
+                f"{root}: several files for band {band!r}: {[str(p) for p in best]}; "
+                "point to a single granule folder"
+            )
+        found[band] = best[0]
+    return found
+
+
+
+def identify_bands(
+    path: Path, count: int, descriptions: Sequence[str | None], band_names: Sequence[str] | None
+) -> list[str | None]:
+    """Name every band of a multi-band file (``None`` for bands that are not S2 bands)."""
+    expected = ", ".join(S2_BANDS)
+    if band_names is not None:
+        if len(band_names) != count:
+            raise ValueError(
+                f"{path}: band_names has {len(band_names)} names but the file has {count} bands; "
+                "give one name per band in file order"
+            )
+        names = [normalise_band_name(n) for n in band_names]
+        unknown = [n for n, canon in zip(band_names, names) if canon is None]
+        if unknown:
+            raise ValueError(f"{path}: band_names {unknown} are not Sentinel-2 band names (B01…B12, B8A)")
+        source = "band_names"
+    else:
+        names = [normalise_band_name(d) for d in descriptions]
+        source = "band descriptions"
+        if not any(names):
+            if count == len(S2_BANDS):
+                log.info("%s: no band descriptions; assuming So2Sat band order %s", path, expected)
+                return list(S2_BANDS)
+            raise ValueError(
+                f"{path}: found {count} band(s) and no band descriptions naming Sentinel-2 bands; "
+                f"expected 10 bands in So2Sat order ({expected}) or descriptions such as 'B02'/'B8A'. "
+                "Pass band_names=[...] (one name per band, in file order) to say which band is which"
+            )
+    duplicated = sorted({n for n in names if n is not None and names.count(n) > 1})
+    if duplicated:
+        raise ValueError(f"{path}: band(s) {duplicated} named twice in the {source} ({list(descriptions)})")
+    missing = [b for b in S2_BANDS if b not in names]
+    if missing:
+        raise ValueError(
+            f"{path}: band(s) {missing} not found among the {source} {list(band_names or descriptions)} "
+            f"of its {count} band(s); expected {expected}. Pass band_names=[...] to name the bands"
+        )
+    return names

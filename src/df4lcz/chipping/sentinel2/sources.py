@@ -1,0 +1,212 @@
+"""Opening a Sentinel-2 input (multi-band file or per-band folder) as a :class:`Sentinel2Source`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import rasterio
+import rasterio.errors
+from rasterio.crs import CRS
+from rasterio.transform import Affine
+
+from ...constants import S2_BANDS, S2_CHIP_PX, S2_REFLECTANCE_SCALE
+from ...logs import get_logger
+from .bands import find_band_files, identify_bands
+from .warp import DEFAULT_TILE_PX, chip_source
+
+log = get_logger("sentinel2")  # logger name as before the split: same log lines
+
+
+@dataclass
+class RasterPart:
+    """One opened file of a Sentinel-2 source and the S2 bands it provides.
+
+    Attributes:
+        path: the file.
+        dataset: the open rasterio dataset.
+        indexes: 1-based band indexes in the file, one per provided band.
+        positions: the matching positions in :data:`S2_BANDS` (0–9).
+    """
+
+    path: Path
+    dataset: Any
+    indexes: tuple[int, ...]
+    positions: tuple[int, ...]
+
+    @property
+    def label(self) -> str:
+        """``file name`` plus the band names for per-band files, for messages."""
+        if len(self.positions) == 1:
+            return f"{self.path.name} ({S2_BANDS[self.positions[0]]})"
+        return self.path.name
+
+
+def _open_raster(path: Path) -> Any:
+    """Open ``path`` with rasterio, turning GDAL failures into a ``ValueError`` naming it."""
+    try:
+        dataset = rasterio.open(path)
+    except rasterio.errors.RasterioIOError as exc:
+        raise ValueError(f"{path}: cannot be read as a raster ({exc})") from exc
+    if dataset.crs is None:
+        dataset.close()
+        raise ValueError(f"{path}: raster has no CRS; Sentinel-2 input must be georeferenced (e.g. UTM)")
+    if dataset.transform == Affine.identity():
+        dataset.close()
+        raise ValueError(f"{path}: raster has no geotransform; Sentinel-2 input must be georeferenced")
+    return dataset
+
+
+class Sentinel2Source:
+    """An opened Sentinel-2 input (multi-band file or per-band folder), ready for chipping.
+
+    Open it once per job with :func:`open_sentinel2`, use :meth:`chip` any number of times, and
+    close it (or use it as a context manager).
+    """
+
+    def __init__(self, path: Path, parts: list[RasterPart], form: str) -> None:
+        self.path = path
+        self.parts = parts
+        self.form = form  # "multiband" or "folder"
+
+    @property
+    def band_files(self) -> dict[str, Path]:
+        """``{band: file}`` in So2Sat order."""
+        out = {S2_BANDS[pos]: part.path for part in self.parts for pos in part.positions}
+        return {band: out[band] for band in S2_BANDS}
+
+    @property
+    def crs(self) -> CRS:
+        """CRS of the first file (B02's file for a folder)."""
+        return self.parts[0].dataset.crs
+
+    def close(self) -> None:
+        """Close every file."""
+        for part in self.parts:
+            part.dataset.close()
+
+    def __enter__(self) -> Sentinel2Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Sentinel2Source({str(self.path)!r}, form={self.form!r}, files={len(self.parts)})"
+
+    def chip(
+        self,
+        samples: pd.DataFrame,
+        working_crs: str | None,
+        resampling: str,
+        chip_px: int = S2_CHIP_PX,
+        tile_px: int = DEFAULT_TILE_PX,
+        reflectance_scale: float = S2_REFLECTANCE_SCALE,
+    ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+        """Cut one chip per sample square; see :func:`chip_sentinel2` for the arguments."""
+        return chip_source(self, samples, working_crs, resampling, chip_px, tile_px, reflectance_scale)
+
+
+def open_sentinel2(path: str | os.PathLike, band_names: Sequence[str] | None = None) -> Sentinel2Source:
+    """Open a Sentinel-2 input: a multi-band raster file or a folder of per-band files.
+
+    Args:
+        path: multi-band raster (GeoTIFF, VRT, …) or folder of per-band files.
+        band_names: for a multi-band file without band descriptions, the band name of every band
+            in file order (e.g. ``["B02", "B03", …]``); not allowed for a folder.
+
+    Returns:
+        The opened source (close it, or use ``with``).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: a band is missing, the bands cannot be identified, a file is unreadable or
+            has no CRS — always naming the file.
+    """
+    root = Path(path)
+    if not root.exists():
+        raise FileNotFoundError(
+            f"{root}: Sentinel-2 input not found (expected a multi-band raster or a band folder)"
+        )
+    if root.is_dir():
+        if band_names is not None:
+            raise ValueError(
+                f"{root}: band_names applies to a multi-band file, not to a folder of per-band files"
+            )
+        return _open_folder(root)
+    return _open_multiband(root, band_names)
+
+
+def _open_folder(root: Path) -> Sentinel2Source:
+    files = find_band_files(root, S2_BANDS)
+    parts: list[RasterPart] = []
+    try:
+        for position, band in enumerate(S2_BANDS):
+            dataset = _open_raster(files[band])
+            parts.append(RasterPart(files[band], dataset, (1,), (position,)))
+            if dataset.count != 1:
+                log.warning(
+                    "%s: %d bands in a per-band file; using band 1 as %s", files[band], dataset.count, band
+                )
+    except BaseException:
+        for part in parts:
+            part.dataset.close()
+        raise
+    return Sentinel2Source(root, parts, "folder")
+
+
+def _open_multiband(path: Path, band_names: Sequence[str] | None) -> Sentinel2Source:
+    dataset = _open_raster(path)
+    try:
+        names = identify_bands(path, dataset.count, dataset.descriptions, band_names)
+    except BaseException:
+        dataset.close()
+        raise
+    indexes = tuple(names.index(band) + 1 for band in S2_BANDS)
+    part = RasterPart(path, dataset, indexes, tuple(range(len(S2_BANDS))))
+    return Sentinel2Source(path, [part], "multiband")
+
+
+
+def chip_sentinel2(
+    source_path: str | os.PathLike,
+    samples: pd.DataFrame,
+    working_crs: str | None,
+    resampling: str,
+    band_names: Sequence[str] | None = None,
+    chip_px: int = S2_CHIP_PX,
+    tile_px: int = DEFAULT_TILE_PX,
+    reflectance_scale: float = S2_REFLECTANCE_SCALE,
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Cut the 10-band Sentinel-2 chip of every sample square.
+
+    Args:
+        source_path: multi-band raster or folder of per-band files (see :func:`open_sentinel2`).
+        samples: table with ``sample_id`` and the square ``xmin, ymin, xmax, ymax`` in the working
+            CRS (side ``chip_px × 10`` m); a ``crs`` column, if present, must agree with
+            ``working_crs``.
+        working_crs: CRS of the squares (e.g. ``"EPSG:32650"``); ``None``: the ``crs`` column.
+        resampling: ``"nearest"``, ``"bilinear"`` or ``"cubic"`` (config ``sentinel2.resampling``);
+            used for bands not on the square's 10 m grid (20 m bands, unaligned squares, other CRSs).
+        band_names: names of the bands of a multi-band file without descriptions (config
+            ``regions[].s2_band_names``); ``None`` when the file's descriptions name them.
+        chip_px: chip side in pixels (32 → 320 m squares).
+        tile_px: side (pixels) of the tiles within which samples are read together; bounds memory.
+        reflectance_scale: DN divisor (10000 for L1C/L2A digital numbers).
+
+    Returns:
+        ``sample_ids`` (N,) int64 of the chipped samples, in input order;
+        ``images`` (N, chip_px, chip_px, 10) float32 reflectance in [0, 1], So2Sat band order;
+        ``excluded`` DataFrame with ``sample_id`` (int64) and ``reason`` (str), in input order.
+
+    Raises:
+        FileNotFoundError / ValueError: see :func:`open_sentinel2`; also when the raster overlaps
+            none of the squares, or the sample table is malformed.
+    """
+    with open_sentinel2(source_path, band_names=band_names) as source:
+        return source.chip(samples, working_crs, resampling, chip_px, tile_px, reflectance_scale)

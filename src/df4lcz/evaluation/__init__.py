@@ -1,0 +1,13 @@
+"""Evaluation of LCZ predictions: the late fusion, metrics, calibration, figures and the summary.
+
+Modules:
+
+* :mod:`~df4lcz.evaluation.fusion` — DF4LCZ late fusion of the two streams and the choice of α.
+* :mod:`~df4lcz.evaluation.metrics` — OA, OA_BU, OA_N, kappa, F1 and per-class scores (numpy).
+* :mod:`~df4lcz.evaluation.calibration` — ECE/MCE, reliability bins and temperature scaling.
+* :mod:`~df4lcz.evaluation.figures` — confusion matrices, reliability diagrams, the α curve.
+* :mod:`~df4lcz.evaluation.report` — metrics of one prediction frame; the evaluate rule's file names.
+* :mod:`~df4lcz.evaluation.summary` — content and rendering of the one-page Markdown/HTML summary.
+
+Files are read and written through :mod:`df4lcz.io` (predictions, α curves, metrics tables).
+"""

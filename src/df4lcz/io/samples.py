@@ -1,0 +1,98 @@
+"""The sample table ``results/samples.parquet`` (docs/contracts.md §1): its writer and readers.
+
+One row per sample square (or imported patch): the columns of :data:`SAMPLE_COLUMNS` in that
+order, then any importer-specific columns (e.g. ``s2_path``), then a ``geometry`` column of
+EPSG:4326 footprints (null for imported patches, which carry no location). The table is written
+in Parquet row groups of :data:`SAMPLES_ROW_GROUP` rows so a shard job decodes only the groups
+holding its own rows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from df4lcz.atomic import atomic_path
+
+PathLike = str | os.PathLike
+
+#: Columns of ``results/samples.parquet`` besides the geometry, in order.
+SAMPLE_COLUMNS: tuple[str, ...] = ("sample_id", "region", "polygon_id", "lcz", "shard", "crs", "xmin", "ymin", "xmax", "ymax")
+
+#: Columns every consumer of a shard's rows relies on (:func:`read_sample_table`, :func:`read_shard`).
+SHARD_COLUMNS: tuple[str, ...] = ("sample_id", "lcz", "shard")
+
+#: Rows per Parquet row group of the sample table: a shard job reading its rows (a filter on
+#: ``shard``, whose values ascend with the rows) decodes only the few groups that hold them.
+SAMPLES_ROW_GROUP: int = 256
+
+
+def write_samples(path: PathLike, samples: gpd.GeoDataFrame) -> None:
+    """Write the sample table as GeoParquet, atomically (row groups of ``SAMPLES_ROW_GROUP`` rows)."""
+    with atomic_path(path) as tmp:
+        samples.to_parquet(tmp, index=False, row_group_size=SAMPLES_ROW_GROUP)
+
+
+def read_samples(
+    path: PathLike, shard: int | None = None, columns: Sequence[str] | None = None
+) -> gpd.GeoDataFrame | pd.DataFrame:
+    """Read ``results/samples.parquet`` and check its columns.
+
+    Args:
+        path: the sample table.
+        shard: read only this shard's rows (a Parquet filter: shard jobs then need memory for
+            their own rows, not for the whole table).
+        columns: read only these columns (a plain ``DataFrame`` without geometry), e.g.
+            ``["sample_id", "lcz"]``.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: sample table not found (run the samples rule first)")
+    wanted = list(SAMPLE_COLUMNS) if columns is None else list(columns)
+    import pyarrow.parquet as pq
+
+    present = set(pq.read_schema(p).names)
+    missing = [c for c in wanted if c not in present]
+    if missing:
+        raise ValueError(f"{p}: missing column(s) {missing}")
+    filters = None if shard is None else [("shard", "==", int(shard))]
+    if columns is not None:
+        return pd.read_parquet(p, columns=wanted, filters=filters)
+    return gpd.read_parquet(p, filters=filters)
+
+
+def read_sample_table(samples: PathLike | pd.DataFrame, extra: Collection[str] = ()) -> pd.DataFrame:
+    """The sample table from a parquet path or a DataFrame, checked for :data:`SHARD_COLUMNS` + ``extra``."""
+    where = "sample table" if isinstance(samples, pd.DataFrame) else str(samples)
+    table = samples if isinstance(samples, pd.DataFrame) else read_samples(samples)
+    missing = [c for c in (*SHARD_COLUMNS, *extra) if c not in table.columns]
+    if missing:
+        raise ValueError(f"{where}: missing column(s) {missing}; was it written by this importer?")
+    return table
+
+
+def read_shard(samples: PathLike | pd.DataFrame, shard: int, extra: Collection[str] = ()) -> pd.DataFrame:
+    """Rows of ``shard`` (sorted by ``sample_id``) of a sample table given as path or DataFrame.
+
+    Checked for :data:`SHARD_COLUMNS` and the ``extra`` columns; from a path only the shard's row
+    groups are decoded.
+
+    Raises:
+        ValueError: a column is missing, or the shard holds no sample.
+    """
+    where = "sample table" if isinstance(samples, pd.DataFrame) else str(samples)
+    if isinstance(samples, pd.DataFrame):
+        table = read_sample_table(samples, extra)
+        rows = table[table["shard"].astype(np.int64) == int(shard)]
+    else:  # only the shard's row groups are decoded
+        rows = read_sample_table(read_samples(samples, shard=int(shard)), extra)
+    if rows.empty:
+        shards = sorted(int(s) for s in pd.unique(read_sample_table(samples)["shard"]))
+        raise ValueError(f"{where}: shard {shard} holds no sample; shards are {shards[:10]}"
+                         f"{' …' if len(shards) > 10 else ''}")
+    return rows.sort_values("sample_id").reset_index(drop=True)

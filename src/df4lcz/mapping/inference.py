@@ -1,0 +1,114 @@
+"""Classification of map windows: both chippers, segmentation, graphs, both models and the fusion.
+
+Each batch of windows goes through the same functions as the sample pipeline: the Google chip
+(:func:`df4lcz.chipping.google.chip_google`) and the Sentinel-2 chip
+(:meth:`df4lcz.chipping.sentinel2.Sentinel2Source.chip`) are cut from a sample table of the windows
+(:func:`df4lcz.mapping.grid.window_table`); the Google chips are segmented
+(:func:`df4lcz.segmentation.labels.segment_images`) and turned into graphs
+(:func:`df4lcz.graphs.build.build_graphs`); the two models predict (:func:`df4lcz.training.predict_s2`,
+:func:`df4lcz.training.predict_gcn`) and the probabilities are fused,
+``P = α·P_S2 + (1 − α)·P_GCN`` (:func:`df4lcz.evaluation.fusion.fuse_probabilities`), argmax → LCZ code.
+
+While batches run, :func:`quiet_stage_logs` mutes the INFO records of the stage functions (their
+per-call progress bars); the map logs one progress bar over the batches, and warnings still show.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..chipping.google import chip_google
+from ..evaluation.fusion import fuse_probabilities
+from ..graphs.build import build_graphs
+from ..graphs.pyg import graphs_to_pyg
+from ..logs import LOGGER_NAME, get_logger
+from ..segmentation.labels import segment_images
+from ..training import LoadedModel, load_model, predict_gcn, predict_s2
+from .grid import MapGrid, window_table
+
+#: The map's logger (one name for the whole map, as its log lines have always carried).
+log = get_logger("lczmap")
+
+PathLike = str | os.PathLike
+
+
+@dataclass
+class WindowClassifier:
+    """Classifies batches of map windows; everything a batch needs, opened or loaded once.
+
+    ``excluded`` counts the windows the chippers excluded, by ``"stream: reason"``.
+    """
+
+    google: str
+    s2_source: Any
+    segmenter: Any
+    s2_model: LoadedModel
+    gcn_model: LoadedModel
+    device: Any
+    alpha: float
+    google_chip_px: int
+    google_resampling: str
+    s2_resampling: str
+    min_area: int
+    max_masks: int
+    graph_kwargs: dict[str, Any]
+    excluded: dict[str, int] = field(default_factory=dict)
+
+    def count(self, stream: str, reasons: pd.Series) -> None:
+        """Add the exclusion ``reasons`` of one chipper (``stream``) to :attr:`excluded`."""
+        for reason in reasons.astype(str):
+            key = f"{stream}: {reason.split(':')[0]}"
+            self.excluded[key] = self.excluded.get(key, 0) + 1
+
+    def classify(self, grid: MapGrid, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, codes)``: the windows of ``flat`` both chippers kept and their fused LCZ codes (uint8)."""
+        table = window_table(grid, flat)
+        g_ids, g_img, g_exc = chip_google(self.google, table, chip_px=self.google_chip_px,
+                                          resampling=self.google_resampling)
+        s_ids, s_img, s_exc = self.s2_source.chip(table, working_crs=grid.crs, resampling=self.s2_resampling)
+        self.count("google", g_exc["reason"])
+        self.count("sentinel2", s_exc["reason"])
+        g_keep, s_keep = np.isin(g_ids, s_ids), np.isin(s_ids, g_ids)
+        ids = g_ids[g_keep]  # both chippers keep input order, so the common ids line up
+        if len(ids) == 0:
+            return ids, np.zeros(0, dtype=np.uint8)
+        images = g_img[g_keep]
+        maskset = segment_images(images, self.segmenter, self.min_area, self.max_masks)
+        graphset = build_graphs(maskset.labels, images, **self.graph_kwargs)
+        graphs = graphs_to_pyg(graphset, np.ones(len(ids), dtype=np.int64), ids)
+        p_gcn = predict_gcn(self.gcn_model, graphs, device=self.device)
+        p_s2 = predict_s2(self.s2_model, s_img[s_keep], ids, device=self.device)
+        fused = fuse_probabilities(p_s2, p_gcn, self.alpha)
+        return ids, (fused.argmax(axis=1) + 1).astype(np.uint8)
+
+
+@contextlib.contextmanager
+def quiet_stage_logs() -> Iterator[None]:
+    """Mute INFO records of the package while batches run; keep this module's records."""
+    package = logging.getLogger(LOGGER_NAME)
+    package_level, own_level = package.level, log.level
+    log.setLevel(package.getEffectiveLevel())
+    package.setLevel(max(package.getEffectiveLevel(), logging.WARNING))
+    try:
+        yield
+    finally:
+        package.setLevel(package_level)
+        log.setLevel(own_level)
+
+
+def load_map_model(path: PathLike, kind: str, device: Any) -> LoadedModel:
+    """The model file ``path``, checked to hold a ``kind`` (``"s2"`` or ``"gcn"``) model."""
+    loaded = load_model(path, device=device)
+    if loaded.kind != kind:
+        what = "a Sentinel-2 model" if kind == "s2" else "the GCN"
+        raise ValueError(f"{path}: holds a {loaded.kind!r} model; expected {what}")
+    return loaded
+

@@ -1,0 +1,94 @@
+"""The sample table of all regions: lay the squares of each region, then number and shard them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from ..io.samples import SAMPLE_COLUMNS
+from ..logs import get_logger
+from .footprints import raster_crs, raster_footprint, sentinel2_reference_file
+from .grid import assign_ids_and_shards, squares_in_polygon, to_geodataframe
+from .labels import read_labels
+from .settings import RegionInputs, SampleParams
+
+log = get_logger("samples")
+
+
+def region_samples(region: RegionInputs, params: SampleParams, seed: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Lay the sample squares of one region.
+
+    Args:
+        region: the region's inputs.
+        params: the ``samples`` settings.
+        seed: seed of the choice of squares when ``max_per_polygon`` caps a polygon.
+
+    Returns:
+        (table without sample_id/shard, context for plotting: polygons and footprints).
+
+    Raises:
+        ValueError: when the labels overlap neither raster, or the rasters do not overlap each other.
+    """
+    crs = region.working_crs or str(raster_crs(sentinel2_reference_file(region.sentinel2)))
+    crs = CRS.from_user_input(crs).to_string()
+    polys = read_labels(region.labels, crs, region.label_column, region.label_map)
+    fp_g = raster_footprint(region.google, crs)
+    fp_s = raster_footprint(sentinel2_reference_file(region.sentinel2), crs)
+    coverage = shapely.intersection(fp_g, fp_s)
+    if coverage.is_empty:
+        raise ValueError(f"region {region.name!r}: the Google raster {region.google} and the Sentinel-2 input "
+                         f"{region.sentinel2} do not overlap")
+    if not polys.intersects(coverage).any():
+        raise ValueError(f"region {region.name!r}: no polygon of {region.labels} overlaps the area covered by both "
+                         f"{region.google} and {region.sentinel2} (check the CRS of each file)")
+    rng = np.random.default_rng(seed)
+    rows: list[pd.DataFrame] = []
+    for pid, lcz, geom in zip(polys.polygon_id, polys.lcz, polys.geometry):
+        corners = squares_in_polygon(geom, coverage, params)
+        if params.max_per_polygon and len(corners) > params.max_per_polygon:
+            pick = np.sort(rng.choice(len(corners), params.max_per_polygon, replace=False))
+            corners = corners[pick]
+        if len(corners):
+            rows.append(pd.DataFrame({"region": region.name, "polygon_id": int(pid), "lcz": int(lcz), "crs": crs,
+                                      "xmin": corners[:, 0], "ymin": corners[:, 1],
+                                      "xmax": corners[:, 0] + params.size_m, "ymax": corners[:, 1] + params.size_m}))
+    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=[c for c in SAMPLE_COLUMNS if c not in ("sample_id", "shard")])
+    log.info("region %s: %d polygons, %d samples (working CRS %s)", region.name, len(polys), len(table), crs)
+    return table, {"polygons": polys, "footprints": {"google": fp_g, "sentinel2": fp_s}, "crs": crs}
+
+
+def build_samples(regions: list[RegionInputs], params: SampleParams, seed: int) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """Lay, number and shard the samples of all regions (sorted by name).
+
+    Returns:
+        (sample GeoDataFrame per docs/contracts.md §1, per-region plotting context).
+
+    Raises:
+        ValueError: when no sample at all fits (with the reason per region).
+    """
+    if not regions:
+        raise ValueError("no region given: set dataset: demo or list regions in the config")
+    tables, contexts = [], {}
+    for region in sorted(regions, key=lambda r: r.name):
+        t, ctx = region_samples(region, params, seed)
+        tables.append(t)
+        contexts[region.name] = ctx
+    table = assign_ids_and_shards(tables, params.shard_size)
+    if table.empty:
+        raise ValueError(f"no {params.size_m:g} m sample square fits inside any labelled polygon and both raster "
+                         "footprints; polygons must be larger than one square (or lower samples.size_m)")
+    table["lcz"] = table["lcz"].astype(np.int64)
+    table["polygon_id"] = table["polygon_id"].astype(np.int64)
+    table["shard"] = table["shard"].astype(np.int64)
+    return to_geodataframe(table), contexts
+
+
+def class_summary(samples: pd.DataFrame) -> pd.DataFrame:
+    """Samples and polygons per class and region (a table for logs and reports)."""
+    g = samples.groupby(["lcz", "region"]).agg(samples=("sample_id", "size"), polygons=("polygon_id", "nunique"))
+    return g.reset_index()

@@ -1,0 +1,92 @@
+"""Stage of rule ``evaluate``: metrics tables, per-class and confusion tables, and the figures.
+
+Reads the prediction files (docs/contracts.md §8) and α curves (§9); writes the tables of §11
+(``metrics.csv``, ``metrics.md``, ``per_class_{strategy}_{model}.csv``,
+``confusion_{strategy}_{model}.csv``) and the PNGs ``confusion_{strategy}_{model}.png``,
+``reliability_{strategy}_{model}.png`` and ``alpha_{strategy}.png``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..evaluation import figures
+from ..evaluation.report import (
+    alpha_png_path,
+    check_name,
+    confusion_csv_path,
+    confusion_png_path,
+    evaluate_frame,
+    per_class_path,
+    reliability_png_path,
+)
+from ..io.alpha_curve import read_alpha_curve
+from ..io.predictions import read_predictions
+from ..io.tables import METRIC_COLUMNS, write_confusion, write_metrics, write_per_class
+from ..logs import get_logger
+from ..scripting import Job
+
+log = get_logger(__name__)
+
+
+def evaluate(
+    predictions: Mapping[tuple[str, str], str | os.PathLike],
+    out_dir: str | os.PathLike,
+    n_bins: int,
+    figure_dir: str | os.PathLike | None = None,
+    alpha_curves: Mapping[str, str | os.PathLike] | None = None,
+) -> pd.DataFrame:
+    """Evaluate prediction files and write tables and figures (see module docstring).
+
+    Args:
+        predictions: ``{(strategy, model): path to the prediction CSV}``; rows keep this order.
+        out_dir: directory for ``metrics.csv``, ``metrics.md``, per-class and confusion CSVs.
+        n_bins: calibration bins (``evaluate.n_bins``).
+        figure_dir: directory for PNGs (default ``out_dir``).
+        alpha_curves: ``{strategy: α-curve CSV}`` to plot.
+
+    Returns:
+        The metrics frame (len(predictions) rows, columns :data:`~df4lcz.io.tables.METRIC_COLUMNS`, fractions).
+    """
+    if not predictions:
+        raise ValueError("predictions: no prediction files given")
+    out = Path(out_dir)
+    fig_dir = out if figure_dir is None else Path(figure_dir)
+    rows = []
+    for (strategy, model), path in predictions.items():
+        check_name(strategy, "strategy")
+        check_name(model, "model")
+        pred = read_predictions(path)
+        row, scores, bins_before, bins_after = evaluate_frame(pred, strategy, model, n_bins)
+        rows.append(row)
+        write_per_class(per_class_path(out, strategy, model), scores.per_class())
+        write_confusion(confusion_csv_path(out, strategy, model), scores.confusion)
+        figures.plot_confusion_matrix(scores.confusion, confusion_png_path(fig_dir, strategy, model),
+                                      f"{model} — {strategy} (test, n = {scores.n})", normalize="true")
+        figures.plot_reliability(bins_before, bins_after, reliability_png_path(fig_dir, strategy, model),
+                                 f"{model} — {strategy} (test)")
+        log.info("%s/%s: OA %.4f, kappa %.4f, ECE %.4f (n_test = %d)",
+                 strategy, model, scores.oa, scores.kappa, row["ECE"], scores.n)
+    for strategy, curve_path in (alpha_curves or {}).items():
+        check_name(strategy, "strategy")
+        alpha, curve = read_alpha_curve(curve_path)
+        figures.plot_alpha_curve(curve, alpha_png_path(fig_dir, strategy), alpha,
+                                 title=f"Fusion weight on val — {strategy}")
+    table = pd.DataFrame(rows, columns=list(METRIC_COLUMNS))
+    table["n_test"] = table["n_test"].astype(np.int64)
+    write_metrics(out / "metrics.csv", out / "metrics.md", table, n_bins)
+    return table
+
+
+def run(job: Job) -> None:
+    """Evaluate every (strategy, model) of ``eval_keys`` and plot the α curves of the tuned fusions."""
+    keys = [tuple(k) for k in job.params["eval_keys"]]
+    predictions = dict(zip(keys, job.input.predictions))
+    curves = dict(zip(job.params["fusion_strategies"], job.input.curves))
+    evaluate(predictions, Path(job.output.metrics).parent, n_bins=job.params["n_bins"],
+             figure_dir=Path(job.output.confusion[0]).parent, alpha_curves=curves)

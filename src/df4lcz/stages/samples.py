@@ -1,0 +1,27 @@
+"""Stage of rule ``samples`` (a checkpoint): lay the sample squares in the polygons, number and shard them.
+
+Outputs: ``results/samples.parquet`` (docs/contracts.md §1), the per-class count table
+``results/tables/samples_per_class.csv`` and the overview figure of one region.
+"""
+
+from __future__ import annotations
+
+from ..io.samples import write_samples
+from ..io.tables import write_count_table
+from ..logs import get_logger
+from ..sampling.build import build_samples, class_summary
+from ..sampling.overview import plot_overview
+from ..sampling.settings import RegionInputs, SampleParams
+from ..scripting import Job
+
+
+def run(job: Job) -> None:
+    """Build the sample table of all regions from the ``samples`` and ``regions`` config slices."""
+    params = SampleParams(**job.params["samples"])
+    regions = [RegionInputs(**r) for r in job.params["regions"]]
+    samples, context = build_samples(regions, params, seed=job.params["seed"])
+    summary = class_summary(samples)
+    get_logger("samples").info("%d samples in %d shards\n%s", len(samples), samples.shard.nunique(), summary.to_string())
+    write_samples(job.output.table, samples)
+    write_count_table(job.output.summary, summary)
+    plot_overview(samples, context, params.overview_region or sorted(context)[0], job.output.overview)

@@ -1,0 +1,80 @@
+"""Stage of rule ``train``: fit one stream model for one split strategy.
+
+Inputs: the model's stage files (Sentinel-2 chip shards, or graph shards for ``gcn``), the split
+table, the sample table and the valid-sample table. Trains on the ``train`` split with early
+stopping and model choice on ``val`` and writes the model file and history
+(docs/contracts.md §10) and the training-curve figure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..constants import GCN_MODEL_NAME
+from ..io.history import write_history
+from ..io.models import save_model
+from ..logs import get_logger
+from ..scripting import Job
+from ..training import TrainResult, train_gcn, train_s2
+from ..training.history import plot_history
+from ..training.stream import load_stream
+
+#: The logger of the train and predict stages (their log lines keep the name ``df4lcz.experiment``).
+log = get_logger("experiment")
+
+PathLike = str | os.PathLike
+
+
+def run(job: Job) -> None:
+    """Train ``job.wildcards["model"]`` on ``job.input.data`` with the ``train.s2``/``train.gcn`` slice."""
+    train_model_files(
+        job.wildcards["model"], list(job.input.data), job.input.split, job.input.samples, job.input.valid,
+        params=job.params["train"], seed=job.params["seed"], device=job.params["device"],
+        model_out=job.output.model, history_out=job.output.history, curve_out=job.output.curve,
+        record={"train": job.params["train"], "strategy": job.wildcards["strategy"], "inputs": list(job.input.data)},
+    )
+
+
+def train_model_files(
+    model: str,
+    data_files: Sequence[PathLike],
+    split_path: PathLike,
+    samples_path: PathLike,
+    valid_path: PathLike,
+    params: Mapping[str, Any],
+    seed: int,
+    device: str,
+    model_out: PathLike,
+    history_out: PathLike,
+    curve_out: PathLike,
+    record: Mapping[str, Any] | None = None,
+) -> TrainResult:
+    """Train ``model`` on the train split (early stopping on val) and write model, history, curve.
+
+    Args:
+        model: ``gcn`` or a Sentinel-2 model name.
+        data_files: graph shards (gcn) or Sentinel-2 chip shards.
+        split_path, samples_path, valid_path: the split table, sample table, valid-sample table.
+        params: hyper-parameters (the ``train.gcn`` or ``train.s2`` config section).
+        seed: seed of initialisation, shuffling and augmentation.
+        device: ``auto``, ``cpu``, ``cuda``, …
+        model_out, history_out, curve_out: files to write.
+        record: extra provenance stored in the model file (config slice, inputs).
+    """
+    stream = load_stream(model, data_files, split_path, samples_path, valid_path, log)
+    _, train_data, train_y = stream.part("train")
+    _, val_data, val_y = stream.part("val")
+    if model == GCN_MODEL_NAME:
+        result = train_gcn(train_data.graphs, val_data.graphs, params=dict(params), seed=seed, device=device,
+                           log=log, feature_names=train_data.feature_names)
+    else:
+        result = train_s2(model, (train_data.image, train_y), (val_data.image, val_y), params=dict(params),
+                          seed=seed, device=device, log=log)
+    save_model(model_out, result, config=dict(record or {}))
+    write_history(result.history, history_out)
+    plot_history(result.history, curve_out, title=f"{model}: training curve")
+    log.info("%s: best epoch %d, val accuracy %.4f, %.1f s", model, result.best_epoch, result.best_val_accuracy,
+             result.seconds)
+    return result
