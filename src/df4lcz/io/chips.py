@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import h5py
 import numpy as np
 import pandas as pd
 
@@ -218,16 +217,8 @@ def read_ids_and_excluded(path: str | os.PathLike) -> tuple[np.ndarray, pd.DataF
         FileNotFoundError: no such file.
         ValueError: not HDF5, or no ``sample_id`` dataset.
     """
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: chip file not found")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise ValueError(f"{path}: not a readable HDF5 chip file ({exc})") from exc
-    with f:
-        if "sample_id" not in f:
-            raise ValueError(f"{path}: no 'sample_id' dataset; not a chip file")
-        ids = f["sample_id"][()].astype(np.int64)
-        ex_ids = f["excluded_sample_id"][()].astype(np.int64) if "excluded_sample_id" in f else np.empty(0, np.int64)
-        reasons = f["excluded_reason"][()] if "excluded_reason" in f else np.empty(0, dtype=object)
+    data, _ = read_h5(path, ["sample_id"], optional=["excluded_sample_id", "excluded_reason"], what="chip file")
+    ids = data["sample_id"].astype(np.int64)
+    ex_ids = data.get("excluded_sample_id", np.empty(0, np.int64)).astype(np.int64)
+    reasons = data.get("excluded_reason", np.empty(0, dtype=object))
     return ids, pd.DataFrame({"sample_id": ex_ids, "reason": _decode_reasons(reasons)})

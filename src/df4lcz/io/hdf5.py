@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import h5py
@@ -40,24 +40,36 @@ def write_h5(
                     f.attrs[key] = value
 
 
-def read_h5(path: str | os.PathLike, names: list[str] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read datasets (all, or ``names``) and attrs from an HDF5 file.
+def read_h5(
+    path: str | os.PathLike,
+    names: list[str] | None = None,
+    optional: Sequence[str] = (),
+    what: str = "HDF5 file",
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read datasets (all, or ``names`` plus those of ``optional`` present) and attrs from an HDF5 file.
+
+    Args:
+        path: the file.
+        names: datasets that must exist (``None``: every dataset of the file).
+        optional: datasets read when present and left out of the result otherwise.
+        what: what the file is, for error messages (e.g. ``"chip file"``).
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: the file is not readable HDF5, or a requested dataset is missing.
+        ValueError: the file is not readable HDF5, or a required dataset is missing.
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: file not found")
     try:
         f = h5py.File(path, "r")
     except OSError as exc:
-        raise ValueError(f"{path}: not a readable HDF5 file ({exc})") from exc
+        raise ValueError(f"{path}: not a readable {what} ({exc})") from exc
     with f:
-        wanted = list(f.keys()) if names is None else names
+        wanted = list(f.keys()) if names is None else list(names)
         missing = [n for n in wanted if n not in f]
         if missing:
-            raise ValueError(f"{path}: missing dataset(s) {missing}; found {sorted(f.keys())}")
+            raise ValueError(f"{path}: missing dataset(s) {missing}; found {sorted(f.keys())} (expected a {what})")
+        wanted += [n for n in optional if n in f and n not in wanted]
         data = {n: f[n][()] for n in wanted}
         attrs = {k: _decode_attr(v) for k, v in f.attrs.items()}
     return data, attrs
