@@ -22,6 +22,7 @@ checkpoint samples:
         mem_mb=2000,
     params:
         samples=config["samples"],
+        google={k: config["google"][k] for k in ("chip_px", "max_upsampling")},
         regions=list(REGIONS.values()),
         seed=config["seed"],
     script:

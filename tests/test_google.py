@@ -21,8 +21,8 @@ UTM = "EPSG:32650"
 X0, Y1 = 400_000.0, 3_400_000.0
 SRC_PX = 2.0
 CHIP = 64  # chip side in pixels (5 m per pixel over a 320 m square)
-#: The ``google`` config defaults (``chip_px``, ``resampling``).
-GOOGLE = schema_defaults("google")
+#: The ``google`` config defaults that chip_google takes (``chip_px``, ``resampling``).
+GOOGLE = {k: schema_defaults("google")[k] for k in ("chip_px", "resampling")}
 
 
 def write_rgb(path: Path, data: np.ndarray, transform, crs: str | None = "EPSG:3857", **profile) -> Path:

@@ -133,10 +133,11 @@ def test_label_file_errors(tiny_region, tmp_path):
         read_labels(corrupt, TINY_CRS, LABEL_COLUMN, LABEL_MAP)
     nocrs = tiny_region["polygons"].set_crs(None, allow_override=True)
     nocrs.to_file(tmp_path / "nocrs.geojson", driver="GeoJSON")
-    # GeoJSON without crs member is read as EPSG:4326 by GDAL: coordinates then make no sense
-    # → nothing overlaps, which the region check reports with the file names
+    # GeoJSON without crs member is read as EPSG:4326 by GDAL: UTM metres are then out of range
+    # as degrees and do not reproject, which is reported with the file name
     region = region_inputs("t", tiny_region["google"], tiny_region["sentinel2"], str(tmp_path / "nocrs.geojson"))
-    with pytest.raises(ValueError, match=r"no polygon of .*nocrs.geojson overlaps .*check the CRS"):
+    with pytest.raises(ValueError, match=r"nocrs.geojson: no polygon reprojects into the working CRS EPSG:32650.*"
+                                         r"out of range for the file's CRS EPSG:4326; check the CRS"):
         build_samples([region], sample_params(), seed=SEED)
 
 

@@ -231,15 +231,35 @@ def _dataset_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> lis
     return problems
 
 
+def _yaml_error_message(path: Path, exc: yaml.YAMLError) -> str:
+    """``file, line L, column C: problem`` for a YAML syntax error (1-based, as editors count)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context:
+        where = ""
+        if context_mark is not None and context_mark is not mark:
+            where = f" that starts at line {context_mark.line + 1}, column {context_mark.column + 1}"
+        problem = f"{problem} ({' '.join(str(context).split())}{where})"
+    if mark is None:
+        return f"{path}: not valid YAML: {problem}"
+    return f"{path}, line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {problem}"
+
+
 def load_config(path: str | os.PathLike, check_files: bool = True) -> dict[str, Any]:
-    """Read a YAML config file and validate it (relative paths resolve against the CWD)."""
+    """Read a YAML config file and validate it (relative paths resolve against the CWD).
+
+    Raises:
+        ConfigError: missing file, a YAML syntax error (the message names the file, line and
+            column), a top level that is not a mapping, or any validation problem.
+    """
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"config file not found: {p}")
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML ({exc})") from exc
+        raise ConfigError(_yaml_error_message(p, exc)) from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: expected a mapping of config keys at the top level")
     return validate_config(data, check_files=check_files)

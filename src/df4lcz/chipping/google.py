@@ -25,7 +25,9 @@ weight comes from invalid pixels. A sample is excluded with a reason when
 
 Inputs are checked up front with errors that name the file: missing file, not a raster, no CRS,
 band count other than 3 (RGB) or 4 (RGB + alpha), data type other than uint8, and a raster that
-overlaps none of the samples.
+overlaps none of the samples (the ``samples`` rule runs the same checks, and more, before any chip
+job: :mod:`df4lcz.chipping.inputs`). A window GDAL cannot read (a truncated or corrupt file whose
+header opens) stops the job with the file, the pixel window and the sample.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ class _GoogleSource:
     all_valid: bool
 
 
-def _open_google(path: str | os.PathLike) -> rasterio.io.DatasetReader:
+def open_google(path: str | os.PathLike) -> rasterio.io.DatasetReader:
     """Open the mosaic, raising clear errors for a missing file or a non-raster."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: Google Earth mosaic not found")
@@ -237,7 +239,8 @@ def chip_google(
     Raises:
         FileNotFoundError: the mosaic does not exist.
         ValueError: not a raster, no CRS, not 3/4 uint8 bands, a malformed sample table, a bad
-            resampling name, or a mosaic that overlaps none of the samples.
+            resampling name, a mosaic that overlaps none of the samples, or a window GDAL cannot
+            read (truncated file; the message names the sample).
     """
     if chip_px < 1:
         raise ValueError(f"chip_px must be a positive number of pixels, got {chip_px}")
@@ -253,7 +256,7 @@ def chip_google(
     crs_codes = samples["crs"].astype(str).to_numpy()
     rgb = np.empty((3, chip_px, chip_px), dtype=np.uint8)
     rgbv = np.empty((4, chip_px, chip_px), dtype=np.float32)
-    with _open_google(raster_path) as src:
+    with open_google(raster_path) as src:
         info = check_google_raster(src)
         src_bounds = tuple(round(b, 1) for b in src.bounds)
         windows: list[Window | None] = [None] * n
@@ -280,15 +283,23 @@ def chip_google(
                 resampling=method,
                 num_threads=1,
             )
-            if info.all_valid and inside[i]:
-                # fast path: every source pixel the kernel can reach exists and is valid
+            fast = info.all_valid and inside[i]  # every pixel the kernel can reach exists and is valid
+            try:
+                pixels = src.read([1, 2, 3], window=window) if fast else _read_valid(src, info, window)
+            except rasterio.errors.RasterioIOError as exc:
+                raise ValueError(
+                    f"{raster_path}: failed to read pixels (column {window.col_off}, row {window.row_off}, "
+                    f"{window.width} × {window.height}) of sample {ids[i]} ({exc}); the Google raster is "
+                    "truncated or corrupt: re-download or rebuild it"
+                ) from exc
+            if fast:
                 rgb.fill(0)
-                rasterio.warp.reproject(src.read([1, 2, 3], window=window), rgb, **warp_args)
+                rasterio.warp.reproject(pixels, rgb, **warp_args)
                 images[i] = rgb.transpose(1, 2, 0)
                 ok[i] = True
                 continue
             rgbv.fill(0.0)
-            rasterio.warp.reproject(_read_valid(src, info, window), rgbv, **warp_args)
+            rasterio.warp.reproject(pixels, rgbv, **warp_args)
             invalid = rgbv[3] < 1.0 - INVALID_WEIGHT_TOL
             if invalid.any():
                 share = 100.0 * invalid.mean()

@@ -29,6 +29,29 @@ def _stream_ids(stream: str, path: str | os.PathLike) -> tuple[np.ndarray, pd.Da
     return read_ids_and_excluded(path)
 
 
+def no_valid_sample_message(streams: Mapping[str, Sequence[str | os.PathLike]], table: pd.DataFrame) -> str:
+    """Why no sample is valid: each stream's exclusion reasons, counted (kind of reason, e.g. ``nodata``)."""
+    counts: dict[str, dict[str, int]] = {}
+    for reason in table["reason"]:
+        for part in str(reason).split("; "):
+            stream, _, why = part.partition(": ")
+            if not why:  # "missing from the {stream} files"
+                stream, why = part.removeprefix("missing from the ").removesuffix(" files"), "missing"
+            kind = why.split(":")[0].strip()
+            counts.setdefault(stream, {}).setdefault(kind, 0)
+            counts[stream][kind] += 1
+    per_stream = "; ".join(
+        f"{stream}: " + ", ".join(f"{k} ×{n}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
+        for stream, kinds in counts.items()
+    )
+    first = table["reason"].iloc[0] if len(table) else ""
+    files = {s: len(f) for s, f in streams.items()}
+    return (f"no sample is valid in every stream ({', '.join(streams)}; shard files {files}): all {len(table)} "
+            f"samples were excluded — {per_stream or 'no stream holds any sample'}. First: sample "
+            f"{int(table['sample_id'].iloc[0]) if len(table) else '-'}: {first}. Check the inputs' coverage and "
+            "nodata over the labelled polygons (logs/chip_*)")
+
+
 def valid_sample_table(streams: Mapping[str, Sequence[str | os.PathLike]]) -> pd.DataFrame:
     """One row per sample: ``sample_id, valid, reason`` (reason empty when valid).
 
@@ -37,6 +60,10 @@ def valid_sample_table(streams: Mapping[str, Sequence[str | os.PathLike]]) -> pd
             files of ``"graphs"`` (imported data); chip files also list the samples they excluded.
 
     A sample is valid when every stream has it.
+
+    Raises:
+        ValueError: no sample is valid (or none was seen); the message counts each stream's
+            exclusion reasons.
     """
     if not streams:
         raise ValueError("valid_sample_table: no stream given; expected {stream name: shard files}")
@@ -60,6 +87,8 @@ def valid_sample_table(streams: Mapping[str, Sequence[str | os.PathLike]]) -> pd
     table = pd.DataFrame({"sample_id": np.asarray(all_ids, dtype=np.int64),
                           "valid": [sid in valid for sid in all_ids], "reason": reasons})
     n_bad = int((~table.valid).sum())
+    if n_bad == len(table):
+        raise ValueError(no_valid_sample_message(streams, table))
     log.info("%d samples valid in both streams, %d excluded", int(table.valid.sum()), n_bad)
     for row in table[~table.valid].itertuples():
         log.warning("sample %d excluded from both streams: %s", row.sample_id, row.reason)

@@ -15,6 +15,7 @@ This module reads and writes the record; rebuilding the network from it is
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import platform
@@ -75,6 +76,8 @@ def _plain(value: Any) -> Any:
 def save_model(path: str | os.PathLike, result: TrainedModel, config: Mapping[str, Any] | None = None) -> None:
     """Write a trained model to ``path`` (torch file, docs/contracts.md §10), atomically.
 
+    Identical records give byte-identical files, whatever ``path`` is.
+
     Args:
         path: destination ``.pt``.
         result: the training result (``df4lcz.training.TrainResult``).
@@ -98,8 +101,13 @@ def save_model(path: str | os.PathLike, result: TrainedModel, config: Mapping[st
         "epochs_run": len(result.history),
         "class_codes": list(LCZ_CODES),
     }
+    # torch.save names the zip archive's root folder after the file it writes to (here the
+    # atomic temporary name); saving into a buffer fixes that name ("archive"), so identical
+    # records give identical bytes whatever the destination.
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
     with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+        tmp.write_bytes(buffer.getvalue())
 
 
 def validate_model_record(path: str | os.PathLike, payload: Any) -> dict[str, Any]:

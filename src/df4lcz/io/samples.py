@@ -32,8 +32,39 @@ SHARD_COLUMNS: tuple[str, ...] = ("sample_id", "lcz", "shard")
 SAMPLES_ROW_GROUP: int = 256
 
 
+def validate_samples(path: PathLike, samples: pd.DataFrame) -> None:
+    """Check the invariants of a sample table: unique ``sample_id``, no square twice in a region.
+
+    A square laid twice (overlapping label polygons, a repeated polygon) would put one scene in
+    two samples, possibly in two splits. Imported rows (no coordinates) are not compared.
+
+    Raises:
+        ValueError: naming ``path``, the repeated ids or the repeated squares (sample ids, region,
+            bounds).
+    """
+    ids = samples["sample_id"]
+    dup_ids = ids[ids.duplicated()].unique()
+    if len(dup_ids):
+        raise ValueError(f"{path}: sample_id(s) {sorted(int(i) for i in dup_ids[:10])} occur more than once; "
+                         "expected unique ids")
+    bounds = ["xmin", "ymin", "xmax", "ymax"]
+    located = samples[samples[bounds].notna().all(axis=1)]
+    repeated = located[located.duplicated(["region", *bounds], keep=False)]
+    if len(repeated):
+        groups = repeated.groupby(["region", *bounds], sort=False)["sample_id"].apply(list)
+        lines = [f"region {key[0]!r}, square {key[1]:.10g}, {key[2]:.10g}, {key[3]:.10g}, {key[4]:.10g}: samples {ids_}"
+                 for key, ids_ in list(groups.items())[:10]]
+        raise ValueError(f"{path}: {len(groups)} square(s) laid more than once (each scene must be one sample; "
+                         "overlapping or repeated label polygons?):\n  " + "\n  ".join(lines))
+
+
 def write_samples(path: PathLike, samples: gpd.GeoDataFrame) -> None:
-    """Write the sample table as GeoParquet, atomically (row groups of ``SAMPLES_ROW_GROUP`` rows)."""
+    """Write the sample table as GeoParquet, atomically (row groups of ``SAMPLES_ROW_GROUP`` rows).
+
+    Raises:
+        ValueError: the table breaks :func:`validate_samples` (nothing is written).
+    """
+    validate_samples(path, samples)
     with atomic_path(path) as tmp:
         samples.to_parquet(tmp, index=False, row_group_size=SAMPLES_ROW_GROUP)
 

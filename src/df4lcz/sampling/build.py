@@ -10,6 +10,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from ..chipping.inputs import check_region_rasters
 from ..io.samples import SAMPLE_COLUMNS
 from ..logs import get_logger
 from .footprints import raster_crs, raster_footprint, sentinel2_reference_file
@@ -32,9 +33,11 @@ def region_samples(region: RegionInputs, params: SampleParams, seed: int) -> tup
         (table without sample_id/shard, context for plotting: polygons and footprints).
 
     Raises:
-        ValueError: when the labels overlap neither raster, or the rasters do not overlap each other.
+        ValueError: when the working CRS is geographic, the labels overlap neither raster, or the
+            rasters do not overlap each other.
     """
     crs = region.working_crs or str(raster_crs(sentinel2_reference_file(region.sentinel2)))
+    check_projected(region, crs)
     crs = CRS.from_user_input(crs).to_string()
     polys = read_labels(region.labels, crs, region.label_column, region.label_map)
     fp_g = raster_footprint(region.google, crs)
@@ -60,6 +63,50 @@ def region_samples(region: RegionInputs, params: SampleParams, seed: int) -> tup
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=[c for c in SAMPLE_COLUMNS if c not in ("sample_id", "shard")])
     log.info("region %s: %d polygons, %d samples (working CRS %s)", region.name, len(polys), len(table), crs)
     return table, {"polygons": polys, "footprints": {"google": fp_g, "sentinel2": fp_s}, "crs": crs}
+
+
+def check_projected(region: RegionInputs, crs: str) -> None:
+    """Sample squares are laid in metres: a geographic working CRS (degrees) is an error.
+
+    Raises:
+        ValueError: naming where the CRS comes from (``regions[].working_crs`` or the Sentinel-2
+            input) and the UTM zone to use instead.
+    """
+    parsed = CRS.from_user_input(crs)
+    if not parsed.is_geographic:
+        return
+    where = ("regions[].working_crs" if region.working_crs
+             else f"the CRS of the Sentinel-2 input {region.sentinel2}, the default working CRS")
+    fp = raster_footprint(sentinel2_reference_file(region.sentinel2), "EPSG:4326").centroid
+    zone = int((fp.x + 180) // 6) % 60 + 1
+    utm = f"EPSG:{(32600 if fp.y >= 0 else 32700) + zone}"
+    raise ValueError(
+        f"region {region.name!r}: the working CRS {parsed.to_string()} ({where}) is geographic (degrees), but "
+        f"sample squares are laid in metres; reproject the Sentinel-2 input to its UTM zone (e.g. gdalwarp -t_srs "
+        f"{utm}), or set regions[].working_crs to a projected CRS such as {utm!r}"
+    )
+
+
+def check_sample_rasters(regions: list[RegionInputs], samples: pd.DataFrame, chip_px: int,
+                         max_upsampling: float) -> None:
+    """Check every region's rasters against its sample squares before any chip job runs.
+
+    Args:
+        regions: the regions' inputs.
+        samples: the sample table (``region``, ``crs`` and the square bounds).
+        chip_px: ``google.chip_px``.
+        max_upsampling: ``google.max_upsampling``.
+
+    Raises:
+        ValueError: see :func:`df4lcz.chipping.inputs.check_region_rasters`.
+    """
+    for region in regions:
+        rows = samples[samples["region"] == region.name]
+        if rows.empty:
+            continue
+        check_region_rasters(region.name, region.google, region.sentinel2, region.s2_band_names,
+                             rows[["xmin", "ymin", "xmax", "ymax"]].to_numpy(float), str(rows["crs"].iloc[0]),
+                             chip_px, max_upsampling)
 
 
 def build_samples(regions: list[RegionInputs], params: SampleParams, seed: int) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:

@@ -8,11 +8,16 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from ..constants import N_CLASSES
 from ..logs import get_logger
 
 log = get_logger(__name__)
+
+#: Intersection area (m², in the working CRS) above which two label polygons overlap; smaller
+#: intersections are digitising or reprojection slivers, far too thin to hold a sample square.
+OVERLAP_TOLERANCE_M2: float = 1.0
 
 
 def read_labels(path: str | os.PathLike, working_crs: str, label_column: str,
@@ -27,11 +32,14 @@ def read_labels(path: str | os.PathLike, working_crs: str, label_column: str,
 
     Returns:
         GeoDataFrame with ``polygon_id`` (row number in the file, 0-based), ``lcz`` (1–17) and
-        polygon geometry in the working CRS. Multi-polygons are kept whole.
+        polygon geometry in the working CRS, sorted by ``polygon_id``. Multi-polygons are kept
+        whole; invalid polygons are repaired (:func:`repair_polygons`), and overlapping polygons
+        of one class merged under the smallest row number (:func:`dissolve_overlaps`).
 
     Raises:
         FileNotFoundError, ValueError: with the file name and the problem (no CRS, missing or
-        non-integer column, class codes outside 1–17, no polygons).
+        non-integer column, class codes outside 1–17, no polygons, no polygon with area left
+        after repair, polygons of different classes that overlap).
     """
     p = Path(path)
     if not p.exists():
@@ -70,5 +78,127 @@ def read_labels(path: str | os.PathLike, working_crs: str, label_column: str,
         log.warning("%s: %d non-polygon feature(s) ignored", p, int((~keep).sum()))
     out = gpd.GeoDataFrame({"polygon_id": np.arange(len(gdf))[keep.values], "lcz": codes[keep].values},
                            geometry=geoms[keep].values, crs=gdf.crs).to_crs(working_crs)
-    out["geometry"] = out.geometry.make_valid()
-    return out.reset_index(drop=True)
+    out = _drop_unprojectable(out, p, gdf.crs, gdf.geometry[keep].total_bounds)
+    out = repair_polygons(out, p)
+    return dissolve_overlaps(out, p)
+
+
+def _drop_unprojectable(polys: gpd.GeoDataFrame, path: Path, file_crs: object, bounds: np.ndarray) -> gpd.GeoDataFrame:
+    """Drop polygons whose coordinates do not survive reprojection (outside their CRS's domain).
+
+    Raises:
+        ValueError: none survives; the file's CRS is then most likely wrong.
+    """
+    coords = shapely.get_coordinates(polys.geometry.to_numpy())
+    counts = shapely.get_num_coordinates(polys.geometry.to_numpy())
+    finite = np.isfinite(coords).all(axis=1)
+    owner = np.repeat(np.arange(len(polys)), counts)
+    bad = np.bincount(owner, weights=~finite, minlength=len(polys)) > 0
+    if not bad.any():
+        return polys
+    where = ", ".join(f"{v:.6g}" for v in bounds)
+    if bad.all():
+        raise ValueError(f"{path}: no polygon reprojects into the working CRS {polys.crs.to_string()}: its "
+                         f"coordinates ({where}) are out of range for the file's CRS {file_crs}; check the CRS "
+                         "of the file (a GeoJSON is read as EPSG:4326 unless it says otherwise)")
+    log.warning("%s: polygon(s) of row(s) %s do not reproject into the working CRS (coordinates out of range "
+                "for %s); dropped", path, polys.polygon_id[bad].tolist()[:20], file_crs)
+    return polys[~bad].reset_index(drop=True)
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """The polygonal part of ``geom`` (make_valid may return lines and points next to polygons)."""
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def repair_polygons(polys: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    """Repair invalid polygons (``make_valid``, polygonal part kept); drop those left without area.
+
+    Every repaired polygon is logged; one repaired (or given) with no area left is dropped with a
+    warning naming its row.
+
+    Raises:
+        ValueError: no polygon keeps any area.
+    """
+    geoms = polys.geometry.to_numpy()
+    valid = shapely.is_valid(geoms)
+    fixed = geoms.copy()
+    for i in np.flatnonzero(~valid):
+        fixed[i] = _polygonal(shapely.make_valid(geoms[i]))
+        if fixed[i].area > 0:
+            log.warning("%s: polygon of row %d (LCZ %d) is invalid (%s); repaired with make_valid, area %.0f → %.0f",
+                        path, polys.polygon_id.iloc[i], polys.lcz.iloc[i],
+                        shapely.is_valid_reason(geoms[i]), shapely.area(geoms[i]), fixed[i].area)
+    area = shapely.area(fixed)
+    empty = ~(area > 0)
+    for i in np.flatnonzero(empty):
+        how = f"is invalid ({shapely.is_valid_reason(geoms[i])}) and repairing it left" if not valid[i] else "has"
+        log.warning("%s: polygon of row %d (LCZ %d) %s no area; dropped", path, polys.polygon_id.iloc[i],
+                    polys.lcz.iloc[i], how)
+    if empty.all():
+        raise ValueError(f"{path}: none of its {len(polys)} polygon(s) has any area once repaired (invalid or "
+                         "degenerate geometries: self-intersections, collapsed rings); fix the label file")
+    out = polys.copy()
+    out["geometry"] = fixed
+    return out[~empty].reset_index(drop=True)
+
+
+def dissolve_overlaps(polys: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    """Merge overlapping polygons of one class; overlapping polygons of different classes are an error.
+
+    Two polygons overlap when their intersection exceeds :data:`OVERLAP_TOLERANCE_M2` (smaller
+    intersections are slivers of digitising or reprojection, too thin to hold a sample square).
+    Overlapping (or repeated) polygons of one class are merged into one, which keeps the smallest
+    ``polygon_id`` of its group, so no sample square is laid twice and no square is split between
+    training and test polygons. The result is sorted by ``polygon_id``.
+
+    Raises:
+        ValueError: polygons of different classes overlap (each pair listed with rows, classes and
+            overlap area), since squares there would carry two labels.
+    """
+    geoms = polys.geometry.to_numpy()
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    pairs = left < right
+    left, right = left[pairs], right[pairs]
+    overlap = shapely.area(shapely.intersection(geoms[left], geoms[right])) if len(left) else np.empty(0)
+    big = overlap > OVERLAP_TOLERANCE_M2
+    left, right, overlap = left[big], right[big], overlap[big]
+    ids, lcz = polys.polygon_id.to_numpy(), polys.lcz.to_numpy()
+    clash = lcz[left] != lcz[right]
+    if clash.any():
+        lines = [f"row {ids[a]} (LCZ {lcz[a]}) and row {ids[b]} (LCZ {lcz[b]}) overlap by {area:.0f} m²"
+                 for a, b, area in zip(left[clash], right[clash], overlap[clash])]
+        more = f"\n  … and {len(lines) - 20} more" if len(lines) > 20 else ""
+        raise ValueError(f"{path}: {len(lines)} pair(s) of polygons of different classes overlap; a sample square "
+                         "there would carry two labels. Fix the overlaps (areas in the working CRS):\n  "
+                         + "\n  ".join(lines[:20]) + more)
+    if not len(left):
+        return polys
+    parent = np.arange(len(polys))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in zip(left, right):
+        ra, rb = root(int(a)), root(int(b))
+        parent[max(ra, rb)] = min(ra, rb)
+    groups = np.array([root(i) for i in range(len(polys))])
+    rows = []
+    for g in np.unique(groups):
+        members = np.flatnonzero(groups == g)
+        first = members[np.argmin(ids[members])]
+        geom = geoms[first] if len(members) == 1 else _polygonal(shapely.union_all(geoms[members]))
+        if len(members) > 1:
+            log.warning("%s: polygons of rows %s (all LCZ %d) overlap or repeat; merged into one, polygon_id %d",
+                        path, sorted(int(i) for i in ids[members]), lcz[first], ids[first])
+        rows.append((ids[first], lcz[first], geom))
+    out = gpd.GeoDataFrame({"polygon_id": [r[0] for r in rows], "lcz": [r[1] for r in rows]},
+                           geometry=[r[2] for r in rows], crs=polys.crs)
+    return out.sort_values("polygon_id").reset_index(drop=True)

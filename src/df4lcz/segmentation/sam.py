@@ -132,6 +132,27 @@ def build_tiny_sam_checkpoint(path: str | os.PathLike, seed: int = 0) -> Path:
     return Path(path)
 
 
+def describe_sam_state(state: dict[str, Any]) -> str:
+    """What a SAM state dict looks like, for error messages: ``looks like vit_b (…)`` or why not.
+
+    The model type is told by the image encoder's width (the patch embedding's output channels)
+    and depth (number of transformer blocks), compared with each buildable model type's.
+    """
+    patch = state.get("image_encoder.patch_embed.proj.weight")
+    if patch is None or getattr(patch, "ndim", 0) != 4:
+        return "has no SAM image encoder (no 'image_encoder.patch_embed.proj.weight'); not a SAM checkpoint"
+    width = int(patch.shape[0])
+    blocks = {k.split(".")[2] for k in state if k.startswith("image_encoder.blocks.")}
+    depth = len(blocks)
+    known = {"vit_h": (1280, 32), "vit_l": (1024, 24), "vit_b": (768, 12),
+             "tiny": (TINY_SAM["encoder_embed_dim"], TINY_SAM["encoder_depth"])}
+    facts = f"image encoder width {width}, {depth} blocks"
+    for name, (w, d) in known.items():
+        if (width, depth) == (w, d):
+            return f"looks like {name} ({facts})"
+    return f"matches no SAM model type ({facts}; vit_b has 768/12, vit_l 1024/24, vit_h 1280/32)"
+
+
 def checkpoint_help(model_type: str, path: str | os.PathLike) -> str:
     """How to obtain the checkpoint of ``model_type`` at ``path`` (for error messages)."""
     if model_type == "tiny":
@@ -173,19 +194,21 @@ def load_sam(model_type: str, checkpoint: str | os.PathLike, device: str) -> tor
             f"{path}: not a SAM state dict (got {type(state).__name__}); {checkpoint_help(model_type, path)}"
         )
     sam = build_sam_architecture(model_type)
-    result = sam.load_state_dict(state, strict=False)
     expected = sam.state_dict()
-    shape_errors = [
-        k for k, v in state.items() if k in expected and tuple(expected[k].shape) != tuple(v.shape)
-    ]
-    if result.missing_keys or result.unexpected_keys or shape_errors:
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    shape_errors = [k for k, v in state.items() if k in expected and tuple(expected[k].shape) != tuple(v.shape)]
+    if missing or unexpected or shape_errors:
+        # checked before load_state_dict, which raises a multi-page RuntimeError on size mismatches
+        example = (shape_errors + missing + unexpected)[0]
         raise ValueError(
-            f"{path}: checkpoint does not match the SAM {model_type!r} architecture "
-            f"({len(result.missing_keys)} missing, {len(result.unexpected_keys)} unexpected, "
-            f"{len(shape_errors)} mis-shaped tensors, "
-            f"e.g. {(result.missing_keys + result.unexpected_keys + shape_errors)[:3]}); "
-            f"is model_type right? Expected file: {checkpoint_help(model_type, path)}"
+            f"{path}: checkpoint does not match the SAM {model_type!r} architecture of "
+            f"segment.sam.model_type: the file {describe_sam_state(state)} ({len(shape_errors)} mis-shaped, "
+            f"{len(missing)} missing, {len(unexpected)} unexpected tensors, e.g. {example!r}); set "
+            f"segment.sam.model_type to the file's model type, or give the {model_type} checkpoint "
+            f"({checkpoint_help(model_type, path)})"
         )
+    sam.load_state_dict(state, strict=True)
     from ..devices import resolve_device
 
     return sam.to(resolve_device(device)).eval()

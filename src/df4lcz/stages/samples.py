@@ -1,5 +1,9 @@
 """Stage of rule ``samples`` (a checkpoint): lay the sample squares in the polygons, number and shard them.
 
+Before writing, the rasters of every region are checked against its squares (band counts, data
+types, resolution, data over the squares: :mod:`df4lcz.chipping.inputs`), so a bad input stops the
+run here rather than in a chip job.
+
 Outputs: ``results/samples.parquet`` (docs/contracts.md §1), the per-class count table
 ``results/tables/samples_per_class.csv`` and the overview figure of one region.
 """
@@ -9,7 +13,7 @@ from __future__ import annotations
 from ..io.samples import write_samples
 from ..io.tables import write_count_table
 from ..logs import get_logger
-from ..sampling.build import build_samples, class_summary
+from ..sampling.build import build_samples, check_sample_rasters, class_summary
 from ..sampling.overview import plot_overview
 from ..sampling.settings import RegionInputs, SampleParams
 from ..scripting import Job
@@ -20,6 +24,8 @@ def run(job: Job) -> None:
     params = SampleParams(**job.params["samples"])
     regions = [RegionInputs(**r) for r in job.params["regions"]]
     samples, context = build_samples(regions, params, seed=job.params["seed"])
+    google = job.params["google"]
+    check_sample_rasters(regions, samples, chip_px=google["chip_px"], max_upsampling=google["max_upsampling"])
     summary = class_summary(samples)
     get_logger("samples").info("%d samples in %d shards\n%s", len(samples), samples.shard.nunique(), summary.to_string())
     write_samples(job.output.table, samples)

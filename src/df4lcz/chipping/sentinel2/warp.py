@@ -132,7 +132,7 @@ def _is_aligned(part: RasterPart, same_crs: bool, x0: float, y0: float) -> tuple
     return int(round(col)), int(round(row))
 
 
-def _invalid_mask(part: RasterPart, raw: np.ndarray) -> tuple[np.ndarray, str]:
+def invalid_mask(part: RasterPart, raw: np.ndarray) -> tuple[np.ndarray, str]:
     """(h, w) bool nodata mask of a raw window (k, h, w), and how nodata was defined."""
     nodata = part.dataset.nodata
     if raw.dtype.kind == "f":
@@ -161,12 +161,23 @@ def _window_transform(transform: Affine, window: Window) -> Affine:
     return Affine(t.a, t.b, t.c + t.a * col + t.b * row, t.d, t.e, t.f + t.d * col + t.e * row)
 
 
-def _read_window(part: RasterPart, window: Window) -> np.ndarray:
-    """Band-interleaved read (k, h, w) of ``part``'s bands; read errors name the file."""
+def _read_window(part: RasterPart, window: Window, sample_ids: np.ndarray) -> np.ndarray:
+    """Band-interleaved read (k, h, w) of ``part``'s bands for the samples ``sample_ids``.
+
+    Raises:
+        ValueError: GDAL cannot read the window (a truncated or corrupt file whose header is
+            intact); the message names the file, the window and the samples.
+    """
     try:
         return part.dataset.read(part.indexes, window=window)
     except rasterio.errors.RasterioIOError as exc:
-        raise ValueError(f"{part.path}: failed to read window {window} ({exc})") from exc
+        ids = [int(i) for i in sample_ids[:5]]
+        more = f" and {len(sample_ids) - 5} more" if len(sample_ids) > 5 else ""
+        raise ValueError(
+            f"{part.path}: failed to read pixels (column {window.col_off}, row {window.row_off}, "
+            f"{window.width} × {window.height}) of sample(s) {ids}{more} ({exc}); the file is truncated "
+            "or corrupt: re-download or rebuild it"
+        ) from exc
 
 
 def chip_source(
@@ -284,8 +295,8 @@ def _chip_group(
         c0, r0 = int(sup.col0[index[live]].min()), int(sup.row0[index[live]].min())
         c1, r1 = int(sup.col1[index[live]].max()), int(sup.row1[index[live]].max())
         window = Window(c0, r0, c1 - c0 + 1, r1 - r0 + 1)
-        raw = _read_window(part, window)
-        invalid, what = _invalid_mask(part, raw)
+        raw = _read_window(part, window, sub.ids[live])
+        invalid, what = invalid_mask(part, raw)
         if invalid.any():
             for m in live:
                 i = index[m]
