@@ -7,8 +7,12 @@ Renders one small demo city (EPSG:3857 Google raster, ≈1.19 m) into a work fol
 2. ``segment_images`` with the classical backend (Felzenszwalb, config defaults) and with the
    random-weight ``tiny`` SAM (DF4LCZ's generator settings, and loose thresholds that keep
    masks): images/s, masks/s, seconds per image;
-3. graph building from the stored masks (≤ 50 masks per 320×320 chip): ``build_graphs`` on
-   arrays already in memory, and including reading the masks and chip shards from HDF5.
+3. the masks file: bytes per sample (run-length encoded whole masks; in memory and gzip'd on
+   disk) for the classical and the tiny-SAM masks;
+4. graph building from the stored masks (≤ 50 masks per 320×320 chip): ``build_graphs`` on
+   arrays already in memory for each mask view and edge rule of interest (``whole`` +
+   ``adjacency``, the default; ``whole`` + ``complete``, the paper; ``visible`` + ``adjacency``),
+   and including reading the masks and chip shards from HDF5.
 
 Usage::
 
@@ -40,12 +44,18 @@ from df4lcz.graphs.build import build_graphs, graph_settings  # noqa: E402
 from df4lcz.io.chips import read_chips, write_chips  # noqa: E402
 from df4lcz.io.masks import read_masks, write_masks  # noqa: E402
 from df4lcz.segmentation.classical import ClassicalSegmenter  # noqa: E402
-from df4lcz.segmentation.labels import segment_images  # noqa: E402
+from df4lcz.segmentation.labels import paint_labels, segment_images  # noqa: E402
 from df4lcz.segmentation.sam import SamSegmenter, build_tiny_sam_checkpoint  # noqa: E402
 
 #: DF4LCZ's segmentation and graph settings (the schema defaults).
 SEGMENT = schema_defaults("segment")
 GRAPHS = graph_settings(schema_defaults("graphs"))
+#: (label, mask view, edge rule) timed by the graph benchmark.
+GRAPH_VARIANTS: tuple[tuple[str, str, str], ...] = (
+    ("whole + adjacency t=3 (default)", "whole", "adjacency"),
+    ("whole + complete (paper)", "whole", "complete"),
+    ("visible + adjacency t=3", "visible", "adjacency"),
+)
 #: DF4LCZ's SamAutomaticMaskGenerator settings (``segment.sam`` without model, checkpoint, device).
 SAM_SETTINGS = {k: v for k, v in SEGMENT["sam"].items() if k not in ("model_type", "checkpoint", "device")}
 
@@ -63,6 +73,14 @@ def sample_grid(city: dict) -> pd.DataFrame:
     rows = [dict(sample_id=i * len(xs) + j, crs=city["crs"], xmin=x, xmax=x + SAMPLE_SIZE_M,
                  ymin=y - SAMPLE_SIZE_M, ymax=y) for i, y in enumerate(ys) for j, x in enumerate(xs)]
     return pd.DataFrame(rows)
+
+
+def mask_bytes(path: Path, ms) -> str:
+    """Bytes per sample of a masks file: run lengths in memory, and the whole file on disk."""
+    n = max(len(ms), 1)
+    per_mask = (ms.rle_counts.nbytes + ms.rle_ptr.nbytes) / max(int(ms.mask_ptr[-1]), 1)
+    return (f"{path.stat().st_size / n:,.0f} B/sample on disk, {ms.rle_counts.nbytes / n:,.0f} B/sample of "
+            f"run lengths in memory ({per_mask:,.0f} B/mask, {ms.mask_ptr[-1] / n:.1f} masks/sample)")
 
 
 def timed(fn, *args, **kwargs):
@@ -93,7 +111,9 @@ def main() -> None:
     results: list[tuple[str, str]] = []
 
     # 1. chips
-    (ids, images, excluded), dt = timed(chip_google, city_dir / "google.tif", samples, **schema_defaults("google"))
+    google = schema_defaults("google")
+    (ids, images, excluded), dt = timed(chip_google, city_dir / "google.tif", samples, chip_px=google["chip_px"],
+                                        resampling=google["resampling"])
     results.append(("chip_google (bilinear, 320 px)",
                     f"{len(samples) / dt:.1f} chips/s ({len(ids)} kept, {len(excluded)} excluded, "
                     f"{dt:.2f} s)"))
@@ -109,6 +129,7 @@ def main() -> None:
                     f"({n_masks / n_cls:.1f} masks/image)"))
     ckpt = build_tiny_sam_checkpoint(work / "tiny_sam.pth")
     n_sam = min(args.sam_images, len(images))
+    sam_masks = None
     for name, cfg in (("tiny SAM, DF4LCZ settings", SAM_SETTINGS), ("tiny SAM, loose thresholds", LOOSE_SAM)):
         sam = SamSegmenter("tiny", ckpt, device="cpu", **cfg)
         segment_images(images[:1], sam, 50, 50)  # warm-up
@@ -116,27 +137,37 @@ def main() -> None:
         k = int(sm.mask_ptr[-1])
         results.append((name, f"{dt / n_sam:.2f} s/image, {k / dt:.2f} masks/s "
                               f"({k / n_sam:.1f} masks/image)"))
+        sam_masks = sm
 
-    # 3. graphs from stored masks (classical masks, ≤ 50 per chip)
+    # 3. masks files: bytes per sample
     full = segment_images(images, classical, 50, 50) if len(images) > n_cls else ms
     write_masks(work / "masks.h5", ids, full)
-    best_mem = best_io = float("inf")
+    results.append(("masks file, classical", mask_bytes(work / "masks.h5", full)))
+    write_masks(work / "masks_sam.h5", ids[:n_sam], sam_masks)
+    results.append(("masks file, tiny SAM (loose)", mask_bytes(work / "masks_sam.h5", sam_masks)))
+
+    # 4. graphs from stored masks (classical masks, ≤ 50 per chip)
+    n_g = len(images)
+    mean_masks = full.mask_ptr[-1] / max(n_g, 1)
+    for label, view, rule in GRAPH_VARIANTS:
+        kwargs = {**GRAPHS, "mask_view": view, "edge_rule": rule}
+        best = float("inf")
+        for _ in range(args.graph_repeats):
+            gs, dt = timed(build_graphs, full, images, **kwargs)
+            best = min(best, dt)
+        results.append((f"build_graphs {label}, in memory",
+                        f"{n_g / best:.0f} graphs/s ({mean_masks:.1f} masks, "
+                        f"{gs.edge_ptr[-1] / max(n_g, 1):.0f} directed edges per graph)"))
+    best_io = float("inf")
     for _ in range(args.graph_repeats):
-        _, labels_ms = read_masks(work / "masks.h5")
-        _, dt = timed(build_graphs, labels_ms.labels, images, **GRAPHS)
-        best_mem = min(best_mem, dt)
         t0 = time.perf_counter()
         _, m2 = read_masks(work / "masks.h5")
         imgs2 = read_chips(work / "chips.h5", "google").image
-        build_graphs(m2.labels, imgs2, **GRAPHS)
+        build_graphs(m2, imgs2, **GRAPHS)
         best_io = min(best_io, time.perf_counter() - t0)
-    n_g = len(images)
-    mean_masks = full.mask_ptr[-1] / max(n_g, 1)
-    results.append(("build_graphs (adjacency t=3), arrays in memory",
-                    f"{n_g / best_mem:.0f} graphs/s ({mean_masks:.1f} masks/graph)"))
-    results.append(("read masks + chips (HDF5) + build_graphs", f"{n_g / best_io:.0f} graphs/s"))
+    results.append(("read masks + chips (HDF5) + build_graphs", f"{n_g / best_io:.0f} graphs/s (default: whole + adjacency)"))
 
-    flat = full.labels[0].ravel()
+    flat = paint_labels(full, 0).ravel()
     calib = min(timed(np.bincount, flat)[1] for _ in range(50))
     results.append(("calibration: np.bincount over one label map", f"{calib * 1e6:.0f} µs ({flat.size} px)"))
     print(f"Google stream benchmark, 1 core, work folder {work}, load average {os.getloadavg()[0]:.2f}")

@@ -20,6 +20,7 @@ from df4lcz.constants import (
     ALL_MODEL_NAMES,
     FUSION_MODEL_NAMES,
     GCN_MODEL_NAME,
+    PAPER_FUSION_MODEL_NAMES,
     MAIN_S2_MODEL,
     SPLIT_STRATEGIES,
     STREAM_DIRS,
@@ -147,7 +148,11 @@ def segment_params():
 
 
 S2_MODELS = [MAIN_S2_MODEL, *config["models"]["baselines"]]
-MODELS = [*S2_MODELS, GCN_MODEL_NAME, *FUSION_MODEL_NAMES] if HAS_GRAPHS else S2_MODELS
+#: Fusion models made by the fuse step: the paper's two, plus the calibrated two (fusion.calibrate).
+FUSION_MODELS = list(
+    FUSION_MODEL_NAMES if config["fusion"]["calibrate"] else PAPER_FUSION_MODEL_NAMES
+)
+MODELS = [*S2_MODELS, GCN_MODEL_NAME, *FUSION_MODELS] if HAS_GRAPHS else S2_MODELS
 STRATEGIES = config["splits"]["strategies"]
 #: Strategies with a fusion step (α curves); none without the graph stream.
 FUSION_STRATEGIES = STRATEGIES if HAS_GRAPHS else []
@@ -164,6 +169,11 @@ def model_inputs(wildcards):
 def mask_inputs(wildcards):
     """Masks files of the run (none for imported datasets), for the summary's backend line."""
     return [] if IMPORTED else shard_files("masks")(wildcards)
+
+
+def graph_inputs(wildcards):
+    """Graph files of the run (none without a graph stream), for the summary's graphs line."""
+    return shard_files(STREAM_DIRS["graphs"])(wildcards) if HAS_GRAPHS else []
 
 
 if config["map"]["regions"] is None:

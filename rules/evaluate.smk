@@ -6,9 +6,11 @@ rule fuse:
         s2="results/predictions/{strategy}/resnet11_3d.csv",
         gcn="results/predictions/{strategy}/gcn.csv",
     output:
-        fixed="results/predictions/{strategy}/df4lcz.csv",
-        tuned="results/predictions/{strategy}/df4lcz_tuned.csv",
+        predictions=expand(
+            "results/predictions/{{strategy}}/{model}.csv", model=FUSION_MODELS
+        ),
         curve="results/predictions/{strategy}/alpha_curve.csv",
+        table="results/predictions/{strategy}/fusion.csv",
     log:
         "logs/fuse/{strategy}.log",
     benchmark:
@@ -20,6 +22,7 @@ rule fuse:
         mem_mb=1000,
     params:
         fusion=config["fusion"],
+        models=FUSION_MODELS,
     script:
         "../workflow_scripts/fuse.py"
 
@@ -33,6 +36,7 @@ rule evaluate:
             "results/predictions/{strategy}/alpha_curve.csv",
             strategy=FUSION_STRATEGIES,
         ),
+        samples="results/samples.parquet",
     output:
         metrics=report(
             "results/tables/metrics.csv",
@@ -84,7 +88,8 @@ rule evaluate:
     params:
         eval_keys=EVAL_KEYS,
         fusion_strategies=FUSION_STRATEGIES,
-        n_bins=config["evaluate"]["n_bins"],
+        evaluate=config["evaluate"],
+        seed=config["seed"],
     script:
         "../workflow_scripts/evaluate.py"
 
@@ -95,11 +100,12 @@ rule summary:
         figures=rules.evaluate.output.confusion,
         samples="results/samples.parquet",
         splits=expand("results/splits/{strategy}.csv", strategy=STRATEGIES),
-        curves=expand(
-            "results/predictions/{strategy}/alpha_curve.csv",
+        fusion=expand(
+            "results/predictions/{strategy}/fusion.csv",
             strategy=FUSION_STRATEGIES,
         ),
         masks=mask_inputs,
+        graphs=graph_inputs,
     output:
         markdown="results/summary.md",
         html=report(
@@ -120,6 +126,6 @@ rule summary:
         strategies=STRATEGIES,
         fusion_strategies=FUSION_STRATEGIES,
         segmentation=VARIANT.segmentation_note,
-        n_bins=config["evaluate"]["n_bins"],
+        evaluate=config["evaluate"],
     script:
         "../workflow_scripts/summary.py"

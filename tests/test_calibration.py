@@ -151,3 +151,23 @@ def test_calibration_errors():
         calibration.fit_temperature(np.zeros((0, 17)), np.zeros(0, dtype=int))
     with pytest.raises(ValueError, match="bounds"):
         calibration.fit_temperature(np.full((2, 17), 1 / 17), np.array([1, 2]), bounds=(2.0, 1.0))
+
+
+def test_weighted_bin_sums_equal_the_repeated_samples():
+    """ECE/MCE from bin sums with integer weights (a bootstrap resampling) = ECE/MCE of the repeated rows."""
+    proba, y = random_case(9, n=300)
+    rng = np.random.default_rng(1)
+    weights = rng.integers(0, 4, size=(5, 300)).astype(float)
+    idx, conf, correct = calibration.confidence_bins(proba, y, N_BINS)
+    onehot = np.eye(N_BINS)[idx]
+    ece, mce = calibration.ece_mce_from_sums(weights @ onehot, weights @ (onehot * correct[:, None]),
+                                             weights @ (onehot * conf[:, None]))
+    assert ece.shape == mce.shape == (5,)
+    for b in range(5):
+        rows = np.repeat(np.arange(300), weights[b].astype(int))
+        expected = calibration.ece_mce(proba[rows], y[rows], N_BINS)
+        assert (ece[b], mce[b]) == pytest.approx(expected)
+        loop_ece, loop_mce, _ = loop_ece_mce(proba[rows], y[rows], N_BINS)
+        assert (ece[b], mce[b]) == pytest.approx((loop_ece, loop_mce))
+    empty = calibration.ece_mce_from_sums(np.zeros(N_BINS), np.zeros(N_BINS), np.zeros(N_BINS))
+    assert np.isnan(empty[0]) and np.isnan(empty[1])

@@ -38,7 +38,7 @@ FAKE = REPO / "tests" / "fake_scheduler"
 PROFILES = REPO / "profiles"
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 STRATEGIES = ("random", "polygon")
-MODELS = ("resnet11_3d", "gcn", "df4lcz", "df4lcz_tuned")
+MODELS = ("resnet11_3d", "gcn", "df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned")
 def snakemake_cmd(workdir: Path, *args: str) -> list[str]:
     return [*SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
             "--configfile", str(TINY), *args]

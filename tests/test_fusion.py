@@ -9,7 +9,7 @@ from sklearn import metrics as skm
 
 from df4lcz.config import schema_defaults
 from df4lcz.evaluation import fusion
-from df4lcz.io.alpha_curve import read_alpha_curve
+from df4lcz.io.alpha_curve import read_alpha_curve, read_fusion_table
 from df4lcz.io.predictions import (
     PREDICTION_COLUMNS,
     PROB_COLUMNS,
@@ -208,23 +208,129 @@ def test_read_predictions_round_trip_and_errors(tmp_path):
         read_predictions(empty)
 
 
+def paper_outputs(tmp_path, names=("df4lcz", "df4lcz_tuned")):
+    return {m: tmp_path / f"{m}.csv" for m in names}
+
+
 def test_fuse_files_fixed_and_tuned(tmp_path):
     s2, gcn = two_streams(6, n=80)
     write_predictions(s2, tmp_path / "s2.csv", float_format=None)
     write_predictions(gcn, tmp_path / "gcn.csv", float_format=None)
-    used = fuse_files(tmp_path / "s2.csv", tmp_path / "gcn.csv", tmp_path / "df4lcz.csv", alpha=0.6)
-    assert used == 0.6
+    table = fuse_files(tmp_path / "s2.csv", tmp_path / "gcn.csv", paper_outputs(tmp_path), tmp_path / "alpha.csv",
+                       tmp_path / "fusion.csv", alpha=0.6, grid=GRID, calibrate=False)
+    assert table["model"].tolist() == ["df4lcz", "df4lcz_tuned"]
     np.testing.assert_allclose(probabilities(read_predictions(tmp_path / "df4lcz.csv")),
                                0.6 * probabilities(s2) + 0.4 * probabilities(gcn), atol=1e-12)
-    tuned = fuse_files(tmp_path / "s2.csv", tmp_path / "gcn.csv", tmp_path / "tuned.csv", alpha=None,
-                       curve_path=tmp_path / "alpha.csv", grid=GRID)
     expected_alpha, _ = fusion.tune_alpha(s2, gcn, grid=GRID)
-    assert tuned == expected_alpha
     chosen, curve = read_alpha_curve(tmp_path / "alpha.csv")
-    assert chosen == pytest.approx(tuned) and len(curve) == 21
-    with pytest.raises(ValueError, match="curve_path: required when alpha is None"):
-        fuse_files(tmp_path / "s2.csv", tmp_path / "gcn.csv", tmp_path / "x.csv", alpha=None)
+    assert chosen == {"df4lcz_tuned": pytest.approx(expected_alpha)} and len(curve) == 21
+    np.testing.assert_allclose(probabilities(read_predictions(tmp_path / "df4lcz_tuned.csv")),
+                               expected_alpha * probabilities(s2) + (1 - expected_alpha) * probabilities(gcn))
+    back = read_fusion_table(tmp_path / "fusion.csv")
+    assert back["alpha"].tolist() == pytest.approx([0.6, expected_alpha])
+    assert back["alpha_tuned"].tolist() == [False, True] and not back["calibrated"].any()
+    assert back[["T_s2", "T_gcn"]].isna().all().all()
+    with pytest.raises(ValueError, match=r"with calibrate=True the fuse rule makes \['df4lcz', 'df4lcz_tuned', "
+                                         r"'df4lcz_cal', 'df4lcz_cal_tuned'\]"):
+        fuse_files(tmp_path / "s2.csv", tmp_path / "gcn.csv", paper_outputs(tmp_path), tmp_path / "alpha.csv",
+                   tmp_path / "fusion.csv", alpha=0.6, grid=GRID, calibrate=True)
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+
+
+def scaled_stream(seed: int, ids, y, splits, skill: float, sharp: float) -> pd.DataFrame:
+    """A stream whose logits are multiplied by ``sharp`` (< 1 under-confident, > 1 over-confident)."""
+    rng = np.random.default_rng(seed)
+    n = ids.size
+    logits = rng.normal(0.0, 1.0, size=(n, 17))
+    logits[np.arange(n), y - 1] += skill
+    logits *= sharp
+    return frame(ids, splits, y, np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True))
+
+
+def plain_temperature(proba: np.ndarray, y: np.ndarray) -> float:
+    """Independent fit: the T of a fine log-spaced grid with the least mean NLL of softmax(log p / T)."""
+    best_t, best_nll = None, np.inf
+    for t in np.exp(np.linspace(np.log(0.05), np.log(20.0), 2001)):
+        z = np.log(proba) / t
+        z = z - z.max(axis=1, keepdims=True)
+        nll = np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), y - 1])
+        if nll < best_nll:
+            best_t, best_nll = t, nll
+    return best_t
+
+
+def plain_softmax_t(proba: np.ndarray, t: float) -> np.ndarray:
+    z = np.log(proba) / t
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_calibrated_fusion_files_and_table(tmp_path):
+    rng = np.random.default_rng(77)
+    n = 600
+    ids, y = np.arange(n), rng.integers(1, 18, size=n)
+    splits = np.where(np.arange(n) % 2 == 0, "val", "test")
+    # the better stream is under-confident, the weaker one over-confident: the raw mix follows the weaker one
+    s2 = scaled_stream(1, ids, y, splits, skill=3.0, sharp=0.25)
+    gcn = scaled_stream(2, ids, y, splits, skill=1.2, sharp=4.0)
+    write_predictions(s2, tmp_path / "s2.csv", float_format=None)
+    write_predictions(gcn, tmp_path / "gcn.csv", float_format=None)
+    outputs = paper_outputs(tmp_path, ("df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned"))
+    fuse_files(tmp_path / "s2.csv", tmp_path / "gcn.csv", outputs, tmp_path / "alpha.csv", tmp_path / "fusion.csv",
+               alpha=0.6, grid=GRID, calibrate=True)
+    table = read_fusion_table(tmp_path / "fusion.csv").set_index("model")
+    assert table.index.tolist() == ["df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned"]
+    assert table["calibrated"].tolist() == [False, False, True, True]
+    val = splits == "val"
+    t_s2 = plain_temperature(probabilities(s2)[val], y[val])
+    t_gcn = plain_temperature(probabilities(gcn)[val], y[val])
+    assert t_s2 < 0.5 < 2.0 < t_gcn  # the streams' sharpening is undone
+    for model in ("df4lcz_cal", "df4lcz_cal_tuned"):
+        assert table.loc[model, "T_s2"] == pytest.approx(t_s2, rel=2e-3)
+        assert table.loc[model, "T_gcn"] == pytest.approx(t_gcn, rel=2e-3)
+    cal_s2 = plain_softmax_t(probabilities(s2), table.loc["df4lcz_cal", "T_s2"])
+    cal_gcn = plain_softmax_t(probabilities(gcn), table.loc["df4lcz_cal", "T_gcn"])
+    chosen, curve = read_alpha_curve(tmp_path / "alpha.csv")
+    assert sorted(chosen) == ["df4lcz_cal_tuned", "df4lcz_tuned"] and len(curve) == 2 * len(GRID)
+    expected = {"df4lcz": 0.6 * probabilities(s2) + 0.4 * probabilities(gcn),
+                "df4lcz_cal": 0.6 * cal_s2 + 0.4 * cal_gcn,
+                "df4lcz_tuned": chosen["df4lcz_tuned"] * probabilities(s2)
+                + (1 - chosen["df4lcz_tuned"]) * probabilities(gcn),
+                "df4lcz_cal_tuned": chosen["df4lcz_cal_tuned"] * cal_s2 + (1 - chosen["df4lcz_cal_tuned"]) * cal_gcn}
+    for model, proba in expected.items():
+        fused = read_predictions(outputs[model])
+        np.testing.assert_allclose(probabilities(fused), proba, atol=1e-9)
+        np.testing.assert_array_equal(fused["y_pred"], proba.argmax(axis=1) + 1)
+        assert table.loc[model, "val_accuracy"] == pytest.approx(np.mean(proba[val].argmax(axis=1) + 1 == y[val]))
+        assert table.loc[model, "n_val"] == val.sum()
+    # the tuned α is the best of the calibrated curve, scored independently
+    cal_curve = curve[curve["model"] == "df4lcz_cal_tuned"]
+    for a, score in zip(cal_curve["alpha"], cal_curve["score"]):
+        mix = a * cal_s2[val] + (1 - a) * cal_gcn[val]
+        assert score == pytest.approx(np.mean(mix.argmax(axis=1) + 1 == y[val]))
+    assert table.loc["df4lcz_cal", "val_accuracy"] > table.loc["df4lcz", "val_accuracy"] + 0.03
+
+
+def test_calibrate_stream_needs_val_rows():
+    s2, _ = two_streams(0, n=30)
+    with pytest.raises(ValueError, match=r"S2: no validation samples .* \(fusion.calibrate\)"):
+        fusion.calibrate_stream(s2.assign(split="test"), "S2")
+
+
+def test_fusion_files_reject_broken_contents(tmp_path):
+    curve = pd.DataFrame({"model": ["df4lcz_tuned"] * 2, "alpha": [0.0, 1.0], "score": [0.5, 0.6],
+                          "metric": "accuracy", "chosen": [True, True]})
+    curve.to_csv(tmp_path / "alpha.csv", index=False)
+    with pytest.raises(ValueError, match=r"alpha.csv: expected exactly one row with chosen = True for model "
+                                         r"'df4lcz_tuned', found 2"):
+        read_alpha_curve(tmp_path / "alpha.csv")
+    table = pd.DataFrame({"model": ["df4lcz_cal"], "calibrated": [True], "alpha": [0.6], "alpha_tuned": [False],
+                          "T_s2": [np.nan], "T_gcn": [1.0], "val_accuracy": [0.9], "n_val": [10]})
+    table.to_csv(tmp_path / "fusion.csv", index=False)
+    with pytest.raises(ValueError, match="fusion.csv: T_s2/T_gcn must be positive on calibrated rows"):
+        read_fusion_table(tmp_path / "fusion.csv")
+    with pytest.raises(FileNotFoundError, match="nope.csv: fusion table not found"):
+        read_fusion_table(tmp_path / "nope.csv")
 
 
 @pytest.mark.parametrize(("metric", "sk_score"), [

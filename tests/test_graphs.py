@@ -1,6 +1,7 @@
-"""Graph construction: node features and edges of hand-made label maps against hand-computed
-values, the adjacency rule against a brute-force pixel check, normalisation against a dense
-formula, collation, files and PyG conversion."""
+"""Graph construction in the ``visible`` mask view: node features and edges of hand-made label
+maps against hand-computed values, the adjacency rule against a brute-force pixel check,
+normalisation against a dense formula, collation, files and PyG conversion. The ``whole`` view:
+tests/test_graphs_whole.py."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 import torch
 from helpers.graphs import dense_adjacency, gcn_norm_dense
+from helpers.masks import masks_of_label_map, records_of_masks
 from scipy import ndimage
 
 from df4lcz.config import schema_defaults
@@ -18,7 +20,8 @@ from df4lcz.graphs.build import build_graph, build_graphs, graph_settings
 from df4lcz.graphs.edges import adjacency_pairs
 from df4lcz.graphs.features import AVAILABLE_FEATURES, DF4LCZ_FEATURES, node_features
 from df4lcz.graphs.pyg import graphs_to_pyg
-from df4lcz.io.graphs import read_graphs, write_graphs
+from df4lcz.io.graphs import read_graph_attrs, read_graphs, write_graphs
+from df4lcz.segmentation.labels import maskset_from_records, paint_labels
 from df4lcz.stages.graphs import graphs_shard_file
 from df4lcz.training.data import load_graphs
 
@@ -27,8 +30,19 @@ GRAPHS = schema_defaults("graphs")
 
 
 def settings(**overrides) -> dict:
-    """Keyword arguments of build_graph(s): the schema defaults with ``overrides``."""
-    return graph_settings({**GRAPHS, **overrides})
+    """Keyword arguments of build_graph (one label map): the schema defaults with ``overrides``."""
+    return {k: v for k, v in graph_settings({**GRAPHS, **overrides}).items() if k != "mask_view"}
+
+
+def shard_settings(**overrides) -> dict:
+    """Keyword arguments of build_graphs in the visible view, with ``overrides``."""
+    return graph_settings({**GRAPHS, "mask_view": "visible", **overrides})
+
+
+def maskset_of_maps(maps) -> object:
+    """The MaskSet holding, per label map, one whole mask per label present (label order)."""
+    maps = np.asarray(maps)
+    return maskset_from_records([records_of_masks(masks_of_label_map(m)) for m in maps], maps.shape[1:])
 
 # 6 × 8 label map: four rectangles separated by background gaps (0).
 HAND_LABELS = np.array(
@@ -219,7 +233,7 @@ def test_build_graphs_matches_per_mask_reference(t):
         # the same chip inside a stack of chips gives the same graph
         stack = np.stack([np.zeros_like(labels), labels, labels[::-1]])
         images = np.stack([image, image, image[::-1]])
-        gs = build_graphs(stack, images, **settings(features=features, tolerance_px=t))
+        gs = build_graphs(maskset_of_maps(stack), images, **shard_settings(features=features, tolerance_px=t))
         np.testing.assert_array_equal(gs.graph(1)[0], x)
         np.testing.assert_array_equal(gs.graph(1)[1], ei)
         flipped = build_graph(labels[::-1], image[::-1], **settings(features=features, tolerance_px=t))
@@ -313,7 +327,7 @@ def collated_example() -> tuple:
 
 def test_build_graphs_collates_with_local_indices():
     labels, images = collated_example()
-    gs = build_graphs(labels, images, **settings(tolerance_px=3))
+    gs = build_graphs(maskset_of_maps(labels), images, **shard_settings(tolerance_px=3))
     assert gs.node_ptr.tolist() == [0, 4, 5, 6]
     assert gs.edge_ptr.tolist() == [0, 8, 8, 8]
     assert gs.x.shape == (6, 5) and gs.x.dtype == np.float32 and gs.edge_index.dtype == np.int64
@@ -323,12 +337,13 @@ def test_build_graphs_collates_with_local_indices():
     np.testing.assert_array_equal(e0, ref_e)
     np.testing.assert_allclose(gs.graph(2)[0][0, 3:], [11 / 16, 2 / 12])  # label 5 alone = label 2's box
     assert gs.feature_names == list(DF4LCZ_FEATURES)
-    assert gs.params == {"edge_rule": "adjacency", "tolerance_px": 3}
+    assert gs.params == {"mask_view": "visible", "edge_rule": "adjacency", "tolerance_px": 3}
 
 
 def test_write_read_graphs_and_pyg(tmp_path):
     labels, images = collated_example()
-    gs = build_graphs(labels, images, **settings(features=["r", "g", "b", "cx", "cy", "area"], edge_rule="knn", k=2))
+    gs = build_graphs(maskset_of_maps(labels), images,
+                      **shard_settings(features=["r", "g", "b", "cx", "cy", "area"], edge_rule="knn", k=2))
     path = tmp_path / "graphs" / "0.h5"
     write_graphs(path, np.array([10, 11, 12]), np.array([2, 14, 17]), gs, {"shard": 0})
     ids, y, back = read_graphs(path)
@@ -338,6 +353,8 @@ def test_write_read_graphs_and_pyg(tmp_path):
     np.testing.assert_array_equal(back.node_ptr, gs.node_ptr)
     assert back.feature_names == ["r", "g", "b", "cx", "cy", "area"]
     assert back.params["edge_rule"] == "knn" and back.params["k"] == 2 and back.params["shard"] == 0
+    assert read_graph_attrs(path) == {"mask_view": "visible", "edge_rule": "knn", "k": 2, "shard": 0,
+                                      "feature_names": ["r", "g", "b", "cx", "cy", "area"]}
     data = graphs_to_pyg(back, y, ids)
     assert len(data) == 3 and data[0].num_nodes == 4 and data[1].edge_index.shape == (2, 0)
     assert data[2].y.tolist() == [17] and data[2].sample_id == 12
@@ -350,7 +367,7 @@ def test_write_read_graphs_and_pyg(tmp_path):
 
 def test_write_graphs_rejects_bad_labels(tmp_path):
     labels, images = collated_example()
-    gs = build_graphs(labels, images, **settings())
+    gs = build_graphs(maskset_of_maps(labels), images, **shard_settings())
     with pytest.raises(ValueError, match="LCZ codes 1–17"):
         write_graphs(tmp_path / "g.h5", np.array([1, 2, 3]), np.array([0, 1, 2]), gs)
     with pytest.raises(ValueError, match="2 labels y for 3 sample ids"):
@@ -396,9 +413,12 @@ def test_shard_pipeline_chips_to_masks_to_graphs(tmp_path):
     gids, y, gs = read_graphs(tmp_path / "graphs.h5")
     assert gids.tolist() == [5, 9, 12] and y.tolist() == [2, 14, 17]
     assert np.diff(gs.node_ptr).tolist() == ms.n_masks().tolist()
+    assert gs.params["mask_view"] == "whole" and gs.params["edge_rule"] == "adjacency"
     x1, e1 = gs.graph(1)
-    ref_x, ref_e = build_graph(ms.labels[1], images[1], **settings(tolerance_px=2))
-    np.testing.assert_array_equal(x1, ref_x)
+    # classical masks do not overlap: the whole masks' colours are the visible ones, and the
+    # adjacency edges those of the painted map
+    ref_x, ref_e = build_graph(paint_labels(ms, 1), images[1], **settings(tolerance_px=2))
+    np.testing.assert_allclose(x1[:, :3], ref_x[:, :3], rtol=1e-6)
     np.testing.assert_array_equal(e1, ref_e)
     no_exclusions = pd.DataFrame({"sample_id": [], "reason": []})
     write_chips(tmp_path / "other.h5", "google", ids[:2], images[:2], no_exclusions)

@@ -166,7 +166,7 @@ def test_single_windows_match_a_hand_run_of_the_stage_functions(mapped, city, mo
     _, s_img, _ = chip_sentinel2(city / "sentinel2.tif", table, None, schema_defaults("sentinel2")["resampling"])
     seg = ClassicalSegmenter(**SEGMENT["classical"])
     masks = segment_images(g_img, seg, SEGMENT["min_area"], SEGMENT["max_masks"])
-    gs = build_graphs(masks.labels, g_img, **graph_settings(GRAPHS))
+    gs = build_graphs(masks, g_img, **graph_settings(GRAPHS))
     p_gcn = predict_gcn(models[1], graphs_to_pyg(gs, np.ones(len(pick))), device="cpu")
     p_s2 = predict_s2(models[0], s_img, device="cpu")
     ids = np.arange(len(pick))
@@ -316,7 +316,7 @@ def test_models_trained_on_demo_samples_map_the_city_above_chance(tmp_path):
     y = samples.set_index("sample_id").loc[g_ids, "lcz"].to_numpy()
     segmenter = ClassicalSegmenter(**SEGMENT["classical"])
     masks = segment_images(g_img, segmenter, SEGMENT["min_area"], SEGMENT["max_masks"])
-    gs = build_graphs(masks.labels, g_img, **graph_settings(GRAPHS))
+    gs = build_graphs(masks, g_img, **graph_settings(GRAPHS))
     graphs = graphs_to_pyg(gs, y, g_ids)
     val = np.random.default_rng(0).random(len(y)) < 0.25
     s2 = train_s2("resnet11_3d", (s_img[~val], y[~val]), (s_img[val], y[val]),

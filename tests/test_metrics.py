@@ -158,3 +158,47 @@ def test_invalid_labels_raise_clear_errors():
         metrics.confusion_matrix([1.5], [1])
     with pytest.raises(ValueError, match=r"expected a \(17, 17\) confusion matrix"):
         metrics.cohen_kappa(np.zeros((3, 3)))
+
+
+def test_stacked_confusion_matrices_score_like_sklearn():
+    """A (B, 17, 17) stack (the bootstrap's batch) gives each matrix's sklearn scores, edge cases included."""
+    rng = np.random.default_rng(5)
+    cases = []
+    for k in range(6):
+        n = 0 if k == 0 else int(rng.integers(5, 80))
+        t = rng.integers(1, 11 if k == 1 else 18, size=n)  # k = 1: built classes only (OA_N undefined)
+        p = np.where(rng.uniform(size=n) < 0.6, t, rng.integers(1, 18, size=n))
+        if k == 2:
+            t, p = np.full(n, 4), np.full(n, 4)  # kappa undefined
+        cases.append((t, p))
+    stack = np.stack([metrics.confusion_matrix(t, p) for t, p in cases])
+    got = {
+        "OA": metrics.overall_accuracy_cm(stack),
+        "OA_BU": metrics.group_accuracy(stack, metrics.BUILT_CODES),
+        "OA_N": metrics.group_accuracy(stack, metrics.NATURAL_CODES),
+        "kappa": metrics.cohen_kappa(stack),
+        "F1_weighted": metrics.f1_weighted(stack),
+        "F1_macro": metrics.f1_macro(stack),
+    }
+    assert all(v.shape == (len(cases),) for v in got.values())
+    for b, (t, p) in enumerate(cases):
+        natural = t > 10
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            expected = {
+                "OA": skm.accuracy_score(t, p) if t.size else np.nan,
+                "OA_BU": skm.accuracy_score(t[~natural], p[~natural]) if (~natural).any() else np.nan,
+                "OA_N": skm.accuracy_score(t[natural], p[natural]) if natural.any() else np.nan,
+                "kappa": np.nan if b in (0, 2) else skm.cohen_kappa_score(t, p),
+                "F1_weighted": skm.f1_score(t, p, average="weighted", zero_division=0) if t.size else np.nan,
+                "F1_macro": skm.f1_score(t, p, average="macro", zero_division=0) if t.size else np.nan,
+            }
+        for name, value in expected.items():
+            if np.isnan(value):
+                assert np.isnan(got[name][b]), (name, b)
+            else:
+                assert got[name][b] == pytest.approx(value), (name, b)
+            single = {"OA": metrics.overall_accuracy_cm, "kappa": metrics.cohen_kappa,
+                      "F1_weighted": metrics.f1_weighted, "F1_macro": metrics.f1_macro}.get(name)
+            if single is not None:
+                assert isinstance(single(stack[b]), float)

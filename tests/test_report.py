@@ -1,4 +1,5 @@
-"""Evaluation report: files, rows, values against scikit-learn, Markdown vs CSV, summary pages."""
+"""Evaluation report: files, rows, values against scikit-learn, bootstrap intervals against a plain
+percentile bootstrap, Markdown vs CSV, summary pages."""
 
 from __future__ import annotations
 
@@ -13,16 +14,23 @@ from sklearn import metrics as skm
 from df4lcz.config import schema_defaults
 from df4lcz.evaluation import calibration, report
 from df4lcz.evaluation.fusion import alpha_grid
-from df4lcz.io.alpha_curve import read_alpha_curve
+from df4lcz.evaluation.provenance import describe_graphs
+from df4lcz.io.alpha_curve import read_alpha_curve, read_fusion_table
+from df4lcz.io.graphs import GraphSet, write_graphs
 from df4lcz.io.predictions import PROB_COLUMNS, write_predictions
-from df4lcz.io.tables import METRIC_COLUMNS
-from df4lcz.stages.evaluate import evaluate
+from df4lcz.io.tables import CI_METRICS, DISPLAY_COLUMNS, METRIC_COLUMNS, table_note
+from df4lcz.stages.evaluate import evaluate, polygon_clusters
 from df4lcz.stages.fuse import fuse_files
 from df4lcz.stages.summary import write_summary
 
-#: The ``evaluate.n_bins`` config default and the ``fuse`` rule's α grid with the schema's step.
-N_BINS = schema_defaults("evaluate")["n_bins"]
-GRID = alpha_grid(schema_defaults("fusion")["grid_step"])
+#: The ``evaluate`` config defaults and the ``fuse`` rule's α grid with the schema's step.
+EVALUATE = schema_defaults("evaluate")
+N_BINS = EVALUATE["n_bins"]
+FUSION = schema_defaults("fusion")
+GRID = alpha_grid(FUSION["grid_step"])
+FUSION_MODELS = ("df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned")
+#: Resamplings in these tests (the plain re-implementation loops over them); seed.
+N_BOOT, SEED = 150, 7
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -47,23 +55,26 @@ def run(tmp_path_factory):
     n = 360
     ids = np.arange(n)
     y = rng.choice(np.arange(1, 18), size=n, p=rng.dirichlet(np.full(17, 1.0)))
-    predictions, curves = {}, {}
+    polygons = pd.Series(ids // 12 + 1000, index=ids)  # 30 polygons of 12 samples
+    predictions, curves, tables = {}, {}, {}
     for k, strategy in enumerate(("sample_pool", "polygon_pool")):
         splits = rng.permuted(np.array(["val"] * 120 + ["test"] * 240))
         pdir = root / "predictions" / strategy
         write_predictions(make_model(10 + k, ids, y, splits, 2.2, 3.0), pdir / "resnet11_3d.csv",
                           float_format=None)
         write_predictions(make_model(20 + k, ids, y, splits, 1.8, 1.4), pdir / "gcn.csv", float_format=None)
-        fuse_files(pdir / "resnet11_3d.csv", pdir / "gcn.csv", pdir / "df4lcz_tuned.csv", alpha=None,
-                   curve_path=pdir / "alpha.csv", grid=GRID)
-        models = ("resnet11_3d", "df4lcz_tuned") if k == 0 else ("df4lcz_tuned",)
+        fuse_files(pdir / "resnet11_3d.csv", pdir / "gcn.csv", {m: pdir / f"{m}.csv" for m in FUSION_MODELS},
+                   pdir / "alpha.csv", pdir / "fusion.csv", alpha=FUSION["alpha"], grid=GRID, calibrate=True)
+        models = ("resnet11_3d", "gcn", "df4lcz_tuned", "df4lcz_cal") if k == 0 else ("df4lcz_tuned",)
         for model in models:
             predictions[(strategy, model)] = pdir / f"{model}.csv"
         curves[strategy] = pdir / "alpha.csv"
+        tables[strategy] = pdir / "fusion.csv"
     out, figs = root / "tables", root / "figures"
-    table = evaluate(predictions, out, n_bins=20, figure_dir=figs, alpha_curves=curves)
+    table = evaluate(predictions, out, n_bins=20, n_boot=N_BOOT, ci=0.9, seed=SEED,
+                     clusters={"polygon_pool": polygons}, figure_dir=figs, alpha_curves=curves)
     return {"root": root, "predictions": predictions, "curves": curves, "out": out, "figs": figs,
-            "table": table}
+            "table": table, "fusion": tables, "polygons": polygons}
 
 
 def test_metrics_csv_rows_and_values(run):
@@ -102,11 +113,13 @@ def test_markdown_table_contains_the_csv_numbers(run):
     body = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines[1:]]
     assert len(body) == len(csv)
     for cells, rec in zip(body, csv.to_dict("records")):
-        row = dict(zip(METRIC_COLUMNS, cells))
+        row = dict(zip(DISPLAY_COLUMNS, cells))
         assert (row["strategy"], row["model"]) == (rec["strategy"], rec["model"])
         for col in ("OA", "OA_BU", "OA_N", "F1_weighted", "F1_macro", "ECE", "MCE", "ECE_ts", "MCE_ts"):
-            assert row[col] == f"{100 * rec[col]:.2f}"
-        assert row["kappa"] == f"{rec['kappa']:.4f}"
+            half = (rec[f"{col}_hi"] - rec[f"{col}_lo"]) / 2
+            assert row[col] == f"{100 * rec[col]:.2f} ± {100 * half:.2f}"
+        half = (rec["kappa_hi"] - rec["kappa_lo"]) / 2
+        assert row["kappa"] == f"{rec['kappa']:.4f} ± {half:.4f}"
         assert row["T"] == f"{rec['T']:.3f}"
         assert row["n_test"] == str(rec["n_test"])
 
@@ -140,20 +153,33 @@ def test_summary_pages(run):
         run["out"] / "metrics.csv", md_path, html_path,
         regions=["Guangzhou", "Hong Kong"],
         split_counts={"sample_pool": {"train": 1000, "val": 120, "test": 240}},
-        segmentation_backend="SAM vit_h (automatic mask generation)", figure_dir=run["figs"],
-        alpha_curves=run["curves"], n_bins=N_BINS,
+        segmentation_backend="classical felzenszwalb (scale 150)", graphs="mask view visible, edges knn (k 4)",
+        figure_dir=run["figs"], fusion_tables=run["fusion"], note=table_note(N_BINS, N_BOOT, 0.9),
     )
     md = md_path.read_text(encoding="utf-8")
     page = html_path.read_text(encoding="utf-8")
-    alpha, _ = read_alpha_curve(run["curves"]["sample_pool"])
-    for text in (md, page):
+    chosen, _ = read_alpha_curve(run["curves"]["sample_pool"])
+    fusion = read_fusion_table(run["fusion"]["sample_pool"]).set_index("model")
+    cal, raw = fusion.loc["df4lcz_cal"], fusion.loc["df4lcz"]
+    better = "calibrated fusion" if cal["val_accuracy"] > raw["val_accuracy"] else "paper's fusion"
+    assert cal["val_accuracy"] != raw["val_accuracy"]
+    for page_text in (md, page):
+        text = page_text.replace("`", "").replace("<code>", "").replace("</code>", "")
         assert "Guangzhou, Hong Kong" in text
-        assert "SAM vit_h (automatic mask generation)" in text
-        assert f"α = {alpha:.2f}" in text
+        assert "SAM" not in text  # the classical backend ran: nothing may claim SAM
+        assert ("GCN on the instance graph of the Google Earth chip — segmentation: classical felzenszwalb "
+                "(scale 150); graphs: mask view visible, edges knn (k 4)") in text
+        for model, alpha in chosen.items():
+            assert f"{model} α = {alpha:.2f} (tuned)" in text
+        assert f"T_S2 = {cal['T_s2']:.3f}, T_GCN = {cal['T_gcn']:.3f}" in text
+        assert (f"on validation the {better} is better: df4lcz_cal {100 * cal['val_accuracy']:.2f} % vs df4lcz "
+                f"{100 * raw['val_accuracy']:.2f} % at α = 0.60") in text
         assert "1360" in text  # total samples
         assert "df4lcz_tuned" in text and "resnet11_3d" in text
+        assert "± is half the width of the 90 % percentile bootstrap interval over 150 resamplings" in text
     csv = pd.read_csv(run["out"] / "metrics.csv")
-    assert f"{100 * csv.loc[0, 'OA']:.2f}" in md and f"<td>{100 * csv.loc[0, 'OA']:.2f}</td>" in page
+    oa_cell = f"{100 * csv.loc[0, 'OA']:.2f} ± {50 * (csv.loc[0, 'OA_hi'] - csv.loc[0, 'OA_lo']):.2f}"
+    assert f"| {oa_cell} |" in md and f"<td>{oa_cell}</td>" in page
     md_links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
     html_links = re.findall(r'<img src="([^"]+)"', page)
     assert len(md_links) == len(html_links) == 2 * len(csv) + 2
@@ -168,23 +194,160 @@ def test_without_val_split_temperature_is_nan(tmp_path):
     y = rng.integers(1, 11, size=60)  # built classes only -> OA_N undefined too
     pred = make_model(1, ids, y, np.array(["test"] * 60), 2.0, 1.0)
     write_predictions(pred, tmp_path / "m.csv", float_format=None)
-    table = evaluate({("s", "m"): tmp_path / "m.csv"}, tmp_path / "out", N_BINS)
+    table = evaluate({("s", "m"): tmp_path / "m.csv"}, tmp_path / "out", N_BINS, n_boot=50, ci=0.95, seed=1)
     row = table.iloc[0]
     assert np.isnan(row["T"]) and np.isnan(row["ECE_ts"]) and np.isnan(row["OA_N"])
-    assert not np.isnan(row["ECE"])
+    assert np.isnan(row["ECE_ts_lo"]) and np.isnan(row["OA_N_hi"])
+    assert not np.isnan(row["ECE"]) and row["OA_lo"] <= row["OA_hi"]
     md_lines = (tmp_path / "out" / "metrics.md").read_text(encoding="utf-8").splitlines()
     md_row = next(ln for ln in md_lines if ln.startswith("| s |"))
-    cells = dict(zip(METRIC_COLUMNS, [c.strip() for c in md_row.strip("|").split("|")]))
+    cells = dict(zip(DISPLAY_COLUMNS, [c.strip() for c in md_row.strip("|").split("|")]))
     assert cells["OA_N"] == cells["T"] == cells["ECE_ts"] == "n/a"
+    assert " ± " in cells["OA"]
 
 
 def test_evaluate_errors(tmp_path):
+    settings = {"n_boot": EVALUATE["bootstrap"], "ci": EVALUATE["ci"], "seed": 0}
     with pytest.raises(ValueError, match="predictions: no prediction files given"):
-        evaluate({}, tmp_path, N_BINS)
+        evaluate({}, tmp_path, N_BINS, **settings)
     with pytest.raises(ValueError, match="strategy: 'a/b' is not usable in file names"):
-        evaluate({("a/b", "m"): tmp_path / "m.csv"}, tmp_path, N_BINS)
+        evaluate({("a/b", "m"): tmp_path / "m.csv"}, tmp_path, N_BINS, **settings)
     with pytest.raises(FileNotFoundError, match="missing.csv: prediction file not found"):
-        evaluate({("s", "m"): tmp_path / "missing.csv"}, tmp_path, N_BINS)
+        evaluate({("s", "m"): tmp_path / "missing.csv"}, tmp_path, N_BINS, **settings)
     with pytest.raises(FileNotFoundError, match="metrics table not found"):
         write_summary(tmp_path / "none.csv", tmp_path / "s.md", tmp_path / "s.html", regions=[],
-                      split_counts={}, segmentation_backend="x", figure_dir=tmp_path, n_bins=N_BINS)
+                      split_counts={}, segmentation_backend="x", graphs="y", figure_dir=tmp_path, note="")
+    pred = make_model(1, np.arange(30), np.arange(30) % 17 + 1, np.array(["test"] * 30), 2.0, 1.0)
+    write_predictions(pred, tmp_path / "m.csv", float_format=None)
+    with pytest.raises(ValueError, match=r"p: 2 test sample\(s\) have no polygon_id in the sample table, "
+                                         r"e.g. sample_id \[28, 29\]"):
+        evaluate({("p", "m"): tmp_path / "m.csv"}, tmp_path, N_BINS, clusters={"p": pd.Series(0, index=range(28))},
+                 **settings)
+    with pytest.raises(ValueError, match=r"ci: 1.5 is not an interval coverage"):
+        evaluate({("s", "m"): tmp_path / "m.csv"}, tmp_path, N_BINS, n_boot=10, ci=1.5, seed=0)
+    samples = tmp_path / "samples.parquet"
+    pd.DataFrame({"sample_id": [1, 2, 3], "polygon_id": [5.0, np.nan, 6.0]}).to_parquet(samples)
+    with pytest.raises(ValueError, match=r"samples.parquet: polygon_id is empty for sample_id \[2\]"):
+        polygon_clusters(samples)
+
+
+def plain_ece_mce(proba: np.ndarray, y: np.ndarray, n_bins: int) -> tuple[float, float]:
+    """ECE/MCE by a loop over right-closed equal-width bins (bin m: m/M < conf ≤ (m+1)/M)."""
+    conf = proba.max(axis=1)
+    correct = proba.argmax(axis=1) + 1 == y
+    bins = np.maximum(np.ceil(conf * n_bins).astype(int) - 1, 0)
+    ece, gaps = 0.0, []
+    for b in range(n_bins):
+        sel = bins == b
+        if sel.any():
+            gap = abs(correct[sel].mean() - conf[sel].mean())
+            ece += sel.sum() / len(y) * gap
+            gaps.append(gap)
+    return ece, max(gaps)
+
+
+def plain_scores(t: np.ndarray, p: np.ndarray, proba: np.ndarray, proba_ts: np.ndarray) -> dict[str, float]:
+    built, natural = t <= 10, t > 10
+    scores = {
+        "OA": skm.accuracy_score(t, p),
+        "OA_BU": skm.accuracy_score(t[built], p[built]) if built.any() else np.nan,
+        "OA_N": skm.accuracy_score(t[natural], p[natural]) if natural.any() else np.nan,
+        "kappa": skm.cohen_kappa_score(t, p),
+        "F1_weighted": skm.f1_score(t, p, average="weighted", zero_division=0),
+        "F1_macro": skm.f1_score(t, p, average="macro", zero_division=0),
+    }
+    scores["ECE"], scores["MCE"] = plain_ece_mce(proba, t, 20)
+    scores["ECE_ts"], scores["MCE_ts"] = plain_ece_mce(proba_ts, t, 20)
+    return scores
+
+
+def plain_bootstrap(test: pd.DataFrame, proba_ts: np.ndarray, clusters: np.ndarray | None, n_boot: int, seed: int,
+                    ci: float) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap written out: draw U units with replacement, score the rows they bring."""
+    rng = np.random.default_rng(seed)
+    n = len(test)
+    if clusters is None:
+        groups = [np.array([i]) for i in range(n)]
+    else:
+        groups = [np.flatnonzero(clusters == c) for c in np.unique(clusters)]
+    t, p = test["y_true"].to_numpy(), test["y_pred"].to_numpy()
+    proba = test[list(PROB_COLUMNS)].to_numpy()
+    values: dict[str, list[float]] = {m: [] for m in CI_METRICS}
+    for _ in range(n_boot):
+        draw = rng.integers(0, len(groups), size=len(groups))
+        idx = np.concatenate([groups[d] for d in draw])
+        for metric, value in plain_scores(t[idx], p[idx], proba[idx], proba_ts[idx]).items():
+            values[metric].append(value)
+    q = [50 * (1 - ci), 50 * (1 + ci)]
+    return {m: tuple(np.nanpercentile(v, q)) for m, v in values.items()}
+
+
+def test_intervals_match_a_plain_percentile_bootstrap(run):
+    csv = pd.read_csv(run["out"] / "metrics.csv")
+    assert set(CI_METRICS) == {c for c in DISPLAY_COLUMNS if c not in ("strategy", "model", "T", "n_test")}
+    for rec in csv.to_dict("records"):
+        raw = pd.read_csv(run["predictions"][(rec["strategy"], rec["model"])])
+        test = raw[raw["split"] == "test"].reset_index(drop=True)
+        proba_ts = calibration.apply_temperature(test[list(PROB_COLUMNS)].to_numpy(), rec["T"])
+        clustered = rec["strategy"] == "polygon_pool"
+        clusters = run["polygons"].loc[test["sample_id"]].to_numpy() if clustered else None
+        assert rec["bootstrap_unit"] == ("polygon" if clustered else "sample")
+        expected = plain_bootstrap(test, proba_ts, clusters, N_BOOT, SEED, ci=0.9)
+        for metric, (lo, hi) in expected.items():
+            assert rec[f"{metric}_lo"] == pytest.approx(lo, rel=1e-9, abs=1e-12), metric
+            assert rec[f"{metric}_hi"] == pytest.approx(hi, rel=1e-9, abs=1e-12), metric
+        assert rec["OA_lo"] < rec["OA"] < rec["OA_hi"]
+
+
+def test_polygon_bootstrap_resamples_whole_polygons(tmp_path):
+    """When correctness is shared within polygons, resampling polygons gives a much wider OA interval."""
+    rng = np.random.default_rng(11)
+    n = 480
+    ids = np.arange(n)
+    polygon = ids // 16  # 30 polygons of 16 samples
+    y = rng.integers(1, 18, size=n)
+    right = rng.uniform(size=30) < 0.7
+    pred = make_model(3, ids, y, np.array(["test"] * n), 2.0, 1.0)
+    wrong = ~right[polygon]
+    pred["y_pred"] = np.where(wrong, pred["y_true"] % 17 + 1, pred["y_true"])
+    proba = np.full((n, 17), 0.2 / 16)
+    proba[np.arange(n), pred["y_pred"].to_numpy() - 1] = 0.8
+    pred.loc[:, list(PROB_COLUMNS)] = proba
+    write_predictions(pred, tmp_path / "m.csv", float_format=None)
+    paths = {("by_sample", "m"): tmp_path / "m.csv", ("by_polygon", "m"): tmp_path / "m.csv"}
+    table = evaluate(paths, tmp_path / "out", N_BINS, n_boot=400, ci=0.95, seed=3,
+                     clusters={"by_polygon": pd.Series(polygon, index=ids)}).set_index("strategy")
+    width = table["OA_hi"] - table["OA_lo"]
+    assert table.loc["by_sample", "OA"] == table.loc["by_polygon", "OA"] == pytest.approx(right[polygon].mean())
+    assert table["bootstrap_unit"].to_dict() == {"by_sample": "sample", "by_polygon": "polygon"}
+    # binomial over 480 samples vs over 30 polygons: about √16 = 4 times wider
+    assert width["by_polygon"] > 2.5 * width["by_sample"]
+    # every polygon resampling is a whole number of 16-sample polygons: OA_lo is a multiple of 1/30
+    assert table.loc["by_polygon", "OA_lo"] * 30 == pytest.approx(round(table.loc["by_polygon", "OA_lo"] * 30))
+
+
+def test_no_resamplings_leave_intervals_empty(tmp_path):
+    pred = make_model(2, np.arange(40), np.arange(40) % 17 + 1, np.array(["val", "test"] * 20), 2.0, 1.0)
+    write_predictions(pred, tmp_path / "m.csv", float_format=None)
+    table = evaluate({("s", "m"): tmp_path / "m.csv"}, tmp_path / "out", N_BINS, n_boot=0, ci=0.95, seed=0)
+    assert table[[f"{m}_{e}" for m in CI_METRICS for e in ("lo", "hi")]].isna().all().all()
+    md = (tmp_path / "out" / "metrics.md").read_text(encoding="utf-8")
+    assert "±" not in md and f"| {100 * table.loc[0, 'OA']:.2f} |" in md
+
+
+def test_describe_graphs_names_mask_view_and_edge_rule(tmp_path):
+    def shard(name: str, params: dict, attrs: dict | None = None):
+        gs = GraphSet(x=np.zeros((2, 1), np.float32), edge_index=np.array([[0, 1], [1, 0]]),
+                      node_ptr=np.array([0, 2]), edge_ptr=np.array([0, 2]), feature_names=["area"], params=params)
+        write_graphs(tmp_path / name, np.array([7]), np.array([3]), gs, attrs)
+        return tmp_path / name
+
+    a = shard("0.h5", {"mask_view": "visible", "edge_rule": "adjacency", "tolerance_px": 3}, {"masks": "0.h5"})
+    b = shard("1.h5", {"mask_view": "visible", "edge_rule": "adjacency", "tolerance_px": 3}, {"masks": "1.h5"})
+    c = shard("2.h5", {"mask_view": "whole", "edge_rule": "knn", "k": 4})
+    d = shard("3.h5", {"edge_rule": "dense adjacency"}, {"source": "LCZC-GES2"})
+    assert describe_graphs([a, b]) == "mask view visible, edges adjacency (tolerance_px 3)"
+    assert describe_graphs([a, c]) == ("mask view visible, edges adjacency (tolerance_px 3); "
+                                       "mask view whole, edges knn (k 4)")
+    assert describe_graphs([d]) == "edges dense adjacency, imported from LCZC-GES2"
+    assert describe_graphs([]) == "none"

@@ -1,19 +1,20 @@
 """Segmentation backends: SAM (tiny random-weight model through the real checkpoint path) against
 segment-anything called directly, checkpoint errors, small-region removal, the classical
-backend, post-processing, label maps, masks files and the overlay figure."""
+backend, post-processing, whole masks (run-length codec), the painted label map, masks files and
+the overlay figure."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from helpers.masks import mask_bbox_xywh
+from helpers.masks import mask_bbox_xywh, paint, records_of_masks
 
 from df4lcz.config import schema_defaults
 from df4lcz.devices import resolve_device
 from df4lcz.io.masks import read_masks, write_masks
 from df4lcz.segmentation.classical import ClassicalSegmenter
-from df4lcz.segmentation.labels import paint_labels, postprocess_masks, segment_images
+from df4lcz.segmentation.labels import maskset_from_records, paint_labels, postprocess_masks, segment_images
 from df4lcz.segmentation.overlays import plot_mask_overlays
 from df4lcz.segmentation.protocol import make_segmenter
 from df4lcz.segmentation.sam import SamSegmenter, build_tiny_sam, build_tiny_sam_checkpoint, load_sam
@@ -57,21 +58,52 @@ def test_postprocess_sorts_filters_and_caps():
     assert [r["area"] for r in postprocess_masks(recs, min_area=50, max_masks=50)] == [200, 80, 80, 50]
 
 
-def test_paint_labels_smaller_mask_wins_and_hidden_masks_go():
+def test_postprocess_drops_empty_masks_even_without_min_area():
+    recs = [record(a, i) for i, a in enumerate([0, 5, 0])]
+    assert [r["area"] for r in postprocess_masks(recs, min_area=0, max_masks=50)] == [5]
+
+
+def overlapping_masks() -> list[np.ndarray]:
+    """Four masks of a 6 × 6 chip, largest first: 'small' overlaps 'big'; 'hidden' is covered by
+    the later 'tiny' (same pixel)."""
     big = np.zeros((6, 6), bool)
     big[:, :4] = True
     small = np.zeros((6, 6), bool)
     small[1:3, 2:6] = True
     hidden = np.zeros((6, 6), bool)
-    hidden[4, 0] = True  # covered by 'tiny' below
-    tiny = hidden.copy()
-    recs = [{"segmentation": m} for m in (big, small, hidden, tiny)]
-    labels, kept, visible = paint_labels(recs, (6, 6))
-    expected = np.where(big, 1, 0)
-    expected[small] = 2
-    expected[tiny] = 3  # 'hidden' (label 3 before renumbering) lost every pixel to 'tiny'
+    hidden[4, 0] = True
+    return [big, small, hidden, hidden.copy()]
+
+
+def test_paint_labels_smaller_mask_wins_and_hidden_masks_keep_their_row():
+    masks = overlapping_masks()
+    ms = maskset_from_records([records_of_masks(masks)], (6, 6))
+    assert ms.n_masks().tolist() == [4]  # every mask is kept whole, the covered one too
+    labels = paint_labels(ms, 0)
+    expected = np.where(masks[0], 1, 0)
+    expected[masks[1]] = 2
+    expected[masks[3]] = 4  # 'hidden' (3) lost its only pixel to 'tiny' (4): label 3 does not occur
     np.testing.assert_array_equal(labels, expected)
-    assert kept.tolist() == [0, 1, 3] and visible.tolist() == [24 - 4 - 1, 8, 1]
+    assert labels.dtype == np.uint8
+    for k, m in enumerate(masks):
+        np.testing.assert_array_equal(ms.mask(k), m)
+    np.testing.assert_array_equal(ms.masks(0), np.stack(masks))
+
+
+def test_paint_labels_many_masks_against_a_loop():
+    """More than 52 masks (several coverage words) and more than 255 (uint16 labels)."""
+    rng = np.random.default_rng(8)
+    for n_masks in (3, 60, 300):
+        masks = []
+        for _ in range(n_masks):
+            m = np.zeros((30, 41), bool)
+            y, x = rng.integers(0, 30), rng.integers(0, 41)
+            m[y : y + rng.integers(1, 12), x : x + rng.integers(1, 15)] = True
+            masks.append(m)
+        ms = maskset_from_records([records_of_masks(masks)], (30, 41))
+        labels = paint_labels(ms, 0)
+        np.testing.assert_array_equal(labels, paint(masks, (30, 41)))
+        assert labels.dtype == (np.uint8 if n_masks <= 255 else np.uint16)
 
 
 def test_mask_bbox_uses_sam_convention():
@@ -222,39 +254,59 @@ def test_segment_images_and_masks_file(tmp_path):
     images = np.stack([make_image(0), make_image(1), np.zeros((96, 96, 3), np.uint8)])
     seg = ClassicalSegmenter(**{**SEGMENT["classical"], "scale": 100, "min_size": 20})
     ms = segment_images(images, seg, min_area=50, max_masks=10)
-    assert ms.labels.shape == (3, 96, 96) and ms.labels.dtype == np.uint8
-    assert ms.mask_ptr[0] == 0 and len(ms.mask_ptr) == 4
+    assert (ms.height, ms.width) == (96, 96) and ms.mask_ptr[0] == 0 and len(ms.mask_ptr) == 4
     for i in range(3):
-        n = ms.mask_ptr[i + 1] - ms.mask_ptr[i]
-        assert n <= 10
-        present = np.unique(ms.labels[i])
-        assert set(present.tolist()) - {0} == set(range(1, n + 1))  # labels 1..K all present
-        areas = ms.area[ms.mask_ptr[i] : ms.mask_ptr[i + 1]]
-        assert (np.diff(areas) <= 0).all() and (areas >= 50).all()  # largest first
-        vis = np.bincount(ms.labels[i].ravel(), minlength=n + 1)[1:]
-        np.testing.assert_array_equal(vis, ms.visible_area[ms.mask_ptr[i] : ms.mask_ptr[i + 1]])
+        # the whole masks are the segmenter's records, post-processed independently here
+        recs = [r for r in seg.segment(images[i]) if r["area"] >= 50]
+        recs = sorted(recs, key=lambda r: r["area"], reverse=True)[:10]
+        sl = slice(ms.mask_ptr[i], ms.mask_ptr[i + 1])
+        assert ms.mask_ptr[i + 1] - ms.mask_ptr[i] == len(recs)
+        expected = np.array([r["segmentation"] for r in recs]).reshape(-1, 96, 96)
+        np.testing.assert_array_equal(ms.masks(i), expected)
+        assert ms.area[sl].tolist() == [r["area"] for r in recs]
+        assert ms.bbox[sl].tolist() == [r["bbox"] for r in recs]
+        np.testing.assert_array_equal(paint_labels(ms, i), paint(expected, (96, 96)))
     # the flat black chip is one region covering everything
     assert ms.area[ms.mask_ptr[2]] == 96 * 96
     path = tmp_path / "masks" / "0.h5"
     write_masks(path, np.array([7, 8, 9]), ms, {"shard": 0})
     ids, back = read_masks(path)
-    assert ids.tolist() == [7, 8, 9]
-    for name in ("labels", "mask_ptr", "bbox", "area", "visible_area"):
+    assert ids.tolist() == [7, 8, 9] and (back.height, back.width) == (96, 96)
+    for name in ("mask_ptr", "rle_ptr", "rle_counts", "bbox", "area"):
         np.testing.assert_array_equal(getattr(back, name), getattr(ms, name))
-    assert np.isnan(back.predicted_iou).all()
+    assert back.rle_counts.dtype == np.uint32 and np.isnan(back.predicted_iou).all()
     assert back.params["backend"] == "classical" and back.params["method"] == "felzenszwalb"
     assert back.params["scale"] == 100 and back.params["min_area"] == 50 and back.params["max_masks"] == 10
-    assert "smaller mask wins" in back.params["overlap_rule"] and back.params["shard"] == 0
+    assert "background first" in back.params["mask_encoding"] and back.params["shard"] == 0
 
 
-def test_segment_images_with_tiny_sam(tiny_ckpt):
+def test_segment_images_with_tiny_sam_keeps_generator_masks_whole(tiny_ckpt, tmp_path):
+    """Mask for mask, the masks file holds what SamAutomaticMaskGenerator.generate returns
+    (filtered by area, largest first, capped) — overlapping masks included, nothing painted."""
+    from segment_anything import SamAutomaticMaskGenerator
+
     settings = {"model_type": "tiny", "device": "cpu", "min_mask_region_area": 0, **LOOSE}
     seg = make_segmenter("sam", settings, checkpoint=tiny_ckpt)
-    ms = segment_images(make_image()[None], seg, min_area=10, max_masks=5)
-    assert 1 <= ms.mask_ptr[1] <= 5
+    images = np.stack([make_image(0), make_image(3)])
+    ms = segment_images(images, seg, min_area=10, max_masks=5)
+    write_masks(tmp_path / "m.h5", np.array([0, 1]), ms)
+    _, ms = read_masks(tmp_path / "m.h5")
     assert ms.params["backend"] == "sam" and ms.params["model_type"] == "tiny"
     assert ms.params["points_per_side"] == 4
-    assert (ms.predicted_iou == ms.predicted_iou).all()  # finite values from SAM
+    generator = SamAutomaticMaskGenerator(build_tiny_sam(seed=0), min_mask_region_area=0, **LOOSE)
+    overlaps = 0
+    for i, image in enumerate(images):
+        direct = sorted((d for d in generator.generate(image) if d["area"] >= 10), key=lambda d: -d["area"])[:5]
+        sl = slice(ms.mask_ptr[i], ms.mask_ptr[i + 1])
+        assert 1 <= len(direct) == ms.mask_ptr[i + 1] - ms.mask_ptr[i]
+        for k, d in enumerate(direct):
+            np.testing.assert_array_equal(ms.mask(ms.mask_ptr[i] + k), d["segmentation"])
+        assert ms.area[sl].tolist() == [d["area"] for d in direct]
+        assert ms.bbox[sl].tolist() == [[int(v) for v in d["bbox"]] for d in direct]
+        np.testing.assert_allclose(ms.predicted_iou[sl], [d["predicted_iou"] for d in direct], rtol=1e-5)
+        np.testing.assert_allclose(ms.stability_score[sl], [d["stability_score"] for d in direct], rtol=1e-5)
+        overlaps += int((np.sum([d["segmentation"] for d in direct], axis=0) > 1).sum())
+    assert overlaps > 0  # the random SAM's masks overlap: they are stored whole, not painted
 
 
 def test_overlay_figure(tmp_path):
@@ -262,11 +314,11 @@ def test_overlay_figure(tmp_path):
     ms = segment_images(images, ClassicalSegmenter(**{**SEGMENT["classical"], "scale": 100}),
                         min_area=SEGMENT["min_area"], max_masks=8)
     path = tmp_path / "fig" / "overlay.png"
-    out = plot_mask_overlays(images, ms.labels, np.array([2, 14, 2]), path, per_class=2)
+    out = plot_mask_overlays(images, ms, np.array([2, 14, 2]), path, per_class=2)
     data = out.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
     with pytest.raises(ValueError, match="differ in length"):
-        plot_mask_overlays(images, ms.labels, np.array([2]), tmp_path / "x.png",
+        plot_mask_overlays(images, ms, np.array([2]), tmp_path / "x.png",
                            per_class=SEGMENT["overlay_samples_per_class"])
 
 

@@ -52,7 +52,7 @@ def test_tiny_run_predictions_and_metrics(tiny_run):
     res = tiny_run / "results"
     valid = set(pd.read_csv(res / "valid_samples.csv").sample_id)
     metrics = pd.read_csv(res / "tables" / "metrics.csv")
-    models = ["resnet11_3d", "gcn", "df4lcz", "df4lcz_tuned"]
+    models = ["resnet11_3d", "gcn", "df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned"]
     assert sorted(zip(metrics.strategy, metrics.model)) == sorted((s, m) for s in ("random", "polygon")
                                                                   for m in models)
     for strategy in ("random", "polygon"):
@@ -138,6 +138,9 @@ def test_tiny_sam_backend_in_workflow(tmp_path):
     its masks equal SamAutomaticMaskGenerator.generate called directly with the same settings."""
     from segment_anything import SamAutomaticMaskGenerator
 
+    from df4lcz.io.chips import read_chips
+    from df4lcz.io.graphs import read_graph_attrs, read_graphs
+    from df4lcz.io.masks import read_masks
     from df4lcz.segmentation.sam import build_tiny_sam, build_tiny_sam_checkpoint
 
     ckpt = build_tiny_sam_checkpoint(tmp_path / "sam_tiny.pth", seed=0)
@@ -156,31 +159,32 @@ def test_tiny_sam_backend_in_workflow(tmp_path):
     generator = SamAutomaticMaskGenerator(
         build_tiny_sam(seed=0), points_per_side=4, pred_iou_thresh=0.0, stability_score_thresh=0.0,
         box_nms_thresh=0.9, crop_n_layers=0, min_mask_region_area=0)
-    with h5py.File(res / "chips" / "google" / "0.h5") as f:
-        chip_ids, images = f["sample_id"][:], f["image"][:3]
-    with h5py.File(res / "masks" / "0.h5") as f:
-        assert f.attrs["backend"] == "sam" and f.attrs["model_type"] == "tiny"
-        np.testing.assert_array_equal(f["sample_id"][:], chip_ids)
-        ptr, bbox, area = f["mask_ptr"][:], f["bbox"][:], f["area"][:]
-        iou, stab, labels = f["predicted_iou"][:], f["stability_score"][:], f["labels"][:3]
+    chips = read_chips(res / "chips" / "google" / "0.h5", "google")
+    chip_ids, images = chips.sample_id, chips.image[:3]
+    mask_ids, ms = read_masks(res / "masks" / "0.h5")
+    assert ms.params["backend"] == "sam" and ms.params["model_type"] == "tiny"
+    np.testing.assert_array_equal(mask_ids, chip_ids)
     n_masks = 0
     for i, image in enumerate(images):
         direct = generator.generate(image)
-        # DF4LCZ post-processing: area >= 50 px, largest first, at most 50
+        # DF4LCZ post-processing: area >= 50 px, largest first, at most 50; every mask kept whole
         direct = sorted((d for d in direct if d["area"] >= 50), key=lambda d: -d["area"])[:50]
-        # painted largest first (smaller masks win overlaps); masks left with no pixel are dropped
-        painted = np.zeros(image.shape[:2], dtype=np.int64)
-        for j, d in enumerate(direct, start=1):
-            painted[d["segmentation"]] = j
-        direct = [d for j, d in enumerate(direct, start=1) if (painted == j).any()]
-        sl = slice(ptr[i], ptr[i + 1])
-        assert ptr[i + 1] - ptr[i] == len(direct)
-        np.testing.assert_array_equal(area[sl], [d["area"] for d in direct])
-        np.testing.assert_array_equal(bbox[sl], [[int(v) for v in d["bbox"]] for d in direct])
-        np.testing.assert_allclose(iou[sl], [d["predicted_iou"] for d in direct], rtol=1e-5)
-        np.testing.assert_allclose(stab[sl], [d["stability_score"] for d in direct], rtol=1e-5)
-        assert len(np.unique(labels[i][labels[i] > 0])) == len(direct)
+        sl = slice(ms.mask_ptr[i], ms.mask_ptr[i + 1])
+        assert ms.mask_ptr[i + 1] - ms.mask_ptr[i] == len(direct)
+        for k, d in enumerate(direct):  # mask for mask
+            np.testing.assert_array_equal(ms.mask(ms.mask_ptr[i] + k), d["segmentation"])
+        np.testing.assert_array_equal(ms.area[sl], [d["area"] for d in direct])
+        np.testing.assert_array_equal(ms.bbox[sl], [[int(v) for v in d["bbox"]] for d in direct])
+        np.testing.assert_allclose(ms.predicted_iou[sl], [d["predicted_iou"] for d in direct], rtol=1e-5)
+        np.testing.assert_allclose(ms.stability_score[sl], [d["stability_score"] for d in direct], rtol=1e-5)
         n_masks += len(direct)
+    # every mask is a node of its graph (graphs.mask_view: whole, the default)
+    graph_ids, _, gs = read_graphs(res / "graphs" / "0.h5")
+    assert read_graph_attrs(res / "graphs" / "0.h5")["mask_view"] == "whole"
+    n_nodes = dict(zip(graph_ids.tolist(), np.diff(gs.node_ptr).tolist()))
+    for i, sid in enumerate(mask_ids.tolist()):
+        if sid in n_nodes:
+            assert n_nodes[sid] == max(int(ms.n_masks()[i]), 1)
     assert n_masks >= 3
 
 

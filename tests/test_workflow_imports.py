@@ -56,7 +56,7 @@ def test_lczc_ges2_workflow(tmp_path):
         for name, ours in (("train", "train"), ("validation", "val"), ("test", "test")):
             assert set(split[split == ours].index) == {int(i) for i in released[name]}
     metrics = pd.read_csv(res / "tables" / "metrics.csv")
-    assert set(metrics.model) == {"resnet11_3d", "gcn", "df4lcz", "df4lcz_tuned"}
+    assert set(metrics.model) == {"resnet11_3d", "gcn", "df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned"}
     assert set(metrics.strategy) == {"random", "polygon"}
     assert "imported LCZC-GES2 graphs" in (res / "summary.md").read_text()
     assert not (res / "chips" / "google").exists() and not (res / "masks").exists()

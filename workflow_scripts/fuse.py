@@ -1,4 +1,4 @@
-"""Rule fuse: df4lcz (configured α) and df4lcz_tuned (α chosen on val) for one split strategy. Logic: df4lcz.stages.fuse."""
+"""Rule fuse: the fusion models (df4lcz, df4lcz_tuned; calibrated df4lcz_cal, df4lcz_cal_tuned) of one split strategy. Logic: df4lcz.stages.fuse."""
 
 import _bootstrap  # noqa: F401  (makes df4lcz importable when not installed)
 

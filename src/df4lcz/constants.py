@@ -147,8 +147,16 @@ GCN_MODEL_NAME: str = "gcn"
 #: Models that are trained (one ``results/models/{strategy}/{model}.pt`` each).
 TRAINED_MODEL_NAMES: tuple[str, ...] = (*S2_MODEL_NAMES, GCN_MODEL_NAME)
 
-#: Fusion outputs: the paper's fixed α and the α tuned on the validation split.
-FUSION_MODEL_NAMES: tuple[str, ...] = ("df4lcz", "df4lcz_tuned")
+#: Fusion outputs: the paper's fusion of the raw stream probabilities with the fixed α and with α
+#: tuned on the validation split, then the same two after temperature-scaling each stream on val
+#: (``fusion.calibrate``).
+FUSION_MODEL_NAMES: tuple[str, ...] = ("df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned")
+
+#: The paper's two fusion outputs (raw probabilities), made whether or not ``fusion.calibrate`` is set.
+PAPER_FUSION_MODEL_NAMES: tuple[str, ...] = FUSION_MODEL_NAMES[:2]
+
+#: Split strategy whose evaluation resamples whole polygons (cluster bootstrap of the metrics).
+POLYGON_STRATEGY: str = "polygon"
 
 #: Every model name a prediction file may carry.
 ALL_MODEL_NAMES: tuple[str, ...] = (*TRAINED_MODEL_NAMES, *FUSION_MODEL_NAMES)

@@ -76,9 +76,7 @@ def reliability_bins(proba: np.ndarray, y_true: np.ndarray, n_bins: int) -> pd.D
     p, y = _check_pair(proba, y_true)
     m = _check_n_bins(n_bins)
     edges = np.linspace(0.0, 1.0, m + 1)
-    conf = p.max(axis=1) if p.shape[0] else np.zeros(0)
-    correct = (p.argmax(axis=1) + 1 == y).astype(np.float64) if p.shape[0] else np.zeros(0)
-    idx = np.searchsorted(edges[1:-1], conf, side="left")
+    idx, conf, correct = confidence_bins(p, y, m)
     count = np.bincount(idx, minlength=m)
     safe = np.maximum(count, 1)
     acc = np.where(count > 0, np.bincount(idx, weights=correct, minlength=m) / safe, np.nan)
@@ -95,16 +93,56 @@ def reliability_bins(proba: np.ndarray, y_true: np.ndarray, n_bins: int) -> pd.D
     )
 
 
+def confidence_bins(proba: np.ndarray, y_true: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bin of each sample's confidence, the confidence and whether the argmax is right.
+
+    Args:
+        proba: (N, 17) probabilities; y_true: (N,) codes 1–17; n_bins: equal-width bins on [0, 1].
+
+    Returns:
+        ``(bin, confidence, correct)``: (N,) int64 bin indices 0..n_bins−1 (right-closed bins, see
+        the module docstring), (N,) float64 max probabilities, (N,) float64 1.0/0.0.
+    """
+    p, y = _check_pair(proba, y_true)
+    m = _check_n_bins(n_bins)
+    if p.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
+    conf = p.max(axis=1)
+    correct = (p.argmax(axis=1) + 1 == y).astype(np.float64)
+    idx = np.searchsorted(np.linspace(0.0, 1.0, m + 1)[1:-1], conf, side="left").astype(np.int64)
+    return idx, conf, correct
+
+
+def ece_mce_from_sums(
+    count: np.ndarray, correct: np.ndarray, confidence: np.ndarray
+) -> tuple[float | np.ndarray, float | np.ndarray]:
+    """ECE and MCE from per-bin sums ``(..., M)``: sample count, number correct, summed confidence.
+
+    ECE = Σ_m |correct_m − confidence_m| / N; MCE = max over non-empty bins of
+    |correct_m − confidence_m| / count_m. Both NaN where N = 0. Counts may be weights (a bootstrap
+    resampling counts a sample as often as it was drawn). Floats for ``(M,)`` inputs, arrays of
+    shape ``(...)`` for stacks.
+    """
+    count = np.asarray(count, dtype=np.float64)
+    gap_sum = np.abs(np.asarray(correct, dtype=np.float64) - np.asarray(confidence, dtype=np.float64))
+    n = count.sum(axis=-1)
+    filled = count > 0
+    gap = np.where(filled, gap_sum / np.where(filled, count, 1.0), -np.inf)
+    empty = n == 0
+    ece = np.where(empty, np.nan, gap_sum.sum(axis=-1) / np.where(empty, 1.0, n))
+    mce = np.where(empty, np.nan, gap.max(axis=-1))
+    if ece.ndim == 0:
+        return float(ece), float(mce)
+    return ece, mce
+
+
 def ece_mce_from_bins(bins: pd.DataFrame) -> tuple[float, float]:
     """ECE and MCE from a :func:`reliability_bins` table; both NaN when all bins are empty."""
     count = bins["count"].to_numpy(np.float64)
-    n = count.sum()
-    if n == 0:
-        return float("nan"), float("nan")
     filled = count > 0
-    acc = bins["accuracy"].to_numpy(np.float64)[filled]
-    gap = np.abs(acc - bins["confidence"].to_numpy(np.float64)[filled])
-    return float(np.sum(count[filled] / n * gap)), float(gap.max())
+    acc = np.where(filled, bins["accuracy"].to_numpy(np.float64), 0.0)
+    conf = np.where(filled, bins["confidence"].to_numpy(np.float64), 0.0)
+    return ece_mce_from_sums(count, acc * count, conf * count)
 
 
 def ece_mce(proba: np.ndarray, y_true: np.ndarray, n_bins: int) -> tuple[float, float]:

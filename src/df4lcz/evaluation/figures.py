@@ -7,6 +7,7 @@ Figures are drawn with matplotlib's object-oriented API on an Agg canvas (``Figu
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -146,24 +147,39 @@ def plot_reliability(
     _save(fig, path)
 
 
-def plot_alpha_curve(curve: pd.DataFrame, path: str | os.PathLike, alpha: float | None = None,
-                     title: str = "Fusion weight on the validation split") -> None:
-    """Plot the validation score against the fusion weight α (``curve``: columns alpha, score).
+#: Line colours of the α curves, in the order the models appear.
+ALPHA_CURVE_COLORS: tuple[str, ...] = ("#4c72b0", "#dd8452", "#55a868", "#8172b3")
 
-    ``alpha`` (the chosen value) is marked when given. Saved as ``path`` (PNG).
+
+def plot_alpha_curve(curve: pd.DataFrame, path: str | os.PathLike, chosen: Mapping[str, float] | None = None,
+                     title: str = "Fusion weight on the validation split") -> None:
+    """Plot the validation score against the fusion weight α, one line per tuned fusion model.
+
+    Args:
+        curve: columns ``alpha``, ``score`` and ``model`` (one line per model; without ``model`` a
+            single line), optionally ``metric`` (the y label).
+        path: PNG to write.
+        chosen: ``{model: chosen α}``, marked on each line.
+        title: figure title.
     """
     for col in ("alpha", "score"):
         if col not in curve.columns:
-            raise ValueError(f"curve: missing column '{col}'; expected columns alpha, score")
+            raise ValueError(f"curve: missing column '{col}'; expected columns model, alpha, score")
+    groups = list(curve.groupby("model", sort=False)) if "model" in curve.columns else [("score", curve)]
     fig = Figure(figsize=(5.5, 3.8), layout="constrained")
     ax = fig.add_subplot(1, 1, 1)
-    ax.plot(curve["alpha"], curve["score"], marker="o", markersize=3.5, color="#4c72b0")
-    if alpha is not None:
-        chosen = curve.loc[np.isclose(curve["alpha"].to_numpy(float), alpha, atol=1e-12), "score"]
-        ax.axvline(alpha, color="#c44e52", linestyle="--", linewidth=1.0, label=f"chosen α = {alpha:.2f}")
-        if len(chosen):
-            ax.plot([alpha], [chosen.iloc[0]], marker="*", markersize=12, color="#c44e52")
-        ax.legend(loc="lower center", fontsize=8)
+    for k, (model, rows) in enumerate(groups):
+        color = ALPHA_CURVE_COLORS[k % len(ALPHA_CURVE_COLORS)]
+        ax.plot(rows["alpha"], rows["score"], marker="o", markersize=3.5, color=color, label=str(model))
+        alpha = (chosen or {}).get(str(model))
+        if alpha is None:
+            continue
+        at = rows.loc[np.isclose(rows["alpha"].to_numpy(float), alpha, atol=1e-12), "score"]
+        ax.axvline(alpha, color=color, linestyle="--", linewidth=1.0)
+        if len(at):
+            ax.plot([alpha], [at.iloc[0]], marker="*", markersize=12, color=color,
+                    label=f"{model}: chosen α = {alpha:.2f}")
+    ax.legend(loc="lower center", fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_xlabel("α (weight of the Sentinel-2 stream; 1 − α for the GCN)")
     metric = str(curve["metric"].iloc[0]) if "metric" in curve.columns and len(curve) else "score"

@@ -4,7 +4,16 @@ DF4LCZ fuses the Sentinel-2 stream and the graph (GCN) stream by a convex combin
 softmax outputs, ``P = α·P_S2 + (1−α)·P_GCN`` (α = 0.6 in the paper, :data:`PAPER_ALPHA`), and
 predicts the argmax. :func:`tune_alpha` chooses α on the validation split only, so the test split
 stays untouched. Inputs and outputs are prediction frames (docs/contracts.md §8,
-:mod:`df4lcz.io.predictions`); the α curve is docs/contracts.md §9 (:mod:`df4lcz.io.alpha_curve`).
+:mod:`df4lcz.io.predictions`); the α curves and the fusion table are docs/contracts.md §9
+(:mod:`df4lcz.io.alpha_curve`).
+
+Calibrated fusion (``fusion.calibrate``): a convex mix of softmax outputs is dominated by the more
+confident stream, whether or not it is the better one (an under-trained 3D ResNet11 is
+under-confident, T ≈ 0.5, the GCN is not). :func:`calibrate_stream` therefore temperature-scales each
+stream with its own T fitted on its val rows (minimum NLL, :func:`~df4lcz.evaluation.calibration.fit_temperature`;
+Koller et al., TGRS 2024) before fusing. :func:`fusion_outputs` makes the paper's two fusions of the
+raw probabilities (``df4lcz``: fixed α, ``df4lcz_tuned``: α tuned on val) and, when calibrating,
+the same two of the scaled ones (``df4lcz_cal``, ``df4lcz_cal_tuned``).
 
 Decisions documented here:
 
@@ -18,12 +27,15 @@ Decisions documented here:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from df4lcz.constants import FUSION_MODEL_NAMES, PAPER_FUSION_MODEL_NAMES
 from df4lcz.evaluation import metrics
-from df4lcz.io.predictions import PROB_COLUMNS, validate_predictions
+from df4lcz.evaluation.calibration import apply_temperature, fit_temperature
+from df4lcz.io.predictions import PROB_COLUMNS, probabilities, validate_predictions
 from df4lcz.logs import get_logger
 
 log = get_logger(__name__)
@@ -202,3 +214,114 @@ def tune_alpha(
 def alpha_grid(step: float) -> np.ndarray:
     """The α values searched by the ``fuse`` rule: 0, ``step``, 2·``step`` … ≤ 1, rounded to 6 decimals."""
     return np.round(np.arange(0.0, 1.0 + 1e-9, step), 6)
+
+
+def calibrate_stream(pred: pd.DataFrame, where: str) -> tuple[pd.DataFrame, float]:
+    """Temperature-scale one stream's prediction frame with T fitted on its own val rows.
+
+    Args:
+        pred: prediction frame (val and test rows).
+        where: name of the stream for messages.
+
+    Returns:
+        ``(scaled frame, T)``: the frame with ``softmax(log p / T)`` probabilities (rows sum to 1)
+        and their arg-max as ``y_pred``; same rows and order.
+
+    Raises:
+        ValueError: the frame breaks the contract or has no val row.
+    """
+    frame = validate_predictions(pred, where)
+    val = (frame["split"] == "val").to_numpy()
+    if not val.any():
+        raise ValueError(f"{where}: no validation samples (split == 'val') to fit the stream's temperature on "
+                         "(fusion.calibrate)")
+    proba = probabilities(frame)
+    temperature = fit_temperature(proba[val], frame.loc[val, "y_true"].to_numpy())
+    scaled = apply_temperature(proba, temperature)
+    out = frame.copy()
+    out.loc[:, list(PROB_COLUMNS)] = scaled
+    out["y_pred"] = (scaled.argmax(axis=1) + 1).astype(np.int64)
+    log.info("%s: temperature T = %.4f fitted on %d val samples", where, temperature, int(val.sum()))
+    return out, temperature
+
+
+@dataclass(frozen=True)
+class FusionOutput:
+    """One fusion model of a split strategy (a row of the fusion table, docs/contracts.md §9).
+
+    Attributes:
+        model: one of :data:`~df4lcz.constants.FUSION_MODEL_NAMES`.
+        predictions: fused prediction frame (contract columns).
+        alpha: the α used.
+        alpha_tuned: whether α was tuned on val (``curve`` then holds the search).
+        temperatures: ``(T_s2, T_gcn)`` of the calibrated fusions, ``None`` for the raw ones.
+        val_accuracy: accuracy of the fused predictions on the val rows; n_val: their number.
+        curve: (G, 2) frame ``alpha, score`` of the α search, ``None`` for a fixed α.
+    """
+
+    model: str
+    predictions: pd.DataFrame
+    alpha: float
+    alpha_tuned: bool
+    temperatures: tuple[float, float] | None
+    val_accuracy: float
+    n_val: int
+    curve: pd.DataFrame | None
+
+
+def fusion_model_names(calibrate: bool) -> tuple[str, ...]:
+    """Fusion models of a run: the paper's two, plus the two calibrated ones when ``calibrate``."""
+    return FUSION_MODEL_NAMES if calibrate else PAPER_FUSION_MODEL_NAMES
+
+
+def _output(model: str, fused: pd.DataFrame, alpha: float, temperatures: tuple[float, float] | None,
+            curve: pd.DataFrame | None) -> FusionOutput:
+    val = fused[fused["split"] == "val"]
+    acc = metrics.overall_accuracy(val["y_true"].to_numpy(), val["y_pred"].to_numpy())
+    return FusionOutput(model=model, predictions=fused, alpha=float(alpha), alpha_tuned=curve is not None,
+                        temperatures=temperatures, val_accuracy=acc, n_val=len(val), curve=curve)
+
+
+def fusion_outputs(
+    pred_s2: pd.DataFrame,
+    pred_gcn: pd.DataFrame,
+    *,
+    alpha: float,
+    grid: Sequence[float] | np.ndarray,
+    calibrate: bool,
+    metric: str = "accuracy",
+) -> list[FusionOutput]:
+    """Every fusion model of a split strategy, in the order of :func:`fusion_model_names`.
+
+    Args:
+        pred_s2, pred_gcn: the two streams' prediction frames (val and test rows).
+        alpha: fixed α of ``df4lcz`` and ``df4lcz_cal`` (``fusion.alpha``).
+        grid: α values searched on val for the tuned models (:func:`alpha_grid`).
+        calibrate: also fuse the temperature-scaled streams (``fusion.calibrate``).
+        metric: tuning score, one of :data:`TUNE_METRICS`.
+    """
+    variants: list[tuple[pd.DataFrame, pd.DataFrame, tuple[float, float] | None]] = [(pred_s2, pred_gcn, None)]
+    if calibrate:
+        s2_cal, t_s2 = calibrate_stream(pred_s2, "Sentinel-2 predictions")
+        gcn_cal, t_gcn = calibrate_stream(pred_gcn, "GCN predictions")
+        variants.append((s2_cal, gcn_cal, (t_s2, t_gcn)))
+    names = fusion_model_names(calibrate)
+    outputs = []
+    for k, (s2, gcn, temperatures) in enumerate(variants):
+        fixed_name, tuned_name = names[2 * k], names[2 * k + 1]
+        outputs.append(_output(fixed_name, fuse(s2, gcn, alpha), alpha, temperatures, None))
+        tuned_alpha, curve = tune_alpha(s2, gcn, grid=grid, metric=metric)
+        outputs.append(_output(tuned_name, fuse(s2, gcn, tuned_alpha), tuned_alpha, temperatures, curve))
+    return outputs
+
+
+def fusion_table(outputs: Sequence[FusionOutput]) -> pd.DataFrame:
+    """The fusion table (docs/contracts.md §9): one row per output (columns of
+    :data:`df4lcz.io.alpha_curve.FUSION_TABLE_COLUMNS`)."""
+    rows = []
+    for out in outputs:
+        t_s2, t_gcn = out.temperatures if out.temperatures is not None else (np.nan, np.nan)
+        rows.append({"model": out.model, "calibrated": out.temperatures is not None, "alpha": out.alpha,
+                     "alpha_tuned": out.alpha_tuned, "T_s2": t_s2, "T_gcn": t_gcn,
+                     "val_accuracy": out.val_accuracy, "n_val": out.n_val})
+    return pd.DataFrame(rows)

@@ -15,6 +15,10 @@ columns = predicted class, both in code order 1..17). Definitions and edge-case 
   default ``labels``); classes absent from both are not counted as 0. A class present in y_true but
   never predicted has F1 = 0 (as scikit-learn ≥ 1.3, which computes F1 as 2tp/(2tp+fp+fn)).
 * **Weighted F1** = Σ_k F1_k · r_k / N (classes with no support get weight 0). NaN when N = 0.
+
+The functions of a confusion matrix also take a stack ``(..., 17, 17)`` of them (the bootstrap of
+:mod:`~df4lcz.evaluation.bootstrap` scores a thousand resamplings at once) and then return arrays
+``(...)`` instead of floats; one implementation serves both.
 """
 
 from __future__ import annotations
@@ -65,11 +69,18 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
 
 def _check_cm(cm: np.ndarray) -> np.ndarray:
     arr = np.asarray(cm)
-    if arr.shape != (N_CLASSES, N_CLASSES):
-        raise ValueError(f"cm: expected a ({N_CLASSES}, {N_CLASSES}) confusion matrix, got shape {arr.shape}")
+    if arr.ndim < 2 or arr.shape[-2:] != (N_CLASSES, N_CLASSES):
+        raise ValueError(f"cm: expected a ({N_CLASSES}, {N_CLASSES}) confusion matrix (or a stack of them), "
+                         f"got shape {arr.shape}")
     if np.any(arr < 0):
         raise ValueError("cm: counts must be non-negative")
     return arr.astype(np.float64)
+
+
+def _out(value: np.ndarray) -> float | np.ndarray:
+    """A float for one confusion matrix, the array for a stack."""
+    arr = np.asarray(value, dtype=np.float64)
+    return float(arr) if arr.ndim == 0 else arr
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -90,35 +101,40 @@ def overall_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(_ratio(np.count_nonzero(t == p), t.size))
 
 
-def group_accuracy(cm: np.ndarray, codes: tuple[int, ...]) -> float:
+def overall_accuracy_cm(cm: np.ndarray) -> float | np.ndarray:
+    """trace(cm) / N of a (17, 17) confusion matrix (or a stack); NaN when N = 0."""
+    arr = _check_cm(cm)
+    return _out(_ratio(np.trace(arr, axis1=-2, axis2=-1), arr.sum(axis=(-2, -1))))
+
+
+def group_accuracy(cm: np.ndarray, codes: tuple[int, ...]) -> float | np.ndarray:
     """Accuracy over the samples whose true class is in ``codes`` (OA_BU, OA_N); NaN if none."""
     arr = _check_cm(cm)
     rows = np.asarray(codes, dtype=np.int64) - 1
-    return float(_ratio(arr[rows, rows].sum(), arr[rows].sum()))
+    correct = np.diagonal(arr, axis1=-2, axis2=-1)[..., rows].sum(axis=-1)
+    return _out(_ratio(correct, arr[..., rows, :].sum(axis=(-2, -1))))
 
 
-def cohen_kappa(cm: np.ndarray) -> float:
-    """Cohen's kappa of a (17, 17) confusion matrix; NaN when undefined (see module docstring)."""
+def cohen_kappa(cm: np.ndarray) -> float | np.ndarray:
+    """Cohen's kappa of a (17, 17) confusion matrix (or a stack); NaN when undefined (module docstring)."""
     arr = _check_cm(cm)
-    n = arr.sum()
-    chance = float(arr.sum(axis=1) @ arr.sum(axis=0))
-    den = n * n - chance
-    if n == 0 or den == 0:
-        return float("nan")
-    return float((n * np.trace(arr) - chance) / den)
+    n = arr.sum(axis=(-2, -1))
+    chance = (arr.sum(axis=-1) * arr.sum(axis=-2)).sum(axis=-1)
+    # n = 0 gives chance = 0 and so a zero denominator too: NaN either way
+    return _out(_ratio(n * np.trace(arr, axis1=-2, axis2=-1) - chance, n * n - chance))
 
 
 def per_class_scores(cm: np.ndarray) -> dict[str, np.ndarray]:
     """Per-class UA (precision), PA (recall), F1 and support of a (17, 17) confusion matrix.
 
     Returns:
-        Dict of (17,) arrays ``UA``, ``PA``, ``F1`` (float64, NaN when undefined) and
-        ``support`` (int64), index k ↔ class k+1.
+        Dict of (17,) arrays (``(..., 17)`` for a stack) ``UA``, ``PA``, ``F1`` (float64, NaN when
+        undefined) and ``support`` (int64), index k ↔ class k+1.
     """
     arr = _check_cm(cm)
-    tp = np.diag(arr)
-    support = arr.sum(axis=1)
-    predicted = arr.sum(axis=0)
+    tp = np.diagonal(arr, axis1=-2, axis2=-1)
+    support = arr.sum(axis=-1)
+    predicted = arr.sum(axis=-2)
     return {
         "UA": _ratio(tp, predicted),
         "PA": _ratio(tp, support),
@@ -127,20 +143,18 @@ def per_class_scores(cm: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def f1_macro(cm: np.ndarray) -> float:
+def f1_macro(cm: np.ndarray) -> float | np.ndarray:
     """Mean F1 over the classes present in y_true ∪ y_pred; NaN when there is no sample."""
     f1 = per_class_scores(cm)["F1"]
     present = ~np.isnan(f1)
-    return float(f1[present].mean()) if present.any() else float("nan")
+    return _out(_ratio(np.where(present, f1, 0.0).sum(axis=-1), present.sum(axis=-1)))
 
 
-def f1_weighted(cm: np.ndarray) -> float:
+def f1_weighted(cm: np.ndarray) -> float | np.ndarray:
     """Support-weighted mean F1 (weights = true-class counts); NaN when there is no sample."""
     scores = per_class_scores(cm)
     support = scores["support"].astype(np.float64)
-    if support.sum() == 0:
-        return float("nan")
-    return float(np.nansum(scores["F1"] * support) / support.sum())
+    return _out(_ratio(np.nansum(scores["F1"] * support, axis=-1), support.sum(axis=-1)))
 
 
 def per_class_table(cm: np.ndarray) -> pd.DataFrame:
@@ -181,7 +195,7 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> Classifica
     cm = confusion_matrix(y_true, y_pred)
     n = int(cm.sum())
     return ClassificationMetrics(
-        oa=float(_ratio(np.trace(cm), n)),
+        oa=overall_accuracy_cm(cm),
         oa_bu=group_accuracy(cm, BUILT_CODES),
         oa_n=group_accuracy(cm, NATURAL_CODES),
         kappa=cohen_kappa(cm),

@@ -7,7 +7,9 @@ docs/contracts.md §11 (:mod:`df4lcz.io.tables`) and the figures
 with a tuned fusion, ``alpha_{strategy}.png``.
 
 Metrics are measured on the test split; the temperature for ``ECE_ts``/``MCE_ts`` is fitted on
-the val rows of the same prediction file (NaN when it has none).
+the val rows of the same prediction file (NaN when it has none). Every metric also gets a percentile
+bootstrap interval over the test samples, or over whole clusters (polygons) when given
+(:mod:`~df4lcz.evaluation.bootstrap`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from df4lcz.evaluation import calibration, metrics
+from df4lcz.evaluation.bootstrap import confidence_intervals
 from df4lcz.io.predictions import probabilities
 from df4lcz.logs import get_logger
 
@@ -87,14 +91,26 @@ def output_files(
 
 
 def evaluate_frame(
-    pred: pd.DataFrame, strategy: str, model: str, n_bins: int
+    pred: pd.DataFrame,
+    strategy: str,
+    model: str,
+    n_bins: int,
+    *,
+    n_boot: int,
+    ci: float,
+    seed: int,
+    clusters: pd.Series | None,
 ) -> tuple[dict[str, object], metrics.ClassificationMetrics, pd.DataFrame, pd.DataFrame | None]:
-    """Metrics of one validated prediction frame.
+    """Metrics of one validated prediction frame, with bootstrap intervals.
 
     Args:
         pred: prediction frame (contract columns) with val and test rows.
         strategy, model: names stored in the row.
         n_bins: calibration bins (``evaluate.n_bins``).
+        n_boot, ci, seed: bootstrap resamplings, interval coverage and seed (``evaluate.bootstrap``,
+            ``evaluate.ci``, ``seed``).
+        clusters: cluster (polygon) id indexed by ``sample_id`` to resample whole clusters, or
+            ``None`` to resample test samples.
 
     Returns:
         ``(row, scores, bins_before, bins_after)``: the ``metrics.csv`` row (keys
@@ -119,9 +135,31 @@ def evaluate_frame(
         p_scaled = calibration.apply_temperature(p_test, temperature)
         bins_after = calibration.reliability_bins(p_scaled, y_test, n_bins)
         ece_ts, mce_ts = calibration.ece_mce_from_bins(bins_after)
+    unit_ids = None if clusters is None else cluster_ids(test["sample_id"].to_numpy(), clusters, strategy)
+    intervals = confidence_intervals(
+        test["y_true"].to_numpy(), test["y_pred"].to_numpy(), p_test, None if val.empty else p_scaled,
+        n_bins=n_bins, n_boot=n_boot, ci=ci, seed=seed, clusters=unit_ids,
+    )
     row: dict[str, object] = {
         "strategy": strategy, "model": model, "OA": scores.oa, "OA_BU": scores.oa_bu, "OA_N": scores.oa_n,
         "kappa": scores.kappa, "F1_weighted": scores.f1_weighted, "F1_macro": scores.f1_macro,
         "ECE": ece, "MCE": mce, "ECE_ts": ece_ts, "MCE_ts": mce_ts, "T": temperature, "n_test": scores.n,
     }
+    for metric, (lo, hi) in intervals.items():
+        row[f"{metric}_lo"], row[f"{metric}_hi"] = lo, hi
+    row["bootstrap_unit"] = "sample" if clusters is None else "polygon"
     return row, scores, bins_before, bins_after
+
+
+def cluster_ids(sample_ids: np.ndarray, clusters: pd.Series, strategy: str) -> np.ndarray:
+    """Cluster id of each test sample from ``clusters`` (indexed by sample_id).
+
+    Raises:
+        ValueError: a test sample has no cluster (naming the strategy and a few sample ids).
+    """
+    found = clusters.reindex(sample_ids)
+    if found.isna().any():
+        ids = sample_ids[found.isna().to_numpy()][:5].tolist()
+        raise ValueError(f"{strategy}: {int(found.isna().sum())} test sample(s) have no polygon_id in the "
+                         f"sample table, e.g. sample_id {ids}")
+    return found.to_numpy()

@@ -1,9 +1,10 @@
 """The one-page Markdown + HTML summary of a run: what it shows and how each format renders it.
 
-:func:`summary_content` gathers everything once (data, models, fusion weights, the metrics table
-of docs/contracts.md §11 and the figures that exist); :func:`summary_markdown` and
-:func:`summary_html` render it, linking figures relative to the page. The ``summary`` rule
-(:mod:`df4lcz.stages.summary`) writes both pages.
+:func:`summary_content` gathers everything once (data, what ran — the segmentation backend and the
+graphs behind the GCN —, models, the fusion tables of docs/contracts.md §9 with the validation
+comparison of the paper's and the calibrated fusion, the metrics table of §11 and the figures that
+exist); :func:`summary_markdown` and :func:`summary_html` render it, linking figures relative to the
+page. The ``summary`` rule (:mod:`df4lcz.stages.summary`) writes both pages.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from pathlib import Path
 import pandas as pd
 
 from df4lcz.constants import FUSION_MODEL_NAMES, GCN_MODEL_NAME, MAIN_S2_MODEL, SPLIT_NAMES
-from df4lcz.evaluation.fusion import PAPER_ALPHA
+from df4lcz.evaluation.provenance import gcn_description
 from df4lcz.evaluation.report import alpha_png_path, confusion_png_path, reliability_png_path
-from df4lcz.io.tables import NA_TEXT, TABLE_NOTE, formatted_table, metrics_markdown_table
+from df4lcz.io.tables import NA_TEXT, formatted_table, metrics_markdown_table
 from df4lcz.logs import get_logger
 
 log = get_logger(__name__)
@@ -27,12 +28,18 @@ log = get_logger(__name__)
 #: Title of the summary pages.
 SUMMARY_TITLE: str = "DF4LCZ — Local Climate Zone classification results"
 
-#: One-line descriptions of the models the workflow knows; others are listed as baselines.
+_FIXED, _TUNED, _CAL, _CAL_TUNED = FUSION_MODEL_NAMES
+
+#: One-line descriptions of the models the workflow knows (the GCN's says what its graphs were made
+#: of, :func:`df4lcz.evaluation.provenance.gcn_description`); others are listed as baselines.
 MODEL_DESCRIPTIONS: dict[str, str] = {
     MAIN_S2_MODEL: "3D ResNet11 on the 32×32×10 Sentinel-2 chip",
-    GCN_MODEL_NAME: "GCN on the SAM instance graph of the Google Earth chip",
-    FUSION_MODEL_NAMES[0]: f"DF4LCZ late fusion P = α·P_S2 + (1−α)·P_GCN with the paper's α = {PAPER_ALPHA}",
-    FUSION_MODEL_NAMES[1]: "DF4LCZ late fusion with α tuned on the validation split",
+    _FIXED: "DF4LCZ late fusion P = α·P_S2 + (1−α)·P_GCN of the raw stream probabilities with the fixed α "
+            "(the paper's fusion)",
+    _TUNED: "the paper's fusion with α tuned on the validation split",
+    _CAL: "late fusion of the temperature-scaled streams (one T per stream, fitted on the validation split) "
+          "with the fixed α",
+    _CAL_TUNED: "calibrated fusion with α tuned on the validation split",
 }
 
 
@@ -40,8 +47,32 @@ def _rel(target: Path, page: Path) -> str:
     return Path(os.path.relpath(Path(target).resolve(), Path(page).resolve().parent)).as_posix()
 
 
-def _describe_model(model: str) -> str:
-    return MODEL_DESCRIPTIONS.get(model, "comparative baseline")
+def _pct(value: float) -> str:
+    return f"{100.0 * float(value):.2f} %"
+
+
+def fusion_lines(strategy: str, table: pd.DataFrame) -> list[str]:
+    """The summary's lines on one strategy's fusion table: α, temperatures and validation accuracy of
+    every fusion model, and which fusion (paper or calibrated) is better on validation."""
+    rows = {str(r["model"]): r for r in table.to_dict("records")}
+    parts = [f"`{m}` α = {r['alpha']:.2f}{' (tuned)' if r['alpha_tuned'] else ''}, val {_pct(r['val_accuracy'])}"
+             for m, r in rows.items()]
+    lines = [f"`{strategy}`: " + "; ".join(parts)]
+    if _CAL not in rows or _FIXED not in rows:
+        lines.append(f"`{strategy}`: calibrated fusion not run (`fusion.calibrate: false`)")
+        return lines
+    cal, raw = rows[_CAL], rows[_FIXED]
+    lines.append(f"`{strategy}`: temperatures fitted on val: T_S2 = {cal['T_s2']:.3f}, T_GCN = {cal['T_gcn']:.3f}")
+    diff = round(float(cal["val_accuracy"]) - float(raw["val_accuracy"]), 12)
+    verdict = ("the calibrated fusion is better" if diff > 0 else
+               "the paper's fusion is better" if diff < 0 else "the paper's and the calibrated fusion are equal")
+    line = (f"`{strategy}`: on validation {verdict}: `{_CAL}` {_pct(cal['val_accuracy'])} vs `{_FIXED}` "
+            f"{_pct(raw['val_accuracy'])} at α = {raw['alpha']:.2f}")
+    if _CAL_TUNED in rows and _TUNED in rows:
+        line += (f"; with α tuned: `{_CAL_TUNED}` {_pct(rows[_CAL_TUNED]['val_accuracy'])} vs `{_TUNED}` "
+                 f"{_pct(rows[_TUNED]['val_accuracy'])}")
+    lines.append(line + f" (n = {int(raw['n_val'])})")
+    return lines
 
 
 @dataclass(frozen=True)
@@ -53,8 +84,9 @@ class SummaryContent:
     split_counts: dict[str, dict[str, int]]
     split_names: tuple[str, ...]
     segmentation_backend: str
-    models: tuple[str, ...]
-    alpha_lines: tuple[str, ...]
+    graphs: str
+    models: tuple[tuple[str, str], ...]  # (model, description)
+    fusion_lines: tuple[str, ...]
     note: str
     table: pd.DataFrame
     figures: tuple[tuple[str, Path], ...]  # (caption, path)
@@ -66,9 +98,10 @@ def summary_content(
     regions: Sequence[str],
     split_counts: Mapping[str, Mapping[str, int]],
     segmentation_backend: str,
+    graphs: str,
     figure_dir: str | os.PathLike,
-    alphas: Mapping[str, float],
-    n_bins: int,
+    fusion: Mapping[str, pd.DataFrame],
+    note: str,
     title: str = SUMMARY_TITLE,
 ) -> SummaryContent:
     """Gather the content of the summary pages.
@@ -77,18 +110,20 @@ def summary_content(
         table: the metrics table (columns :data:`df4lcz.io.tables.METRIC_COLUMNS`).
         regions: names of the regions (cities) used.
         split_counts: ``{strategy: {"train": n, "val": n, "test": n}}``.
-        segmentation_backend: how the Google chips were segmented (e.g. "SAM vit_h").
+        segmentation_backend: how the Google chips were segmented (from the masks files' attrs).
+        graphs: how the graphs were built (:func:`df4lcz.evaluation.provenance.describe_graphs`).
         figure_dir: where the ``evaluate`` rule wrote the PNGs; missing figures are skipped with a warning.
-        alphas: ``{strategy: α tuned on val}``; the α is reported and its plot embedded.
-        n_bins: calibration bins used (for the table note).
+        fusion: ``{strategy: fusion table}`` (docs/contracts.md §9); reported, and the α plot embedded.
+        note: the text under the metrics table (:func:`df4lcz.io.tables.table_note`).
         title: page title.
     """
     fig_dir = Path(figure_dir)
-    models = tuple(dict.fromkeys(table["model"]))
+    descriptions = {**MODEL_DESCRIPTIONS, GCN_MODEL_NAME: gcn_description(segmentation_backend, graphs)}
+    models = tuple((m, descriptions.get(m, "comparative baseline")) for m in dict.fromkeys(table["model"]))
 
     candidates: list[tuple[str, Path]] = []
     for strategy in dict.fromkeys(table["strategy"]):
-        if strategy in alphas:
+        if strategy in fusion:
             candidates.append((f"{strategy}: validation score vs α", alpha_png_path(fig_dir, strategy)))
         for model in table.loc[table["strategy"] == strategy, "model"]:
             candidates.append((f"{strategy} / {model}: confusion matrix (row-normalised, %)",
@@ -102,20 +137,16 @@ def summary_content(
         else:
             log.warning("summary: figure %s not found; not embedded", path)
 
-    fixed, tuned = FUSION_MODEL_NAMES
-    alpha_lines = []
-    if fixed in models:
-        alpha_lines.append(f"fixed α = {PAPER_ALPHA} (model `{fixed}`, as in the paper)")
-    alpha_lines += [f"tuned on val for `{s}`: α = {a:.2f} (model `{tuned}`)" for s, a in alphas.items()]
-    if not alpha_lines:
-        alpha_lines.append("no fusion model evaluated")
+    lines = [line for strategy, t in fusion.items() for line in fusion_lines(strategy, t)]
+    if not lines:
+        lines.append("no fusion model evaluated")
     counts = {str(s): {str(k): int(v) for k, v in c.items()} for s, c in split_counts.items()}
     order = {name: i for i, name in enumerate(SPLIT_NAMES)}
     split_names = tuple(sorted({k for c in counts.values() for k in c}, key=lambda s: (order.get(s, 3), s)))
     return SummaryContent(
         title=title, regions=tuple(regions), split_counts=counts, split_names=split_names,
-        segmentation_backend=segmentation_backend, models=models, alpha_lines=tuple(alpha_lines),
-        note=TABLE_NOTE.format(n_bins=n_bins), table=table, figures=tuple(present),
+        segmentation_backend=segmentation_backend, graphs=graphs, models=models, fusion_lines=tuple(lines),
+        note=note, table=table, figures=tuple(present),
     )
 
 
@@ -127,9 +158,9 @@ def summary_markdown(c: SummaryContent, page: Path) -> str:
     for strategy, counts in c.split_counts.items():
         cells = [str(counts.get(s, 0)) for s in c.split_names] + [str(sum(counts.values()))]
         md.append(f"| {strategy} | " + " | ".join(cells) + " |")
-    md += ["", f"Segmentation backend: {c.segmentation_backend}", "", "## Models", ""]
-    md += [f"- `{m}`: {_describe_model(m)}" for m in c.models]
-    md += ["", "## Fusion weight", ""] + [f"- {line}" for line in c.alpha_lines]
+    md += ["", f"Segmentation backend: {c.segmentation_backend}", "", f"Graphs: {c.graphs}", "", "## Models", ""]
+    md += [f"- `{m}`: {text}" for m, text in c.models]
+    md += ["", "## Fusion", ""] + [f"- {line}" for line in c.fusion_lines]
     md += ["", "## Metrics", "", c.note, "", metrics_markdown_table(c.table).rstrip("\n")]
     md += ["", "## Figures", ""]
     md += [f"![{caption}]({_rel(path, page)})" for caption, path in c.figures]
@@ -156,8 +187,8 @@ def summary_html(c: SummaryContent, page: Path) -> str:
         + f"<td>{sum(counts.values())}</td></tr>"
         for s, counts in c.split_counts.items()
     )
-    model_items = "".join(f"<li><code>{esc(m)}</code>: {esc(_describe_model(m))}</li>" for m in c.models)
-    alpha_items = "".join(f"<li>{esc(line.replace('`', ''))}</li>" for line in c.alpha_lines)
+    model_items = "".join(f"<li><code>{esc(m)}</code>: {esc(text)}</li>" for m, text in c.models)
+    alpha_items = "".join(f"<li>{esc(line.replace('`', ''))}</li>" for line in c.fusion_lines)
     metric_header = "".join(f"<th>{esc(h)}</th>" for h in header)
     metric_rows = "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in r) + "</tr>" for r in rows)
     figs = "".join(
@@ -173,8 +204,9 @@ def summary_html(c: SummaryContent, page: Path) -> str:
 <h2>Data</h2><p>Regions: {regions}</p>
 <table><tr><th>Strategy</th>{split_header}<th>total</th></tr>{split_rows}</table>
 <p>Segmentation backend: {esc(c.segmentation_backend)}</p>
+<p>Graphs: {esc(c.graphs)}</p>
 <h2>Models</h2><ul>{model_items}</ul>
-<h2>Fusion weight</h2><ul>{alpha_items}</ul>
+<h2>Fusion</h2><ul>{alpha_items}</ul>
 <h2>Metrics</h2><p>{esc(c.note)}</p>
 <table><tr>{metric_header}</tr>{metric_rows}</table>
 <h2>Figures</h2><div class="figs">{figs}</div>

@@ -4,8 +4,10 @@
   Chebyshev sense — some pixel of one lies in the ``(2t+1)×(2t+1)`` square around a pixel of the
   other. ``t = 1`` is ordinary 8-neighbour contact; ``t = 3`` also bridges gaps of up to two
   background pixels, which SAM leaves between neighbouring masks.
-* ``radius``: bounding-box centres (in pixels) at Euclidean distance ≤ ``radius_px`` (the paper's
-  centre-distance preset).
+* ``complete``: every pair of nodes whose bounding-box centres differ (DF4LCZ's release: its
+  stored dense matrix of centre distances is binarised with ``a > 0``, so only nodes with
+  coincident centres stay unjoined).
+* ``radius``: bounding-box centres (in pixels) at Euclidean distance ≤ ``radius_px``.
 * ``knn``: each node joined to its ``k`` nearest centres (ties broken by node order), then
   symmetrised (an edge when either node picks the other).
 
@@ -19,7 +21,7 @@ import numpy as np
 from .runs import Runs, Work, row_runs
 
 #: Edge rules.
-EDGE_RULES: tuple[str, ...] = ("adjacency", "radius", "knn")
+EDGE_RULES: tuple[str, ...] = ("adjacency", "complete", "radius", "knn")
 
 
 def check_edge_params(edge_rule: str, tolerance_px: int, radius_px: float, k: int) -> None:
@@ -162,6 +164,14 @@ def _window_levels(max_size: int) -> tuple[np.ndarray, np.ndarray]:
     level = np.frexp(size)[1].astype(np.intp)  # bit_length, exactly
     second = size - np.left_shift(1, np.maximum(level - 1, 0)) * (size > 0)
     return level, second.astype(np.intp)
+
+
+def complete_edges(centres: np.ndarray) -> np.ndarray:
+    """``(2, E)`` edge_index (both directions, sorted) joining every two nodes whose ``(K, 2)``
+    centres differ."""
+    c = np.asarray(centres)
+    near = (c[:, None, 0] != c[None, :, 0]) | (c[:, None, 1] != c[None, :, 1])
+    return np.stack(np.nonzero(near)).astype(np.int64)
 
 
 def radius_pairs(centres: np.ndarray, radius_px: float) -> np.ndarray:

@@ -1,10 +1,11 @@
-"""Node features of a chip: one node per label present in its instance label map.
+"""Node features of the ``visible`` mask view: one node per label present in a painted label map.
 
 Nodes
 -----
 One node per label present in a chip's instance label map (0 = background), in label order.
 All node statistics use the label map, i.e. the *visible* pixels of each mask (where masks
-overlapped, the masks file already decided which one owns a pixel). Features, by name:
+overlap, the painted map gives the pixel to the smaller mask; a mask left without pixels is no
+node). The ``whole`` view (DF4LCZ's) is :mod:`.whole`. Features, by name:
 
 * ``r``, ``g``, ``b`` — mean red/green/blue of the node's pixels, divided by 255;
 * ``cx``, ``cy`` — centre of the node's bounding box over image width/height, in pixel-edge

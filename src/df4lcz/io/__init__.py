@@ -11,10 +11,11 @@ results/samples.parquet       :mod:`df4lcz.io.samples`               §1
 splits/{strategy}.csv         :mod:`df4lcz.io.splits`                §6
 results/valid_samples.csv     :mod:`df4lcz.io.valid`                 §7
 predictions/{s}/{model}.csv   :mod:`df4lcz.io.predictions`           §8
-predictions/{s}/alpha_curve   :mod:`df4lcz.io.alpha_curve`           §9
+predictions/{s}/alpha_curve   :mod:`df4lcz.io.alpha_curve`           §9 (and fusion.csv)
 results/tables/*.csv, *.md    :mod:`df4lcz.io.tables`                §11
 results/chips/{stream}/*.h5   :mod:`df4lcz.io.chips`                 §2 (google), §3 (sentinel2)
 results/masks/{shard}.h5      :mod:`df4lcz.io.masks`                 §4
+(masks' run lengths)          :mod:`df4lcz.io.rle`                   §4
 results/graphs/{shard}.h5     :mod:`df4lcz.io.graphs`                §5
 models/{s}/{model}.pt         :mod:`df4lcz.io.models`                §10
 models/{s}/{model}_history    :mod:`df4lcz.io.history`               §10

@@ -10,8 +10,9 @@ LCZC-GES2 importer for the released graphs), datasets in this order:
   ``node_ptr[g]:node_ptr[g+1]`` and edges ``edge_ptr[g]:edge_ptr[g+1]``;
 * ``sample_id`` ``(G,)`` int64; ``y`` ``(G,)`` int64 LCZ codes 1–17.
 
-File attrs: the edge rule and its parameter (``edge_rule`` and ``tolerance_px`` / ``radius_px`` /
-``k``), extra attrs of the writer (e.g. ``masks``), then ``feature_names`` (list of str).
+File attrs: the mask view and the edge rule with its parameter (``mask_view``, ``edge_rule`` and
+``tolerance_px`` / ``radius_px`` / ``k``), extra attrs of the writer (e.g. ``masks``), then
+``feature_names`` (list of str); :func:`read_graph_attrs` reads them alone.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class GraphSet:
         node_ptr: ``(G + 1,)`` int64; nodes of graph ``g`` are rows ``node_ptr[g]:node_ptr[g+1]``.
         edge_ptr: ``(G + 1,)`` int64; edges of graph ``g`` are columns ``edge_ptr[g]:edge_ptr[g+1]``.
         feature_names: names of the columns of ``x``.
-        params: edge rule and its parameters (file attrs).
+        params: mask view, edge rule and its parameters (file attrs).
     """
 
     x: np.ndarray
@@ -174,3 +175,18 @@ def read_graph_ids(path: str | os.PathLike) -> np.ndarray:
     """
     data, _ = read_h5(path, ["sample_id"])
     return data["sample_id"].astype(np.int64).reshape(-1)
+
+
+def read_graph_attrs(path: str | os.PathLike) -> dict[str, Any]:
+    """The file attrs of a graphs shard without reading any array: ``edge_rule`` and its
+    parameter, ``mask_view`` (``whole`` / ``visible``; absent from imported shards), the writer's
+    extras (``masks``, or the importer's ``source``) and ``feature_names`` (list of str).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not HDF5.
+    """
+    _, attrs = read_h5(path, [], what="graphs file")
+    if "feature_names" in attrs:
+        attrs["feature_names"] = [str(n) for n in attrs["feature_names"]]
+    return attrs

@@ -1,19 +1,21 @@
 """The masks files ``results/masks/{shard}.h5`` (docs/contracts.md §4): one reader, writer, validator.
 
-A masks file holds the instance label maps of one shard's Google chips and one row per kept mask:
+A masks file holds every kept mask of one shard's Google chips **whole** (masks may overlap;
+nothing is painted), one row per mask:
 
 * ``sample_id`` ``(N,)`` int64, in the order of the shard's Google chip file;
-* ``labels`` ``(N, H, W)`` uint8 (uint16 when more than 255 masks per chip are allowed): 0 =
-  background, ``k`` = the k-th kept mask of the chip (every label 1..K occurs);
 * ``mask_ptr`` ``(N + 1,)`` int64, non-decreasing from 0: the masks of chip ``i`` are rows
-  ``mask_ptr[i]:mask_ptr[i + 1]`` of the per-mask arrays;
-* ``bbox`` ``(M, 4)`` int32 SAM-style ``x, y, w, h`` of each whole mask (:data:`BBOX_FORMAT`);
-* ``area``, ``visible_area`` ``(M,)`` int64; ``predicted_iou``, ``stability_score`` ``(M,)``
-  float32 (NaN for the classical backend).
+  ``mask_ptr[i]:mask_ptr[i + 1]`` of the per-mask arrays, largest first;
+* ``rle_ptr`` ``(M + 1,)`` int64 and ``rle_counts`` ``(R,)`` uint32: each mask's row-major run
+  lengths (:mod:`df4lcz.io.rle`);
+* ``bbox`` ``(M, 4)`` int32 SAM-style ``x, y, w, h`` of each mask (:data:`BBOX_FORMAT`);
+* ``area`` ``(M,)`` int64; ``predicted_iou``, ``stability_score`` ``(M,)`` float32 (NaN for the
+  classical backend).
 
-File attrs: the segmenter's backend and parameters, ``min_area``, ``max_masks``, ``overlap_rule``,
-``chips`` (the chip file's name), then ``bbox_format``. ``None`` is stored as ``"none"`` and an
-empty list as ``"[]"``.
+File attrs: the segmenter's backend and parameters, ``min_area``, ``max_masks``, ``chips`` (the
+chip file's name), then ``height``, ``width`` (chip side in pixels), ``bbox_format`` and
+``mask_encoding``. ``None`` is stored as ``"none"`` and an empty list as ``"[]"``. The painted
+instance label map of a chip is not stored; :func:`df4lcz.segmentation.labels.paint_labels` derives it.
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from typing import Any
 import numpy as np
 
 from .hdf5 import read_h5, write_h5
+from .rle import MASK_ENCODING, check_rle, decode_mask
 
 #: Per-file datasets after ``sample_id``, in the order they are written.
 MASK_ARRAYS: tuple[str, ...] = (
-    "labels", "mask_ptr", "bbox", "area", "visible_area", "predicted_iou", "stability_score"
+    "mask_ptr", "rle_ptr", "rle_counts", "bbox", "area", "predicted_iou", "stability_score"
 )
 
 #: Value of the ``bbox_format`` attr.
@@ -37,35 +40,46 @@ BBOX_FORMAT: str = "XYWH, x/y = first column/row, w/h = last minus first (SAM)"
 
 @dataclass
 class MaskSet:
-    """Instance masks of N images, M masks in all (the masks-file contract).
+    """Whole instance masks of N images of ``height × width`` pixels, M masks in all (§4).
 
     Attributes:
-        labels: ``(N, H, W)`` uint8 (uint16 when more than 255 masks per image are allowed)
-            instance label maps; 0 = background, ``k`` = the k-th kept mask of the image.
+        height, width: chip side in pixels.
         mask_ptr: ``(N + 1,)`` int64; masks of image ``i`` are rows ``mask_ptr[i]:mask_ptr[i+1]``.
-        bbox: ``(M, 4)`` int32 SAM-style ``x, y, w, h`` of each whole mask (before overlap painting).
-        area: ``(M,)`` int64 pixels of each whole mask.
-        visible_area: ``(M,)`` int64 pixels carrying the mask's label in ``labels``.
+        rle_ptr: ``(M + 1,)`` int64; mask ``m`` is ``rle_counts[rle_ptr[m]:rle_ptr[m+1]]``.
+        rle_counts: ``(R,)`` uint32 row-major run lengths, background first (:mod:`df4lcz.io.rle`).
+        bbox: ``(M, 4)`` int32 SAM-style ``x, y, w, h`` of each mask.
+        area: ``(M,)`` int64 pixels of each mask.
         predicted_iou: ``(M,)`` float32 (NaN for the classical backend).
         stability_score: ``(M,)`` float32 (NaN for the classical backend).
         params: backend and post-processing parameters (file attrs).
     """
 
-    labels: np.ndarray
+    height: int
+    width: int
     mask_ptr: np.ndarray
+    rle_ptr: np.ndarray
+    rle_counts: np.ndarray
     bbox: np.ndarray
     area: np.ndarray
-    visible_area: np.ndarray
     predicted_iou: np.ndarray
     stability_score: np.ndarray
     params: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return int(self.labels.shape[0])
+        return len(self.mask_ptr) - 1
 
     def n_masks(self) -> np.ndarray:
         """``(N,)`` masks per image."""
         return np.diff(self.mask_ptr)
+
+    def mask(self, m: int) -> np.ndarray:
+        """Mask ``m`` (global row) decoded: bool ``(height, width)``."""
+        return decode_mask(self.rle_counts[self.rle_ptr[m] : self.rle_ptr[m + 1]], (self.height, self.width))
+
+    def masks(self, i: int) -> np.ndarray:
+        """The masks of image ``i`` decoded: bool ``(K, height, width)``, largest first."""
+        rows = range(int(self.mask_ptr[i]), int(self.mask_ptr[i + 1]))
+        return np.array([self.mask(m) for m in rows], dtype=bool).reshape(-1, self.height, self.width)
 
 
 def _attr_value(value: Any) -> Any:
@@ -80,10 +94,8 @@ def _attr_value(value: Any) -> Any:
 def validate_masks(where: str, ids: np.ndarray, ms: MaskSet) -> None:
     """Check ``ms`` against the contract for the sample ids ``ids``; ``ValueError`` naming ``where``."""
     n = len(ids)
-    if ms.labels.ndim != 3 or ms.labels.shape[0] != n or ms.labels.dtype.kind != "u":
-        raise ValueError(
-            f"{where}: labels must be (N={n}, H, W) unsigned ints, got {ms.labels.dtype} {ms.labels.shape}"
-        )
+    if int(ms.height) < 1 or int(ms.width) < 1:
+        raise ValueError(f"{where}: height and width must be >= 1 pixel, got {ms.height} × {ms.width}")
     if ms.mask_ptr.shape != (n + 1,) or ms.mask_ptr[0] != 0 or (np.diff(ms.mask_ptr) < 0).any():
         raise ValueError(
             f"{where}: mask_ptr must be ({n + 1},) non-decreasing from 0, got {ms.mask_ptr.shape}"
@@ -91,9 +103,15 @@ def validate_masks(where: str, ids: np.ndarray, ms: MaskSet) -> None:
     m = int(ms.mask_ptr[-1])
     if ms.bbox.shape != (m, 4):
         raise ValueError(f"{where}: bbox must be ({m}, 4), got {ms.bbox.shape}")
-    for name in ("area", "visible_area", "predicted_iou", "stability_score"):
+    for name in ("area", "predicted_iou", "stability_score"):
         if getattr(ms, name).shape != (m,):
             raise ValueError(f"{where}: {name} must be ({m},), got {getattr(ms, name).shape}")
+    if ms.rle_ptr.shape != (m + 1,):
+        raise ValueError(f"{where}: rle_ptr must be ({m + 1},) (one run list per mask), got {ms.rle_ptr.shape}")
+    check_rle(where, ms.rle_counts, ms.rle_ptr, int(ms.height) * int(ms.width), ms.area)
+    x, y, w, h = (ms.bbox[:, j] for j in range(4))
+    if m and ((x < 0) | (y < 0) | (w < 0) | (h < 0) | (x + w >= ms.width) | (y + h >= ms.height)).any():
+        raise ValueError(f"{where}: bbox (XYWH) outside the {ms.width} × {ms.height} chip")
 
 
 def write_masks(
@@ -101,9 +119,10 @@ def write_masks(
 ) -> None:
     """Write a masks shard (docs/contracts.md §4) atomically.
 
-    Datasets: ``sample_id`` (N,) int64, ``labels`` (N, H, W), ``mask_ptr`` (N+1,), ``bbox`` (M, 4)
-    XYWH, ``area``, ``visible_area``, ``predicted_iou``, ``stability_score`` (M,). Attrs: the
-    backend and its parameters (``maskset.params``), plus ``attrs``, then ``bbox_format``.
+    Datasets: ``sample_id`` (N,) int64, ``mask_ptr`` (N+1,), ``rle_ptr`` (M+1,), ``rle_counts``
+    (R,) uint32, ``bbox`` (M, 4) XYWH, ``area``, ``predicted_iou``, ``stability_score`` (M,).
+    Attrs: the backend and its parameters (``maskset.params``), plus ``attrs``, then ``height``,
+    ``width``, ``bbox_format``, ``mask_encoding``.
 
     Raises:
         ValueError: arrays inconsistent with each other or with ``sample_ids``.
@@ -111,7 +130,8 @@ def write_masks(
     ids = np.asarray(sample_ids).astype(np.int64).reshape(-1)
     validate_masks(str(path), ids, maskset)
     all_attrs = {k: _attr_value(v) for k, v in {**maskset.params, **(attrs or {})}.items()}
-    all_attrs["bbox_format"] = BBOX_FORMAT
+    all_attrs.update(height=int(maskset.height), width=int(maskset.width), bbox_format=BBOX_FORMAT,
+                     mask_encoding=MASK_ENCODING)
     write_h5(path, {"sample_id": ids, **{name: getattr(maskset, name) for name in MASK_ARRAYS}}, all_attrs)
 
 
@@ -120,11 +140,17 @@ def read_masks(path: str | os.PathLike) -> tuple[np.ndarray, MaskSet]:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not HDF5, datasets missing or inconsistent.
+        ValueError: not HDF5, datasets or attrs missing (e.g. a file of the former label-map
+            format), or inconsistent.
     """
-    data, attrs = read_h5(path, ["sample_id", *MASK_ARRAYS])
+    data, attrs = read_h5(path, ["sample_id", *MASK_ARRAYS], what="masks file")
+    missing = [k for k in ("height", "width") if k not in attrs]
+    if missing:
+        raise ValueError(f"{path}: attr(s) {missing} missing (chip side in pixels); rerun the segment rule")
+    params = dict(attrs)
+    height, width = int(params.pop("height")), int(params.pop("width"))
     ids = data["sample_id"].astype(np.int64)
-    ms = MaskSet(**{name: data[name] for name in MASK_ARRAYS}, params=dict(attrs))
+    ms = MaskSet(height=height, width=width, **{name: data[name] for name in MASK_ARRAYS}, params=params)
     validate_masks(str(path), ids, ms)
     return ids, ms
 
@@ -136,5 +162,5 @@ def read_mask_attrs(path: str | os.PathLike) -> dict[str, Any]:
         FileNotFoundError: no such file.
         ValueError: not HDF5.
     """
-    _, attrs = read_h5(path, [])
+    _, attrs = read_h5(path, [], what="masks file")
     return attrs

@@ -2,10 +2,13 @@
 
 * ``results/tables/metrics.csv`` — one row per (strategy, model), columns :data:`METRIC_COLUMNS`.
   Metric values are **fractions** (OA 0.8731, ECE 0.0412; kappa is a coefficient), ``T`` is the
-  fitted temperature, ``n_test`` the number of test samples (int).
+  fitted temperature, ``n_test`` the number of test samples (int); then the bootstrap interval
+  ``<metric>_lo``, ``<metric>_hi`` of every metric of :data:`CI_METRICS` (empty when undefined or
+  ``evaluate.bootstrap`` is 0) and ``bootstrap_unit`` (``sample`` or ``polygon``: what was resampled).
 * ``results/tables/metrics.md`` — the same table paper-style (:func:`format_cell`): OA, OA_BU,
   OA_N, F1 and calibration errors in **percent with 2 decimals**, kappa with 4 decimals, T with 3,
-  NaN shown as ``n/a``, under a title and a note naming the number of calibration bins.
+  NaN shown as ``n/a``; a metric with an interval is shown as ``value ± half its width``; under a
+  title and a note naming the calibration bins and the bootstrap (:func:`table_note`).
 * ``per_class_{strategy}_{model}.csv`` — class, name, UA, PA, F1, support (fractions; 17 rows).
 * ``confusion_{strategy}_{model}.csv`` — 17 × 17 counts, index column ``true`` (rows = true
   class), columns the predicted codes ``1``…``17``.
@@ -25,11 +28,25 @@ import pandas as pd
 from df4lcz.atomic import atomic_path, write_text_atomic
 from df4lcz.constants import LCZ_CODES
 
-#: Columns of ``metrics.csv``, in order.
-METRIC_COLUMNS: tuple[str, ...] = (
+#: Columns of the paper-style tables (``metrics.md``, the summary), in order.
+DISPLAY_COLUMNS: tuple[str, ...] = (
     "strategy", "model", "OA", "OA_BU", "OA_N", "kappa", "F1_weighted", "F1_macro",
     "ECE", "MCE", "ECE_ts", "MCE_ts", "T", "n_test",
 )
+
+#: Metrics with a bootstrap confidence interval (columns ``<metric>_lo``, ``<metric>_hi``).
+CI_METRICS: tuple[str, ...] = (
+    "OA", "OA_BU", "OA_N", "kappa", "F1_weighted", "F1_macro", "ECE", "MCE", "ECE_ts", "MCE_ts",
+)
+
+#: The interval columns, in order (``OA_lo, OA_hi, OA_BU_lo, …``).
+CI_COLUMNS: tuple[str, ...] = tuple(f"{m}_{end}" for m in CI_METRICS for end in ("lo", "hi"))
+
+#: Columns of ``metrics.csv``, in order.
+METRIC_COLUMNS: tuple[str, ...] = (*DISPLAY_COLUMNS, *CI_COLUMNS, "bootstrap_unit")
+
+#: Values of ``bootstrap_unit``: test samples, or whole polygons (polygon strategy).
+BOOTSTRAP_UNITS: tuple[str, ...] = ("sample", "polygon")
 
 #: Columns shown in percent (× 100, 2 decimals) in the Markdown/HTML tables.
 PERCENT_COLUMNS: tuple[str, ...] = (
@@ -46,24 +63,45 @@ DISPLAY_HEADERS: dict[str, str] = {
 #: Text shown for an undefined value.
 NA_TEXT: str = "n/a"
 
-#: Note under the metrics table (``{n_bins}``: calibration bins).
+#: Note under the metrics table (:func:`table_note`).
 TABLE_NOTE: str = (
     "Test split. OA, OA_BU (true class LCZ 1–10), OA_N (LCZ A–G), F1 and calibration errors in %; "
     "κ = Cohen's kappa; ECE/MCE over {n_bins} equal-width confidence bins; "
     "ECE TS/MCE TS after temperature scaling with T fitted on the validation split."
 )
 
+#: Sentence added to the note when intervals were computed.
+CI_NOTE: str = (
+    " ± is half the width of the {ci:g} % percentile bootstrap interval over {n_boot} resamplings "
+    "of the test samples (whole test polygons for the polygon strategy)."
+)
 
-def format_cell(column: str, value: object) -> str:
-    """Paper-style text of one metrics value (see module docstring)."""
+
+def table_note(n_bins: int, n_boot: int, ci: float) -> str:
+    """The note under the metrics table: calibration bins and, when ``n_boot`` > 0, the bootstrap."""
+    note = TABLE_NOTE.format(n_bins=n_bins)
+    if n_boot > 0:
+        note += CI_NOTE.format(ci=100.0 * ci, n_boot=n_boot)
+    return note
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def format_cell(column: str, value: object, half_width: float | None = None) -> str:
+    """Paper-style text of one metrics value, ``value ± half_width`` when that is given (module docstring)."""
     if column in ("strategy", "model"):
         return str(value)
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if _missing(value):
         return NA_TEXT
+    pm = not _missing(half_width)
     if column in PERCENT_COLUMNS:
-        return f"{100.0 * float(value):.2f}"
+        text = f"{100.0 * float(value):.2f}"
+        return f"{text} ± {100.0 * float(half_width):.2f}" if pm else text
     if column == "kappa":
-        return f"{float(value):.4f}"
+        text = f"{float(value):.4f}"
+        return f"{text} ± {float(half_width):.4f}" if pm else text
     if column == "T":
         return f"{float(value):.3f}"
     if column == "n_test":
@@ -71,10 +109,19 @@ def format_cell(column: str, value: object) -> str:
     return str(value)
 
 
+def half_width(record: dict, metric: str) -> float | None:
+    """Half the width of the metric's interval in a metrics row; ``None`` without one."""
+    lo, hi = record.get(f"{metric}_lo"), record.get(f"{metric}_hi")
+    if metric not in CI_METRICS or _missing(lo) or _missing(hi):
+        return None
+    return (float(hi) - float(lo)) / 2.0
+
+
 def formatted_table(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     """``(header, rows)``: display headers and the paper-style cells of every metrics row."""
-    header = [DISPLAY_HEADERS[c] for c in METRIC_COLUMNS]
-    rows = [[format_cell(c, rec[c]) for c in METRIC_COLUMNS] for rec in table.to_dict("records")]
+    header = [DISPLAY_HEADERS[c] for c in DISPLAY_COLUMNS]
+    rows = [[format_cell(c, rec[c], half_width(rec, c)) for c in DISPLAY_COLUMNS]
+            for rec in table.to_dict("records")]
     return header, rows
 
 
@@ -88,25 +135,34 @@ def metrics_markdown_table(table: pd.DataFrame) -> str:
 
 
 def validate_metrics(table: pd.DataFrame, where: str = "metrics_table") -> pd.DataFrame:
-    """Return ``table`` if it has every column of :data:`METRIC_COLUMNS`, else raise ``ValueError``."""
+    """Return ``table`` if it has every column of :data:`METRIC_COLUMNS`, known ``bootstrap_unit``
+    values and ordered intervals (``lo ≤ hi``, both or neither empty), else raise ``ValueError``."""
     missing = [c for c in METRIC_COLUMNS if c not in table.columns]
     if missing:
         raise ValueError(f"{where}: missing column(s) {missing}; expected {list(METRIC_COLUMNS)}")
+    units = set(table["bootstrap_unit"].dropna()) - set(BOOTSTRAP_UNITS)
+    if units:
+        raise ValueError(f"{where}: bootstrap_unit {sorted(units)} not allowed; expected one of {list(BOOTSTRAP_UNITS)}")
+    for metric in CI_METRICS:
+        lo, hi = table[f"{metric}_lo"].to_numpy(float), table[f"{metric}_hi"].to_numpy(float)
+        if np.any(np.isnan(lo) != np.isnan(hi)) or np.any(lo > hi):
+            raise ValueError(f"{where}: {metric}_lo/{metric}_hi must both be empty or satisfy lo ≤ hi")
     return table
 
 
-def write_metrics(csv_path: str | os.PathLike, md_path: str | os.PathLike, table: pd.DataFrame, n_bins: int) -> None:
-    """Write ``metrics.csv`` (fractions) and ``metrics.md`` (paper style, note on ``n_bins`` bins).
+def write_metrics(
+    csv_path: str | os.PathLike, md_path: str | os.PathLike, table: pd.DataFrame, note: str
+) -> None:
+    """Write ``metrics.csv`` (fractions) and ``metrics.md`` (paper style, under ``note``).
 
     Args:
         csv_path, md_path: the two files.
         table: one row per (strategy, model), columns :data:`METRIC_COLUMNS` (``n_test`` int64).
-        n_bins: calibration bins, named in the note.
+        note: the text under the title (:func:`table_note`).
     """
     validate_metrics(table, str(csv_path))
     with atomic_path(csv_path) as tmp:
         table.to_csv(tmp, index=False)
-    note = TABLE_NOTE.format(n_bins=n_bins)
     md = f"# LCZ classification metrics\n\n{note}\n\n{metrics_markdown_table(table)}"
     write_text_atomic(md_path, md)
 
@@ -115,7 +171,7 @@ def read_metrics(path: str | os.PathLike) -> pd.DataFrame:
     """Read and check ``metrics.csv`` (columns :data:`METRIC_COLUMNS`)."""
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path}: metrics table not found")
-    return validate_metrics(pd.read_csv(path))
+    return validate_metrics(pd.read_csv(path), str(path))
 
 
 def write_per_class(path: str | os.PathLike, table: pd.DataFrame) -> None:

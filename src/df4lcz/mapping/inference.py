@@ -82,7 +82,7 @@ class WindowClassifier:
             return ids, np.zeros(0, dtype=np.uint8)
         images = g_img[g_keep]
         maskset = segment_images(images, self.segmenter, self.min_area, self.max_masks)
-        graphset = build_graphs(maskset.labels, images, **self.graph_kwargs)
+        graphset = build_graphs(maskset, images, **self.graph_kwargs)
         graphs = graphs_to_pyg(graphset, np.ones(len(ids), dtype=np.int64), ids)
         p_gcn = predict_gcn(self.gcn_model, graphs, device=self.device)
         p_s2 = predict_s2(self.s2_model, s_img[s_keep], ids, device=self.device)

@@ -10,7 +10,8 @@ checkpoint table without loading torch or scikit-image):
 * :mod:`.sam_compat` — segment-anything without OpenCV (small-region removal with
   scikit-image) and its empty-crop bug;
 * :mod:`.classical` — :class:`~.classical.ClassicalSegmenter` (Felzenszwalb or SLIC);
-* :mod:`.labels` — records → instance label maps (:func:`~.labels.segment_images`);
+* :mod:`.labels` — records → whole masks (:func:`~.labels.segment_images`) and the painted
+  label map derived from them (:func:`~.labels.paint_labels`);
 * :mod:`.overlays` — the mask-overlay figure;
 * :mod:`.describe` — one line naming the segmentation behind masks files (for the summary);
 * :mod:`.checkpoints` — the official SAM checkpoints: download and sha256 verification.

@@ -1,77 +1,131 @@
-"""From mask records to instance label maps: the content of the masks file.
+"""From mask records to the masks file's whole masks, and the painted label map derived from them.
 
 :func:`postprocess_masks` sorts records by area (largest first, stable), drops those with
-``area < min_area`` and keeps at most ``max_masks``. :func:`segment_images` paints the kept masks
-into one instance label map per image in that order, so **where masks overlap, the smaller mask
-wins** (it is painted later, over the larger one; small objects such as roofs stay visible on top
-of large background masks). Masks left with no visible pixel are dropped and labels renumbered,
-so label ``k`` (1-based) is the ``k``-th kept mask and every label 1..K occurs; 0 = background.
+``area < min_area`` and keeps at most ``max_masks``. :func:`segment_images` stores every kept
+mask **whole** (run-length encoded, :mod:`df4lcz.io.rle`): masks may overlap, a mask wholly
+covered by others is kept, nothing is painted (as SAM's records are; docs/contracts.md §4).
+
+The painted instance label map is a derived view (:func:`paint_runs`, :func:`paint_labels`): the
+masks of a chip painted largest first, so **where masks overlap, the smaller mask wins** (it is
+painted later; small objects such as roofs stay visible on top of large background masks).
+Label ``k`` (1-based) is the chip's ``k``-th mask; a mask covered by later ones leaves no pixel,
+so its label does not occur; 0 = background. The overlay figures, the ``visible`` mask view and
+the ``adjacency`` edge rule of the graphs use it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..io.masks import MaskSet
+from ..io.rle import encode_mask, foreground_runs
 from ..logs import progress
 from .protocol import Segmenter
 
-#: Overlap rule recorded in the masks file.
-OVERLAP_RULE: str = "masks painted largest first; where masks overlap the smaller mask wins"
-
-#: Label type of :func:`paint_labels` when none is given.
-_UINT8: np.dtype = np.dtype(np.uint8)
+#: Masks per uint64 word of the coverage bit sets of :func:`paint_runs` (52: a word converts to
+#: float64 exactly, whose exponent is then the highest set bit).
+_WORD_MASKS: int = 52
 
 
 def postprocess_masks(records: Sequence[dict[str, Any]], min_area: int, max_masks: int) -> list[dict[str, Any]]:
-    """Sort records by ``area`` (largest first, ties keep their order), drop ``area < min_area``,
-    keep at most ``max_masks``."""
+    """Sort records by ``area`` (largest first, ties keep their order), drop ``area < min_area``
+    (and empty masks), keep at most ``max_masks``."""
     if min_area < 0 or max_masks < 0:
         raise ValueError(f"min_area and max_masks must be >= 0, got {min_area}, {max_masks}")
     ordered = sorted(records, key=lambda r: -int(r["area"]))
-    return [r for r in ordered if int(r["area"]) >= min_area][:max_masks]
+    return [r for r in ordered if int(r["area"]) >= max(min_area, 1)][:max_masks]
 
 
-def label_dtype(max_masks: int) -> np.dtype:
-    """uint8 when ``max_masks`` ≤ 255, else uint16."""
-    if max_masks > np.iinfo(np.uint16).max:
-        raise ValueError(f"max_masks {max_masks} exceeds {np.iinfo(np.uint16).max}")
-    return np.dtype(np.uint8 if max_masks <= np.iinfo(np.uint8).max else np.uint16)
+def label_dtype(n_masks: int) -> np.dtype:
+    """uint8 when ``n_masks`` ≤ 255, else uint16."""
+    if n_masks > np.iinfo(np.uint16).max:
+        raise ValueError(f"{n_masks} masks exceed the {np.iinfo(np.uint16).max} labels of a uint16 label map")
+    return np.dtype(np.uint8 if n_masks <= np.iinfo(np.uint8).max else np.uint16)
 
 
-def paint_labels(
-    records: Sequence[dict[str, Any]], shape: tuple[int, int], dtype: np.dtype = _UINT8
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Paint records (already ordered largest first) into an instance label map.
+def paint_runs(mask: np.ndarray, start: np.ndarray, stop: np.ndarray, n_masks: int, n_px: int) -> np.ndarray:
+    """Flat ``(n_px,)`` label map of one chip's foreground runs (module docstring).
 
-    Later (smaller) masks overwrite earlier ones; records left without visible pixels are dropped
-    and the labels renumbered 1..K.
+    ``mask`` (0-based index of each run's mask within the chip), ``start``, ``stop`` (flat pixel
+    ranges) as from :func:`df4lcz.io.rle.foreground_runs`. Each pixel gets ``1 +`` the highest
+    index of the masks covering it (0 when none): masks are painted in index order, later wins.
 
-    Returns:
-        ``labels`` ``(H, W)``, ``kept`` (K,) indices into ``records``, ``visible`` (K,) pixel counts.
+    Vectorised over the runs' ends, not the pixels: each mask toggles its bit at its runs' starts
+    and stops; sorted by position, a running XOR of the toggles is the bit set of the masks
+    covering the stretch up to the next end (a mask's runs are disjoint). The highest set bit of
+    each word is read off the exponent of its float64 value; one ``np.repeat`` writes the map.
     """
-    if len(records) > np.iinfo(dtype).max:
-        raise ValueError(f"{len(records)} masks do not fit labels of type {dtype}")
-    labels = np.zeros(shape, dtype=dtype)
-    for k, rec in enumerate(records, start=1):
-        seg = rec["segmentation"]
-        if seg.shape != shape:
-            raise ValueError(f"mask {k - 1} has shape {seg.shape}; expected {shape}")
-        labels[seg] = k
-    counts = np.bincount(labels.ravel(), minlength=len(records) + 1)[1:]
-    kept = np.flatnonzero(counts > 0)
-    if len(kept) < len(records):
-        remap = np.zeros(len(records) + 1, dtype=dtype)
-        remap[kept + 1] = np.arange(1, len(kept) + 1, dtype=dtype)
-        labels = remap[labels]
-    return labels, kept, counts[kept].astype(np.int64)
+    dtype = label_dtype(n_masks)
+    if n_masks == 0 or len(mask) == 0:
+        return np.zeros(n_px, dtype=dtype)
+    n_words = -(-n_masks // _WORD_MASKS)
+    pos = np.concatenate([start, stop]).astype(np.int64)
+    order = np.argsort(pos, kind="stable")
+    pos = pos[order]
+    word, bit = np.divmod(np.concatenate([mask, mask]).astype(np.int64)[order], _WORD_MASKS)
+    toggles = np.zeros((len(pos), n_words), dtype=np.int64)  # < 2^52: int64 converts to float64 exactly
+    toggles[np.arange(len(pos)), word] = np.left_shift(1, bit)
+    cover = np.bitwise_xor.accumulate(toggles, axis=0)
+    label = np.zeros(len(pos) + 1, dtype=np.int64)  # label of [0, pos[0]), then of [pos[e], pos[e+1])
+    for w in range(n_words):
+        top = np.right_shift(cover[:, w].astype(np.float64).view(np.int64), 52) - 1022  # bit length
+        np.copyto(label[1:], top + _WORD_MASKS * w, where=top > 0)
+    lengths = np.diff(pos, prepend=0, append=n_px)
+    return np.repeat(label.astype(dtype), lengths)
+
+
+def paint_labels(maskset: MaskSet, i: int) -> np.ndarray:
+    """The painted ``(H, W)`` label map of image ``i`` of ``maskset`` (module docstring)."""
+    m0, m1 = int(maskset.mask_ptr[i]), int(maskset.mask_ptr[i + 1])
+    mask, start, stop = foreground_runs(maskset.rle_counts, maskset.rle_ptr[m0 : m1 + 1])
+    n_px = int(maskset.height) * int(maskset.width)
+    return paint_runs(mask, start, stop, m1 - m0, n_px).reshape(maskset.height, maskset.width)
+
+
+def maskset_from_records(
+    records: Iterable[Sequence[dict[str, Any]]], shape: tuple[int, int], params: dict[str, Any] | None = None
+) -> MaskSet:
+    """A :class:`MaskSet` of per-image record lists (already post-processed), masks stored whole.
+
+    ``records`` may be a generator: each image's masks are encoded as it comes, so only one
+    image's boolean masks are held at a time.
+    """
+    h, w = shape
+    counts: list[np.ndarray] = []
+    n_per_image: list[int] = []
+    bbox, area, iou, stab = [], [], [], []
+    for i, recs in enumerate(records):
+        n_per_image.append(len(recs))
+        for k, rec in enumerate(recs):
+            seg = np.asarray(rec["segmentation"], dtype=bool)
+            if seg.shape != (h, w):
+                raise ValueError(f"image {i}, mask {k}: segmentation has shape {seg.shape}; expected {(h, w)}")
+            counts.append(encode_mask(seg))
+            bbox.append(rec["bbox"])
+            area.append(rec["area"])
+            iou.append(rec["predicted_iou"])
+            stab.append(rec["stability_score"])
+    rle_ptr = np.zeros(len(counts) + 1, dtype=np.int64)
+    rle_ptr[1:] = np.cumsum([len(c) for c in counts])
+    return MaskSet(
+        height=int(h),
+        width=int(w),
+        mask_ptr=np.concatenate([[0], np.cumsum(n_per_image, dtype=np.int64)]).astype(np.int64),
+        rle_ptr=rle_ptr,
+        rle_counts=np.concatenate(counts).astype(np.uint32) if counts else np.zeros(0, dtype=np.uint32),
+        bbox=np.asarray(bbox, dtype=np.int32).reshape(-1, 4),
+        area=np.asarray(area, dtype=np.int64),
+        predicted_iou=np.asarray(iou, dtype=np.float32),
+        stability_score=np.asarray(stab, dtype=np.float32),
+        params=dict(params or {}),
+    )
 
 
 def segment_images(images: np.ndarray, segmenter: Segmenter, min_area: int, max_masks: int) -> MaskSet:
-    """Segment ``(N, H, W, 3)`` uint8 images and build their label maps (module docstring).
+    """Segment ``(N, H, W, 3)`` uint8 images and keep their masks whole (module docstring).
 
     Args:
         images: RGB chips.
@@ -83,30 +137,8 @@ def segment_images(images: np.ndarray, segmenter: Segmenter, min_area: int, max_
     imgs = np.asarray(images)
     if imgs.ndim != 4 or imgs.shape[3] != 3 or imgs.dtype != np.uint8:
         raise ValueError(f"images must be (N, H, W, 3) uint8, got {imgs.dtype} {imgs.shape}")
-    n, h, w = imgs.shape[:3]
-    dtype = label_dtype(max_masks)
-    labels = np.zeros((n, h, w), dtype=dtype)
-    counts = np.zeros(n, dtype=np.int64)
-    bbox, area, visible, iou, stab = [], [], [], [], []
-    for i in progress(range(n), desc=f"segment ({segmenter.backend})"):
-        kept_records = postprocess_masks(segmenter.segment(imgs[i]), min_area, max_masks)
-        labels[i], kept, vis = paint_labels(kept_records, (h, w), dtype)
-        recs = [kept_records[j] for j in kept]
-        counts[i] = len(recs)
-        bbox += [r["bbox"] for r in recs]
-        area += [r["area"] for r in recs]
-        iou += [r["predicted_iou"] for r in recs]
-        stab += [r["stability_score"] for r in recs]
-        visible.append(vis)
-    params = {**segmenter.describe(), "min_area": int(min_area), "max_masks": int(max_masks),
-              "overlap_rule": OVERLAP_RULE}
-    return MaskSet(
-        labels=labels,
-        mask_ptr=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-        bbox=np.asarray(bbox, dtype=np.int32).reshape(-1, 4),
-        area=np.asarray(area, dtype=np.int64),
-        visible_area=np.concatenate(visible).astype(np.int64) if visible else np.zeros(0, np.int64),
-        predicted_iou=np.asarray(iou, dtype=np.float32),
-        stability_score=np.asarray(stab, dtype=np.float32),
-        params=params,
-    )
+    label_dtype(max_masks)  # the painted view must hold every label
+    kept = (postprocess_masks(segmenter.segment(imgs[i]), min_area, max_masks)
+            for i in progress(range(len(imgs)), desc=f"segment ({segmenter.backend})"))
+    params = {**segmenter.describe(), "min_area": int(min_area), "max_masks": int(max_masks)}
+    return maskset_from_records(kept, imgs.shape[1:3], params)

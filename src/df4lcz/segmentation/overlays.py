@@ -1,4 +1,8 @@
-"""The mask-overlay figure of a shard: chips with one colour per mask, rows = LCZ classes."""
+"""The mask-overlay figure of a shard: chips with one colour per mask, rows = LCZ classes.
+
+Masks are drawn as the painted label map (:func:`df4lcz.segmentation.labels.paint_labels`:
+largest first, the smaller mask wins where masks overlap), painted only for the samples drawn.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ import numpy as np
 
 from ..atomic import atomic_path
 from ..constants import LCZ_SHORT
+from ..io.masks import MaskSet
+from .labels import paint_labels
 
 #: Opacity of the label colours drawn over the chip.
 OVERLAY_ALPHA: float = 0.45
@@ -29,13 +35,13 @@ def overlay_image(image: np.ndarray, labels: np.ndarray, alpha: float = OVERLAY_
 
 
 def plot_mask_overlays(
-    images: np.ndarray, labels: np.ndarray, classes: np.ndarray, path: str | os.PathLike, per_class: int
+    images: np.ndarray, maskset: MaskSet, classes: np.ndarray, path: str | os.PathLike, per_class: int
 ) -> Path:
     """PNG of mask overlays for up to ``per_class`` samples of each LCZ class present.
 
     Args:
         images: ``(N, H, W, 3)`` uint8 chips.
-        labels: ``(N, H, W)`` instance label maps.
+        maskset: the masks of the N chips (whole masks; painted here for the samples drawn).
         classes: ``(N,)`` LCZ codes 1–17 of the samples.
         path: output PNG (written atomically).
         per_class: samples drawn per class (rows = classes, columns = samples;
@@ -45,9 +51,9 @@ def plot_mask_overlays(
     from matplotlib.figure import Figure
 
     classes = np.asarray(classes).reshape(-1)
-    if not (len(images) == len(labels) == len(classes)):
+    if not (len(images) == len(maskset) == len(classes)):
         raise ValueError(
-            f"images, labels and classes differ in length: {len(images)}, {len(labels)}, {len(classes)}"
+            f"images, masks and classes differ in length: {len(images)}, {len(maskset)}, {len(classes)}"
         )
     present = sorted(set(classes.tolist()))
     cols = max(1, per_class)
@@ -62,9 +68,12 @@ def plot_mask_overlays(
     for r, code in enumerate(present):
         for c, i in enumerate(np.flatnonzero(classes == code)[:per_class]):
             ax = axes[r, c]
-            ax.imshow(overlay_image(images[i], labels[i]), interpolation="nearest")
-            n_masks = int(len(np.unique(labels[i])) - (labels[i] == 0).any())
-            ax.set_title(f"LCZ {LCZ_SHORT.get(int(code), code)} · {n_masks} masks", fontsize=8)
+            labels = paint_labels(maskset, int(i))
+            ax.imshow(overlay_image(images[i], labels), interpolation="nearest")
+            n_masks = int(maskset.n_masks()[i])
+            n_visible = int(len(np.unique(labels)) - (labels == 0).any())
+            hidden = f" ({n_masks - n_visible} hidden)" if n_visible < n_masks else ""
+            ax.set_title(f"LCZ {LCZ_SHORT.get(int(code), code)} · {n_masks} masks{hidden}", fontsize=8)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")

@@ -1,6 +1,7 @@
 """Stage of rule ``evaluate``: metrics tables, per-class and confusion tables, and the figures.
 
-Reads the prediction files (docs/contracts.md §8) and α curves (§9); writes the tables of §11
+Reads the prediction files (docs/contracts.md §8), α curves (§9) and, for the polygon strategy's
+cluster bootstrap, the sample table's ``polygon_id`` (§1); writes the tables of §11
 (``metrics.csv``, ``metrics.md``, ``per_class_{strategy}_{model}.csv``,
 ``confusion_{strategy}_{model}.csv``) and the PNGs ``confusion_{strategy}_{model}.png``,
 ``reliability_{strategy}_{model}.png`` and ``alpha_{strategy}.png``.
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..constants import POLYGON_STRATEGY
 from ..evaluation import figures
 from ..evaluation.report import (
     alpha_png_path,
@@ -27,7 +29,8 @@ from ..evaluation.report import (
 )
 from ..io.alpha_curve import read_alpha_curve
 from ..io.predictions import read_predictions
-from ..io.tables import METRIC_COLUMNS, write_confusion, write_metrics, write_per_class
+from ..io.samples import read_samples
+from ..io.tables import METRIC_COLUMNS, table_note, write_confusion, write_metrics, write_per_class
 from ..logs import get_logger
 from ..scripting import Job
 
@@ -38,6 +41,11 @@ def evaluate(
     predictions: Mapping[tuple[str, str], str | os.PathLike],
     out_dir: str | os.PathLike,
     n_bins: int,
+    *,
+    n_boot: int,
+    ci: float,
+    seed: int,
+    clusters: Mapping[str, pd.Series] | None = None,
     figure_dir: str | os.PathLike | None = None,
     alpha_curves: Mapping[str, str | os.PathLike] | None = None,
 ) -> pd.DataFrame:
@@ -47,6 +55,10 @@ def evaluate(
         predictions: ``{(strategy, model): path to the prediction CSV}``; rows keep this order.
         out_dir: directory for ``metrics.csv``, ``metrics.md``, per-class and confusion CSVs.
         n_bins: calibration bins (``evaluate.n_bins``).
+        n_boot, ci, seed: bootstrap resamplings, coverage and seed (``evaluate.bootstrap``,
+            ``evaluate.ci``, ``seed``).
+        clusters: ``{strategy: cluster id indexed by sample_id}`` for the strategies whose test
+            polygons are resampled whole; other strategies resample test samples.
         figure_dir: directory for PNGs (default ``out_dir``).
         alpha_curves: ``{strategy: α-curve CSV}`` to plot.
 
@@ -62,7 +74,9 @@ def evaluate(
         check_name(strategy, "strategy")
         check_name(model, "model")
         pred = read_predictions(path)
-        row, scores, bins_before, bins_after = evaluate_frame(pred, strategy, model, n_bins)
+        row, scores, bins_before, bins_after = evaluate_frame(
+            pred, strategy, model, n_bins, n_boot=n_boot, ci=ci, seed=seed, clusters=(clusters or {}).get(strategy)
+        )
         rows.append(row)
         write_per_class(per_class_path(out, strategy, model), scores.per_class())
         write_confusion(confusion_csv_path(out, strategy, model), scores.confusion)
@@ -74,13 +88,23 @@ def evaluate(
                  strategy, model, scores.oa, scores.kappa, row["ECE"], scores.n)
     for strategy, curve_path in (alpha_curves or {}).items():
         check_name(strategy, "strategy")
-        alpha, curve = read_alpha_curve(curve_path)
-        figures.plot_alpha_curve(curve, alpha_png_path(fig_dir, strategy), alpha,
+        chosen, curve = read_alpha_curve(curve_path)
+        figures.plot_alpha_curve(curve, alpha_png_path(fig_dir, strategy), chosen,
                                  title=f"Fusion weight on val — {strategy}")
     table = pd.DataFrame(rows, columns=list(METRIC_COLUMNS))
     table["n_test"] = table["n_test"].astype(np.int64)
-    write_metrics(out / "metrics.csv", out / "metrics.md", table, n_bins)
+    write_metrics(out / "metrics.csv", out / "metrics.md", table, table_note(n_bins, n_boot, ci))
     return table
+
+
+def polygon_clusters(samples_path: str | os.PathLike) -> pd.Series:
+    """``polygon_id`` indexed by ``sample_id`` from the sample table (the polygon strategy's clusters)."""
+    table = read_samples(samples_path, columns=["sample_id", "polygon_id"])
+    if table["polygon_id"].isna().any():
+        ids = table.loc[table["polygon_id"].isna(), "sample_id"].iloc[:5].tolist()
+        raise ValueError(f"{samples_path}: polygon_id is empty for sample_id {ids}; the polygon strategy's "
+                         "bootstrap resamples whole polygons and needs every sample's polygon")
+    return pd.Series(table["polygon_id"].to_numpy(), index=table["sample_id"].to_numpy(np.int64), name="polygon_id")
 
 
 def run(job: Job) -> None:
@@ -88,5 +112,9 @@ def run(job: Job) -> None:
     keys = [tuple(k) for k in job.params["eval_keys"]]
     predictions = dict(zip(keys, job.input.predictions))
     curves = dict(zip(job.params["fusion_strategies"], job.input.curves))
-    evaluate(predictions, Path(job.output.metrics).parent, n_bins=job.params["n_bins"],
+    strategies = {s for s, _ in keys}
+    clusters = {POLYGON_STRATEGY: polygon_clusters(job.input.samples)} if POLYGON_STRATEGY in strategies else {}
+    settings = job.params["evaluate"]
+    evaluate(predictions, Path(job.output.metrics).parent, n_bins=settings["n_bins"], n_boot=settings["bootstrap"],
+             ci=settings["ci"], seed=job.params["seed"], clusters=clusters,
              figure_dir=Path(job.output.confusion[0]).parent, alpha_curves=curves)

@@ -1,63 +1,80 @@
-"""Stage of rule ``fuse``: ``df4lcz`` (the configured α) and ``df4lcz_tuned`` (α chosen on val).
+"""Stage of rule ``fuse``: the fusion models of one split strategy.
 
-Outputs, per split strategy: the two fused prediction files (docs/contracts.md §8) and the α curve
-of the tuning (docs/contracts.md §9).
+``df4lcz`` (the paper: raw stream probabilities, the configured α) and ``df4lcz_tuned`` (raw, α
+chosen on val); with ``fusion.calibrate`` also ``df4lcz_cal`` and ``df4lcz_cal_tuned`` (each stream
+temperature-scaled on val first). Outputs: one prediction file per model (docs/contracts.md §8), the
+α curves of the tuned models and the fusion table with the α, temperatures and validation accuracy
+of every model (docs/contracts.md §9).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 
-from ..evaluation.fusion import alpha_grid, fuse, tune_alpha
-from ..io.alpha_curve import write_alpha_curve
+from ..evaluation.fusion import alpha_grid, fusion_model_names, fusion_outputs, fusion_table
+from ..io.alpha_curve import write_alpha_curve, write_fusion_table
 from ..io.predictions import read_predictions, write_predictions
 from ..logs import get_logger
 from ..scripting import Job
+
+log = get_logger(__name__)
 
 
 def fuse_files(
     s2_path: str | os.PathLike,
     gcn_path: str | os.PathLike,
-    out_path: str | os.PathLike,
-    alpha: float | None,
-    curve_path: str | os.PathLike | None = None,
-    grid: Sequence[float] | np.ndarray | None = None,
+    outputs: Mapping[str, str | os.PathLike],
+    curve_path: str | os.PathLike,
+    table_path: str | os.PathLike,
+    *,
+    alpha: float,
+    grid: Sequence[float] | np.ndarray,
+    calibrate: bool,
     metric: str = "accuracy",
-) -> float:
-    """Fuse two prediction files into ``out_path``.
+) -> pd.DataFrame:
+    """Fuse two prediction files into every fusion model's prediction file.
 
     Args:
-        s2_path: Sentinel-2 prediction CSV.
-        gcn_path: GCN prediction CSV.
-        out_path: fused prediction CSV to write (atomic).
-        alpha: fixed α, or ``None`` to tune it on the val split with
-            :func:`~df4lcz.evaluation.fusion.tune_alpha`.
-        curve_path: where to write the α curve (only used, and then required, when tuning).
-        grid, metric: the α values and score of the tuning (``grid`` required when tuning).
+        s2_path, gcn_path: the Sentinel-2 and GCN prediction CSVs.
+        outputs: ``{model: prediction CSV to write}`` for exactly the models of
+            :func:`~df4lcz.evaluation.fusion.fusion_model_names` (``calibrate``).
+        curve_path: the α curves of the tuned models; table_path: the fusion table.
+        alpha, grid, calibrate: fixed α, α values searched on val, whether to calibrate the streams.
+        metric: score maximised by the α search.
 
     Returns:
-        The α used.
+        The fusion table (also written to ``table_path``).
+
+    Raises:
+        ValueError: ``outputs`` names other models than the run makes.
     """
-    pred_s2 = read_predictions(s2_path)
-    pred_gcn = read_predictions(gcn_path)
-    if alpha is None:
-        if curve_path is None:
-            raise ValueError("curve_path: required when alpha is None (tuned on val)")
-        if grid is None:
-            raise ValueError("grid: required when alpha is None (tuned on val)")
-        alpha, curve = tune_alpha(pred_s2, pred_gcn, grid=grid, metric=metric)
-        write_alpha_curve(curve, alpha, curve_path, metric=metric)
-    write_predictions(fuse(pred_s2, pred_gcn, alpha), out_path, float_format=None)  # full precision
-    return float(alpha)
+    expected = fusion_model_names(calibrate)
+    if sorted(outputs) != sorted(expected):
+        raise ValueError(f"outputs: fusion models {sorted(outputs)} given; with calibrate={calibrate} the fuse rule "
+                         f"makes {list(expected)}")
+    results = fusion_outputs(read_predictions(s2_path), read_predictions(gcn_path), alpha=alpha, grid=grid,
+                             calibrate=calibrate, metric=metric)
+    for out in results:
+        write_predictions(out.predictions, outputs[out.model], float_format=None)  # full precision
+    write_alpha_curve({out.model: (out.curve, out.alpha) for out in results if out.curve is not None},
+                      curve_path, metric=metric)
+    table = fusion_table(results)
+    write_fusion_table(table, table_path)
+    return table
 
 
 def run(job: Job) -> None:
     """Fuse the strategy's Sentinel-2 and GCN predictions with the ``fusion`` config slice."""
     cfg = job.params["fusion"]
-    fixed = fuse_files(job.input.s2, job.input.gcn, job.output.fixed, alpha=cfg["alpha"])
-    tuned = fuse_files(job.input.s2, job.input.gcn, job.output.tuned, alpha=None, curve_path=job.output.curve,
-                       grid=alpha_grid(cfg["grid_step"]))
-    get_logger("fuse").info("%s: df4lcz α = %.2f, df4lcz_tuned α = %.2f", job.wildcards["strategy"], fixed, tuned)
+    models = list(job.params["models"])
+    table = fuse_files(job.input.s2, job.input.gcn, dict(zip(models, job.output.predictions)), job.output.curve,
+                       job.output.table, alpha=cfg["alpha"], grid=alpha_grid(cfg["grid_step"]),
+                       calibrate=cfg["calibrate"])
+    for rec in table.to_dict("records"):
+        temps = f", T_s2 = {rec['T_s2']:.3f}, T_gcn = {rec['T_gcn']:.3f}" if rec["calibrated"] else ""
+        log.info("%s: %s α = %.2f%s, val accuracy %.4f (n = %d)", job.wildcards["strategy"], rec["model"],
+                 rec["alpha"], temps, rec["val_accuracy"], rec["n_val"])

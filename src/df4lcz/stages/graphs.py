@@ -44,8 +44,8 @@ def graphs_shard_file(
         chips_path: ``results/chips/google/{shard}.h5`` (same samples, same order).
         samples_path: the sample table (``lcz`` → ``y``).
         graphs_path: output ``results/graphs/{shard}.h5`` (atomic).
-        params: the ``graphs`` config section (validated): ``features``, ``edge_rule``,
-            ``tolerance_px``, ``radius_px``, ``k``.
+        params: the ``graphs`` config section (validated): ``features``, ``mask_view``,
+            ``edge_rule``, ``tolerance_px``, ``radius_px``, ``k``.
 
     Raises:
         ValueError: masks and chips hold different samples, or a sample is not in the table.
@@ -60,10 +60,11 @@ def graphs_shard_file(
     if missing:
         raise ValueError(f"{masks_path}: sample(s) {missing[:5]} are not in the sample table {samples_path}")
     y = lcz.loc[mask_ids].to_numpy().astype(np.int64)
-    graphset = build_graphs(maskset.labels, images, **graph_settings(params))
+    graphset = build_graphs(maskset, images, **graph_settings(params))
     write_graphs(graphs_path, mask_ids, y, graphset, {"masks": os.path.basename(os.fspath(masks_path))})
     n_nodes = np.diff(graphset.node_ptr)
     n_edges = np.diff(graphset.edge_ptr)
-    log.info("%s: %d graphs, %.1f nodes and %.1f directed edges per graph", graphs_path, len(graphset),
+    log.info("%s: %d graphs (mask view %s, edge rule %s), %.1f nodes and %.1f directed edges per graph",
+             graphs_path, len(graphset), graphset.params["mask_view"], graphset.params["edge_rule"],
              float(n_nodes.mean()) if len(n_nodes) else 0.0, float(n_edges.mean()) if len(n_edges) else 0.0)
     return graphset

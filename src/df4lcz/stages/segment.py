@@ -67,7 +67,7 @@ def segment_shard_file(
         raise ValueError(f"{chips_path}: sample(s) {missing[:5]} are not in the sample table {samples_path}")
     classes = lcz.loc[ids].to_numpy().astype(int)
     per_class = int(params["overlay_samples_per_class"])
-    plot_mask_overlays(images, maskset.labels, classes, overlay_path, per_class)
+    plot_mask_overlays(images, maskset, classes, overlay_path, per_class)
     n = maskset.n_masks()
     log.info("%s: %d masks (%.1f per chip, %d chips without mask)", masks_path, int(n.sum()),
              float(n.mean()) if len(n) else 0.0, int((n == 0).sum()))

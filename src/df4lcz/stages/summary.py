@@ -1,7 +1,8 @@
 """Stage of rule ``summary``: the one-page Markdown/HTML summary of the run.
 
-Reads the metrics table (docs/contracts.md §11), the sample table (§1), the split tables (§6) and
-the α curves (§9); writes ``results/summary.md`` and ``results/summary.html``.
+Reads the metrics table (docs/contracts.md §11), the sample table (§1), the split tables (§6), the
+fusion tables (§9) and the attrs of the masks (§4) and graph files (§5), which say what actually ran;
+writes ``results/summary.md`` and ``results/summary.html``.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from pathlib import Path
 import pandas as pd
 
 from ..atomic import write_text_atomic
+from ..evaluation.provenance import describe_graphs
 from ..evaluation.summary import SUMMARY_TITLE, summary_content, summary_html, summary_markdown
-from ..io.alpha_curve import read_alpha_curve
+from ..io.alpha_curve import read_fusion_table
 from ..io.samples import read_samples
 from ..io.splits import read_split
-from ..io.tables import read_metrics, validate_metrics
+from ..io.tables import read_metrics, table_note, validate_metrics
 from ..scripting import Job
 from ..segmentation.describe import describe_backend
 
@@ -30,9 +32,10 @@ def write_summary(
     regions: Sequence[str],
     split_counts: Mapping[str, Mapping[str, int]],
     segmentation_backend: str,
+    graphs: str,
     figure_dir: str | os.PathLike,
-    n_bins: int,
-    alpha_curves: Mapping[str, str | os.PathLike] | None = None,
+    note: str,
+    fusion_tables: Mapping[str, str | os.PathLike] | None = None,
     title: str = SUMMARY_TITLE,
 ) -> None:
     """Write a one-page Markdown and HTML summary of a run (both atomically).
@@ -42,32 +45,35 @@ def write_summary(
         md_path, html_path: pages to write (figures are linked relative to each page).
         regions: names of the regions (cities) used.
         split_counts: ``{strategy: {"train": n, "val": n, "test": n}}``.
-        segmentation_backend: how the Google chips were segmented (e.g. "SAM vit_h").
+        segmentation_backend: how the Google chips were segmented (from the masks files' attrs).
+        graphs: how the graphs were built (:func:`df4lcz.evaluation.provenance.describe_graphs`).
         figure_dir: where the evaluate rule wrote the PNGs; missing figures are skipped with a warning.
-        n_bins: calibration bins used (for the table note).
-        alpha_curves: ``{strategy: α-curve CSV}``; the chosen α is reported and its plot embedded.
+        note: the text under the metrics table (:func:`df4lcz.io.tables.table_note`).
+        fusion_tables: ``{strategy: fusion table CSV}``; reported, and the α plot embedded.
         title: page title.
     """
     if isinstance(metrics_table, pd.DataFrame):
         table = validate_metrics(metrics_table)
     else:
         table = read_metrics(metrics_table)
-    alphas = {s: read_alpha_curve(p)[0] for s, p in (alpha_curves or {}).items()}
+    fusion = {s: read_fusion_table(p) for s, p in (fusion_tables or {}).items()}
     content = summary_content(table, regions=regions, split_counts=split_counts,
-                              segmentation_backend=segmentation_backend, figure_dir=figure_dir, alphas=alphas,
-                              n_bins=n_bins, title=title)
+                              segmentation_backend=segmentation_backend, graphs=graphs, figure_dir=figure_dir,
+                              fusion=fusion, note=note, title=title)
     write_text_atomic(md_path, summary_markdown(content, Path(md_path)))
     write_text_atomic(html_path, summary_html(content, Path(html_path)))
 
 
 def run(job: Job) -> None:
-    """Summarise the run: regions, split sizes, segmentation, models, fusion weights, metrics, figures."""
+    """Summarise the run: regions, split sizes, what ran, models, fusion, metrics, figures."""
     samples = read_samples(job.input.samples)
     counts = {s: read_split(p)["split"].value_counts().to_dict()
               for s, p in zip(job.params["strategies"], job.input.splits)}
+    settings = job.params["evaluate"]
     write_summary(job.input.metrics, job.output.markdown, job.output.html,
                   regions=sorted(samples["region"].unique()), split_counts=counts,
                   segmentation_backend=job.params["segmentation"] or describe_backend(list(job.input.masks)),
+                  graphs=describe_graphs(list(job.input.graphs)),
                   figure_dir=Path(job.input.figures[0]).parent,
-                  alpha_curves=dict(zip(job.params["fusion_strategies"], job.input.curves)),
-                  n_bins=job.params["n_bins"])
+                  note=table_note(settings["n_bins"], settings["bootstrap"], settings["ci"]),
+                  fusion_tables=dict(zip(job.params["fusion_strategies"], job.input.fusion)))
