@@ -357,7 +357,9 @@ def _run(opts: argparse.Namespace, work: Path, sizes: dict[str, int]) -> None:
                                           "labels": [city_files["labels"]]},
                         {"table": samples, "overview": str(res / "figures" / "samples_overview.png"),
                          "summary": str(res / "tables" / "samples_per_class.csv")},
-                        {"samples": cfg["samples"], "regions": [region], "seed": cfg["seed"]}, {},
+                        {"samples": cfg["samples"], "regions": [region], "seed": cfg["seed"],
+                         # as rules/samples.smk passes them
+                         "google": {k: cfg["google"][k] for k in ("chip_px", "max_upsampling")}}, {},
                         "samples")
         rc, text, peak, wall = run_child(["--child", "samples", str(job)], root)
         _check(rc, text, f"{size} samples")
