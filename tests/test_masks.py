@@ -4,23 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers.masks import records_of_masks
+from helpers.masks import overlapping_masks, records_of_masks
 
 from df4lcz.io.masks import read_masks, write_masks
 from df4lcz.io.rle import decode_mask, encode_mask, encode_masks, foreground_runs
 from df4lcz.segmentation.labels import maskset_from_records
-
-
-def overlapping_masks() -> list[np.ndarray]:
-    """Four masks of a 6 × 6 chip, largest first: 'small' overlaps 'big'; 'hidden' is covered by
-    the later 'tiny' (same pixel)."""
-    big = np.zeros((6, 6), bool)
-    big[:, :4] = True
-    small = np.zeros((6, 6), bool)
-    small[1:3, 2:6] = True
-    hidden = np.zeros((6, 6), bool)
-    hidden[4, 0] = True
-    return [big, small, hidden, hidden.copy()]
 
 
 def test_rle_round_trip_and_runs():

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from helpers.masks import mask_bbox_xywh, paint, records_of_masks
+from helpers.masks import mask_bbox_xywh, overlapping_masks, paint, records_of_masks
 
 from df4lcz.config import schema_defaults
 from df4lcz.devices import resolve_device
@@ -61,18 +61,6 @@ def test_postprocess_sorts_filters_and_caps():
 def test_postprocess_drops_empty_masks_even_without_min_area():
     recs = [record(a, i) for i, a in enumerate([0, 5, 0])]
     assert [r["area"] for r in postprocess_masks(recs, min_area=0, max_masks=50)] == [5]
-
-
-def overlapping_masks() -> list[np.ndarray]:
-    """Four masks of a 6 × 6 chip, largest first: 'small' overlaps 'big'; 'hidden' is covered by
-    the later 'tiny' (same pixel)."""
-    big = np.zeros((6, 6), bool)
-    big[:, :4] = True
-    small = np.zeros((6, 6), bool)
-    small[1:3, 2:6] = True
-    hidden = np.zeros((6, 6), bool)
-    hidden[4, 0] = True
-    return [big, small, hidden, hidden.copy()]
 
 
 def test_paint_labels_smaller_mask_wins_and_hidden_masks_keep_their_row():

@@ -33,3 +33,15 @@ def paint(masks, shape) -> np.ndarray:
     for k, m in enumerate(masks, start=1):
         out[np.asarray(m, dtype=bool)] = k
     return out
+
+
+def overlapping_masks() -> list[np.ndarray]:
+    """Four masks of a 6 × 6 chip, largest first: 'small' overlaps 'big'; 'hidden' is covered by
+    the later copy of itself (same pixel)."""
+    big = np.zeros((6, 6), bool)
+    big[:, :4] = True
+    small = np.zeros((6, 6), bool)
+    small[1:3, 2:6] = True
+    hidden = np.zeros((6, 6), bool)
+    hidden[4, 0] = True
+    return [big, small, hidden, hidden.copy()]
