@@ -64,6 +64,8 @@ def region_inputs():
                 label_map={},
                 working_crs=None,
                 s2_band_names=None,
+                s2_scale=None,
+                s2_offset=None,
             )
             for name, _, _ in CITY_SITES[: config["demo"]["n_cities"]]
         ]
@@ -74,8 +76,17 @@ REGIONS = {r["name"]: r for r in region_inputs()}
 
 
 def region_files(kind):
-    """All regions' input paths of one kind (google, sentinel2 or labels)."""
-    return [r[kind] for r in REGIONS.values()]
+    """All regions' input paths of one kind (google, sentinel2 or labels), lists flattened."""
+    out = []
+    for region in REGIONS.values():
+        value = region[kind]
+        out.extend(value if isinstance(value, list) else [value])
+    return out
+
+
+def s2_region_params(region):
+    """The keys of a region the Sentinel-2 chipper reads (a ``params:`` slice)."""
+    return {k: region[k] for k in ("sentinel2", "s2_band_names", "s2_scale", "s2_offset")}
 
 
 @lru_cache(maxsize=4)

@@ -18,6 +18,6 @@ rule chip_sentinel2:
         mem_mb=1500,
     params:
         sentinel2=config["sentinel2"],
-        band_names=lambda wc: shard_region(wc)["s2_band_names"],
+        region=lambda wc: s2_region_params(shard_region(wc)),
     script:
         "../workflow_scripts/chip_sentinel2.py"

@@ -31,10 +31,10 @@ from shapely.geometry import Polygon, box
 
 from df4lcz.chipping.google import chip_google
 from df4lcz.chipping.inputs import CHECKED_SQUARES, _first_with_data, check_google, check_sentinel2
-from df4lcz.chipping.sentinel2 import chip_sentinel2
+from df4lcz.chipping.sentinel2 import chip_sentinel2, open_sentinel2
 from df4lcz.chipping.valid import valid_sample_table
 from df4lcz.config import ConfigError, load_config, schema_defaults
-from df4lcz.io.chips import write_chips
+from df4lcz.io.chips import IMPORTED_S2_ATTRS, write_chips
 from df4lcz.io.models import read_model_record, save_model
 from df4lcz.io.samples import write_samples
 from df4lcz.sampling.build import build_samples, check_sample_rasters
@@ -210,13 +210,16 @@ def test_sentinel2_checked_before_chipping(tiny_region, tmp_path):
     with pytest.raises(ValueError, match=r"u8\.tif: Sentinel-2 band\(s\) of data type uint8; expected digital "
                                          r"numbers \(reflectance × 10000\)"):
         check("u8.tif", (data // 20).astype(np.uint8))
-    with pytest.raises(ValueError, match=r"refl\.tif: Sentinel-2 values over the sample squares are at most 0\.3: this "
-                                         "looks like reflectance in \\[0, 1\\]; expected digital numbers"):
-        check("refl.tif", (data / 10000).astype(np.float32))
+    # float reflectance in [0, 1] is recognised, not refused and not divided by 10000 again
+    check("refl.tif", (data / 10000).astype(np.float32))
+    with open_sentinel2(tmp_path / "refl.tif") as source:
+        assert source.radiometry.scale == 1.0 and source.radiometry.offsets == (0.0,) * 10
     half = data.copy()
     half[:, :, : half.shape[2] // 2] = 0  # western half nodata: squares in the east still have data
     check("half.tif", half)
     check("float_dn.tif", data.astype(np.float32))
+    with open_sentinel2(tmp_path / "float_dn.tif") as source:  # float digital numbers: divided by 10000
+        assert source.radiometry.scale == 10000.0
 
 
 def test_samples_stage_fails_before_any_output(tiny_region, tmp_path):
@@ -257,7 +260,8 @@ def test_no_valid_sample_names_the_exclusions(tmp_path):
                                                                 "outside the Google raster"]}))
     s2 = tmp_path / "s2.h5"
     write_chips(s2, "sentinel2", np.array([0, 1], np.int64), np.full((2, 32, 32, 10), 0.1, np.float32),
-                pd.DataFrame({"sample_id": [2], "reason": ["nodata: 4 source pixel(s) with DN 0 in s2.tif"]}))
+                pd.DataFrame({"sample_id": [2], "reason": ["nodata: 4 source pixel(s) with DN 0 in s2.tif"]}),
+                attrs=IMPORTED_S2_ATTRS)
     with pytest.raises(ValueError) as err:
         valid_sample_table({"google": [google], "sentinel2": [s2]})
     msg = str(err.value)

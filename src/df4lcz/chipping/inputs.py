@@ -11,9 +11,12 @@ inputs fail the run before any chipping, with a message naming the raster and wh
   ``google.max_upsampling``); and some sample square must hold valid pixels (alpha > 0, not the
   declared nodata, inside the internal mask).
 * **Sentinel-2 input**: opens as the chipper opens it (every band identified, georeferenced);
-  digital numbers of at least 16 bits (uint8 is a rendered picture, not DN), not reflectance
-  already scaled to [0, 1]; and some sample square must hold valid pixels in every file (nodata
-  as the chipper defines it: the declared nodata value, else DN 0 in all bands).
+  values of at least 16 bits (uint8 is a rendered picture, not DN); its radiometry (how values
+  become reflectance: product metadata, ``regions[].s2_scale``/``s2_offset``, float reflectance
+  recognised; :mod:`df4lcz.chipping.sentinel2.radiometry`) logged; and some sample square must hold
+  valid pixels in every file (nodata as the chipper defines it: the declared nodata value, else DN 0
+  in all bands). With several inputs, each is checked, and one without data over the squares is a
+  warning.
 
 The nodata checks read :data:`CHECKED_SQUARES` squares spread over the table first (the Google
 mosaic decimated to at most :data:`CHECK_PX` pixels a side per square); only when none of them holds
@@ -38,6 +41,7 @@ from ..logs import get_logger
 from .google import check_google_raster, open_google
 from .sentinel2 import open_sentinel2
 from .sentinel2.warp import invalid_mask
+from .windows import square_windows
 
 log = get_logger("samples")
 
@@ -50,9 +54,6 @@ CHECKED_SQUARES: int = 64
 #: Largest side (pixels) of the decimated Google read of one square in the nodata check.
 CHECK_PX: int = 16
 
-#: Largest value of a floating-point Sentinel-2 input that is taken for reflectance in [0, 1]
-#: rather than digital numbers (reflectance × 10000; real scenes hold values in the hundreds).
-REFLECTANCE_LOOKALIKE_MAX: float = 1.5
 
 
 def check_region_rasters(
@@ -64,14 +65,17 @@ def check_region_rasters(
     working_crs: str,
     chip_px: int,
     max_upsampling: float,
+    s2_scale: float | None = None,
+    s2_offset: float | Sequence[float] | None = None,
 ) -> None:
     """Check both rasters of ``region`` against its sample squares.
 
     Args:
         region: region name (for messages).
         google: the Google Earth mosaic.
-        sentinel2: the Sentinel-2 input (multi-band raster or band folder).
+        sentinel2: the Sentinel-2 input(s) (multi-band raster, band folder or product; or a list).
         s2_band_names: ``regions[].s2_band_names``.
+        s2_scale, s2_offset: ``regions[].s2_scale`` / ``s2_offset``.
         bounds: (N, 4) squares ``xmin, ymin, xmax, ymax`` in ``working_crs``; nothing is checked
             when N is 0.
         working_crs: CRS of the squares.
@@ -86,33 +90,9 @@ def check_region_rasters(
         return
     crs = CRS.from_user_input(working_crs)
     check_google(region, google, bounds, crs, chip_px, max_upsampling)
-    check_sentinel2(region, sentinel2, s2_band_names, bounds, crs)
-
-
-def square_windows(dataset: rasterio.io.DatasetReader, crs: CRS, bounds: np.ndarray) -> list[Window | None]:
-    """The raster window covering each square (corners and edge midpoints transformed), clipped.
-
-    ``None`` where a square misses the raster.
-    """
-    fx = np.array([0.0, 0.5, 1.0, 1.0, 1.0, 0.5, 0.0, 0.0])
-    fy = np.array([0.0, 0.0, 0.0, 0.5, 1.0, 1.0, 1.0, 0.5])
-    xs = bounds[:, :1] + fx * (bounds[:, 2:3] - bounds[:, :1])
-    ys = bounds[:, 1:2] + fy * (bounds[:, 3:4] - bounds[:, 1:2])
-    if dataset.crs != crs:
-        tx, ty = rasterio.warp.transform(crs, dataset.crs, xs.ravel(), ys.ravel())
-        xs, ys = np.asarray(tx).reshape(xs.shape), np.asarray(ty).reshape(ys.shape)
-    inv = ~dataset.transform
-    cols = inv.a * xs + inv.b * ys + inv.c
-    rows = inv.d * xs + inv.e * ys + inv.f
-    out: list[Window | None] = []
-    for c, r in zip(cols, rows):
-        if not (np.isfinite(c).all() and np.isfinite(r).all()):
-            out.append(None)
-            continue
-        c0, c1 = max(math.floor(c.min()), 0), min(math.ceil(c.max()), dataset.width)
-        r0, r1 = max(math.floor(r.min()), 0), min(math.ceil(r.max()), dataset.height)
-        out.append(Window(c0, r0, c1 - c0, r1 - r0) if c1 > c0 and r1 > r0 else None)
-    return out
+    inputs = [sentinel2] if isinstance(sentinel2, (str, os.PathLike)) else list(sentinel2)
+    for path in inputs:
+        check_sentinel2(region, path, s2_band_names, bounds, crs, s2_scale, s2_offset, several=len(inputs) > 1)
 
 
 def _read(path: str | os.PathLike, square: np.ndarray, window: Window, read: Callable[[], np.ndarray]) -> np.ndarray:
@@ -208,9 +188,14 @@ def check_google(region: str, path: str | os.PathLike, bounds: np.ndarray, crs: 
 
 
 def check_sentinel2(region: str, path: str | os.PathLike, band_names: Sequence[str] | None, bounds: np.ndarray,
-                    crs: CRS) -> None:
-    """The Sentinel-2 checks of :func:`check_region_rasters` (bands, dtype, value scale, data)."""
-    with open_sentinel2(path, band_names=band_names) as source:
+                    crs: CRS, scale: float | None = None, offset: float | Sequence[float] | None = None,
+                    several: bool = False) -> None:
+    """The Sentinel-2 checks of :func:`check_region_rasters` for one input (bands, dtype, data).
+
+    With ``several`` inputs, one that covers none of the squares is reported (a warning), not an error.
+    """
+    with open_sentinel2(path, band_names=band_names, scale=scale, offset=offset) as source:
+        log.info("%s: %s (region %s)", path, source.radiometry.attrs()["radiometry"], region)
         for part in source.parts:
             dtypes = sorted({part.dataset.dtypes[k - 1] for k in part.indexes})
             if any(np.dtype(d).itemsize < 2 or np.dtype(d).kind not in "uif" for d in dtypes):
@@ -220,34 +205,27 @@ def check_sentinel2(region: str, path: str | os.PathLike, band_names: Sequence[s
                 )
         for part in source.parts:
             windows = square_windows(part.dataset, crs, bounds)
-            peak = [-math.inf]
             what = ["nodata"]
 
-            def has_data(i: int, part=part, windows=windows, peak=peak, what=what) -> bool:
+            def has_data(i: int, part=part, windows=windows, what=what) -> bool:
                 w = windows[i]
                 if w is None:
                     return False
                 raw = _read(part.path, bounds[i], w, lambda: part.dataset.read(part.indexes, window=w))
                 invalid, what[0] = invalid_mask(part, raw)
-                if invalid.all():
-                    return False
-                peak[0] = max(peak[0], float(np.nanmax(raw[:, ~invalid])))
-                return True
+                return not invalid.all()
 
             found, empty = _first_with_data(len(bounds), has_data)
             if found is None:
-                raise ValueError(
+                message = (
                     f"{part.path}: the Sentinel-2 input has no valid pixel over any of the {len(bounds)} sample "
                     f"squares of region {region!r}: every pixel there is {what[0]}; expected digital numbers over "
                     "the labelled polygons"
                 )
-            kind = np.dtype(part.dataset.dtypes[part.indexes[0] - 1]).kind
-            if kind == "f" and peak[0] <= REFLECTANCE_LOOKALIKE_MAX:
-                raise ValueError(
-                    f"{part.path}: Sentinel-2 values over the sample squares are at most {peak[0]:.3g}: this looks "
-                    "like reflectance in [0, 1]; expected digital numbers (reflectance × 10000, as in L1C/L2A "
-                    "products): multiply the raster by 10000"
-                )
+                if several:
+                    log.warning("%s (one of several inputs: the others must cover the squares)", message)
+                    return
+                raise ValueError(message)
             if empty:
                 log.info("%s: %d of the first squares checked hold only nodata (region %s); the chipper "
                          "excludes squares with nodata", part.path, empty, region)

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ..constants import N_CLASSES, S2_BANDS, S2_CHIP_PX, SPLIT_NAMES
-from ..io.chips import write_chips
+from ..io.chips import IMPORTED_S2_ATTRS, write_chips
 from ..io.samples import read_sample_table, read_shard, write_samples
 from ..io.splits import write_split
 from ..logs import get_logger, progress
@@ -241,7 +241,7 @@ def import_so2sat_shard(
                             dtype=str),
     })
     write_chips(out_h5, "sentinel2", ids[finite], images[finite], excluded,
-                attrs={"source": f"So2Sat LCZ42 {path.name}", "clipped_values": n_clipped})
+                attrs={"source": f"So2Sat LCZ42 {path.name}", "clipped_values": n_clipped, **IMPORTED_S2_ATTRS})
     if n_clipped:
         log.warning("shard %d: %d value(s) outside [0, 1] clipped", shard, n_clipped)
     for row in excluded.itertuples():

@@ -8,8 +8,12 @@ datasets in this order:
 * ``excluded_sample_id`` (M,) int64 and ``excluded_reason`` (M,) UTF-8 byte strings — the samples of
   the shard that could not be chipped, and why.
 
-File attrs: the writer's ``attrs`` (e.g. ``source``), then the stream's fixed attrs (Sentinel-2:
-``bands``, ``reflectance_scale``, ``pixel_size_m``), which the reader checks.
+Sentinel-2 shards may add per-sample datasets after the exclusions (:data:`S2_PER_SAMPLE`:
+``s2_input``, ``cloud_fraction``).
+
+File attrs: the writer's ``attrs`` (e.g. ``source``; Sentinel-2 must give ``reflectance_scale`` and
+``reflectance_offset``), then the stream's fixed attrs (Sentinel-2: ``bands``, ``pixel_size_m``),
+which the reader checks.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ class ChipSpec:
         square: chips must be square (H == W).
         reflectance: values must be finite and in [0, 1] (checked on writing).
         attrs: file attrs the writer adds after the caller's and the reader requires.
+        required_attrs: attrs the caller must give.
     """
 
     stream: str
@@ -51,6 +56,7 @@ class ChipSpec:
     square: bool = False
     reflectance: bool = False
     attrs: Mapping[str, Any] = field(default_factory=dict)
+    required_attrs: tuple[str, ...] = ()
 
 
 #: The spec of each chip stream.
@@ -63,9 +69,19 @@ CHIP_SPECS: dict[str, ChipSpec] = {
         "float32 reflectance",
         square=True,
         reflectance=True,
-        attrs={"bands": list(S2_BANDS), "reflectance_scale": S2_REFLECTANCE_SCALE, "pixel_size_m": S2_PIXEL_SIZE_M},
+        attrs={"bands": list(S2_BANDS), "pixel_size_m": S2_PIXEL_SIZE_M},
+        required_attrs=("reflectance_scale", "reflectance_offset"),
     ),
 }
+
+#: Optional per-sample datasets of Sentinel-2 shards: the input (position in ``regions[].sentinel2``)
+#: each chip was cut from (int16) and that input's cloud/shadow fraction over the square (float32,
+#: NaN without a cloud mask).
+S2_PER_SAMPLE: dict[str, np.dtype] = {"s2_input": np.dtype(np.int16), "cloud_fraction": np.dtype(np.float32)}
+
+#: Attrs of imported Sentinel-2 chips (reflectance = DN / 10000 as in So2Sat / LCZC-GES2, no offset).
+IMPORTED_S2_ATTRS: dict[str, Any] = {"reflectance_scale": S2_REFLECTANCE_SCALE,
+                                     "reflectance_offset": [0.0] * len(S2_BANDS)}
 
 
 @dataclass
@@ -144,6 +160,7 @@ def write_chips(
     images: np.ndarray,
     excluded: pd.DataFrame,
     attrs: Mapping[str, Any] | None = None,
+    per_sample: Mapping[str, np.ndarray] | None = None,
 ) -> None:
     """Write the chip shard of ``stream`` atomically (docs/contracts.md §2 Google, §3 Sentinel-2).
 
@@ -154,9 +171,10 @@ def write_chips(
         images: (N, H, W, C) chips as :data:`CHIP_SPECS` says.
         excluded: ``sample_id``, ``reason`` of the samples that could not be chipped.
         attrs: extra file attrs (e.g. ``source``); the stream's fixed attrs are added after them.
+        per_sample: Sentinel-2 only, datasets of :data:`S2_PER_SAMPLE` (N,) each.
 
     Raises:
-        ValueError: shapes, dtype, values or the excluded table do not fit the contract.
+        ValueError: shapes, dtype, values, attrs or the excluded table do not fit the contract.
     """
     spec = chip_spec(stream)
     ids, img = validate_chips(path, stream, sample_ids, images)
@@ -165,18 +183,26 @@ def write_chips(
             f"{path}: excluded must have columns sample_id, reason; got {list(excluded.columns)}"
         )
     all_attrs: dict[str, Any] = dict(attrs or {})
+    missing = [a for a in spec.required_attrs if a not in all_attrs]
+    if missing:
+        raise ValueError(f"{path}: attrs {missing} are required for {stream} chips")
     all_attrs.update(spec.attrs)
     reasons = [str(r).encode("utf-8") for r in excluded["reason"]]
-    write_h5(
-        path,
-        {
-            "sample_id": ids,
-            "image": img,
-            "excluded_sample_id": excluded["sample_id"].to_numpy().astype(np.int64),
-            "excluded_reason": np.array(reasons, dtype="S") if reasons else np.zeros(0, dtype="S1"),
-        },
-        all_attrs,
-    )
+    datasets: dict[str, np.ndarray] = {
+        "sample_id": ids,
+        "image": img,
+        "excluded_sample_id": excluded["sample_id"].to_numpy().astype(np.int64),
+        "excluded_reason": np.array(reasons, dtype="S") if reasons else np.zeros(0, dtype="S1"),
+    }
+    allowed = S2_PER_SAMPLE if stream == "sentinel2" else {}
+    for name, values in (per_sample or {}).items():
+        if name not in allowed:
+            raise ValueError(f"{path}: per-sample dataset {name!r} is not part of {stream} chips; expected {sorted(allowed)}")
+        values = np.asarray(values)
+        if values.shape != (len(ids),):
+            raise ValueError(f"{path}: {name} must be ({len(ids)},), got {values.shape}")
+        datasets[name] = values.astype(allowed[name])
+    write_h5(path, datasets, all_attrs)
 
 
 def read_chips(path: str | os.PathLike, stream: str) -> ChipShard:

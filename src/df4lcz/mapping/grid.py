@@ -29,7 +29,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ..constants import S2_CHIP_PX
 from ..io.chips import S2_PIXEL_SIZE_M
-from ..sampling.footprints import raster_footprint, sentinel2_reference_file
+from ..sampling.footprints import raster_footprint, sentinel2_footprint, sentinel2_reference_file
 
 #: Side of the classified window (m): one Sentinel-2 chip of 32 × 10 m (a DF4LCZ scene).
 WINDOW_M: float = S2_CHIP_PX * S2_PIXEL_SIZE_M
@@ -130,7 +130,7 @@ def map_grid(
     except Exception as exc:  # pyproj raises CRSError
         raise ValueError(f"working_crs: {working_crs!r} is not a CRS ({exc})") from None
     crs_name = crs.to_string()
-    coverage = shapely.intersection(raster_footprint(google, crs_name), raster_footprint(reference, crs_name))
+    coverage = shapely.intersection(raster_footprint(google, crs_name), sentinel2_footprint(sentinel2, crs_name))
     if coverage.is_empty or coverage.area <= 0:
         raise ValueError(f"the Google raster {google} and the Sentinel-2 input {sentinel2} do not overlap "
                          f"(in {crs_name}); nothing to map")

@@ -73,7 +73,8 @@ class WindowClassifier:
         table = window_table(grid, flat)
         g_ids, g_img, g_exc = chip_google(self.google, table, chip_px=self.google_chip_px,
                                           resampling=self.google_resampling)
-        s_ids, s_img, s_exc = self.s2_source.chip(table, working_crs=grid.crs, resampling=self.s2_resampling)
+        scenes = self.s2_source.chip(table, working_crs=grid.crs, resampling=self.s2_resampling)
+        s_ids, s_img, s_exc = scenes.sample_ids, scenes.images, scenes.excluded
         self.count("google", g_exc["reason"])
         self.count("sentinel2", s_exc["reason"])
         g_keep, s_keep = np.isin(g_ids, s_ids), np.isin(s_ids, g_ids)

@@ -13,7 +13,7 @@ from pyproj import CRS
 from ..chipping.inputs import check_region_rasters
 from ..io.samples import SAMPLE_COLUMNS
 from ..logs import get_logger
-from .footprints import raster_crs, raster_footprint, sentinel2_reference_file
+from .footprints import raster_crs, raster_footprint, sentinel2_footprint, sentinel2_reference_file
 from .grid import assign_ids_and_shards, squares_in_polygon, to_geodataframe
 from .labels import read_labels
 from .settings import RegionInputs, SampleParams
@@ -41,7 +41,7 @@ def region_samples(region: RegionInputs, params: SampleParams, seed: int) -> tup
     crs = CRS.from_user_input(crs).to_string()
     polys = read_labels(region.labels, crs, region.label_column, region.label_map)
     fp_g = raster_footprint(region.google, crs)
-    fp_s = raster_footprint(sentinel2_reference_file(region.sentinel2), crs)
+    fp_s = sentinel2_footprint(region.sentinel2, crs)
     coverage = shapely.intersection(fp_g, fp_s)
     if coverage.is_empty:
         raise ValueError(f"region {region.name!r}: the Google raster {region.google} and the Sentinel-2 input "
@@ -106,7 +106,7 @@ def check_sample_rasters(regions: list[RegionInputs], samples: pd.DataFrame, chi
             continue
         check_region_rasters(region.name, region.google, region.sentinel2, region.s2_band_names,
                              rows[["xmin", "ymin", "xmax", "ymax"]].to_numpy(float), str(rows["crs"].iloc[0]),
-                             chip_px, max_upsampling)
+                             chip_px, max_upsampling, s2_scale=region.s2_scale, s2_offset=region.s2_offset)
 
 
 def build_samples(regions: list[RegionInputs], params: SampleParams, seed: int) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,20 +12,36 @@ import rasterio
 import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry import Polygon, box
+from shapely.geometry.base import BaseGeometry
+
+from ..chipping.sentinel2.bands import find_band_files
+from ..chipping.sentinel2.products import is_product, open_product
 
 
-def sentinel2_reference_file(path: str | os.PathLike) -> Path:
-    """The file whose CRS and grid define a Sentinel-2 input (itself, or a folder's B02 file)."""
-    p = Path(path)
+def sentinel2_inputs(spec: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
+    """The inputs of ``regions[].sentinel2`` (one path or a list) as a list of strings."""
+    return [str(spec)] if isinstance(spec, (str, os.PathLike)) else [str(p) for p in spec]
+
+
+def sentinel2_reference_file(spec: str | os.PathLike | Sequence[str | os.PathLike]) -> str:
+    """The file whose CRS and grid define a Sentinel-2 input: the first input's B02 file (or the file itself).
+
+    ``.SAFE`` products (folder or zip) give their granule's B02 file (a ``/vsizip/`` path for a zip).
+    """
+    p = Path(sentinel2_inputs(spec)[0])
     if not p.exists():
         raise FileNotFoundError(f"{p}: Sentinel-2 input not found")
+    if is_product(p):
+        return open_product(p).band_files["B02"]
     if p.is_dir():
-        for pattern in ("*_B02.jp2", "*_B02_10m.jp2", "*B02*.jp2", "*B02*.tif", "*B02*.TIF"):
-            hits = sorted(p.rglob(pattern))
-            if hits:
-                return hits[0]
-        raise FileNotFoundError(f"{p}: no B02 band file (*_B02.jp2 or *B02*.tif) found in the Sentinel-2 folder")
-    return p
+        return str(find_band_files(p, ("B02",))["B02"])
+    return str(p)
+
+
+def sentinel2_footprint(spec: str | os.PathLike | Sequence[str | os.PathLike], working_crs: str) -> BaseGeometry:
+    """The area covered by a region's Sentinel-2 inputs (union of each input's B02 footprint), in ``working_crs``."""
+    parts = [raster_footprint(sentinel2_reference_file(p), working_crs) for p in sentinel2_inputs(spec)]
+    return parts[0] if len(parts) == 1 else shapely.union_all(parts)
 
 
 def raster_footprint(path: str | os.PathLike, working_crs: str) -> Polygon:
@@ -33,8 +50,8 @@ def raster_footprint(path: str | os.PathLike, working_crs: str) -> Polygon:
     Raises:
         FileNotFoundError: missing file. ValueError: unreadable raster or raster without CRS.
     """
-    p = Path(path)
-    if not p.exists():
+    p = str(path)
+    if not p.startswith("/vsi") and not Path(p).exists():
         raise FileNotFoundError(f"{p}: raster not found")
     try:
         with rasterio.open(p) as src:
@@ -52,7 +69,7 @@ def raster_footprint(path: str | os.PathLike, working_crs: str) -> Polygon:
     return shapely.transform(dense, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
 
 
-def raster_crs(path: Path) -> Any:
+def raster_crs(path: str | os.PathLike) -> Any:
     """The CRS of a raster (``ValueError`` when unreadable or without CRS)."""
     try:
         with rasterio.open(path) as src:

@@ -15,12 +15,14 @@ class RegionInputs:
 
     name: str
     google: str
-    sentinel2: str
+    sentinel2: str | list[str]
     labels: str
     label_column: str
     label_map: dict[str, int]
     working_crs: str | None
     s2_band_names: list[str] | None
+    s2_scale: float | None
+    s2_offset: float | list[float] | None
 
 
 @dataclass

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..chipping.sentinel2 import open_sentinel2
+from ..chipping.sentinel2.scenes import Sentinel2Scenes
 from ..constants import N_CLASSES
 from ..devices import resolve_device
 from ..evaluation.fusion import fuse_probabilities
@@ -38,12 +38,13 @@ def run(job: Job) -> None:
     """Map the region of ``job.params["region"]`` with the models of ``job.input``."""
     region, params = job.params["region"], job.params
     map_region(
-        job.input.google, job.input.sentinel2, job.input.s2_model, job.input.gcn_model,
+        job.input.google, region["sentinel2"], job.input.s2_model, job.input.gcn_model,
         job.output.tif, job.output.png, job.output.agreement,
         working_crs=region["working_crs"], stride_m=params["map"]["stride_m"], alpha=params["alpha"],
         segment_params=params["segment"], graph_params=params["graphs"],
         google_params=params["google"], sentinel2_params=params["sentinel2"],
-        band_names=region["s2_band_names"], label_column=region["label_column"], label_map=region["label_map"],
+        band_names=region["s2_band_names"], s2_scale=region["s2_scale"], s2_offset=region["s2_offset"],
+        label_column=region["label_column"], label_map=region["label_map"],
         device=params["device"], batch_size=params["map"]["batch_size"],
         checkpoint=job.input.checkpoint[0] if len(job.input.checkpoint) else None,
         labels=job.input.labels, truth=job.input.truth[0] if len(job.input.truth) else None,
@@ -87,6 +88,8 @@ def map_region(
     google_params: Mapping[str, Any],
     sentinel2_params: Mapping[str, Any],
     band_names: Sequence[str] | None,
+    s2_scale: float | None = None,
+    s2_offset: float | Sequence[float] | None = None,
     label_column: str,
     label_map: Mapping[str, int] | None,
     device: str,
@@ -100,7 +103,7 @@ def map_region(
 
     Args:
         google: Google Earth mosaic of the region (uint8 RGB, any CRS).
-        sentinel2: Sentinel-2 multi-band raster or band folder.
+        sentinel2: Sentinel-2 input(s): multi-band raster, band folder, .SAFE product, or a list.
         s2_model: trained Sentinel-2 model file (``results/models/{strategy}/resnet11_3d.pt``).
         gcn_model: trained GCN model file.
         out_tif, out_png, out_agreement: outputs (written atomically).
@@ -111,8 +114,9 @@ def map_region(
             the backend's section), as given to the segment rule.
         graph_params: the ``graphs`` config section (``features``, ``edge_rule``, …).
         google_params: the ``google`` config section (``chip_px``, ``resampling``).
-        sentinel2_params: the ``sentinel2`` config section (``resampling``).
+        sentinel2_params: the ``sentinel2`` config section (``resampling``, ``max_cloud_fraction``).
         band_names: band names of a Sentinel-2 file without descriptions (``regions[].s2_band_names``).
+        s2_scale, s2_offset: ``regions[].s2_scale`` / ``s2_offset``.
         label_column, label_map: as ``regions[].label_column`` / ``label_map``.
         device: torch device for the models (``auto``, ``cpu``, ``cuda``…).
         batch_size: windows processed together (bounds memory) (``map.batch_size``).
@@ -154,7 +158,7 @@ def map_region(
     flat_codes = codes.reshape(-1)
     segmenter = make_segmenter(seg["backend"], sam=seg.get("sam"), classical=seg.get("classical"),
                                checkpoint=checkpoint)
-    with open_sentinel2(sentinel2, band_names=band_names) as source:
+    with Sentinel2Scenes(sentinel2, float(sp["max_cloud_fraction"]), band_names, s2_scale, s2_offset) as source:
         pipeline = WindowClassifier(
             google=str(google), s2_source=source, segmenter=segmenter, s2_model=s2_loaded, gcn_model=gcn_loaded,
             device=dev, alpha=float(alpha), google_chip_px=int(gg["chip_px"]),

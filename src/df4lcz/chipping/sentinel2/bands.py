@@ -5,12 +5,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ...constants import S2_BANDS
-from ...logs import get_logger
-
-log = get_logger("sentinel2")  # logger name as before the split: same log lines
 
 #: File extensions recognised as per-band rasters in a folder.
 BAND_FILE_EXTENSIONS: tuple[str, ...] = (".jp2", ".tif", ".tiff")
@@ -68,9 +65,25 @@ def find_band_files(folder: str | os.PathLike, bands: Sequence[str] = S2_BANDS) 
     root = Path(folder)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: Sentinel-2 band folder not found")
-    candidates: dict[str, list[tuple[float, Path]]] = {}
-    for path in sorted(root.rglob("*")):
-        if path.suffix.lower() not in BAND_FILE_EXTENSIONS or not path.is_file():
+    names = [p.relative_to(root).as_posix() for p in sorted(root.rglob("*")) if p.is_file()]
+    return {band: root / name for band, name in pick_band_files(names, str(root), bands).items()}
+
+
+def pick_band_files(names: Sequence[str], where: str, bands: Sequence[str] = S2_BANDS) -> dict[str, str]:
+    """Choose one file per band among relative file names (``/``-separated), as :func:`find_band_files`.
+
+    Args:
+        names: candidate files (e.g. every file of a folder or of a zip), relative to ``where``.
+        where: the folder or archive, for messages.
+        bands: band names wanted.
+
+    Returns:
+        ``{band: name}`` in the order of ``bands``.
+    """
+    candidates: dict[str, list[tuple[float, str]]] = {}
+    for name in sorted(names):
+        path = PurePosixPath(name)
+        if path.suffix.lower() not in BAND_FILE_EXTENSIONS:
             continue
         if path.name.upper().startswith("MSK_") or "QI_DATA" in (p.upper() for p in path.parts):
             continue
@@ -78,12 +91,12 @@ def find_band_files(folder: str | os.PathLike, bands: Sequence[str] = S2_BANDS) 
         band = normalise_band_name(_RESOLUTION_SUFFIX_RE.sub("", stem.upper()))
         if band is None:
             continue
-        candidates.setdefault(band, []).append((_file_resolution_m(stem), path))
-    found: dict[str, Path] = {}
+        candidates.setdefault(band, []).append((_file_resolution_m(stem), name))
+    found: dict[str, str] = {}
     missing = [b for b in bands if b not in candidates]
     if missing:
         raise ValueError(
-            f"{root}: no file for band(s) {', '.join(repr(b) for b in missing)} "
+            f"{where}: no file for band(s) {', '.join(repr(b) for b in missing)} "
             f"(looked recursively for *_<BAND>{{{','.join(BAND_FILE_EXTENSIONS)}}}); "
             f"bands found: {sorted(candidates) or 'none'}"
         )
@@ -92,12 +105,10 @@ def find_band_files(folder: str | os.PathLike, bands: Sequence[str] = S2_BANDS) 
         best = [p for res, p in options if res == options[0][0]]
         if len(best) > 1:
             raise ValueError(
-                f"{root}: several files for band {band!r}: {[str(p) for p in best]}; "
-                "point to a single granule folder"
+                f"{where}: several files for band {band!r}: {best}; point to a single granule folder"
             )
         found[band] = best[0]
     return found
-
 
 
 def identify_bands(
@@ -120,13 +131,12 @@ def identify_bands(
         names = [normalise_band_name(d) for d in descriptions]
         source = "band descriptions"
         if not any(names):
-            if count == len(S2_BANDS):
-                log.info("%s: no band descriptions; assuming So2Sat band order %s", path, expected)
-                return list(S2_BANDS)
             raise ValueError(
-                f"{path}: found {count} band(s) and no band descriptions naming Sentinel-2 bands; "
-                f"expected 10 bands in So2Sat order ({expected}) or descriptions such as 'B02'/'B8A'. "
-                "Pass band_names=[...] (one name per band, in file order) to say which band is which"
+                f"{path}: found {count} band(s) and no band descriptions naming Sentinel-2 bands, so which band "
+                f"is which cannot be known (a 10-band file is not assumed to be in So2Sat order {expected}). "
+                "Name the bands in file order with regions[].s2_band_names (e.g. s2_band_names: "
+                "[B02, B03, B04, B05, B06, B07, B08, B8A, B11, B12]), or write band descriptions into the file "
+                "(rasterio: dst.descriptions = (...); GDAL: gdal_edit.py -mo / a VRT with <Description>)"
             )
     duplicated = sorted({n for n in names if n is not None and names.count(n) > 1})
     if duplicated:

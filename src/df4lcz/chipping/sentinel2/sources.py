@@ -1,4 +1,4 @@
-"""Opening a Sentinel-2 input (multi-band file or per-band folder) as a :class:`Sentinel2Source`."""
+"""Opening a Sentinel-2 input (multi-band file, per-band folder, or ``.SAFE`` product) as a :class:`Sentinel2Source`."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ import rasterio.errors
 from rasterio.crs import CRS
 from rasterio.transform import Affine
 
-from ...constants import S2_BANDS, S2_CHIP_PX, S2_REFLECTANCE_SCALE
+from ...constants import S2_BANDS, S2_CHIP_PX
 from ...logs import get_logger
 from .bands import find_band_files, identify_bands
+from .products import SafeProduct, is_product, open_product
+from .radiometry import Radiometry, resolve_radiometry
 from .warp import DEFAULT_TILE_PX, chip_source
 
 log = get_logger("sentinel2")  # logger name as before the split: same log lines
@@ -47,7 +49,7 @@ class RasterPart:
         return self.path.name
 
 
-def _open_raster(path: Path) -> Any:
+def _open_raster(path: Path | str) -> Any:
     """Open ``path`` with rasterio, turning GDAL failures into a ``ValueError`` naming it."""
     try:
         dataset = rasterio.open(path)
@@ -63,16 +65,25 @@ def _open_raster(path: Path) -> Any:
 
 
 class Sentinel2Source:
-    """An opened Sentinel-2 input (multi-band file or per-band folder), ready for chipping.
+    """An opened Sentinel-2 input (multi-band file, per-band folder or product), ready for chipping.
 
     Open it once per job with :func:`open_sentinel2`, use :meth:`chip` any number of times, and
     close it (or use it as a context manager).
+
+    Attributes:
+        path: the input as configured.
+        parts: the opened files.
+        form: ``"multiband"``, ``"folder"`` or ``"product"``.
+        radiometry: how stored values become reflectance (:mod:`.radiometry`).
+        product: the ``.SAFE`` product, for ``form == "product"``.
     """
 
-    def __init__(self, path: Path, parts: list[RasterPart], form: str) -> None:
+    def __init__(self, path: Path, parts: list[RasterPart], form: str, product: SafeProduct | None = None) -> None:
         self.path = path
         self.parts = parts
-        self.form = form  # "multiband" or "folder"
+        self.form = form
+        self.product = product
+        self.radiometry: Radiometry = Radiometry(1.0, (0.0,) * len(S2_BANDS), "unset")
 
     @property
     def band_files(self) -> dict[str, Path]:
@@ -106,22 +117,29 @@ class Sentinel2Source:
         resampling: str,
         chip_px: int = S2_CHIP_PX,
         tile_px: int = DEFAULT_TILE_PX,
-        reflectance_scale: float = S2_REFLECTANCE_SCALE,
     ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
         """Cut one chip per sample square; see :func:`chip_sentinel2` for the arguments."""
-        return chip_source(self, samples, working_crs, resampling, chip_px, tile_px, reflectance_scale)
+        return chip_source(self, samples, working_crs, resampling, chip_px, tile_px, self.radiometry)
 
 
-def open_sentinel2(path: str | os.PathLike, band_names: Sequence[str] | None = None) -> Sentinel2Source:
-    """Open a Sentinel-2 input: a multi-band raster file or a folder of per-band files.
+def open_sentinel2(
+    path: str | os.PathLike,
+    band_names: Sequence[str] | None = None,
+    scale: float | None = None,
+    offset: float | Sequence[float] | None = None,
+) -> Sentinel2Source:
+    """Open a Sentinel-2 input: a multi-band raster, a folder of per-band files, or a ``.SAFE`` product.
 
     Args:
-        path: multi-band raster (GeoTIFF, VRT, …) or folder of per-band files.
+        path: multi-band raster (GeoTIFF, VRT, …), folder of per-band files, or a ``.SAFE`` folder /
+            ``.zip`` (L1C or L2A, read in place).
         band_names: for a multi-band file without band descriptions, the band name of every band
-            in file order (e.g. ``["B02", "B03", …]``); not allowed for a folder.
+            in file order (e.g. ``["B02", "B03", …]``); not allowed for a folder or product.
+        scale, offset: ``regions[].s2_scale`` / ``s2_offset`` (``None``: from the product metadata
+            or the data; see :mod:`.radiometry`).
 
     Returns:
-        The opened source (close it, or use ``with``).
+        The opened source (close it, or use ``with``), its :attr:`~Sentinel2Source.radiometry` decided.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
@@ -131,24 +149,35 @@ def open_sentinel2(path: str | os.PathLike, band_names: Sequence[str] | None = N
     root = Path(path)
     if not root.exists():
         raise FileNotFoundError(
-            f"{root}: Sentinel-2 input not found (expected a multi-band raster or a band folder)"
+            f"{root}: Sentinel-2 input not found (expected a multi-band raster, a band folder or a .SAFE product)"
         )
-    if root.is_dir():
-        if band_names is not None:
-            raise ValueError(
-                f"{root}: band_names applies to a multi-band file, not to a folder of per-band files"
-            )
-        return _open_folder(root)
-    return _open_multiband(root, band_names)
+    product = open_product(root) if is_product(root) else None
+    if (root.is_dir() or product is not None) and band_names is not None:
+        raise ValueError(
+            f"{root}: band_names (regions[].s2_band_names) applies to a multi-band file, not to a folder of "
+            "per-band files or a product"
+        )
+    if product is not None:
+        source = _open_files(root, {b: product.band_files[b] for b in S2_BANDS}, "product", product)
+    elif root.is_dir():
+        source = _open_files(root, {b: str(f) for b, f in find_band_files(root, S2_BANDS).items()}, "folder")
+    else:
+        source = _open_multiband(root, band_names)
+    try:
+        source.radiometry = resolve_radiometry(source.parts, product, scale, offset, str(root))
+    except BaseException:
+        source.close()
+        raise
+    return source
 
 
-def _open_folder(root: Path) -> Sentinel2Source:
-    files = find_band_files(root, S2_BANDS)
+def _open_files(root: Path, files: dict[str, str], form: str, product: SafeProduct | None = None) -> Sentinel2Source:
+    """Open one file per band (a band folder or a product's granule)."""
     parts: list[RasterPart] = []
     try:
         for position, band in enumerate(S2_BANDS):
             dataset = _open_raster(files[band])
-            parts.append(RasterPart(files[band], dataset, (1,), (position,)))
+            parts.append(RasterPart(Path(files[band]), dataset, (1,), (position,)))
             if dataset.count != 1:
                 log.warning(
                     "%s: %d bands in a per-band file; using band 1 as %s", files[band], dataset.count, band
@@ -157,7 +186,7 @@ def _open_folder(root: Path) -> Sentinel2Source:
         for part in parts:
             part.dataset.close()
         raise
-    return Sentinel2Source(root, parts, "folder")
+    return Sentinel2Source(root, parts, form, product)
 
 
 def _open_multiband(path: Path, band_names: Sequence[str] | None) -> Sentinel2Source:
@@ -181,12 +210,13 @@ def chip_sentinel2(
     band_names: Sequence[str] | None = None,
     chip_px: int = S2_CHIP_PX,
     tile_px: int = DEFAULT_TILE_PX,
-    reflectance_scale: float = S2_REFLECTANCE_SCALE,
+    scale: float | None = None,
+    offset: float | Sequence[float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """Cut the 10-band Sentinel-2 chip of every sample square.
+    """Cut the 10-band Sentinel-2 chip of every sample square from one input.
 
     Args:
-        source_path: multi-band raster or folder of per-band files (see :func:`open_sentinel2`).
+        source_path: multi-band raster, folder of per-band files or product (see :func:`open_sentinel2`).
         samples: table with ``sample_id`` and the square ``xmin, ymin, xmax, ymax`` in the working
             CRS (side ``chip_px × 10`` m); a ``crs`` column, if present, must agree with
             ``working_crs``.
@@ -197,7 +227,7 @@ def chip_sentinel2(
             ``regions[].s2_band_names``); ``None`` when the file's descriptions name them.
         chip_px: chip side in pixels (32 → 320 m squares).
         tile_px: side (pixels) of the tiles within which samples are read together; bounds memory.
-        reflectance_scale: DN divisor (10000 for L1C/L2A digital numbers).
+        scale, offset: ``regions[].s2_scale`` / ``s2_offset`` (see :mod:`.radiometry`).
 
     Returns:
         ``sample_ids`` (N,) int64 of the chipped samples, in input order;
@@ -208,5 +238,5 @@ def chip_sentinel2(
         FileNotFoundError / ValueError: see :func:`open_sentinel2`; also when the raster overlaps
             none of the squares, or the sample table is malformed.
     """
-    with open_sentinel2(source_path, band_names=band_names) as source:
-        return source.chip(samples, working_crs, resampling, chip_px, tile_px, reflectance_scale)
+    with open_sentinel2(source_path, band_names=band_names, scale=scale, offset=offset) as source:
+        return source.chip(samples, working_crs, resampling, chip_px, tile_px)

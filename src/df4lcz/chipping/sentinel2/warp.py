@@ -22,6 +22,7 @@ from ...logs import get_logger, progress
 from .squares import GRID_TOLERANCE_PX, Squares, group_squares, resolve_working_crs, squares_from_table
 
 if TYPE_CHECKING:
+    from .radiometry import Radiometry
     from .sources import RasterPart, Sentinel2Source
 
 log = get_logger("sentinel2")  # logger name as before the split: same log lines
@@ -187,18 +188,18 @@ def chip_source(
     resampling: str,
     chip_px: int,
     tile_px: int,
-    reflectance_scale: float,
+    radiometry: Radiometry,
 ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """Implementation of :meth:`Sentinel2Source.chip` (see :func:`chip_sentinel2`)."""
+    """Implementation of :meth:`Sentinel2Source.chip` (see :func:`chip_sentinel2`).
+
+    Chips hold ``radiometry.apply`` of the resampled stored values, clipped to [0, 1].
+    """
     if resampling not in RESAMPLING_METHODS:
         raise ValueError(
             f"resampling: {resampling!r} is not supported; expected one of {list(RESAMPLING_METHODS)}"
         )
-    if chip_px < 1 or tile_px < 1 or not reflectance_scale > 0:
-        raise ValueError(
-            "chip_px, tile_px and reflectance_scale must be positive, "
-            f"got {chip_px}, {tile_px}, {reflectance_scale}"
-        )
+    if chip_px < 1 or tile_px < 1:
+        raise ValueError(f"chip_px and tile_px must be positive, got {chip_px}, {tile_px}")
     n_bands = len(S2_BANDS)
     empty = (
         np.zeros(0, np.int64),
@@ -249,7 +250,7 @@ def chip_source(
     keep = np.array([r is None for r in reasons])
     if not keep.all():
         images = images[keep]
-    images /= np.float32(reflectance_scale)
+    radiometry.apply(images)
     np.clip(images, 0.0, 1.0, out=images)
     excluded = pd.DataFrame(
         {

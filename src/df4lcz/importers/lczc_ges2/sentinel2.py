@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ...constants import S2_REFLECTANCE_SCALE
-from ...io.chips import write_chips
+from ...io.chips import IMPORTED_S2_ATTRS, write_chips
 from ...io.samples import read_shard
 from ...logs import get_logger, progress
 from .files import S2_PATCH_SHAPE, read_s2_patch
@@ -76,7 +76,7 @@ def import_s2_shard(samples: PathLike | pd.DataFrame, shard: int, out_h5: PathLi
     ids = rows["sample_id"].to_numpy().astype(np.int64)
     write_chips(out_h5, "sentinel2", ids[keep], images[keep], excluded,
                 attrs={"source": "LCZC-GES2", "dn_scaled_chips": n_dn, "clipped_values": n_clipped,
-                       "dn_detect_threshold": DN_DETECT_THRESHOLD})
+                       "dn_detect_threshold": DN_DETECT_THRESHOLD, **IMPORTED_S2_ATTRS})
     if n_dn:
         log.warning("shard %d: %d patch(es) looked like digital numbers (max > %g) and were divided by %g",
                     shard, n_dn, DN_DETECT_THRESHOLD, S2_REFLECTANCE_SCALE)

