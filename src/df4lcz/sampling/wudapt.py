@@ -196,10 +196,11 @@ def read_kml(path: Path) -> KmlPlacemarks:
     index = {CONTAINER_TOKEN.format(i): i for i in range(len(found))}
     try:
         layers = list(gpd.list_layers(io.BytesIO(data))["name"])
-        frames = [(index.get(layer, -1), gpd.read_file(io.BytesIO(data), layer=layer)) for layer in layers]
+        read = [(index.get(layer, -1), gpd.read_file(io.BytesIO(data), layer=layer)) for layer in layers]
     except Exception as exc:  # pyogrio raises several types for unreadable files
         raise ValueError(f"{path}: not a readable KML file ({exc})") from exc
-    frames = [f.assign(**{CONTAINER_COLUMN: i}) for i, f in sorted(frames, key=lambda t: t[0]) if len(f)]
+    # layers in document order of their containers (drivers list them in different orders)
+    frames = [f.assign(**{CONTAINER_COLUMN: i}) for i, f in sorted(read, key=lambda t: t[0]) if len(f)]
     if not frames:
         raise ValueError(f"{path}: contains no placemarks (folders found: {_folder_list([p for _, p in found])})")
     placemarks = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry")
