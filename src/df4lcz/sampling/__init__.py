@@ -16,6 +16,7 @@ Modules:
 * :mod:`~df4lcz.sampling.footprints` — raster footprints and CRS in the working CRS.
 * :mod:`~df4lcz.sampling.labels` — reading and checking the labelled polygons (repairing invalid
   ones, merging overlapping polygons of one class, refusing overlaps of different classes).
+* :mod:`~df4lcz.sampling.wudapt` — WUDAPT training areas: KML/KMZ with one folder per class.
 * :mod:`~df4lcz.sampling.grid` — grid squares inside a polygon; ids, shards, EPSG:4326 footprints.
 * :mod:`~df4lcz.sampling.build` — the whole sample table of all regions, and its class summary.
 * :mod:`~df4lcz.sampling.overview` — the overview figure of one region.

@@ -12,6 +12,7 @@ import shapely
 
 from ..constants import N_CLASSES
 from ..logs import get_logger
+from .wudapt import CONTAINER_COLUMN, KML_SUFFIXES, is_wudapt_layout, read_kml, wudapt_polygons
 
 log = get_logger(__name__)
 
@@ -24,37 +25,54 @@ def read_labels(path: str | os.PathLike, working_crs: str, label_column: str,
                 label_map: dict[str, int] | None) -> gpd.GeoDataFrame:
     """Read labelled polygons, recode and validate classes, reproject to ``working_crs``.
 
+    A ``.kml``/``.kmz`` whose folders are named by LCZ classes (WUDAPT training areas) takes each
+    polygon's class from its folder (:mod:`df4lcz.sampling.wudapt`), and ``label_column`` and
+    ``label_map`` are not used; any other KML is read whole (every folder) with ``label_column``.
+
     Args:
-        path: the polygon file (GeoPackage, Shapefile, GeoJSON; any CRS).
+        path: the polygon file (GeoPackage, Shapefile, GeoJSON; any CRS; or KML/KMZ).
         working_crs: CRS of the result.
         label_column: integer column holding the class code (``regions[].label_column``).
         label_map: recoding of codes to LCZ 1–17 (``regions[].label_map``); empty or ``None``: none.
 
     Returns:
-        GeoDataFrame with ``polygon_id`` (row number in the file, 0-based), ``lcz`` (1–17) and
-        polygon geometry in the working CRS, sorted by ``polygon_id``. Multi-polygons are kept
-        whole; invalid polygons are repaired (:func:`repair_polygons`), and overlapping polygons
-        of one class merged under the smallest row number (:func:`dissolve_overlaps`).
+        GeoDataFrame with ``polygon_id`` (row number in the file, 0-based; for KML the placemark
+        number), ``lcz`` (1–17) and polygon geometry in the working CRS, sorted by ``polygon_id``.
+        Multi-polygons are kept whole; invalid polygons are repaired (:func:`repair_polygons`),
+        and overlapping polygons of one class merged under the smallest row number
+        (:func:`dissolve_overlaps`).
 
     Raises:
         FileNotFoundError, ValueError: with the file name and the problem (no CRS, missing or
         non-integer column, class codes outside 1–17, no polygons, no polygon with area left
-        after repair, polygons of different classes that overlap).
+        after repair, polygons of different classes that overlap; in a WUDAPT file, polygons in
+        a folder named by no class).
     """
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{p}: label polygons not found")
-    try:
-        gdf = gpd.read_file(p)
-    except Exception as exc:  # pyogrio raises several types for unreadable files
-        raise ValueError(f"{p}: not a readable vector file ({exc})") from exc
+    hint = ""
+    if p.suffix.lower() in KML_SUFFIXES:
+        kml = read_kml(p)
+        if is_wudapt_layout(kml):
+            if label_map:
+                log.warning("%s: classes come from the folder names (WUDAPT layout); regions[].label_map is ignored", p)
+            return polygons_to_working_crs(wudapt_polygons(kml, p), p, working_crs)
+        log.info("%s: no folder is named by an LCZ class; classes from column %r", p, label_column)
+        gdf = kml.placemarks.drop(columns=CONTAINER_COLUMN)
+        hint = "; or name each folder by its class, e.g. 'LCZ 1' or 'A Dense trees' (WUDAPT layout)"
+    else:
+        try:
+            gdf = gpd.read_file(p)
+        except Exception as exc:  # pyogrio raises several types for unreadable files
+            raise ValueError(f"{p}: not a readable vector file ({exc})") from exc
     if gdf.empty:
         raise ValueError(f"{p}: contains no polygons")
     if gdf.crs is None:
         raise ValueError(f"{p}: polygons have no CRS; set one (e.g. ogr2ogr -a_srs EPSG:4326)")
     if label_column not in gdf.columns:
         raise ValueError(f"{p}: column {label_column!r} not found; columns are {list(gdf.columns.drop('geometry'))} "
-                         "(set regions[].label_column)")
+                         f"(set regions[].label_column{hint})")
     raw = gdf[label_column]
     if raw.isna().any():
         raise ValueError(f"{p}: column {label_column!r} has {int(raw.isna().sum())} empty value(s)")
@@ -73,14 +91,29 @@ def read_labels(path: str | os.PathLike, working_crs: str, label_column: str,
     geoms = gdf.geometry
     keep = geoms.geom_type.isin(["Polygon", "MultiPolygon"])
     if not keep.any():
-        raise ValueError(f"{p}: no polygon geometries (found {sorted(set(geoms.geom_type))})")
+        raise ValueError(f"{p}: no polygon geometries (found {sorted(set(geoms.geom_type.dropna()))})")
     if (~keep).any():
         log.warning("%s: %d non-polygon feature(s) ignored", p, int((~keep).sum()))
-    out = gpd.GeoDataFrame({"polygon_id": np.arange(len(gdf))[keep.values], "lcz": codes[keep].values},
-                           geometry=geoms[keep].values, crs=gdf.crs).to_crs(working_crs)
-    out = _drop_unprojectable(out, p, gdf.crs, gdf.geometry[keep].total_bounds)
-    out = repair_polygons(out, p)
-    return dissolve_overlaps(out, p)
+    polys = gpd.GeoDataFrame({"polygon_id": np.arange(len(gdf))[keep.values], "lcz": codes[keep].values},
+                             geometry=shapely.force_2d(geoms[keep].to_numpy()), crs=gdf.crs)
+    return polygons_to_working_crs(polys, p, working_crs)
+
+
+def polygons_to_working_crs(polys: gpd.GeoDataFrame, path: Path, working_crs: str) -> gpd.GeoDataFrame:
+    """Reproject labelled polygons to the working CRS, then repair and dissolve them.
+
+    Args:
+        polys: ``polygon_id``, ``lcz`` (1–17) and polygonal geometry in the file's CRS.
+        path: the label file (for messages).
+        working_crs: CRS of the result.
+
+    Returns:
+        see :func:`read_labels`.
+    """
+    out = polys.to_crs(working_crs)
+    out = _drop_unprojectable(out, path, polys.crs, polys.geometry.total_bounds)
+    out = repair_polygons(out, path)
+    return dissolve_overlaps(out, path)
 
 
 def _drop_unprojectable(polys: gpd.GeoDataFrame, path: Path, file_crs: object, bounds: np.ndarray) -> gpd.GeoDataFrame:
