@@ -12,6 +12,8 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry import Polygon, box
 
+from ..chipping.google_sources import GoogleInput, open_google, resolve_google
+
 
 def sentinel2_reference_file(path: str | os.PathLike) -> Path:
     """The file whose CRS and grid define a Sentinel-2 input (itself, or a folder's B02 file)."""
@@ -41,12 +43,33 @@ def raster_footprint(path: str | os.PathLike, working_crs: str) -> Polygon:
             bounds, crs = src.bounds, src.crs
     except rasterio.errors.RasterioIOError as exc:
         raise ValueError(f"{p}: not a readable raster ({exc})") from exc
+    return bounds_footprint(bounds, crs, working_crs, str(p))
+
+
+def google_footprint(google: GoogleInput, working_crs: str) -> Polygon:
+    """The footprint (as :func:`raster_footprint`) of a Google input in any of its forms.
+
+    A tile folder's or a GeoTIFF mosaic's footprint is the bounding box of its tiles; squares over
+    missing tiles inside it are excluded by the chipper (alpha 0).
+    """
+    resolved = resolve_google(google)
+    with open_google(resolved) as src:
+        return bounds_footprint(src.bounds, src.crs, working_crs, str(resolved))
+
+
+def bounds_footprint(bounds: Any, crs: Any, working_crs: str, name: str) -> Polygon:
+    """``bounds`` (left, bottom, right, top in ``crs``) as a polygon in ``working_crs``.
+
+    Raises:
+        ValueError: ``crs`` is None (the message names ``name``).
+    """
     if crs is None:
-        raise ValueError(f"{p}: raster has no CRS; georeference it (e.g. gdal_edit.py -a_srs EPSG:…)")
-    poly = box(*bounds)
+        raise ValueError(f"{name}: raster has no CRS; georeference it (e.g. gdal_edit.py -a_srs EPSG:…)")
+    left, bottom, right, top = bounds
+    poly = box(left, bottom, right, top)
     if CRS.from_user_input(crs) == CRS.from_user_input(working_crs):
         return poly
-    step = max(bounds.right - bounds.left, bounds.top - bounds.bottom) / 64
+    step = max(right - left, top - bottom) / 64
     dense = shapely.segmentize(poly, step)
     tr = Transformer.from_crs(crs, working_crs, always_xy=True)
     return shapely.transform(dense, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))

@@ -8,19 +8,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..chipping.google_sources import GoogleSpec
+
 
 @dataclass
 class RegionInputs:
-    """One region's raw inputs (paths as given in the config; one ``regions[]`` entry)."""
+    """One region's raw inputs (paths as given in the config; one ``regions[]`` entry).
+
+    ``index`` is not a config key: the entry's position in ``regions[]``, for messages that name
+    the key (``regions[0].google``); ``None`` names the region instead.
+    """
 
     name: str
-    google: str
+    google: str | list[str]
+    google_zoom: int | None
+    google_tile_scheme: str
     sentinel2: str
     labels: str
     label_column: str
     label_map: dict[str, int]
     working_crs: str | None
     s2_band_names: list[str] | None
+    index: int | None = None
+
+    def google_spec(self) -> GoogleSpec:
+        """The region's Google input (``google``, ``google_zoom``, ``google_tile_scheme``)."""
+        return GoogleSpec.from_region(vars(self), self.index)
 
 
 @dataclass
