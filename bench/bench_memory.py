@@ -349,9 +349,12 @@ def _run(opts: argparse.Namespace, work: Path, sizes: dict[str, int]) -> None:
                   f"peak RSS {peak:.0f} MiB", flush=True)
         samples = str(res / "samples.parquet")
         # the samples checkpoint: always rerun (cheap; the shard size may differ from a kept run's)
-        region = {"name": CITY, "google": city_files["google"], "sentinel2": city_files["sentinel2"],
-                  "labels": city_files["labels"], "label_column": "lcz", "label_map": {},
-                  "working_crs": None, "s2_band_names": None}
+        from df4lcz.chipping.google_sources import GoogleSpec  # the parent imports df4lcz only here
+        from df4lcz.config import region_defaults
+
+        region = {**region_defaults(), "name": CITY, "google": city_files["google"],
+                  "sentinel2": city_files["sentinel2"], "labels": city_files["labels"], "label_column": "lcz",
+                  "label_map": {}, "working_crs": None, "s2_band_names": None}
         job = write_job(root, "samples", {"google": [city_files["google"]],
                                           "sentinel2": [city_files["sentinel2"]],
                                           "labels": [city_files["labels"]]},
@@ -376,7 +379,8 @@ def _run(opts: argparse.Namespace, work: Path, sizes: dict[str, int]) -> None:
         masks = str(res / "masks" / f"{shard}.h5")
         jobs = {
             "chip_google": ({"samples": samples, "raster": city_files["google"]}, {"chips": chips_g},
-                            {"google": cfg["google"]}),
+                            {"google": cfg["google"],
+                             "google_input": GoogleSpec.from_region(region, 0).as_params()}),
             "chip_sentinel2": ({"samples": samples, "raster": city_files["sentinel2"]}, {"chips": chips_s},
                                {"sentinel2": cfg["sentinel2"], "band_names": None}),
             "segment": ({"chips": chips_g, "samples": samples, "checkpoint": []},

@@ -15,7 +15,8 @@ if _SRC not in sys.path:
 import pandas as pd
 from snakemake.exceptions import WorkflowError
 
-from df4lcz.config import ConfigError, validate_config
+from df4lcz.chipping.google_sources import GoogleSpec, google_files
+from df4lcz.config import ConfigError, region_defaults, validate_config
 from df4lcz.constants import (
     ALL_MODEL_NAMES,
     FUSION_MODEL_NAMES,
@@ -56,6 +57,7 @@ def region_inputs():
     if VARIANT.demo_truth:
         return [
             dict(
+                region_defaults(),
                 name=name,
                 google=f"resources/demo/{name}/google.tif",
                 sentinel2=f"resources/demo/{name}/sentinel2.tif",
@@ -76,7 +78,9 @@ REGIONS = {r["name"]: r for r in region_inputs()}
 
 
 def region_files(kind):
-    """All regions' input paths of one kind (google, sentinel2 or labels), lists flattened."""
+    """All regions' input paths of one kind (sentinel2 or labels, lists flattened; google: google_inputs)."""
+    if kind == "google":
+        return [f for name in REGIONS for f in google_inputs(name)]
     out = []
     for region in REGIONS.values():
         value = region[kind]
@@ -87,6 +91,26 @@ def region_files(kind):
 def s2_region_params(region):
     """The keys of a region the Sentinel-2 chipper reads (a ``params:`` slice)."""
     return {k: region[k] for k in ("sentinel2", "s2_band_names", "s2_scale", "s2_offset")}
+
+
+#: Position of each region in the config's regions[] list (named in messages: regions[0].google).
+REGION_INDEX = {name: i for i, name in enumerate(REGIONS)}
+
+
+def google_spec(name):
+    """The Google input of region ``name`` (regions[].google, google_zoom, google_tile_scheme)."""
+    return GoogleSpec.from_region(REGIONS[name], REGION_INDEX[name])
+
+
+@lru_cache(maxsize=None)
+def _google_inputs(name):
+    return tuple(google_files(google_spec(name)))
+
+
+def google_inputs(name):
+    """Files Snakemake tracks for a region's Google input: the GeoTIFF/VRT, every GeoTIFF of a glob or
+    list, the tile folder, or the .mbtiles file (df4lcz.chipping.google_sources.google_files)."""
+    return list(_google_inputs(name))
 
 
 @lru_cache(maxsize=4)

@@ -4,7 +4,7 @@
 rule chip_google:
     input:
         samples="results/samples.parquet",
-        raster=lambda wc: shard_region(wc)["google"],
+        raster=lambda wc: google_inputs(shard_region(wc)["name"]),
     output:
         chips="results/chips/google/{shard}.h5",
     log:
@@ -18,6 +18,7 @@ rule chip_google:
         mem_mb=2000,
     params:
         google=config["google"],
+        google_input=lambda wc: google_spec(shard_region(wc)["name"]).as_params(),
     script:
         "../workflow_scripts/chip_google.py"
 

@@ -4,7 +4,7 @@
 
 rule lcz_map:
     input:
-        google=lambda wc: REGIONS[wc.region]["google"],
+        google=lambda wc: google_inputs(wc.region),
         sentinel2=lambda wc: REGIONS[wc.region]["sentinel2"],
         labels=lambda wc: REGIONS[wc.region]["labels"],
         truth=lambda wc: (
@@ -44,6 +44,7 @@ rule lcz_map:
         segment=segment_params(),
         graphs=config["graphs"],
         google=config["google"],
+        google_input=lambda wc: google_spec(wc.region).as_params(),
         sentinel2=config["sentinel2"],
         device=config["train"]["device"],
     script:

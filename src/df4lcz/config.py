@@ -111,6 +111,12 @@ def schema_defaults(section: str | None = None) -> dict[str, Any]:
     return copy.deepcopy(cfg if section is None else cfg[section])
 
 
+def region_defaults() -> dict[str, Any]:
+    """The schema's defaults of one ``regions[]`` entry (the keys that have one)."""
+    items = load_schema()["properties"]["regions"]["items"]["properties"]
+    return {k: copy.deepcopy(v["default"]) for k, v in items.items() if "default" in v}
+
+
 def canonical_order(value: Any, schema: Mapping[str, Any]) -> Any:
     """``value`` with every mapping's keys in the schema's order (other keys after, sorted).
 
@@ -163,7 +169,8 @@ def _semantic_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> li
                     problems.append(f"config key 'regions[{i}].working_crs': {region['working_crs']!r} is not a "
                                     f"coordinate reference system ({exc}); expected e.g. 'EPSG:32650'")
             if check_files:
-                for field in ("google", "sentinel2", "labels"):
+                problems += _google_problems(region, i, base)
+                for field in ("sentinel2", "labels"):
                     values = region[field] if isinstance(region[field], list) else [region[field]]
                     for value in values:
                         if not (base / value).exists():
@@ -187,6 +194,23 @@ def _semantic_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> li
             "(set it to null to let rule sam_checkpoint download the official file)"
         )
     return problems
+
+
+def _google_problems(region: Mapping[str, Any], index: int, base: Path) -> list[str]:
+    """The Google input of ``regions[index]`` located on disk (every form: path, glob, tiles, MBTiles)."""
+    from .chipping.google_sources import (  # imports rasterio: only when checking files
+        GoogleSpec,
+        resolve_google,
+    )
+
+    key = f"regions[{index}].google"
+    try:
+        resolve_google(GoogleSpec.from_region(region, index), base_dir=base)
+    except FileNotFoundError:
+        return [f"config key '{key}': input not found: {region['google']}"]
+    except ValueError as exc:
+        return [str(exc)]
+    return []
 
 
 def _dataset_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> list[str]:

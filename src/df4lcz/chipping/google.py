@@ -23,7 +23,9 @@ weight comes from invalid pixels. A sample is excluded with a reason when
 * its square does not overlap the raster at all (``"outside the Google raster"``), or
 * any chip pixel is invalid (``"partial coverage: …% of the chip has no data"``).
 
-Inputs are checked up front with errors that name the file: missing file, not a raster, no CRS,
+The mosaic is any Google input :mod:`df4lcz.chipping.google_sources` opens (a GeoTIFF/VRT, GeoTIFF
+tiles, an XYZ/TMS tile folder, an MBTiles file). Inputs are checked up front with errors that name
+the file: missing file, not a raster, no CRS,
 band count other than 3 (RGB) or 4 (RGB + alpha), data type other than uint8, and a raster that
 overlaps none of the samples (the ``samples`` rule runs the same checks, and more, before any chip
 job: :mod:`df4lcz.chipping.inputs`). A window GDAL cannot read (a truncated or corrupt file whose
@@ -32,7 +34,6 @@ header opens) stops the job with the file, the pixel window and the sample.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +50,7 @@ from rasterio.transform import from_origin
 from rasterio.windows import Window
 
 from ..logs import get_logger, progress
+from .google_sources import GoogleInput, open_google, resolve_google
 
 log = get_logger("google")  # logger name as before the split: same log lines
 
@@ -81,23 +83,18 @@ class _GoogleSource:
     all_valid: bool
 
 
-def open_google(path: str | os.PathLike) -> rasterio.io.DatasetReader:
-    """Open the mosaic, raising clear errors for a missing file or a non-raster."""
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: Google Earth mosaic not found")
-    try:
-        return rasterio.open(path)
-    except rasterio.errors.RasterioIOError as exc:
-        raise ValueError(f"{path}: not a raster GDAL can read ({exc})") from exc
-
-
-def check_google_raster(src: rasterio.io.DatasetReader) -> _GoogleSource:
+def check_google_raster(src: rasterio.io.DatasetReader, name: str | None = None) -> _GoogleSource:
     """Check an opened mosaic against what a Google Earth RGB input must be.
+
+    Args:
+        src: the opened mosaic (:func:`~df4lcz.chipping.google_sources.open_google`).
+        name: what messages call it (default the dataset's name; a mosaic built in memory is
+            better named by its input).
 
     Raises:
         ValueError: no CRS, band count not 3 or 4, or data type not uint8 (message names the file).
     """
-    name = src.name
+    name = name or src.name
     if src.crs is None:
         raise ValueError(
             f"{name}: the Google raster has no CRS; assign one (e.g. gdal_edit.py -a_srs EPSG:3857)"
@@ -216,7 +213,7 @@ def _read_valid(src: rasterio.io.DatasetReader, info: _GoogleSource, window: Win
 
 
 def chip_google(
-    raster_path: str | os.PathLike,
+    raster_path: GoogleInput,
     samples: pd.DataFrame,
     chip_px: int,
     resampling: str,
@@ -224,7 +221,9 @@ def chip_google(
     """Cut the RGB chip of every sample square from a Google Earth mosaic.
 
     Args:
-        raster_path: RGB (or RGBA) uint8 GeoTIFF/VRT in any CRS.
+        raster_path: the Google input: an RGB (or RGBA) uint8 GeoTIFF/VRT in any CRS, a list or glob
+            of GeoTIFFs, a tile folder or an .mbtiles file, or a spec
+            (:mod:`df4lcz.chipping.google_sources`).
         samples: table with ``sample_id``, ``crs`` (working CRS, e.g. ``"EPSG:32650"``) and the
             square ``xmin, ymin, xmax, ymax`` in that CRS (metres).
         chip_px: chip side in pixels (config ``google.chip_px``; 320 over 320 m in DF4LCZ).
@@ -256,8 +255,9 @@ def chip_google(
     crs_codes = samples["crs"].astype(str).to_numpy()
     rgb = np.empty((3, chip_px, chip_px), dtype=np.uint8)
     rgbv = np.empty((4, chip_px, chip_px), dtype=np.float32)
+    raster_path = resolve_google(raster_path)
     with open_google(raster_path) as src:
-        info = check_google_raster(src)
+        info = check_google_raster(src, str(raster_path))
         src_bounds = tuple(round(b, 1) for b in src.bounds)
         windows: list[Window | None] = [None] * n
         inside = np.zeros(n, dtype=bool)

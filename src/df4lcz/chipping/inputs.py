@@ -38,7 +38,8 @@ from rasterio.crs import CRS
 from rasterio.windows import Window
 
 from ..logs import get_logger
-from .google import check_google_raster, open_google
+from .google import check_google_raster
+from .google_sources import GoogleInput, open_google, resolve_google
 from .sentinel2 import open_sentinel2
 from .sentinel2.warp import invalid_mask
 from .windows import square_windows
@@ -58,7 +59,7 @@ CHECK_PX: int = 16
 
 def check_region_rasters(
     region: str,
-    google: str | os.PathLike,
+    google: GoogleInput,
     sentinel2: str | os.PathLike,
     s2_band_names: Sequence[str] | None,
     bounds: np.ndarray,
@@ -72,7 +73,7 @@ def check_region_rasters(
 
     Args:
         region: region name (for messages).
-        google: the Google Earth mosaic.
+        google: the Google Earth input (a path, or a spec: :mod:`df4lcz.chipping.google_sources`).
         sentinel2: the Sentinel-2 input(s) (multi-band raster, band folder or product; or a list).
         s2_band_names: ``regions[].s2_band_names``.
         s2_scale, s2_offset: ``regions[].s2_scale`` / ``s2_offset``.
@@ -141,11 +142,13 @@ def ground_pixel_m(dataset: rasterio.io.DatasetReader, crs: CRS, x: float, y: fl
     return max(side_col, side_row)
 
 
-def check_google(region: str, path: str | os.PathLike, bounds: np.ndarray, crs: CRS, chip_px: int,
+def check_google(region: str, google: GoogleInput, bounds: np.ndarray, crs: CRS, chip_px: int,
                  max_upsampling: float) -> None:
     """The Google checks of :func:`check_region_rasters` (band count, dtype, resolution, data)."""
-    with open_google(path) as src:
-        info = check_google_raster(src)
+    resolved = resolve_google(google)
+    path = str(resolved)  # what messages call the input
+    with open_google(resolved) as src:
+        info = check_google_raster(src, path)
         side = float(np.median(bounds[:, 2] - bounds[:, 0]))
         chip_m = side / chip_px
         cx = float((bounds[:, 0].min() + bounds[:, 2].max()) / 2)

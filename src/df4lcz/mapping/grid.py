@@ -27,9 +27,10 @@ from pyproj import CRS
 from rasterio.transform import Affine
 from shapely.geometry.base import BaseGeometry
 
+from ..chipping.google_sources import GoogleInput
 from ..constants import S2_CHIP_PX
 from ..io.chips import S2_PIXEL_SIZE_M
-from ..sampling.footprints import raster_footprint, sentinel2_footprint, sentinel2_reference_file
+from ..sampling.footprints import google_footprint, sentinel2_footprint, sentinel2_reference_file
 
 #: Side of the classified window (m): one Sentinel-2 chip of 32 × 10 m (a DF4LCZ scene).
 WINDOW_M: float = S2_CHIP_PX * S2_PIXEL_SIZE_M
@@ -97,12 +98,12 @@ def _grid_phase(reference: Path, crs: CRS) -> tuple[float, float]:
 
 
 def map_grid(
-    google: PathLike, sentinel2: PathLike, stride_m: float, working_crs: str | None
+    google: GoogleInput, sentinel2: PathLike, stride_m: float, working_crs: str | None
 ) -> tuple[MapGrid, BaseGeometry]:
     """The output grid of a region and the area covered by both rasters (:mod:`df4lcz.mapping`).
 
     Args:
-        google: Google Earth mosaic.
+        google: Google Earth input (any form of :mod:`df4lcz.chipping.google_sources`).
         sentinel2: Sentinel-2 multi-band raster or band folder.
         stride_m: output pixel size (m), > 0.
         working_crs: CRS of the map; ``None``: the Sentinel-2 input's CRS.
@@ -130,7 +131,7 @@ def map_grid(
     except Exception as exc:  # pyproj raises CRSError
         raise ValueError(f"working_crs: {working_crs!r} is not a CRS ({exc})") from None
     crs_name = crs.to_string()
-    coverage = shapely.intersection(raster_footprint(google, crs_name), sentinel2_footprint(sentinel2, crs_name))
+    coverage = shapely.intersection(google_footprint(google, crs_name), sentinel2_footprint(sentinel2, crs_name))
     if coverage.is_empty or coverage.area <= 0:
         raise ValueError(f"the Google raster {google} and the Sentinel-2 input {sentinel2} do not overlap "
                          f"(in {crs_name}); nothing to map")

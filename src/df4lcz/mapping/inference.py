@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..chipping.google import chip_google
+from ..chipping.google_sources import GoogleInput
 from ..evaluation.fusion import fuse_probabilities
 from ..graphs.build import build_graphs
 from ..graphs.pyg import graphs_to_pyg
@@ -47,7 +48,7 @@ class WindowClassifier:
     ``excluded`` counts the windows the chippers excluded, by ``"stream: reason"``.
     """
 
-    google: str
+    google: GoogleInput
     s2_source: Any
     segmenter: Any
     s2_model: LoadedModel

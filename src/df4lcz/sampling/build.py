@@ -13,7 +13,7 @@ from pyproj import CRS
 from ..chipping.inputs import check_region_rasters
 from ..io.samples import SAMPLE_COLUMNS
 from ..logs import get_logger
-from .footprints import raster_crs, raster_footprint, sentinel2_footprint, sentinel2_reference_file
+from .footprints import google_footprint, raster_crs, raster_footprint, sentinel2_footprint, sentinel2_reference_file
 from .grid import assign_ids_and_shards, squares_in_polygon, to_geodataframe
 from .labels import read_labels
 from .settings import RegionInputs, SampleParams
@@ -40,15 +40,16 @@ def region_samples(region: RegionInputs, params: SampleParams, seed: int) -> tup
     check_projected(region, crs)
     crs = CRS.from_user_input(crs).to_string()
     polys = read_labels(region.labels, crs, region.label_column, region.label_map)
-    fp_g = raster_footprint(region.google, crs)
+    google = region.google_spec()
+    fp_g = google_footprint(google, crs)
     fp_s = sentinel2_footprint(region.sentinel2, crs)
     coverage = shapely.intersection(fp_g, fp_s)
     if coverage.is_empty:
-        raise ValueError(f"region {region.name!r}: the Google raster {region.google} and the Sentinel-2 input "
+        raise ValueError(f"region {region.name!r}: the Google raster {google} and the Sentinel-2 input "
                          f"{region.sentinel2} do not overlap")
     if not polys.intersects(coverage).any():
         raise ValueError(f"region {region.name!r}: no polygon of {region.labels} overlaps the area covered by both "
-                         f"{region.google} and {region.sentinel2} (check the CRS of each file)")
+                         f"{google} and {region.sentinel2} (check the CRS of each file)")
     rng = np.random.default_rng(seed)
     rows: list[pd.DataFrame] = []
     for pid, lcz, geom in zip(polys.polygon_id, polys.lcz, polys.geometry):
@@ -104,7 +105,7 @@ def check_sample_rasters(regions: list[RegionInputs], samples: pd.DataFrame, chi
         rows = samples[samples["region"] == region.name]
         if rows.empty:
             continue
-        check_region_rasters(region.name, region.google, region.sentinel2, region.s2_band_names,
+        check_region_rasters(region.name, region.google_spec(), region.sentinel2, region.s2_band_names,
                              rows[["xmin", "ymin", "xmax", "ymax"]].to_numpy(float), str(rows["crs"].iloc[0]),
                              chip_px, max_upsampling, s2_scale=region.s2_scale, s2_offset=region.s2_offset)
 

@@ -17,6 +17,8 @@ from shapely.geometry.base import BaseGeometry
 from ..chipping.sentinel2.bands import find_band_files
 from ..chipping.sentinel2.products import is_product, open_product
 
+from ..chipping.google_sources import GoogleInput, open_google, resolve_google
+
 
 def sentinel2_inputs(spec: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
     """The inputs of ``regions[].sentinel2`` (one path or a list) as a list of strings."""
@@ -58,12 +60,33 @@ def raster_footprint(path: str | os.PathLike, working_crs: str) -> Polygon:
             bounds, crs = src.bounds, src.crs
     except rasterio.errors.RasterioIOError as exc:
         raise ValueError(f"{p}: not a readable raster ({exc})") from exc
+    return bounds_footprint(bounds, crs, working_crs, str(p))
+
+
+def google_footprint(google: GoogleInput, working_crs: str) -> Polygon:
+    """The footprint (as :func:`raster_footprint`) of a Google input in any of its forms.
+
+    A tile folder's or a GeoTIFF mosaic's footprint is the bounding box of its tiles; squares over
+    missing tiles inside it are excluded by the chipper (alpha 0).
+    """
+    resolved = resolve_google(google)
+    with open_google(resolved) as src:
+        return bounds_footprint(src.bounds, src.crs, working_crs, str(resolved))
+
+
+def bounds_footprint(bounds: Any, crs: Any, working_crs: str, name: str) -> Polygon:
+    """``bounds`` (left, bottom, right, top in ``crs``) as a polygon in ``working_crs``.
+
+    Raises:
+        ValueError: ``crs`` is None (the message names ``name``).
+    """
     if crs is None:
-        raise ValueError(f"{p}: raster has no CRS; georeference it (e.g. gdal_edit.py -a_srs EPSG:…)")
-    poly = box(*bounds)
+        raise ValueError(f"{name}: raster has no CRS; georeference it (e.g. gdal_edit.py -a_srs EPSG:…)")
+    left, bottom, right, top = bounds
+    poly = box(left, bottom, right, top)
     if CRS.from_user_input(crs) == CRS.from_user_input(working_crs):
         return poly
-    step = max(bounds.right - bounds.left, bounds.top - bounds.bottom) / 64
+    step = max(right - left, top - bottom) / 64
     dense = shapely.segmentize(poly, step)
     tr = Transformer.from_crs(crs, working_crs, always_xy=True)
     return shapely.transform(dense, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..chipping.google_sources import GoogleSpec
+
 
 @dataclass
 class RegionInputs:
-    """One region's raw inputs (paths as given in the config; one ``regions[]`` entry)."""
+    """One region's raw inputs (paths as given in the config; one ``regions[]`` entry).
+
+    ``index`` is not a config key: the entry's position in ``regions[]``, for messages that name
+    the key (``regions[0].google``); ``None`` names the region instead.
+    """
 
     name: str
-    google: str
+    google: str | list[str]
+    google_zoom: int | None
+    google_tile_scheme: str
     sentinel2: str | list[str]
     labels: str
     label_column: str
@@ -23,6 +31,11 @@ class RegionInputs:
     s2_band_names: list[str] | None
     s2_scale: float | None
     s2_offset: float | list[float] | None
+    index: int | None = None
+
+    def google_spec(self) -> GoogleSpec:
+        """The region's Google input (``google``, ``google_zoom``, ``google_tile_scheme``)."""
+        return GoogleSpec.from_region(vars(self), self.index)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..chipping.google_sources import GoogleInput, GoogleSpec, resolve_google
 from ..chipping.sentinel2.scenes import Sentinel2Scenes
 from ..constants import N_CLASSES
 from ..devices import resolve_device
@@ -38,7 +39,7 @@ def run(job: Job) -> None:
     """Map the region of ``job.params["region"]`` with the models of ``job.input``."""
     region, params = job.params["region"], job.params
     map_region(
-        job.input.google, region["sentinel2"], job.input.s2_model, job.input.gcn_model,
+        GoogleSpec.from_params(params["google_input"]), region["sentinel2"], job.input.s2_model, job.input.gcn_model,
         job.output.tif, job.output.png, job.output.agreement,
         working_crs=region["working_crs"], stride_m=params["map"]["stride_m"], alpha=params["alpha"],
         segment_params=params["segment"], graph_params=params["graphs"],
@@ -72,7 +73,7 @@ class MapResult:
 
 
 def map_region(
-    google: PathLike,
+    google: GoogleInput,
     sentinel2: PathLike,
     s2_model: PathLike,
     gcn_model: PathLike,
@@ -102,7 +103,8 @@ def map_region(
     """Classify every window of a region and write the LCZ GeoTIFF, its PNG preview and agreement CSV.
 
     Args:
-        google: Google Earth mosaic of the region (uint8 RGB, any CRS).
+        google: Google Earth input of the region (uint8 RGB, any CRS; a path, or a spec in any form
+            :mod:`df4lcz.chipping.google_sources` opens).
         sentinel2: Sentinel-2 input(s): multi-band raster, band folder, .SAFE product, or a list.
         s2_model: trained Sentinel-2 model file (``results/models/{strategy}/resnet11_3d.pt``).
         gcn_model: trained GCN model file.
@@ -137,6 +139,7 @@ def map_region(
         raise ValueError(f"batch_size: {batch_size!r} must be an integer ≥ 1")
     fuse_probabilities(np.zeros((0, N_CLASSES)), np.zeros((0, N_CLASSES)), alpha)  # checks alpha
     seg, gg, sp = dict(segment_params), dict(google_params), dict(sentinel2_params)
+    google = resolve_google(google)  # located once; every batch reopens the same mosaic
     grid, coverage = map_grid(google, sentinel2, stride_m, working_crs)
     dev = resolve_device(device)
     s2_loaded = load_map_model(s2_model, "s2", dev)
@@ -160,7 +163,7 @@ def map_region(
                                checkpoint=checkpoint)
     with Sentinel2Scenes(sentinel2, float(sp["max_cloud_fraction"]), band_names, s2_scale, s2_offset) as source:
         pipeline = WindowClassifier(
-            google=str(google), s2_source=source, segmenter=segmenter, s2_model=s2_loaded, gcn_model=gcn_loaded,
+            google=google, s2_source=source, segmenter=segmenter, s2_model=s2_loaded, gcn_model=gcn_loaded,
             device=dev, alpha=float(alpha), google_chip_px=int(gg["chip_px"]),
             google_resampling=str(gg["resampling"]),
             s2_resampling=str(sp["resampling"]),

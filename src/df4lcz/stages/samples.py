@@ -22,7 +22,7 @@ from ..scripting import Job
 def run(job: Job) -> None:
     """Build the sample table of all regions from the ``samples`` and ``regions`` config slices."""
     params = SampleParams(**job.params["samples"])
-    regions = [RegionInputs(**r) for r in job.params["regions"]]
+    regions = [RegionInputs(**{**r, "index": i}) for i, r in enumerate(job.params["regions"])]
     samples, context = build_samples(regions, params, seed=job.params["seed"])
     google = job.params["google"]
     check_sample_rasters(regions, samples, chip_px=google["chip_px"], max_upsampling=google["max_upsampling"])
