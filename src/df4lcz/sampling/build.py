@@ -13,7 +13,13 @@ from pyproj import CRS
 from ..chipping.inputs import check_region_rasters
 from ..io.samples import SAMPLE_COLUMNS
 from ..logs import get_logger
-from .footprints import google_footprint, raster_crs, raster_footprint, sentinel2_footprint, sentinel2_reference_file
+from .footprints import (
+    google_footprint,
+    raster_crs,
+    raster_footprint,
+    sentinel2_footprint,
+    sentinel2_reference_file,
+)
 from .grid import assign_ids_and_shards, squares_in_polygon, to_geodataframe
 from .labels import read_labels
 from .settings import RegionInputs, SampleParams
