@@ -28,6 +28,7 @@ from df4lcz.constants import (
     TRAINED_MODEL_NAMES,
 )
 from df4lcz.demo import CITY_SITES
+from df4lcz.mapping.compat import check_map_models
 from df4lcz.sigterm import defer_sigterm_handler
 from df4lcz.segmentation.checkpoints import SAM_CHECKPOINTS
 from df4lcz.variants import DATASET_VARIANTS
@@ -75,17 +76,32 @@ def region_inputs():
 
 
 REGIONS = {r["name"]: r for r in region_inputs()}
+#: Regions with training polygons (the samples come from these; the others are only mapped).
+LABELLED = {name: r for name, r in REGIONS.items() if r["labels"] is not None}
+#: Whether the run trains and evaluates (an imported dataset, or some labelled region).
+TRAINING = bool(IMPORTED or LABELLED)
 
 
 def region_files(kind):
-    """All regions' input paths of one kind (sentinel2 or labels, lists flattened; google: google_inputs)."""
+    """The labelled regions' input paths of one kind (sentinel2 or labels, lists flattened; google: google_inputs)."""
     if kind == "google":
-        return [f for name in REGIONS for f in google_inputs(name)]
+        return [f for name in LABELLED for f in google_inputs(name)]
     out = []
-    for region in REGIONS.values():
+    for region in LABELLED.values():
         value = region[kind]
         out.extend(value if isinstance(value, list) else [value])
     return out
+
+
+def training_window():
+    """The window graphs and chips are cut from (recorded in model files), or None for imported data."""
+    if IMPORTED:
+        return None
+    return {
+        "size_m": config["samples"]["size_m"],
+        "google_chip_px": config["google"]["chip_px"],
+        "segment_backend": config["segment"]["backend"],
+    }
 
 
 def s2_region_params(region):
@@ -223,10 +239,34 @@ else:
 MAPS = bool(config["map"]["enabled"] and not IMPORTED and HAS_GRAPHS)
 #: Whose trained models make the maps.
 MAP_STRATEGY = config["map"]["strategy"] or STRATEGIES[0]
+if config["map"]["models"] is not None:
+    #: The model files of the maps: map.models (checked now, before any job), or this run's.
+    MAP_MODELS = dict(config["map"]["models"])
+    if MAPS:
+        try:
+            check_map_models(
+                MAP_MODELS["s2"],
+                MAP_MODELS["gcn"],
+                {
+                    "graphs": config["graphs"],
+                    "size_m": config["samples"]["size_m"],
+                    "google_chip_px": config["google"]["chip_px"],
+                    "segment_backend": config["segment"]["backend"],
+                },
+            )
+        except (OSError, ValueError) as exc:
+            raise WorkflowError(str(exc)) from None
+else:
+    MAP_MODELS = {
+        "s2": f"results/models/{MAP_STRATEGY}/resnet11_3d.pt",
+        "gcn": f"results/models/{MAP_STRATEGY}/gcn.pt",
+    }
 
 
 def final_outputs(wildcards):
-    """Targets of the all target (each stage adds its own)."""
+    """Targets of the all target (each stage adds its own); a run without labels only maps."""
+    if not TRAINING:
+        return expand("results/maps/{region}_lcz.tif", region=MAP_REGIONS)
     targets = ["results/samples.parquet", "results/tables/samples_per_class.csv"]
     if not IMPORTED:
         targets.append("results/figures/samples_overview.png")

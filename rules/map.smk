@@ -6,12 +6,12 @@ rule lcz_map:
     input:
         google=lambda wc: google_inputs(wc.region),
         sentinel2=lambda wc: REGIONS[wc.region]["sentinel2"],
-        labels=lambda wc: REGIONS[wc.region]["labels"],
+        labels=lambda wc: REGIONS[wc.region]["labels"] or [],
         truth=lambda wc: (
             [f"resources/demo/{wc.region}/lcz_truth.tif"] if VARIANT.demo_truth else []
         ),
-        s2_model=f"results/models/{MAP_STRATEGY}/resnet11_3d.pt",
-        gcn_model=f"results/models/{MAP_STRATEGY}/gcn.pt",
+        s2_model=MAP_MODELS["s2"],
+        gcn_model=MAP_MODELS["gcn"],
         checkpoint=sam_checkpoint_input,
     output:
         tif="results/maps/{region}_lcz.tif",

@@ -23,7 +23,7 @@ checkpoint samples:
     params:
         samples=config["samples"],
         google={k: config["google"][k] for k in ("chip_px", "max_upsampling")},
-        regions=list(REGIONS.values()),
+        regions=list(LABELLED.values()),
         seed=config["seed"],
     script:
         "../workflow_scripts/samples.py"

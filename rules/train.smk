@@ -31,6 +31,7 @@ rule train:
         train=lambda wc: config["train"]["gcn" if wc.model == "gcn" else "s2"],
         device=config["train"]["device"],
         seed=config["seed"],
+        window=training_window(),
     script:
         "../workflow_scripts/train.py"
 

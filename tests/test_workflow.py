@@ -226,3 +226,43 @@ def test_snakemake_report(tiny_run, tmp_path):
     for part in ("metrics.csv", "confusion_random_df4lcz.png", "reliability_polygon_gcn.png", "alpha_random.png",
                  "demo_city_1_lcz.png", "summary.html", "random_resnet11_3d.png"):
         assert any(n.endswith(part) for n in names), (part, names[:20])
+
+
+@pytest.mark.slow
+def test_map_only_region_with_models_of_a_previous_run(tiny_run, tmp_path):
+    """A region with rasters and no labels, mapped with the tiny run's models: no samples, no training, and
+    the same map as the tiny run made of the same rasters with the same models; a GCN trained on other node
+    features is refused before any job."""
+    import rasterio
+
+    city = tiny_run / "resources" / "demo" / "demo_city_1"
+    models = tiny_run / "results" / "models" / "random"
+    cfg = yaml.safe_load((REPO / "tests" / "data" / "tiny.yaml").read_text())
+    cfg.update(dataset="regions",
+               regions=[{"name": "unlabelled", "google": str(city / "google.tif"),
+                         "sentinel2": str(city / "sentinel2.tif")}],
+               map={"regions": ["unlabelled"],
+                    "models": {"s2": str(models / "resnet11_3d.pt"), "gcn": str(models / "gcn.pt")}})
+    configfile = tmp_path / "map_only.yaml"
+    configfile.write_text(yaml.safe_dump(cfg))
+    work = tmp_path / "run"
+    work.mkdir()
+    snakemake(work, "--cores", "2", "all", configfile=configfile)
+    assert not (work / "results" / "samples.parquet").exists() and not (work / "results" / "models").exists()
+    with rasterio.open(work / "results" / "maps" / "unlabelled_lcz.tif") as got, \
+            rasterio.open(tiny_run / "results" / "maps" / "demo_city_1_lcz.tif") as ref:
+        np.testing.assert_array_equal(got.read(1), ref.read(1))
+        assert got.transform == ref.transform and got.crs == ref.crs
+    agreement = pd.read_csv(work / "results" / "tables" / "map_agreement_unlabelled.csv")
+    assert agreement.empty  # no labels, no truth: nothing to compare with
+
+    cfg["graphs"] = {"features": ["r", "g", "b"]}
+    configfile.write_text(yaml.safe_dump(cfg))
+    other = tmp_path / "refused"
+    other.mkdir()
+    proc = snakemake(other, "--cores", "2", "all", configfile=configfile, check=False)
+    assert proc.returncode != 0
+    message = proc.stdout + proc.stderr
+    assert "map.models cannot be used with this configuration" in message
+    assert f"{models / 'gcn.pt'}: trained on node features" in message and "graphs.features is ['r', 'g', 'b']" in message
+    assert not (other / "results").exists() and not (other / "logs").exists()

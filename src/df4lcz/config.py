@@ -172,9 +172,10 @@ def _semantic_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> li
                 problems += _google_problems(region, i, base)
                 for field in ("sentinel2", "labels"):
                     values = region[field] if isinstance(region[field], list) else [region[field]]
-                    for value in values:
+                    for value in (v for v in values if v is not None):
                         if not (base / value).exists():
                             problems.append(f"config key 'regions[{i}].{field}': input not found: {value}")
+        problems += _map_only_problems(cfg, base, check_files)
     overview = cfg["samples"]["overview_region"]
     if overview is not None and cfg["dataset"] in ("demo", "regions"):
         known = ([r["name"] for r in cfg["regions"]] if cfg["dataset"] == "regions"
@@ -193,6 +194,29 @@ def _semantic_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> li
             f"config key 'segment.sam.checkpoint': file not found: {sam['checkpoint']} "
             "(set it to null to let rule sam_checkpoint download the official file)"
         )
+    return problems
+
+
+def _map_only_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> list[str]:
+    """Regions without labels (only mapped) and ``map.models``."""
+    problems: list[str] = []
+    map_cfg, regions = cfg["map"], cfg["regions"]
+    mapped = set(map_cfg["regions"] or [r["name"] for r in regions[:1]])
+    for i, region in enumerate(regions):
+        if region["labels"] is None and region["name"] not in mapped:
+            problems.append(f"config key 'regions[{i}].labels': region {region['name']!r} has no labels and is not "
+                            "in map.regions, so the run would do nothing with it; give its training polygons, or "
+                            "add it to map.regions to map it")
+    if regions and all(r["labels"] is None for r in regions):
+        if map_cfg["models"] is None:
+            problems.append("config key 'map.models': no region has labels, so nothing is trained; give the model "
+                            "files to map with (map.models: {s2: …/resnet11_3d.pt, gcn: …/gcn.pt} from a previous run)")
+        elif not map_cfg["enabled"]:
+            problems.append("config key 'map.enabled': no region has labels (a map-only run) but maps are disabled")
+    if map_cfg["models"] is not None and check_files:
+        for key in ("s2", "gcn"):
+            if not (base / map_cfg["models"][key]).exists():
+                problems.append(f"config key 'map.models.{key}': model file not found: {map_cfg['models'][key]}")
     return problems
 
 

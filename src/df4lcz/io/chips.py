@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..constants import S2_BANDS, S2_REFLECTANCE_SCALE
-from .hdf5 import read_h5, write_h5
+from .hdf5 import read_h5, read_h5_info, write_h5
 
 #: Ground sampling distance (m) of the Sentinel-2 chips (attr ``pixel_size_m``): the native
 #: resolution of B02/B03/B04/B08, the grid every band is resampled onto.
@@ -215,6 +215,19 @@ def read_chips(path: str | os.PathLike, stream: str) -> ChipShard:
     data, attrs = read_h5(path, ["sample_id", "image"])
     ids, img = validate_chips(path, stream, data["sample_id"], data["image"], attrs, check_values=False)
     return ChipShard(ids, img, attrs)
+
+
+def read_chip_info(path: str | os.PathLike) -> tuple[tuple[int, ...], dict[str, Any]]:
+    """The ``image`` shape ``(N, H, W, C)`` and the file attrs of a chip shard, without reading chips.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not HDF5, or no ``image`` dataset.
+    """
+    shapes, attrs = read_h5_info(path, what="chip file")
+    if "image" not in shapes:
+        raise ValueError(f"{path}: missing dataset 'image'; found {sorted(shapes)} (expected a chip file)")
+    return shapes["image"], attrs
 
 
 def _decode_reasons(raw: Any) -> list[str]:

@@ -75,6 +75,25 @@ def read_h5(
     return data, attrs
 
 
+def read_h5_info(path: str | os.PathLike, what: str = "HDF5 file") -> tuple[dict[str, tuple[int, ...]], dict[str, Any]]:
+    """The shape of every dataset and the attrs of an HDF5 file, without reading any array.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: the file is not readable HDF5.
+    """
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: file not found")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise ValueError(f"{path}: not a readable {what} ({exc})") from exc
+    with f:
+        shapes = {n: tuple(f[n].shape) for n in f}
+        attrs = {k: _decode_attr(v) for k, v in f.attrs.items()}
+    return shapes, attrs
+
+
 def _decode_attr(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode()

@@ -48,9 +48,16 @@ def run(job: Job) -> None:
         label_column=region["label_column"], label_map=region["label_map"],
         device=params["device"], batch_size=params["map"]["batch_size"],
         checkpoint=job.input.checkpoint[0] if len(job.input.checkpoint) else None,
-        labels=job.input.labels, truth=job.input.truth[0] if len(job.input.truth) else None,
+        labels=_optional(job.input.labels), truth=job.input.truth[0] if len(job.input.truth) else None,
         title=f"{region['name']}: LCZ map (DF4LCZ fusion, α = {params['alpha']:g})",
     )
+
+
+def _optional(files: Any) -> str | None:
+    """A named input that is one file or an empty list (a region without labels)."""
+    if isinstance(files, (str, os.PathLike)):
+        return str(files)
+    return str(files[0]) if len(files) else None
 
 
 @dataclass

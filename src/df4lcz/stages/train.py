@@ -18,6 +18,7 @@ from ..io.models import save_model
 from ..logs import get_logger
 from ..scripting import Job
 from ..training import TrainResult, train_gcn, train_s2
+from ..training.data_spec import training_data_spec
 from ..training.history import plot_history
 from ..training.stream import load_stream
 
@@ -33,7 +34,9 @@ def run(job: Job) -> None:
         job.wildcards["model"], list(job.input.data), job.input.split, job.input.samples, job.input.valid,
         params=job.params["train"], seed=job.params["seed"], device=job.params["device"],
         model_out=job.output.model, history_out=job.output.history, curve_out=job.output.curve,
-        record={"train": job.params["train"], "strategy": job.wildcards["strategy"], "inputs": list(job.input.data)},
+        record={"train": job.params["train"], "strategy": job.wildcards["strategy"], "inputs": list(job.input.data),
+                "data": training_data_spec("gcn" if job.wildcards["model"] == GCN_MODEL_NAME else "s2",
+                                           job.input.data[0], job.params["window"])},
     )
 
 
