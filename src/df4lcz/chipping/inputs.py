@@ -34,6 +34,7 @@ import rasterio.warp
 from rasterio.crs import CRS
 from rasterio.windows import Window
 
+from ..io.checks import CheckRow
 from ..logs import get_logger
 from .google import check_google_raster, open_google
 from .sentinel2 import open_sentinel2
@@ -64,7 +65,7 @@ def check_region_rasters(
     working_crs: str,
     chip_px: int,
     max_upsampling: float,
-) -> None:
+) -> list[CheckRow]:
     """Check both rasters of ``region`` against its sample squares.
 
     Args:
@@ -78,15 +79,20 @@ def check_region_rasters(
         chip_px: ``google.chip_px``.
         max_upsampling: ``google.max_upsampling``.
 
+    Returns:
+        The input-check rows (docs/contracts.md §13): the Google upsampling factor when above
+        :data:`UPSAMPLING_WARN_FACTOR`.
+
     Raises:
         ValueError: see the module docstring; the message names the raster.
     """
     bounds = np.asarray(bounds, dtype=np.float64).reshape(-1, 4)
     if len(bounds) == 0:
-        return
+        return []
     crs = CRS.from_user_input(working_crs)
-    check_google(region, google, bounds, crs, chip_px, max_upsampling)
+    rows = check_google(region, google, bounds, crs, chip_px, max_upsampling)
     check_sentinel2(region, sentinel2, s2_band_names, bounds, crs)
+    return rows
 
 
 def square_windows(dataset: rasterio.io.DatasetReader, crs: CRS, bounds: np.ndarray) -> list[Window | None]:
@@ -162,8 +168,14 @@ def ground_pixel_m(dataset: rasterio.io.DatasetReader, crs: CRS, x: float, y: fl
 
 
 def check_google(region: str, path: str | os.PathLike, bounds: np.ndarray, crs: CRS, chip_px: int,
-                 max_upsampling: float) -> None:
-    """The Google checks of :func:`check_region_rasters` (band count, dtype, resolution, data)."""
+                 max_upsampling: float) -> list[CheckRow]:
+    """The Google checks of :func:`check_region_rasters` (band count, dtype, resolution, data).
+
+    Returns:
+        One ``google_upsampling`` warning row when the factor exceeds :data:`UPSAMPLING_WARN_FACTOR`
+        (threshold ``google.max_upsampling``), else none.
+    """
+    rows: list[CheckRow] = []
     with open_google(path) as src:
         info = check_google_raster(src)
         side = float(np.median(bounds[:, 2] - bounds[:, 0]))
@@ -180,10 +192,14 @@ def check_google(region: str, path: str | os.PathLike, bounds: np.ndarray, crs: 
                 f"about {chip_m:.2g} m/px (zoom 17–18); give a finer mosaic, or raise google.max_upsampling"
             )
         if factor > UPSAMPLING_WARN_FACTOR:
-            log.warning("%s: Google pixels are %.2g m on the ground, %.1f× the %.2g m chip pixel: chips are "
-                        "upsampled %.1f× (region %s)", path, pixel_m, factor, chip_m, factor, region)
+            message = (f"{path}: Google pixels are {pixel_m:.2g} m on the ground, {factor:.1f}× the {chip_m:.2g} m "
+                       f"chip pixel: chips are upsampled {factor:.1f}× (region {region}; expected about "
+                       f"{chip_m:.2g} m/px, limit google.max_upsampling = {max_upsampling:g})")
+            log.warning("%s", message)
+            rows.append(CheckRow("samples", "warning", str(path), "google_upsampling", factor, max_upsampling,
+                                 message))
         if info.all_valid:
-            return
+            return rows
         windows = square_windows(src, crs, bounds)
 
         def has_data(i: int) -> bool:
@@ -205,6 +221,7 @@ def check_google(region: str, path: str | os.PathLike, bounds: np.ndarray, crs: 
         if empty:
             log.info("%s: %d of the first squares checked hold no valid pixel (region %s); the chipper "
                      "excludes squares with nodata", path, empty, region)
+    return rows
 
 
 def check_sentinel2(region: str, path: str | os.PathLike, band_names: Sequence[str] | None, bounds: np.ndarray,
