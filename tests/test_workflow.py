@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from df4lcz.io.checks import read_checks
+
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
@@ -76,6 +78,13 @@ def test_tiny_run_predictions_and_metrics(tiny_run):
     np.testing.assert_allclose(fused[cols], 0.6 * s2[cols] + 0.4 * gcn[cols], atol=1e-5)
     summary = (res / "summary.md").read_text()
     assert "classical felzenszwalb" in summary
+    # the demo's labels are valid, its mosaic 1 m and its chips segmented: input checks record no warning
+    n_shards = pd.read_parquet(res / "samples.parquet").shard.nunique()
+    rows = [*read_checks(res / "checks" / "samples.csv"), *read_checks(res / "checks" / "graphs.csv"),
+            *(r for s in range(n_shards) for r in read_checks(res / "checks" / "graphs" / f"{s}.csv"))]
+    assert [r.check for r in rows if r.stage == "graph_checks"] == ["zero_mask_chips", "single_node_graphs"]
+    assert len(rows) == 2 + 2 * n_shards and not [r for r in rows if r.level == "warning"]
+    assert "## Input checks\n\nnone\n" in summary
     with h5py.File(res / "masks" / "0.h5") as f:
         assert f.attrs["backend"] == "classical"
 
