@@ -359,7 +359,8 @@ def _run(opts: argparse.Namespace, work: Path, sizes: dict[str, int]) -> None:
                                           "sentinel2": [city_files["sentinel2"]],
                                           "labels": [city_files["labels"]]},
                         {"table": samples, "overview": str(res / "figures" / "samples_overview.png"),
-                         "summary": str(res / "tables" / "samples_per_class.csv")},
+                         "summary": str(res / "tables" / "samples_per_class.csv"),
+                         "checks": str(res / "checks" / "samples.csv")},
                         {"samples": cfg["samples"], "regions": [region], "seed": cfg["seed"],
                          # as rules/samples.smk passes them
                          "google": {k: cfg["google"][k] for k in ("chip_px", "max_upsampling")}}, {},
@@ -387,7 +388,8 @@ def _run(opts: argparse.Namespace, work: Path, sizes: dict[str, int]) -> None:
                         {"masks": masks, "overlay": str(res / "figures" / "masks" / f"{shard}.png")},
                         {"segment": segment_params(cfg)}),
             "graphs": ({"masks": masks, "chips": chips_g, "samples": samples},
-                       {"graphs": str(res / "graphs" / f"{shard}.h5")}, {"graphs": cfg["graphs"]}),
+                       {"graphs": str(res / "graphs" / f"{shard}.h5"),
+                        "checks": str(res / "checks" / "graphs" / f"{shard}.csv")}, {"graphs": cfg["graphs"]}),
         }
         for kind in JOBS:
             inputs, outputs, params = jobs[kind]

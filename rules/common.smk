@@ -227,6 +227,21 @@ def graph_inputs(wildcards):
     return shard_files(STREAM_DIRS["graphs"])(wildcards) if HAS_GRAPHS else []
 
 
+def graph_checks_input(wildcards):
+    """The GCN trains only once the one-node graphs of all shards were counted (rule graph_checks)."""
+    return ["results/checks/graphs.csv"] if wildcards.model == GCN_MODEL_NAME else []
+
+
+def check_inputs(wildcards):
+    """Input-check records of the run (docs/contracts.md §13), for the summary's "Input checks"."""
+    files = [] if IMPORTED else ["results/checks/samples.csv"]
+    if HAS_GRAPHS and not IMPORTED:
+        files += expand("results/checks/graphs/{shard}.csv", shard=all_shards())
+    if HAS_GRAPHS:
+        files.append("results/checks/graphs.csv")
+    return files
+
+
 if config["map"]["regions"] is None:
     MAP_REGIONS = list(REGIONS)[:1]
 else:

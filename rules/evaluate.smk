@@ -106,6 +106,7 @@ rule summary:
         ),
         masks=mask_inputs,
         graphs=graph_inputs,
+        checks=check_inputs,
     output:
         markdown="results/summary.md",
         html=report(

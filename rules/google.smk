@@ -74,6 +74,7 @@ rule graphs:
         samples="results/samples.parquet",
     output:
         graphs="results/graphs/{shard}.h5",
+        checks="results/checks/graphs/{shard}.csv",
     log:
         "logs/graphs/{shard}.log",
     benchmark:
@@ -84,6 +85,11 @@ rule graphs:
     resources:
         mem_mb=1500,
     params:
-        graphs=config["graphs"],
+        # the limit is the graph_checks rule's: changing it reruns no graphs job
+        graphs={
+            k: v
+            for k, v in config["graphs"].items()
+            if k != "max_single_node_fraction"
+        },
     script:
         "../workflow_scripts/graphs.py"

@@ -11,6 +11,7 @@ checkpoint samples:
         table="results/samples.parquet",
         overview="results/figures/samples_overview.png",
         summary="results/tables/samples_per_class.csv",
+        checks="results/checks/samples.csv",
     log:
         "logs/samples.log",
     benchmark:

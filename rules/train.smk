@@ -7,6 +7,7 @@ rule train:
         split="results/splits/{strategy}.csv",
         samples="results/samples.parquet",
         valid="results/valid_samples.csv",
+        checks=graph_checks_input,
     output:
         model="results/models/{strategy}/{model}.pt",
         history="results/models/{strategy}/{model}_history.csv",

@@ -19,3 +19,25 @@ rule valid_samples:
         streams=STREAMS,
     script:
         "../workflow_scripts/valid_samples.py"
+
+
+# One-node graphs over every graphs shard (a limit checked before the GCN trains; the Sentinel-2
+# models do not wait for it).
+rule graph_checks:
+    input:
+        graphs=graph_inputs,
+    output:
+        checks="results/checks/graphs.csv",
+    log:
+        "logs/graph_checks.log",
+    benchmark:
+        "benchmarks/graph_checks.tsv"
+    conda:
+        "../envs/df4lcz.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        max_single_node_fraction=config["graphs"]["max_single_node_fraction"],
+    script:
+        "../workflow_scripts/graph_checks.py"

@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
+from helpers.logs import kept_records
 from rasterio.transform import from_origin
 from shapely.geometry import Polygon, box
 
@@ -63,3 +64,9 @@ def tiny_region(tmp_path: Path) -> dict:
     gdf.to_crs("EPSG:4326").to_file(tmp_path / "labels.gpkg", driver="GPKG")
     return {"name": "tiny", "google": str(tmp_path / "google.tif"), "sentinel2": str(tmp_path / "s2.tif"),
             "labels": str(tmp_path / "labels.gpkg"), "dir": tmp_path, "polygons": gdf}
+
+
+@pytest.fixture()
+def records():
+    """Log records (INFO and above) of the package logger during the test (it may not propagate to caplog)."""
+    yield from kept_records()

@@ -8,7 +8,6 @@ repaired into nothing, Google mosaics much coarser than the chip grid); and repr
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import rasterio.shutil
 import shapely
 import torch
 from conftest import TINY_CRS, TINY_X0, TINY_Y1, write_raster
+from helpers.logs import warning_messages as _warnings
 from helpers.sampling import region_inputs, sample_params
 from pyproj import Transformer
 from rasterio.crs import CRS
@@ -46,32 +46,6 @@ from df4lcz.stages import samples as samples_stage
 
 GOOGLE = schema_defaults("google")
 S2_NAMES = ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"]
-
-
-@pytest.fixture()
-def records():
-    """Log records of the package logger (it may not propagate to pytest's caplog)."""
-
-    class Keep(logging.Handler):
-        def __init__(self) -> None:
-            super().__init__(logging.INFO)
-            self.records: list[logging.LogRecord] = []
-
-        def emit(self, record: logging.LogRecord) -> None:
-            self.records.append(record)
-
-    handler = Keep()
-    logger = logging.getLogger("df4lcz")
-    old_level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    yield handler.records
-    logger.removeHandler(handler)
-    logger.setLevel(old_level)
-
-
-def _warnings(records) -> list[str]:
-    return [r.getMessage() for r in records if r.levelno >= logging.WARNING]
 
 
 def _labels(path: Path, rows: list[tuple[int, object]], crs: str = TINY_CRS) -> Path:

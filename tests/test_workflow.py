@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from df4lcz.io.checks import read_checks
+
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
@@ -76,6 +78,13 @@ def test_tiny_run_predictions_and_metrics(tiny_run):
     np.testing.assert_allclose(fused[cols], 0.6 * s2[cols] + 0.4 * gcn[cols], atol=1e-5)
     summary = (res / "summary.md").read_text()
     assert "classical felzenszwalb" in summary
+    # the demo's labels are valid, its mosaic 1 m and its chips segmented: input checks record no warning
+    n_shards = pd.read_parquet(res / "samples.parquet").shard.nunique()
+    rows = [*read_checks(res / "checks" / "samples.csv"), *read_checks(res / "checks" / "graphs.csv"),
+            *(r for s in range(n_shards) for r in read_checks(res / "checks" / "graphs" / f"{s}.csv"))]
+    assert [r.check for r in rows if r.stage == "graph_checks"] == ["zero_mask_chips", "single_node_graphs"]
+    assert len(rows) == 2 + 2 * n_shards and not [r for r in rows if r.level == "warning"]
+    assert "## Input checks\n\nnone\n" in summary
     with h5py.File(res / "masks" / "0.h5") as f:
         assert f.attrs["backend"] == "classical"
 
@@ -148,12 +157,19 @@ def test_tiny_sam_backend_in_workflow(tmp_path):
                stability_score_thresh=0.0, box_nms_thresh=0.9, crop_n_layers=0, min_mask_region_area=0)
     cfg = yaml.safe_load((REPO / "tests" / "data" / "tiny.yaml").read_text())
     cfg["segment"] = {"backend": "sam", "sam": sam, "min_area": 50, "max_masks": 50}
+    # random weights give about half the chips a single mask (27 of 55 measured): a degenerate run the
+    # summary warns about; the limit is raised so that it still runs through
+    cfg["graphs"] = {"max_single_node_fraction": 0.9}
     config = tmp_path / "sam.yaml"
     config.write_text(yaml.safe_dump(cfg))
     work = tmp_path / "wf"
     snakemake(work, "--cores", "2", "all", configfile=config)
     res = work / "results"
-    assert "SAM tiny" in (res / "summary.md").read_text()
+    summary = (res / "summary.md").read_text()
+    assert "SAM tiny" in summary
+    overall = {r.check: r for r in read_checks(res / "checks" / "graphs.csv")}["single_node_graphs"]
+    assert overall.level == "warning" and overall.threshold == 0.9
+    assert f"- {overall.message}\n" in summary.split("## Input checks")[1].split("## Models")[0]
     assert (res / "tables" / "metrics.csv").stat().st_size > 0
 
     generator = SamAutomaticMaskGenerator(

@@ -37,6 +37,7 @@ import rasterio.warp
 from rasterio.crs import CRS
 from rasterio.windows import Window
 
+from ..io.checks import CheckRow
 from ..logs import get_logger
 from .google import check_google_raster
 from .google_sources import GoogleInput, open_google, resolve_google
@@ -68,7 +69,7 @@ def check_region_rasters(
     max_upsampling: float,
     s2_scale: float | None = None,
     s2_offset: float | Sequence[float] | None = None,
-) -> None:
+) -> list[CheckRow]:
     """Check both rasters of ``region`` against its sample squares.
 
     Args:
@@ -83,17 +84,22 @@ def check_region_rasters(
         chip_px: ``google.chip_px``.
         max_upsampling: ``google.max_upsampling``.
 
+    Returns:
+        The input-check rows (docs/contracts.md §13): the Google upsampling factor when above
+        :data:`UPSAMPLING_WARN_FACTOR`.
+
     Raises:
         ValueError: see the module docstring; the message names the raster.
     """
     bounds = np.asarray(bounds, dtype=np.float64).reshape(-1, 4)
     if len(bounds) == 0:
-        return
+        return []
     crs = CRS.from_user_input(working_crs)
-    check_google(region, google, bounds, crs, chip_px, max_upsampling)
+    rows = check_google(region, google, bounds, crs, chip_px, max_upsampling)
     inputs = [sentinel2] if isinstance(sentinel2, (str, os.PathLike)) else list(sentinel2)
     for path in inputs:
         check_sentinel2(region, path, s2_band_names, bounds, crs, s2_scale, s2_offset, several=len(inputs) > 1)
+    return rows
 
 
 def _read(path: str | os.PathLike, square: np.ndarray, window: Window, read: Callable[[], np.ndarray]) -> np.ndarray:
@@ -143,8 +149,14 @@ def ground_pixel_m(dataset: rasterio.io.DatasetReader, crs: CRS, x: float, y: fl
 
 
 def check_google(region: str, google: GoogleInput, bounds: np.ndarray, crs: CRS, chip_px: int,
-                 max_upsampling: float) -> None:
-    """The Google checks of :func:`check_region_rasters` (band count, dtype, resolution, data)."""
+                 max_upsampling: float) -> list[CheckRow]:
+    """The Google checks of :func:`check_region_rasters` (band count, dtype, resolution, data).
+
+    Returns:
+        One ``google_upsampling`` warning row when the factor exceeds :data:`UPSAMPLING_WARN_FACTOR`
+        (threshold ``google.max_upsampling``), else none.
+    """
+    rows: list[CheckRow] = []
     resolved = resolve_google(google)
     path = str(resolved)  # what messages call the input
     with open_google(resolved) as src:
@@ -163,10 +175,14 @@ def check_google(region: str, google: GoogleInput, bounds: np.ndarray, crs: CRS,
                 f"about {chip_m:.2g} m/px (zoom 17–18); give a finer mosaic, or raise google.max_upsampling"
             )
         if factor > UPSAMPLING_WARN_FACTOR:
-            log.warning("%s: Google pixels are %.2g m on the ground, %.1f× the %.2g m chip pixel: chips are "
-                        "upsampled %.1f× (region %s)", path, pixel_m, factor, chip_m, factor, region)
+            message = (f"{path}: Google pixels are {pixel_m:.2g} m on the ground, {factor:.1f}× the {chip_m:.2g} m "
+                       f"chip pixel: chips are upsampled {factor:.1f}× (region {region}; expected about "
+                       f"{chip_m:.2g} m/px, limit google.max_upsampling = {max_upsampling:g})")
+            log.warning("%s", message)
+            rows.append(CheckRow("samples", "warning", str(path), "google_upsampling", factor, max_upsampling,
+                                 message))
         if info.all_valid:
-            return
+            return rows
         windows = square_windows(src, crs, bounds)
 
         def has_data(i: int) -> bool:
@@ -188,6 +204,7 @@ def check_google(region: str, google: GoogleInput, bounds: np.ndarray, crs: CRS,
         if empty:
             log.info("%s: %d of the first squares checked hold no valid pixel (region %s); the chipper "
                      "excludes squares with nodata", path, empty, region)
+    return rows
 
 
 def check_sentinel2(region: str, path: str | os.PathLike, band_names: Sequence[str] | None, bounds: np.ndarray,

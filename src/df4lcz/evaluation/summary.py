@@ -1,10 +1,10 @@
 """The one-page Markdown + HTML summary of a run: what it shows and how each format renders it.
 
-:func:`summary_content` gathers everything once (data, what ran — the segmentation backend and the
-graphs behind the GCN —, models, the fusion tables of docs/contracts.md §9 with the validation
-comparison of the paper's and the calibrated fusion, the metrics table of §11 and the figures that
-exist); :func:`summary_markdown` and :func:`summary_html` render it, linking figures relative to the
-page. The ``summary`` rule (:mod:`df4lcz.stages.summary`) writes both pages.
+:func:`summary_content` gathers everything once (data, the input checks' warnings of
+docs/contracts.md §13, what ran — the segmentation backend and the graphs behind the GCN —, models,
+the fusion tables of §9 with the validation comparison of the paper's and the calibrated fusion, the
+metrics table of §11 and the figures that exist); :func:`summary_markdown` and :func:`summary_html`
+render it, linking figures relative to the page. The ``summary`` rule (:mod:`df4lcz.stages.summary`) writes both pages.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pandas as pd
 from df4lcz.constants import FUSION_MODEL_NAMES, GCN_MODEL_NAME, MAIN_S2_MODEL, SPLIT_NAMES
 from df4lcz.evaluation.provenance import gcn_description
 from df4lcz.evaluation.report import alpha_png_path, confusion_png_path, reliability_png_path
+from df4lcz.io.checks import CheckRow, warnings_of
 from df4lcz.io.tables import NA_TEXT, formatted_table, metrics_markdown_table
 from df4lcz.logs import get_logger
 
@@ -29,6 +30,12 @@ log = get_logger(__name__)
 SUMMARY_TITLE: str = "DF4LCZ — Local Climate Zone classification results"
 
 _FIXED, _TUNED, _CAL, _CAL_TUNED = FUSION_MODEL_NAMES
+
+#: Most warnings of the input checks listed one by one; the rest are counted in one line.
+MAX_CHECK_LINES: int = 30
+
+#: Text of the "Input checks" section when no check recorded a warning.
+NO_CHECK_TEXT: str = "none"
 
 #: One-line descriptions of the models the workflow knows (the GCN's says what its graphs were made
 #: of, :func:`df4lcz.evaluation.provenance.gcn_description`); others are listed as baselines.
@@ -75,6 +82,16 @@ def fusion_lines(strategy: str, table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def check_lines(rows: Sequence[CheckRow]) -> list[str]:
+    """The "Input checks" lines: one per recorded warning (its message), at most :data:`MAX_CHECK_LINES`
+    (then one line counting the rest); empty without warnings (the pages then say :data:`NO_CHECK_TEXT`)."""
+    warnings = warnings_of(rows)
+    lines = [r.message for r in warnings[:MAX_CHECK_LINES]]
+    if len(warnings) > MAX_CHECK_LINES:
+        lines.append(f"… and {len(warnings) - MAX_CHECK_LINES} more warning(s) in results/checks/")
+    return lines
+
+
 @dataclass(frozen=True)
 class SummaryContent:
     """Everything the summary pages show, gathered once for both formats."""
@@ -85,6 +102,7 @@ class SummaryContent:
     split_names: tuple[str, ...]
     segmentation_backend: str
     graphs: str
+    checks: tuple[str, ...]  # the "Input checks" lines (none: no warning)
     models: tuple[tuple[str, str], ...]  # (model, description)
     fusion_lines: tuple[str, ...]
     note: str
@@ -102,6 +120,7 @@ def summary_content(
     figure_dir: str | os.PathLike,
     fusion: Mapping[str, pd.DataFrame],
     note: str,
+    checks: Sequence[CheckRow] = (),
     title: str = SUMMARY_TITLE,
 ) -> SummaryContent:
     """Gather the content of the summary pages.
@@ -115,6 +134,8 @@ def summary_content(
         figure_dir: where the ``evaluate`` rule wrote the PNGs; missing figures are skipped with a warning.
         fusion: ``{strategy: fusion table}`` (docs/contracts.md §9); reported, and the α plot embedded.
         note: the text under the metrics table (:func:`df4lcz.io.tables.table_note`).
+        checks: the rows of the run's input-check records (docs/contracts.md §13); their warnings
+            are listed (:func:`check_lines`).
         title: page title.
     """
     fig_dir = Path(figure_dir)
@@ -145,7 +166,8 @@ def summary_content(
     split_names = tuple(sorted({k for c in counts.values() for k in c}, key=lambda s: (order.get(s, 3), s)))
     return SummaryContent(
         title=title, regions=tuple(regions), split_counts=counts, split_names=split_names,
-        segmentation_backend=segmentation_backend, graphs=graphs, models=models, fusion_lines=tuple(lines),
+        segmentation_backend=segmentation_backend, graphs=graphs, checks=tuple(check_lines(checks)),
+        models=models, fusion_lines=tuple(lines),
         note=note, table=table, figures=tuple(present),
     )
 
@@ -158,7 +180,9 @@ def summary_markdown(c: SummaryContent, page: Path) -> str:
     for strategy, counts in c.split_counts.items():
         cells = [str(counts.get(s, 0)) for s in c.split_names] + [str(sum(counts.values()))]
         md.append(f"| {strategy} | " + " | ".join(cells) + " |")
-    md += ["", f"Segmentation backend: {c.segmentation_backend}", "", f"Graphs: {c.graphs}", "", "## Models", ""]
+    md += ["", f"Segmentation backend: {c.segmentation_backend}", "", f"Graphs: {c.graphs}", "", "## Input checks", ""]
+    md += [f"- {line}" for line in c.checks] or [NO_CHECK_TEXT]
+    md += ["", "## Models", ""]
     md += [f"- `{m}`: {text}" for m, text in c.models]
     md += ["", "## Fusion", ""] + [f"- {line}" for line in c.fusion_lines]
     md += ["", "## Metrics", "", c.note, "", metrics_markdown_table(c.table).rstrip("\n")]
@@ -187,6 +211,8 @@ def summary_html(c: SummaryContent, page: Path) -> str:
         + f"<td>{sum(counts.values())}</td></tr>"
         for s, counts in c.split_counts.items()
     )
+    checks = ("<ul>" + "".join(f"<li>{esc(line)}</li>" for line in c.checks) + "</ul>" if c.checks
+              else f"<p>{esc(NO_CHECK_TEXT)}</p>")
     model_items = "".join(f"<li><code>{esc(m)}</code>: {esc(text)}</li>" for m, text in c.models)
     alpha_items = "".join(f"<li>{esc(line.replace('`', ''))}</li>" for line in c.fusion_lines)
     metric_header = "".join(f"<th>{esc(h)}</th>" for h in header)
@@ -205,6 +231,7 @@ def summary_html(c: SummaryContent, page: Path) -> str:
 <table><tr><th>Strategy</th>{split_header}<th>total</th></tr>{split_rows}</table>
 <p>Segmentation backend: {esc(c.segmentation_backend)}</p>
 <p>Graphs: {esc(c.graphs)}</p>
+<h2>Input checks</h2>{checks}
 <h2>Models</h2><ul>{model_items}</ul>
 <h2>Fusion</h2><ul>{alpha_items}</ul>
 <h2>Metrics</h2><p>{esc(c.note)}</p>

@@ -19,5 +19,6 @@ results/masks/{shard}.h5      :mod:`df4lcz.io.masks`                 §4
 results/graphs/{shard}.h5     :mod:`df4lcz.io.graphs`                §5
 models/{s}/{model}.pt         :mod:`df4lcz.io.models`                §10
 models/{s}/{model}_history    :mod:`df4lcz.io.history`               §10
+results/checks/*.csv          :mod:`df4lcz.io.checks`                §13
 ============================  =====================================  ==========================
 """

@@ -11,8 +11,9 @@ LCZC-GES2 importer for the released graphs), datasets in this order:
 * ``sample_id`` ``(G,)`` int64; ``y`` ``(G,)`` int64 LCZ codes 1–17.
 
 File attrs: the mask view and the edge rule with its parameter (``mask_view``, ``edge_rule`` and
-``tolerance_px`` / ``radius_px`` / ``k``), extra attrs of the writer (e.g. ``masks``), then
-``feature_names`` (list of str); :func:`read_graph_attrs` reads them alone.
+``tolerance_px`` / ``radius_px`` / ``k``), extra attrs of the writer (e.g. ``masks`` and the counts
+:data:`ZERO_MASK_ATTR`, :data:`SINGLE_NODE_ATTR` of the graphs rule), then ``feature_names`` (list
+of str); :func:`read_graph_attrs` reads them alone, :func:`read_node_counts` the nodes per graph.
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ from .hdf5 import read_h5, write_h5
 
 #: Datasets of a graph file, in the order they are written.
 GRAPH_ARRAYS: tuple[str, ...] = ("x", "edge_index", "node_ptr", "edge_ptr", "sample_id", "y")
+
+#: Attr of the graphs rule's files: chips of the shard without any mask (each one whole-chip node).
+ZERO_MASK_ATTR: str = "n_zero_mask_chips"
+
+#: Attr of the graphs rule's files: graphs of the shard with exactly one node.
+SINGLE_NODE_ATTR: str = "n_single_node_graphs"
 
 
 @dataclass
@@ -190,3 +197,17 @@ def read_graph_attrs(path: str | os.PathLike) -> dict[str, Any]:
     if "feature_names" in attrs:
         attrs["feature_names"] = [str(n) for n in attrs["feature_names"]]
     return attrs
+
+
+def read_node_counts(path: str | os.PathLike) -> np.ndarray:
+    """``(G,)`` int64 nodes of each graph of a graphs shard (from ``node_ptr``), without the features.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not HDF5, no ``node_ptr`` dataset, or one that is not rising from 0.
+    """
+    data, _ = read_h5(path, ["node_ptr"], what="graphs file")
+    ptr = data["node_ptr"].astype(np.int64).reshape(-1)
+    if len(ptr) == 0 or ptr[0] != 0 or (np.diff(ptr) < 0).any():
+        raise ValueError(f"{path}: 'node_ptr' must start at 0 and never decrease")
+    return np.diff(ptr)

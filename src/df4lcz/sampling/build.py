@@ -11,6 +11,7 @@ import shapely
 from pyproj import CRS
 
 from ..chipping.inputs import check_region_rasters
+from ..io.checks import CheckRow
 from ..io.samples import SAMPLE_COLUMNS
 from ..logs import get_logger
 from .footprints import (
@@ -21,7 +22,7 @@ from .footprints import (
     sentinel2_reference_file,
 )
 from .grid import assign_ids_and_shards, squares_in_polygon, to_geodataframe
-from .labels import read_labels
+from .labels import check_dropped_polygons, label_check_rows, load_labels
 from .settings import RegionInputs, SampleParams
 
 log = get_logger("samples")
@@ -36,16 +37,19 @@ def region_samples(region: RegionInputs, params: SampleParams, seed: int) -> tup
         seed: seed of the choice of squares when ``max_per_polygon`` caps a polygon.
 
     Returns:
-        (table without sample_id/shard, context for plotting: polygons and footprints).
+        (table without sample_id/shard, context: polygons and footprints for plotting, ``crs``, and
+        ``checks``, the input-check rows of the label file, docs/contracts.md §13).
 
     Raises:
-        ValueError: when the working CRS is geographic, the labels overlap neither raster, or the
-            rasters do not overlap each other.
+        ValueError: when the working CRS is geographic, more of the label file's polygons were
+            dropped than ``params.max_dropped_polygon_fraction`` allows, the labels overlap
+            neither raster, or the rasters do not overlap each other.
     """
     crs = region.working_crs or str(raster_crs(sentinel2_reference_file(region.sentinel2)))
     check_projected(region, crs)
     crs = CRS.from_user_input(crs).to_string()
-    polys = read_labels(region.labels, crs, region.label_column, region.label_map)
+    polys, stats = load_labels(region.labels, crs, region.label_column, region.label_map)
+    check_dropped_polygons(stats, params.max_dropped_polygon_fraction)
     google = region.google_spec()
     fp_g = google_footprint(google, crs)
     fp_s = sentinel2_footprint(region.sentinel2, crs)
@@ -69,7 +73,8 @@ def region_samples(region: RegionInputs, params: SampleParams, seed: int) -> tup
                                       "xmax": corners[:, 0] + params.size_m, "ymax": corners[:, 1] + params.size_m}))
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=[c for c in SAMPLE_COLUMNS if c not in ("sample_id", "shard")])
     log.info("region %s: %d polygons, %d samples (working CRS %s)", region.name, len(polys), len(table), crs)
-    return table, {"polygons": polys, "footprints": {"google": fp_g, "sentinel2": fp_s}, "crs": crs}
+    return table, {"polygons": polys, "footprints": {"google": fp_g, "sentinel2": fp_s}, "crs": crs,
+                   "checks": label_check_rows(stats, params.max_dropped_polygon_fraction)}
 
 
 def check_projected(region: RegionInputs, crs: str) -> None:
@@ -95,7 +100,7 @@ def check_projected(region: RegionInputs, crs: str) -> None:
 
 
 def check_sample_rasters(regions: list[RegionInputs], samples: pd.DataFrame, chip_px: int,
-                         max_upsampling: float) -> None:
+                         max_upsampling: float) -> list[CheckRow]:
     """Check every region's rasters against its sample squares before any chip job runs.
 
     Args:
@@ -104,16 +109,22 @@ def check_sample_rasters(regions: list[RegionInputs], samples: pd.DataFrame, chi
         chip_px: ``google.chip_px``.
         max_upsampling: ``google.max_upsampling``.
 
+    Returns:
+        The input-check rows of the rasters (docs/contracts.md §13), regions in the given order.
+
     Raises:
         ValueError: see :func:`df4lcz.chipping.inputs.check_region_rasters`.
     """
+    checks: list[CheckRow] = []
     for region in regions:
         rows = samples[samples["region"] == region.name]
         if rows.empty:
             continue
-        check_region_rasters(region.name, region.google_spec(), region.sentinel2, region.s2_band_names,
-                             rows[["xmin", "ymin", "xmax", "ymax"]].to_numpy(float), str(rows["crs"].iloc[0]),
-                             chip_px, max_upsampling, s2_scale=region.s2_scale, s2_offset=region.s2_offset)
+        checks += check_region_rasters(region.name, region.google_spec(), region.sentinel2, region.s2_band_names,
+                                       rows[["xmin", "ymin", "xmax", "ymax"]].to_numpy(float),
+                                       str(rows["crs"].iloc[0]), chip_px, max_upsampling,
+                                       s2_scale=region.s2_scale, s2_offset=region.s2_offset)
+    return checks
 
 
 def build_samples(regions: list[RegionInputs], params: SampleParams, seed: int) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:

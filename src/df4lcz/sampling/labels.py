@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -11,6 +12,7 @@ import pandas as pd
 import shapely
 
 from ..constants import N_CLASSES
+from ..io.checks import CheckRow
 from ..logs import get_logger
 from .wudapt import CONTAINER_COLUMN, KML_SUFFIXES, is_wudapt_layout, read_kml, wudapt_polygons
 
@@ -20,9 +22,53 @@ log = get_logger(__name__)
 #: intersections are digitising or reprojection slivers, far too thin to hold a sample square.
 OVERLAP_TOLERANCE_M2: float = 1.0
 
+#: Config key of the largest fraction of a label file's polygons that may be dropped.
+MAX_DROPPED_KEY: str = "samples.max_dropped_polygon_fraction"
+
+
+@dataclass(frozen=True)
+class LabelStats:
+    """What reading one label file changed (:func:`load_labels`), for the input-check record.
+
+    Attributes:
+        path: the label file.
+        n_polygons: polygon features in the file (non-polygon features not counted).
+        n_non_polygon: features of other geometry types, ignored.
+        n_unprojectable: polygons dropped because they do not reproject into the working CRS.
+        n_repaired: invalid polygons repaired with ``make_valid`` (area left).
+        n_no_area: polygons dropped because they have no area (given so, or once repaired).
+        n_merged: polygons merged into an overlapping polygon of the same class (rows gone).
+        dropped_rows: row numbers (``polygon_id``) of the dropped polygons, ascending.
+    """
+
+    path: str
+    n_polygons: int
+    n_non_polygon: int = 0
+    n_unprojectable: int = 0
+    n_repaired: int = 0
+    n_no_area: int = 0
+    n_merged: int = 0
+    dropped_rows: tuple[int, ...] = ()
+
+    @property
+    def n_dropped(self) -> int:
+        """Polygons dropped: not reprojectable or without area."""
+        return self.n_unprojectable + self.n_no_area
+
+    @property
+    def dropped_fraction(self) -> float:
+        """:attr:`n_dropped` over :attr:`n_polygons` (0 for a file without polygons)."""
+        return self.n_dropped / self.n_polygons if self.n_polygons else 0.0
+
 
 def read_labels(path: str | os.PathLike, working_crs: str, label_column: str,
                 label_map: dict[str, int] | None) -> gpd.GeoDataFrame:
+    """The polygons of :func:`load_labels`, without its record of what was changed."""
+    return load_labels(path, working_crs, label_column, label_map)[0]
+
+
+def load_labels(path: str | os.PathLike, working_crs: str, label_column: str,
+                label_map: dict[str, int] | None) -> tuple[gpd.GeoDataFrame, LabelStats]:
     """Read labelled polygons, recode and validate classes, reproject to ``working_crs``.
 
     A ``.kml``/``.kmz`` whose folders are named by LCZ classes (WUDAPT training areas) takes each
@@ -40,7 +86,8 @@ def read_labels(path: str | os.PathLike, working_crs: str, label_column: str,
         number), ``lcz`` (1–17) and polygon geometry in the working CRS, sorted by ``polygon_id``.
         Multi-polygons are kept whole; invalid polygons are repaired (:func:`repair_polygons`),
         and overlapping polygons of one class merged under the smallest row number
-        (:func:`dissolve_overlaps`).
+        (:func:`dissolve_overlaps`). Then the counts of what was ignored, dropped, repaired and
+        merged (:class:`LabelStats`).
 
     Raises:
         FileNotFoundError, ValueError: with the file name and the problem (no CRS, missing or
@@ -96,24 +143,36 @@ def read_labels(path: str | os.PathLike, working_crs: str, label_column: str,
         log.warning("%s: %d non-polygon feature(s) ignored", p, int((~keep).sum()))
     polys = gpd.GeoDataFrame({"polygon_id": np.arange(len(gdf))[keep.values], "lcz": codes[keep].values},
                              geometry=shapely.force_2d(geoms[keep].to_numpy()), crs=gdf.crs)
-    return polygons_to_working_crs(polys, p, working_crs)
+    return polygons_to_working_crs(polys, p, working_crs, n_non_polygon=int((~keep).sum()))
 
 
-def polygons_to_working_crs(polys: gpd.GeoDataFrame, path: Path, working_crs: str) -> gpd.GeoDataFrame:
-    """Reproject labelled polygons to the working CRS, then repair and dissolve them.
+def polygons_to_working_crs(polys: gpd.GeoDataFrame, path: Path, working_crs: str,
+                            n_non_polygon: int = 0) -> tuple[gpd.GeoDataFrame, LabelStats]:
+    """Reproject labelled polygons to the working CRS, then repair and dissolve them, counting what changed.
 
     Args:
         polys: ``polygon_id``, ``lcz`` (1–17) and polygonal geometry in the file's CRS.
         path: the label file (for messages).
         working_crs: CRS of the result.
+        n_non_polygon: features of the file already ignored as not polygons (for the counts).
 
     Returns:
-        see :func:`read_labels`.
+        see :func:`load_labels`.
     """
     out = polys.to_crs(working_crs)
+    n_polygons = len(out)
+    ids = set(out.polygon_id.tolist())
     out = _drop_unprojectable(out, path, polys.crs, polys.geometry.total_bounds)
-    out = repair_polygons(out, path)
-    return dissolve_overlaps(out, path)
+    n_projected = len(out)
+    out, n_repaired = _repair(out, path)
+    n_area = len(out)
+    kept_ids = out.polygon_id.tolist()
+    out = dissolve_overlaps(out, path)
+    stats = LabelStats(path=str(path), n_polygons=n_polygons, n_non_polygon=n_non_polygon,
+                       n_unprojectable=n_polygons - n_projected, n_repaired=n_repaired,
+                       n_no_area=n_projected - n_area, n_merged=n_area - len(out),
+                       dropped_rows=tuple(sorted(ids - set(kept_ids))))
+    return out, stats
 
 
 def _drop_unprojectable(polys: gpd.GeoDataFrame, path: Path, file_crs: object, bounds: np.ndarray) -> gpd.GeoDataFrame:
@@ -156,12 +215,19 @@ def repair_polygons(polys: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
     Raises:
         ValueError: no polygon keeps any area.
     """
+    return _repair(polys, path)[0]
+
+
+def _repair(polys: gpd.GeoDataFrame, path: Path) -> tuple[gpd.GeoDataFrame, int]:
+    """:func:`repair_polygons`, and how many polygons were repaired with area left."""
     geoms = polys.geometry.to_numpy()
     valid = shapely.is_valid(geoms)
     fixed = geoms.copy()
+    n_repaired = 0
     for i in np.flatnonzero(~valid):
         fixed[i] = _polygonal(shapely.make_valid(geoms[i]))
         if fixed[i].area > 0:
+            n_repaired += 1
             log.warning("%s: polygon of row %d (LCZ %d) is invalid (%s); repaired with make_valid, area %.0f → %.0f",
                         path, polys.polygon_id.iloc[i], polys.lcz.iloc[i],
                         shapely.is_valid_reason(geoms[i]), shapely.area(geoms[i]), fixed[i].area)
@@ -176,7 +242,7 @@ def repair_polygons(polys: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
                          "degenerate geometries: self-intersections, collapsed rings); fix the label file")
     out = polys.copy()
     out["geometry"] = fixed
-    return out[~empty].reset_index(drop=True)
+    return out[~empty].reset_index(drop=True), n_repaired
 
 
 def dissolve_overlaps(polys: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
@@ -235,3 +301,47 @@ def dissolve_overlaps(polys: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
     out = gpd.GeoDataFrame({"polygon_id": [r[0] for r in rows], "lcz": [r[1] for r in rows]},
                            geometry=[r[2] for r in rows], crs=polys.crs)
     return out.sort_values("polygon_id").reset_index(drop=True)
+
+
+def check_dropped_polygons(stats: LabelStats, max_fraction: float) -> None:
+    """Stop when more of a label file's polygons were dropped than ``max_fraction`` allows.
+
+    Raises:
+        ValueError: naming the file, the counts and :data:`MAX_DROPPED_KEY`.
+    """
+    if stats.dropped_fraction > max_fraction:
+        raise ValueError(
+            f"{stats.path}: {stats.n_dropped} of its {stats.n_polygons} polygons "
+            f"({100 * stats.dropped_fraction:.1f} %) were dropped ({stats.n_no_area} without area once repaired, "
+            f"{stats.n_unprojectable} not reprojectable: rows {list(stats.dropped_rows[:10])}"
+            f"{' …' if len(stats.dropped_rows) > 10 else ''}), more than {MAX_DROPPED_KEY} = {max_fraction:g}; "
+            f"expected valid polygons with area: fix those rows of the label file, or raise {MAX_DROPPED_KEY}"
+        )
+
+
+def label_check_rows(stats: LabelStats, max_fraction: float, stage: str = "samples") -> list[CheckRow]:
+    """The input-check rows (docs/contracts.md §13) of one label file: one warning per kind of change.
+
+    Args:
+        stats: what :func:`load_labels` changed.
+        max_fraction: ``samples.max_dropped_polygon_fraction`` (the threshold of the dropped row).
+        stage: the rule recording them.
+    """
+    path, n = stats.path, stats.n_polygons
+    rows: list[CheckRow] = []
+    if stats.n_non_polygon:
+        rows.append(CheckRow(stage, "warning", path, "non_polygon_features", stats.n_non_polygon, None,
+                             f"{path}: {stats.n_non_polygon} non-polygon feature(s) ignored"))
+    if stats.n_repaired:
+        rows.append(CheckRow(stage, "warning", path, "polygons_repaired", stats.n_repaired, None,
+                             f"{path}: {stats.n_repaired} of {n} polygons invalid and repaired with make_valid"))
+    if stats.n_dropped:
+        rows.append(CheckRow(stage, "warning", path, "polygons_dropped", stats.dropped_fraction, max_fraction,
+                             f"{path}: {stats.n_dropped} of {n} polygons ({100 * stats.dropped_fraction:.1f} %) "
+                             f"dropped ({stats.n_no_area} without area once repaired, {stats.n_unprojectable} not "
+                             f"reprojectable); limit {MAX_DROPPED_KEY} = {max_fraction:g}"))
+    if stats.n_merged:
+        rows.append(CheckRow(stage, "warning", path, "polygons_merged", stats.n_merged, None,
+                             f"{path}: {stats.n_merged} of {n} polygons merged into an overlapping polygon of "
+                             "the same class"))
+    return rows

@@ -49,3 +49,4 @@ class SampleParams:
     shard_size: int
     max_per_polygon: int | None
     overview_region: str | None
+    max_dropped_polygon_fraction: float

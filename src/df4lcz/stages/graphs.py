@@ -1,8 +1,10 @@
 """Stage of rule ``graphs``: one graph per sample of a shard, from its masks and its Google chip.
 
 Inputs: ``results/masks/{shard}.h5`` (docs/contracts.md §4), ``results/chips/google/{shard}.h5``
-(§2, same samples in the same order) and the sample table (§1, ``lcz`` → ``y``). Output:
-``results/graphs/{shard}.h5`` (§5, through :mod:`df4lcz.io.graphs`).
+(§2, same samples in the same order) and the sample table (§1, ``lcz`` → ``y``). Outputs:
+``results/graphs/{shard}.h5`` (§5, through :mod:`df4lcz.io.graphs`, with the counts of chips
+without mask and of one-node graphs as attrs) and its input-check record
+``results/checks/graphs/{shard}.csv`` (§13, :mod:`df4lcz.graphs.degenerate`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from typing import Any
 import numpy as np
 
 from ..graphs.build import build_graphs, graph_settings
+from ..graphs.degenerate import count_graphs, graph_check_rows
+from ..io.checks import write_checks
 from ..io.chips import read_chips
-from ..io.graphs import GraphSet, write_graphs
+from ..io.graphs import SINGLE_NODE_ATTR, ZERO_MASK_ATTR, GraphSet, write_graphs
 from ..io.masks import read_masks
 from ..io.samples import read_samples
 from ..logs import get_logger
@@ -27,7 +31,7 @@ log = get_logger(__name__)
 def run(job: Job) -> None:
     """Build the shard's graphs with the ``graphs`` config section of the job's params."""
     graphs_shard_file(job.input.masks, job.input.chips, job.input.samples, job.output.graphs,
-                      job.params["graphs"])
+                      job.params["graphs"], checks_path=job.output.checks)
 
 
 def graphs_shard_file(
@@ -36,6 +40,7 @@ def graphs_shard_file(
     samples_path: str | os.PathLike,
     graphs_path: str | os.PathLike,
     params: Mapping[str, Any],
+    checks_path: str | os.PathLike | None = None,
 ) -> GraphSet:
     """Build the graphs of one shard from its masks and chips; write the graphs file.
 
@@ -46,6 +51,9 @@ def graphs_shard_file(
         graphs_path: output ``results/graphs/{shard}.h5`` (atomic).
         params: the ``graphs`` config section (validated): ``features``, ``mask_view``,
             ``edge_rule``, ``tolerance_px``, ``radius_px``, ``k``.
+        checks_path: output ``results/checks/graphs/{shard}.csv`` (chips without mask and one-node
+            graphs, each a warning above :data:`df4lcz.graphs.degenerate.SINGLE_NODE_WARN_FRACTION`);
+            ``None`` writes none (the counts are logged and stored as attrs all the same).
 
     Raises:
         ValueError: masks and chips hold different samples, or a sample is not in the table.
@@ -61,8 +69,14 @@ def graphs_shard_file(
         raise ValueError(f"{masks_path}: sample(s) {missing[:5]} are not in the sample table {samples_path}")
     y = lcz.loc[mask_ids].to_numpy().astype(np.int64)
     graphset = build_graphs(maskset, images, **graph_settings(params))
-    write_graphs(graphs_path, mask_ids, y, graphset, {"masks": os.path.basename(os.fspath(masks_path))})
     n_nodes = np.diff(graphset.node_ptr)
+    counts = count_graphs(n_nodes, maskset.n_masks())
+    write_graphs(graphs_path, mask_ids, y, graphset,
+                 {"masks": os.path.basename(os.fspath(masks_path)), ZERO_MASK_ATTR: counts.n_zero_mask,
+                  SINGLE_NODE_ATTR: counts.n_single_node})
+    rows = graph_check_rows("graphs", os.fspath(graphs_path), counts)
+    if checks_path is not None:
+        write_checks(checks_path, rows)
     n_edges = np.diff(graphset.edge_ptr)
     log.info("%s: %d graphs (mask view %s, edge rule %s), %.1f nodes and %.1f directed edges per graph",
              graphs_path, len(graphset), graphset.params["mask_view"], graphset.params["edge_rule"],

@@ -5,11 +5,14 @@ types, resolution, data over the squares: :mod:`df4lcz.chipping.inputs`), so a b
 run here rather than in a chip job.
 
 Outputs: ``results/samples.parquet`` (docs/contracts.md §1), the per-class count table
-``results/tables/samples_per_class.csv`` and the overview figure of one region.
+``results/tables/samples_per_class.csv``, the overview figure of one region and the input-check
+record ``results/checks/samples.csv`` (§13: polygons repaired, dropped or merged per label file,
+Google mosaics upsampled).
 """
 
 from __future__ import annotations
 
+from ..io.checks import write_checks
 from ..io.samples import write_samples
 from ..io.tables import write_count_table
 from ..logs import get_logger
@@ -25,9 +28,12 @@ def run(job: Job) -> None:
     regions = [RegionInputs(**{**r, "index": i}) for i, r in enumerate(job.params["regions"])]
     samples, context = build_samples(regions, params, seed=job.params["seed"])
     google = job.params["google"]
-    check_sample_rasters(regions, samples, chip_px=google["chip_px"], max_upsampling=google["max_upsampling"])
+    checks = [row for name in sorted(context) for row in context[name]["checks"]]
+    checks += check_sample_rasters(regions, samples, chip_px=google["chip_px"],
+                                   max_upsampling=google["max_upsampling"])
     summary = class_summary(samples)
     get_logger("samples").info("%d samples in %d shards\n%s", len(samples), samples.shard.nunique(), summary.to_string())
     write_samples(job.output.table, samples)
     write_count_table(job.output.summary, summary)
     plot_overview(samples, context, params.overview_region or sorted(context)[0], job.output.overview)
+    write_checks(job.output.checks, checks)

@@ -1,8 +1,9 @@
 """Stage of rule ``summary``: the one-page Markdown/HTML summary of the run.
 
 Reads the metrics table (docs/contracts.md §11), the sample table (§1), the split tables (§6), the
-fusion tables (§9) and the attrs of the masks (§4) and graph files (§5), which say what actually ran;
-writes ``results/summary.md`` and ``results/summary.html``.
+fusion tables (§9), the attrs of the masks (§4) and graph files (§5), which say what actually ran,
+and the input-check records (§13), whose warnings it lists; writes ``results/summary.md`` and
+``results/summary.html``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ..atomic import write_text_atomic
 from ..evaluation.provenance import describe_graphs
 from ..evaluation.summary import SUMMARY_TITLE, summary_content, summary_html, summary_markdown
 from ..io.alpha_curve import read_fusion_table
+from ..io.checks import read_checks
 from ..io.samples import read_samples
 from ..io.splits import read_split
 from ..io.tables import read_metrics, table_note, validate_metrics
@@ -36,6 +38,7 @@ def write_summary(
     figure_dir: str | os.PathLike,
     note: str,
     fusion_tables: Mapping[str, str | os.PathLike] | None = None,
+    check_files: Sequence[str | os.PathLike] = (),
     title: str = SUMMARY_TITLE,
 ) -> None:
     """Write a one-page Markdown and HTML summary of a run (both atomically).
@@ -50,6 +53,7 @@ def write_summary(
         figure_dir: where the evaluate rule wrote the PNGs; missing figures are skipped with a warning.
         note: the text under the metrics table (:func:`df4lcz.io.tables.table_note`).
         fusion_tables: ``{strategy: fusion table CSV}``; reported, and the α plot embedded.
+        check_files: input-check records (``results/checks/*.csv``); their warnings are listed.
         title: page title.
     """
     if isinstance(metrics_table, pd.DataFrame):
@@ -57,15 +61,16 @@ def write_summary(
     else:
         table = read_metrics(metrics_table)
     fusion = {s: read_fusion_table(p) for s, p in (fusion_tables or {}).items()}
+    checks = [row for path in check_files for row in read_checks(path)]
     content = summary_content(table, regions=regions, split_counts=split_counts,
                               segmentation_backend=segmentation_backend, graphs=graphs, figure_dir=figure_dir,
-                              fusion=fusion, note=note, title=title)
+                              fusion=fusion, note=note, checks=checks, title=title)
     write_text_atomic(md_path, summary_markdown(content, Path(md_path)))
     write_text_atomic(html_path, summary_html(content, Path(html_path)))
 
 
 def run(job: Job) -> None:
-    """Summarise the run: regions, split sizes, what ran, models, fusion, metrics, figures."""
+    """Summarise the run: regions, split sizes, input checks, what ran, models, fusion, metrics, figures."""
     samples = read_samples(job.input.samples)
     counts = {s: read_split(p)["split"].value_counts().to_dict()
               for s, p in zip(job.params["strategies"], job.input.splits)}
@@ -76,4 +81,5 @@ def run(job: Job) -> None:
                   graphs=describe_graphs(list(job.input.graphs)),
                   figure_dir=Path(job.input.figures[0]).parent,
                   note=table_note(settings["n_bins"], settings["bootstrap"], settings["ci"]),
-                  fusion_tables=dict(zip(job.params["fusion_strategies"], job.input.fusion)))
+                  fusion_tables=dict(zip(job.params["fusion_strategies"], job.input.fusion)),
+                  check_files=list(job.input.checks))
