@@ -106,7 +106,9 @@ def training_window():
 
 def s2_region_params(region):
     """The keys of a region the Sentinel-2 chipper reads (a ``params:`` slice)."""
-    return {k: region[k] for k in ("sentinel2", "s2_band_names", "s2_scale", "s2_offset")}
+    return {
+        k: region[k] for k in ("sentinel2", "s2_band_names", "s2_scale", "s2_offset")
+    }
 
 
 #: Position of each region in the config's regions[] list (named in messages: regions[0].google).
@@ -125,7 +127,8 @@ def _google_inputs(name):
 
 def google_inputs(name):
     """Files Snakemake tracks for a region's Google input: the GeoTIFF/VRT, every GeoTIFF of a glob or
-    list, the tile folder, or the .mbtiles file (df4lcz.chipping.google_sources.google_files)."""
+    list, the tile folder, or the .mbtiles file (df4lcz.chipping.google_sources.google_files).
+    """
     return list(_google_inputs(name))
 
 
