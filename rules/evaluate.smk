@@ -106,6 +106,7 @@ rule summary:
         ),
         masks=mask_inputs,
         graphs=graph_inputs,
+        s2_chips=shard_files(STREAM_DIRS["sentinel2"]),
         checks=check_inputs,
     output:
         markdown="results/summary.md",

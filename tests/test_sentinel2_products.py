@@ -8,6 +8,9 @@ reflectance with the offset and quantification the test itself knows the product
 
 from __future__ import annotations
 
+import json
+
+import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,6 +25,8 @@ from df4lcz.chipping.sentinel2.products import open_product, parse_product_metad
 from df4lcz.chipping.sentinel2.scenes import chip_scenes
 from df4lcz.config import ConfigError, validate_config
 from df4lcz.constants import S2_BANDS
+from df4lcz.evaluation.provenance import describe_sentinel2
+from df4lcz.io.chips import read_chip_info, write_chips
 
 CRS = "EPSG:32618"
 CELLS = [(20, 20), (100, 40), (200, 200)]  # (column, row) of square corners on the subset's 10 m grid
@@ -194,3 +199,26 @@ def test_l1c_classification_mask_gives_cloud_fractions(tmp_path):
     reason = got.excluded.set_index("sample_id").reason[1]
     assert reason.startswith("cloud: cloud/shadow fraction 1.00 above sentinel2.max_cloud_fraction 0.2")
     np.testing.assert_array_equal(got.cloud_fraction, [0.0, 0.0])
+
+
+def test_chip_file_and_summary_record_each_input(products, tmp_path):
+    """The chips file written as the chip_sentinel2 stage writes it names every input, its baseline and
+    formula; the summary's Sentinel-2 line reads them back."""
+    got = chip_scenes([products["l2a_new"], products["l1c_old"]], squares(), None, "bilinear",
+                      max_cloud_fraction=0.2)
+    path = tmp_path / "0.h5"
+    write_chips(path, "sentinel2", got.sample_ids, got.images, got.excluded, attrs={"source": "x", **got.attrs()},
+                per_sample=got.per_sample())
+    _, attrs = read_chip_info(path)
+    inputs = json.loads(attrs["s2_inputs"])
+    assert [(i["level"], i["baseline"], i["reflectance_offset"][0]) for i in inputs] == [
+        ("L2A", "05.10", -1000.0), ("L1C", "02.08", 0.0)]
+    assert np.isnan(attrs["reflectance_scale"]) and attrs["radiometry"] == "per input, see s2_inputs"
+    with h5py.File(path) as f:
+        np.testing.assert_array_equal(f["s2_input"][()], [1, 1, 0])
+    line = describe_sentinel2([path, path])
+    l2a, l1c = line.split("; ")
+    assert l2a.startswith("S2B_MSIL2A_") and "reflectance = (DN - 1000) / 10000" in l2a and "baseline 05.10" in l2a
+    assert l1c.startswith("S2B_MSIL1C_") and "reflectance = DN / 10000" in l1c and "baseline 02.08" in l1c
+    one = chip_scenes(products["l1c_old"], squares(), None, "bilinear", max_cloud_fraction=0.2).attrs()
+    assert one["reflectance_scale"] == 10000.0 and one["radiometry"].startswith("reflectance = DN / 10000 (S2B_MSIL1C")

@@ -78,6 +78,8 @@ def test_tiny_run_predictions_and_metrics(tiny_run):
     np.testing.assert_allclose(fused[cols], 0.6 * s2[cols] + 0.4 * gcn[cols], atol=1e-5)
     summary = (res / "summary.md").read_text()
     assert "classical felzenszwalb" in summary
+    assert ("Sentinel-2: resources/demo/demo_city_1/sentinel2.tif: reflectance = DN / 10000 (digital numbers "
+            "without product metadata (offset 0 assumed))") in summary
     # the demo's labels are valid, its mosaic 1 m and its chips segmented: input checks record no warning
     n_shards = pd.read_parquet(res / "samples.parquet").shard.nunique()
     rows = [*read_checks(res / "checks" / "samples.csv"), *read_checks(res / "checks" / "graphs.csv"),

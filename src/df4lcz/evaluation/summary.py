@@ -102,6 +102,7 @@ class SummaryContent:
     split_names: tuple[str, ...]
     segmentation_backend: str
     graphs: str
+    sentinel2: str
     checks: tuple[str, ...]  # the "Input checks" lines (none: no warning)
     models: tuple[tuple[str, str], ...]  # (model, description)
     fusion_lines: tuple[str, ...]
@@ -122,6 +123,7 @@ def summary_content(
     note: str,
     checks: Sequence[CheckRow] = (),
     title: str = SUMMARY_TITLE,
+    sentinel2: str = "not recorded",
 ) -> SummaryContent:
     """Gather the content of the summary pages.
 
@@ -137,6 +139,8 @@ def summary_content(
         checks: the rows of the run's input-check records (docs/contracts.md §13); their warnings
             are listed (:func:`check_lines`).
         title: page title.
+        sentinel2: how the Sentinel-2 chips became reflectance
+            (:func:`df4lcz.evaluation.provenance.describe_sentinel2`).
     """
     fig_dir = Path(figure_dir)
     descriptions = {**MODEL_DESCRIPTIONS, GCN_MODEL_NAME: gcn_description(segmentation_backend, graphs)}
@@ -166,7 +170,8 @@ def summary_content(
     split_names = tuple(sorted({k for c in counts.values() for k in c}, key=lambda s: (order.get(s, 3), s)))
     return SummaryContent(
         title=title, regions=tuple(regions), split_counts=counts, split_names=split_names,
-        segmentation_backend=segmentation_backend, graphs=graphs, checks=tuple(check_lines(checks)),
+        segmentation_backend=segmentation_backend, graphs=graphs, sentinel2=sentinel2,
+        checks=tuple(check_lines(checks)),
         models=models, fusion_lines=tuple(lines),
         note=note, table=table, figures=tuple(present),
     )
@@ -180,7 +185,8 @@ def summary_markdown(c: SummaryContent, page: Path) -> str:
     for strategy, counts in c.split_counts.items():
         cells = [str(counts.get(s, 0)) for s in c.split_names] + [str(sum(counts.values()))]
         md.append(f"| {strategy} | " + " | ".join(cells) + " |")
-    md += ["", f"Segmentation backend: {c.segmentation_backend}", "", f"Graphs: {c.graphs}", "", "## Input checks", ""]
+    md += ["", f"Segmentation backend: {c.segmentation_backend}", "", f"Graphs: {c.graphs}", "", f"Sentinel-2: {c.sentinel2}", "",
+           "## Input checks", ""]
     md += [f"- {line}" for line in c.checks] or [NO_CHECK_TEXT]
     md += ["", "## Models", ""]
     md += [f"- `{m}`: {text}" for m, text in c.models]
@@ -231,6 +237,7 @@ def summary_html(c: SummaryContent, page: Path) -> str:
 <table><tr><th>Strategy</th>{split_header}<th>total</th></tr>{split_rows}</table>
 <p>Segmentation backend: {esc(c.segmentation_backend)}</p>
 <p>Graphs: {esc(c.graphs)}</p>
+<p>Sentinel-2: {esc(c.sentinel2)}</p>
 <h2>Input checks</h2>{checks}
 <h2>Models</h2><ul>{model_items}</ul>
 <h2>Fusion</h2><ul>{alpha_items}</ul>

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from ..chipping.sentinel2.scenes import chip_scenes
 from ..io.chips import write_chips
 from ..io.samples import read_samples
@@ -24,16 +22,6 @@ def run(job: Job) -> None:
     for row in scenes.excluded.itertuples():
         log.warning("sample %d excluded: %s", row.sample_id, row.reason)
     log.info("shard %s: %d chips, %d excluded", job.wildcards["shard"], len(scenes.sample_ids), len(scenes.excluded))
-    first = scenes.inputs[0]
-    attrs = {"source": job.input.raster if isinstance(job.input.raster, str) else list(job.input.raster)}
-    if len(scenes.inputs) == 1:
-        attrs.update({k: first[k] for k in ("reflectance_scale", "reflectance_offset", "radiometry")})
-    else:  # per-input radiometry lives in s2_inputs; the shared attrs say so
-        same = all(i["reflectance_offset"] == first["reflectance_offset"]
-                   and i["reflectance_scale"] == first["reflectance_scale"] for i in scenes.inputs)
-        attrs.update(reflectance_scale=first["reflectance_scale"] if same else float("nan"),
-                     reflectance_offset=first["reflectance_offset"] if same else [float("nan")] * 10,
-                     radiometry=first["radiometry"] if same else "per input, see s2_inputs")
-    attrs["s2_inputs"] = json.dumps(scenes.inputs)
-    write_chips(job.output.chips, "sentinel2", scenes.sample_ids, scenes.images, scenes.excluded, attrs=attrs,
-                per_sample={"s2_input": scenes.source_index, "cloud_fraction": scenes.cloud_fraction})
+    source = job.input.raster if isinstance(job.input.raster, str) else list(job.input.raster)
+    write_chips(job.output.chips, "sentinel2", scenes.sample_ids, scenes.images, scenes.excluded,
+                attrs={"source": source, **scenes.attrs()}, per_sample=scenes.per_sample())

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..atomic import write_text_atomic
-from ..evaluation.provenance import describe_graphs
+from ..evaluation.provenance import describe_graphs, describe_sentinel2
 from ..evaluation.summary import SUMMARY_TITLE, summary_content, summary_html, summary_markdown
 from ..io.alpha_curve import read_fusion_table
 from ..io.checks import read_checks
@@ -40,6 +40,7 @@ def write_summary(
     fusion_tables: Mapping[str, str | os.PathLike] | None = None,
     check_files: Sequence[str | os.PathLike] = (),
     title: str = SUMMARY_TITLE,
+    sentinel2: str = "not recorded",
 ) -> None:
     """Write a one-page Markdown and HTML summary of a run (both atomically).
 
@@ -54,6 +55,8 @@ def write_summary(
         note: the text under the metrics table (:func:`df4lcz.io.tables.table_note`).
         fusion_tables: ``{strategy: fusion table CSV}``; reported, and the α plot embedded.
         check_files: input-check records (``results/checks/*.csv``); their warnings are listed.
+        sentinel2: the Sentinel-2 inputs and their reflectance formula
+            (:func:`df4lcz.evaluation.provenance.describe_sentinel2`).
         title: page title.
     """
     if isinstance(metrics_table, pd.DataFrame):
@@ -64,7 +67,8 @@ def write_summary(
     checks = [row for path in check_files for row in read_checks(path)]
     content = summary_content(table, regions=regions, split_counts=split_counts,
                               segmentation_backend=segmentation_backend, graphs=graphs, figure_dir=figure_dir,
-                              fusion=fusion, note=note, checks=checks, title=title)
+                              fusion=fusion, note=note, checks=checks, title=title,
+                              sentinel2=sentinel2)
     write_text_atomic(md_path, summary_markdown(content, Path(md_path)))
     write_text_atomic(html_path, summary_html(content, Path(html_path)))
 
@@ -82,4 +86,5 @@ def run(job: Job) -> None:
                   figure_dir=Path(job.input.figures[0]).parent,
                   note=table_note(settings["n_bins"], settings["bootstrap"], settings["ci"]),
                   fusion_tables=dict(zip(job.params["fusion_strategies"], job.input.fusion)),
-                  check_files=list(job.input.checks))
+                  check_files=list(job.input.checks),
+                  sentinel2=describe_sentinel2(list(job.input.s2_chips)))

@@ -17,9 +17,11 @@ A sample no input can chip is excluded; if cloud ruled out an input that covers 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,6 +58,29 @@ class ChippedScenes:
     source_index: np.ndarray
     cloud_fraction: np.ndarray
     inputs: list[dict]
+
+    def attrs(self) -> dict[str, Any]:
+        """The chips-file attrs that record the radiometry (docs/contracts.md §3).
+
+        One input: its ``reflectance_scale``, ``reflectance_offset``, ``radiometry``; several: those
+        when all inputs share them, else NaN and ``"per input, see s2_inputs"``; always ``s2_inputs``.
+        """
+        first = self.inputs[0]
+        same = all(i["reflectance_scale"] == first["reflectance_scale"]
+                   and i["reflectance_offset"] == first["reflectance_offset"] for i in self.inputs)
+        if same:
+            out = {k: first[k] for k in ("reflectance_scale", "reflectance_offset")}
+            out["radiometry"] = first["radiometry"] if len(self.inputs) == 1 else "; ".join(
+                dict.fromkeys(i["radiometry"] for i in self.inputs))
+        else:
+            out = {"reflectance_scale": float("nan"), "reflectance_offset": [float("nan")] * len(first["reflectance_offset"]),
+                   "radiometry": "per input, see s2_inputs"}
+        out["s2_inputs"] = json.dumps(self.inputs)
+        return out
+
+    def per_sample(self) -> dict[str, np.ndarray]:
+        """The per-sample datasets of the chips file (``s2_input``, ``cloud_fraction``)."""
+        return {"s2_input": self.source_index, "cloud_fraction": self.cloud_fraction}
 
 
 def describe_source(source: Sentinel2Source) -> dict:
