@@ -1,7 +1,7 @@
 """Stage of rule ``summary``: the one-page Markdown/HTML summary of the run.
 
 Reads the metrics table (docs/contracts.md §11), the sample table (§1), the split tables (§6), the
-fusion tables (§9) and the attrs of the masks (§4) and graph files (§5), which say what actually ran;
+fusion tables (§9), the LCZ maps' previews and agreement tables (§12) and the attrs of the masks (§4) and graph files (§5), which say what actually ran;
 writes ``results/summary.md`` and ``results/summary.html``.
 """
 
@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..atomic import write_text_atomic
 from ..evaluation.provenance import describe_graphs
-from ..evaluation.summary import SUMMARY_TITLE, summary_content, summary_html, summary_markdown
+from ..evaluation.summary import SUMMARY_TITLE, map_sections, summary_content, summary_html, summary_markdown
 from ..io.alpha_curve import read_fusion_table
 from ..io.samples import read_samples
 from ..io.splits import read_split
@@ -37,6 +37,7 @@ def write_summary(
     note: str,
     fusion_tables: Mapping[str, str | os.PathLike] | None = None,
     title: str = SUMMARY_TITLE,
+    maps: Mapping[str, tuple[str | os.PathLike, str | os.PathLike]] | None = None,
 ) -> None:
     """Write a one-page Markdown and HTML summary of a run (both atomically).
 
@@ -51,6 +52,7 @@ def write_summary(
         note: the text under the metrics table (:func:`df4lcz.io.tables.table_note`).
         fusion_tables: ``{strategy: fusion table CSV}``; reported, and the α plot embedded.
         title: page title.
+        maps: ``{region: (map preview PNG, map agreement CSV)}`` of the LCZ maps made (docs/contracts.md §12).
     """
     if isinstance(metrics_table, pd.DataFrame):
         table = validate_metrics(metrics_table)
@@ -59,7 +61,7 @@ def write_summary(
     fusion = {s: read_fusion_table(p) for s, p in (fusion_tables or {}).items()}
     content = summary_content(table, regions=regions, split_counts=split_counts,
                               segmentation_backend=segmentation_backend, graphs=graphs, figure_dir=figure_dir,
-                              fusion=fusion, note=note, title=title)
+                              fusion=fusion, note=note, title=title, maps=map_sections(maps or {}))
     write_text_atomic(md_path, summary_markdown(content, Path(md_path)))
     write_text_atomic(html_path, summary_html(content, Path(html_path)))
 
@@ -76,4 +78,6 @@ def run(job: Job) -> None:
                   graphs=describe_graphs(list(job.input.graphs)),
                   figure_dir=Path(job.input.figures[0]).parent,
                   note=table_note(settings["n_bins"], settings["bootstrap"], settings["ci"]),
-                  fusion_tables=dict(zip(job.params["fusion_strategies"], job.input.fusion)))
+                  fusion_tables=dict(zip(job.params["fusion_strategies"], job.input.fusion)),
+                  maps={r: (png, csv) for r, png, csv in zip(job.params["map_regions"], job.input.map_previews,
+                                                             job.input.map_agreements)})
