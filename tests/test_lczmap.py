@@ -182,6 +182,17 @@ def test_batch_size_does_not_change_the_map(mapped, city, models, tmp_path):
         assert np.array_equal(src.read(1), codes)
 
 
+def test_tiled_map_equals_the_single_tile_map(mapped, city, models, tmp_path):
+    result, codes, _, _ = mapped
+    assert result.n_tiles == 1
+    tiled = run_map(city, models, tmp_path, tile_windows=9)  # 3 × 3-pixel tiles
+    assert tiled.n_tiles >= 4 and len(list((tmp_path / "map_tiles").glob("r*c*.tif"))) == tiled.n_tiles
+    with rasterio.open(tmp_path / "map.tif") as src:
+        assert np.array_equal(src.read(1), codes)
+    assert tiled.n_mapped == result.n_mapped and tiled.n_windows == result.n_windows
+    pd.testing.assert_frame_equal(tiled.agreement, result.agreement)
+
+
 def independent_agreement(codes: np.ndarray, reference: np.ndarray) -> dict[str, tuple[int, int, int]]:
     """``lcz → (n_pixels, n_agree, n_unmapped)`` by plain loops."""
     out: dict[str, list[int]] = {}

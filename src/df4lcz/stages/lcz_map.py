@@ -89,11 +89,11 @@ def run_plan(job: Job) -> None:
 
 
 def run_tile(job: Job) -> None:
-    """Rule ``lcz_map_tile``: the probabilities of tile ``job.wildcards.tile``."""
+    """Rule ``lcz_map_tile``: the probabilities of tile ``job.wildcards["tile"]``."""
     region, params = job.params["region"], job.params
     plan = read_plan(job.input.plan)
     map_tile(
-        plan, plan.tile(job.wildcards.tile), job.input.google, region["sentinel2"], job.input.s2_model,
+        plan, plan.tile(job.wildcards["tile"]), job.input.google, region["sentinel2"], job.input.s2_model,
         job.input.gcn_model, job.output.tile, alpha=params["alpha"], segment_params=params["segment"],
         graph_params=params["graphs"], google_params=params["google"], sentinel2_params=params["sentinel2"],
         band_names=region["s2_band_names"], s2_scale=region["s2_scale"], s2_offset=region["s2_offset"],
