@@ -69,7 +69,7 @@ def train_models(city: Path, work: Path, segment: dict, graphs: dict, google: di
     grid, coverage = map_grid(city / "google.tif", city / "sentinel2.tif", WINDOW_M, None)
     flat = np.concatenate(list(candidate_rows(grid, coverage)))[:TRAIN_WINDOWS]
     table = window_table(grid, flat)
-    _, g_img, _ = chip_google(city / "google.tif", table, **google)
+    _, g_img, _ = chip_google(city / "google.tif", table, chip_px=google["chip_px"], resampling=google["resampling"])
     _, s_img, _ = chip_sentinel2(city / "sentinel2.tif", table, None, schema_defaults("sentinel2")["resampling"])
     y = np.random.default_rng(0).integers(1, 18, size=len(flat))
     train = schema_defaults("train")
