@@ -1,7 +1,8 @@
 """Wall-to-wall LCZ map on a tiny demo city: GeoTIFF georeferencing, dtype, nodata and colour
 table; the grid against the raster extents; single windows re-classified by hand through the
-stage functions; batching invariance; agreement values against an independent computation
-(shapely point-in-polygon, rasterio point sampling)."""
+stage functions; batching and tiling invariance (several tiles = one tile, pixel for pixel);
+agreement values against an independent computation (shapely point-in-polygon, rasterio point
+sampling)."""
 
 from __future__ import annotations
 
