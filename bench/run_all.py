@@ -10,6 +10,8 @@ Stages, each run as its own child process (so that its peak memory is its own):
 * ``memory``:    ``bench/bench_memory.py`` (peak RSS of one chip_google, chip_sentinel2, segment and graphs
   job, each in its own process, for a demo city and one of 4× its area with the same shard size: the
   ratio large/small, ≈ 1 when memory does not grow with the mosaic size or N).
+* ``map``:       ``bench/bench_map.py`` (windows/s of the map stage on a demo city, classical segmentation,
+  CPU; the dry-run job count of a 1,000 km² map at 100 m with the default ``map.tile_windows``).
 * ``sample_table``: ``bench/bench_sample_table.py`` (memory of reading one shard's rows of the sample
   table vs the whole table, N = 2,000 and 100,000).
 
@@ -83,6 +85,10 @@ STAGES = [
            ("  same squares, 4x mosaic / 1x: chip_sentinel2",
             rf"^RATIO chip_sentinel2 same_squares_mosaic={NUM}", "x", 1),
            ("  samples N, 4x area / 1x", rf"^RATIO samples n={NUM}", "x", 1)]),
+    Stage("map", "bench_map.py", ["--patches", "2", "--stride", "320"], [],
+          [("map stage, demo city (classical, CPU)", rf"^RESULT map_windows_per_s={NUM}", "windows/s", 1),
+           ("jobs of a 1,000 km2 map at 100 m (dry run)", rf"^RESULT map_jobs={NUM}", "jobs", 1),
+           ("  bound", rf"^RESULT map_jobs=\S+ .* bound={NUM}", "jobs", 1)]),
     Stage("sample_table", "bench_sample_table.py", ["--sizes", "2000", "100000"], [],
           [("read one shard's rows, N = 2,000", rf"^RESULT n=2000 shard_mib={NUM}", "MiB", 1),
            ("read one shard's rows, N = 100,000", rf"^RESULT n=100000 shard_mib={NUM}", "MiB", 1),

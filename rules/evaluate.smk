@@ -88,6 +88,7 @@ rule evaluate:
     params:
         eval_keys=EVAL_KEYS,
         fusion_strategies=FUSION_STRATEGIES,
+        map_regions=MAP_REGIONS if MAPS else [],
         evaluate=config["evaluate"],
         seed=config["seed"],
     script:
@@ -108,6 +109,13 @@ rule summary:
         graphs=graph_inputs,
         s2_chips=shard_files(STREAM_DIRS["sentinel2"]),
         checks=check_inputs,
+        map_previews=expand(
+            "results/maps/{region}_lcz.png", region=MAP_REGIONS if MAPS else []
+        ),
+        map_agreements=expand(
+            "results/tables/map_agreement_{region}.csv",
+            region=MAP_REGIONS if MAPS else [],
+        ),
     output:
         markdown="results/summary.md",
         html=report(
@@ -127,6 +135,7 @@ rule summary:
     params:
         strategies=STRATEGIES,
         fusion_strategies=FUSION_STRATEGIES,
+        map_regions=MAP_REGIONS if MAPS else [],
         segmentation=VARIANT.segmentation_note,
         evaluate=config["evaluate"],
     script:

@@ -1,37 +1,75 @@
 # Wall-to-wall LCZ maps: the 320 m window slides over a whole region; both trained streams and
-# the fusion classify every window (datasets demo and regions).
+# the fusion classify every window (datasets demo and regions). The region's grid is cut into
+# tiles (checkpoint lcz_map_plan, from the raster footprints), one lcz_map_tile job per tile, and
+# lcz_map gathers the tiles into the map's files (docs/contracts.md §12).
 
 
-rule lcz_map:
+def map_raster_inputs(wc):
+    """The region's rasters (Google mosaic and Sentinel-2 input(s))."""
+    return {
+        "google": google_inputs(wc.region),
+        "sentinel2": REGIONS[wc.region]["sentinel2"],
+    }
+
+
+def map_tile_files(wc):
+    """The tile files of the region's plan (known once the checkpoint lcz_map_plan has run)."""
+    from df4lcz.mapping.tiles import read_plan
+
+    plan = read_plan(checkpoints.lcz_map_plan.get(region=wc.region).output.plan)
+    return [f"results/maps/tiles/{wc.region}/{tile.id}.tif" for tile in plan.tiles]
+
+
+MAP_PROBABILITY_OUTPUTS = (
+    {"probabilities": "results/maps/{region}_lcz_probabilities.tif"}
+    if config["map"]["probabilities"] != "none"
+    else {}
+)
+
+
+checkpoint lcz_map_plan:
     input:
-        google=lambda wc: google_inputs(wc.region),
-        sentinel2=lambda wc: REGIONS[wc.region]["sentinel2"],
-        labels=lambda wc: REGIONS[wc.region]["labels"] or [],
-        truth=lambda wc: (
-            [f"resources/demo/{wc.region}/lcz_truth.tif"] if VARIANT.demo_truth else []
-        ),
-        s2_model=MAP_MODELS["s2"],
-        gcn_model=MAP_MODELS["gcn"],
-        checkpoint=sam_checkpoint_input,
+        unpack(map_raster_inputs),
     output:
-        tif="results/maps/{region}_lcz.tif",
-        png=report(
-            "results/maps/{region}_lcz.png",
-            caption="../report/map.rst",
-            category="6. LCZ maps",
-        ),
-        agreement="results/tables/map_agreement_{region}.csv",
+        plan="results/maps/tiles/{region}/plan.json",
     log:
-        "logs/lcz_map/{region}.log",
-    benchmark:
-        "benchmarks/lcz_map/{region}.tsv"
+        "logs/lcz_map_plan/{region}.log",
     wildcard_constraints:
         region="|".join(re.escape(name) for name in REGIONS) or "NO_REGION",
     conda:
         "../envs/df4lcz.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        map={k: config["map"][k] for k in ("stride_m", "tile_windows")},
+        region=lambda wc: REGIONS[wc.region],
+        google_input=lambda wc: google_spec(wc.region).as_params(),
+    script:
+        "../workflow_scripts/lcz_map_plan.py"
+
+
+rule lcz_map_tile:
+    input:
+        unpack(map_raster_inputs),
+        plan="results/maps/tiles/{region}/plan.json",
+        s2_model=MAP_MODELS["s2"],
+        gcn_model=MAP_MODELS["gcn"],
+        checkpoint=sam_checkpoint_input,
+    output:
+        tile="results/maps/tiles/{region}/{tile}.tif",
+    log:
+        "logs/lcz_map_tile/{region}/{tile}.log",
+    benchmark:
+        "benchmarks/lcz_map_tile/{region}/{tile}.tsv"
+    wildcard_constraints:
+        region="|".join(re.escape(name) for name in REGIONS) or "NO_REGION",
+        tile=r"r\d+c\d+",
+    conda:
+        "../envs/df4lcz.yaml"
     threads: 2
     resources:
-        mem_mb=lambda wc: 12000 if config["segment"]["backend"] == "sam" else 4000,
+        mem_mb=lambda wc: 12000 if config["segment"]["backend"] == "sam" else 3000,
         gpu=lambda wc: 1 if config["segment"]["backend"] == "sam" else 0,
     params:
         map={k: config["map"][k] for k in ("stride_m", "batch_size")},
@@ -47,5 +85,47 @@ rule lcz_map:
         google_input=lambda wc: google_spec(wc.region).as_params(),
         sentinel2=config["sentinel2"],
         device=config["train"]["device"],
+    script:
+        "../workflow_scripts/lcz_map_tile.py"
+
+
+rule lcz_map:
+    input:
+        plan="results/maps/tiles/{region}/plan.json",
+        tiles=map_tile_files,
+        labels=lambda wc: REGIONS[wc.region]["labels"] or [],
+        truth=lambda wc: (
+            [f"resources/demo/{wc.region}/lcz_truth.tif"] if VARIANT.demo_truth else []
+        ),
+    output:
+        **MAP_PROBABILITY_OUTPUTS,
+        tif="results/maps/{region}_lcz.tif",
+        qml="results/maps/{region}_lcz.qml",
+        vrt="results/maps/{region}_tiles.vrt",
+        png=report(
+            "results/maps/{region}_lcz.png",
+            caption="../report/map.rst",
+            category="6. LCZ maps",
+        ),
+        agreement="results/tables/map_agreement_{region}.csv",
+    log:
+        "logs/lcz_map/{region}.log",
+    benchmark:
+        "benchmarks/lcz_map/{region}.tsv"
+    wildcard_constraints:
+        region="|".join(re.escape(name) for name in REGIONS) or "NO_REGION",
+    conda:
+        "../envs/df4lcz.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    params:
+        map={k: config["map"][k] for k in ("smooth_sigma_m", "probabilities")},
+        alpha=(
+            config["map"]["alpha"]
+            if config["map"]["alpha"] is not None
+            else config["fusion"]["alpha"]
+        ),
+        region=lambda wc: REGIONS[wc.region],
     script:
         "../workflow_scripts/lcz_map.py"

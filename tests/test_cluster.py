@@ -164,12 +164,14 @@ def test_slurm_profile_builds_the_dag_with_gpu_resources(cluster_run, how):
         rule = block.split(":", 1)[0]
         line = re.search(r"resources: (.*)", block).group(1)
         resources.setdefault(rule, dict(kv.split("=", 1) for kv in line.split(", ")))
+    # the map's tiles are in the DAG: the checkpoint lcz_map_plan ran in cluster_run (only rasters above it)
+    assert counts["lcz_map_tile"] >= 1 and "lcz_map_plan" not in counts
     for rule, runtime, mem in (("segment", "240", "16000"), ("train", "720", "32000"), ("predict", "60", "16000"),
-                               ("lcz_map", "480", "16000")):
+                               ("lcz_map_tile", "120", "16000")):
         assert resources[rule]["gpu"] == "1", (rule, resources[rule])
         assert resources[rule]["slurm_partition"] == "<your_gpu_partition>"
         assert resources[rule]["runtime"] == runtime and resources[rule]["mem_mb"] == mem
-    assert resources["chip_sentinel2"]["gpu"] == "0"
+    assert resources["chip_sentinel2"]["gpu"] == "0" and resources["lcz_map"]["gpu"] == "0"
     if how == "--workflow-profile":  # replaces profiles/default: the profile's default-resources apply
         assert resources["chip_sentinel2"]["slurm_partition"] == "<your_cpu_partition>"
         assert all(r["slurm_account"] == "<your_account>" for r in resources.values())

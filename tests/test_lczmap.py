@@ -1,7 +1,8 @@
 """Wall-to-wall LCZ map on a tiny demo city: GeoTIFF georeferencing, dtype, nodata and colour
 table; the grid against the raster extents; single windows re-classified by hand through the
-stage functions; batching invariance; agreement values against an independent computation
-(shapely point-in-polygon, rasterio point sampling)."""
+stage functions; batching and tiling invariance (several tiles = one tile, pixel for pixel);
+agreement values against an independent computation (shapely point-in-polygon, rasterio point
+sampling)."""
 
 from __future__ import annotations
 
@@ -180,6 +181,17 @@ def test_batch_size_does_not_change_the_map(mapped, city, models, tmp_path):
     run_map(city, models, tmp_path, batch_size=5)
     with rasterio.open(tmp_path / "map.tif") as src:
         assert np.array_equal(src.read(1), codes)
+
+
+def test_tiled_map_equals_the_single_tile_map(mapped, city, models, tmp_path):
+    result, codes, _, _ = mapped
+    assert result.n_tiles == 1
+    tiled = run_map(city, models, tmp_path, tile_windows=9)  # 3 × 3-pixel tiles
+    assert tiled.n_tiles >= 4 and len(list((tmp_path / "map_tiles").glob("r*c*.tif"))) == tiled.n_tiles
+    with rasterio.open(tmp_path / "map.tif") as src:
+        assert np.array_equal(src.read(1), codes)
+    assert tiled.n_mapped == result.n_mapped and tiled.n_windows == result.n_windows
+    pd.testing.assert_frame_equal(tiled.agreement, result.agreement)
 
 
 def independent_agreement(codes: np.ndarray, reference: np.ndarray) -> dict[str, tuple[int, int, int]]:

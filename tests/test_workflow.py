@@ -230,6 +230,27 @@ def test_tiny_run_lcz_map(tiny_run):
     assert overall.n_agree <= overall.n_pixels and overall.agreement == pytest.approx(
         overall.n_agree / overall.n_pixels, abs=1e-6)
     assert "truth" in set(agreement.reference)
+    # tiles (map.tile_windows 36 in tiny.yaml), their VRT, the COG, its .qml and the top-2 probabilities
+    from df4lcz.mapping.tiles import read_plan
+
+    plan = read_plan(res / "maps" / "tiles" / "demo_city_1" / "plan.json")
+    assert len(plan.tiles) >= 2 and plan.tile_px == 6
+    assert all((res / "maps" / "tiles" / "demo_city_1" / f"{t.id}.tif").is_file() for t in plan.tiles)
+    with rasterio.open(res / "maps" / "demo_city_1_tiles.vrt") as vrt, \
+            rasterio.open(res / "maps" / "demo_city_1_lcz.tif") as src, \
+            rasterio.open(res / "maps" / "demo_city_1_lcz_probabilities.tif") as top2:
+        p = vrt.read()
+        assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG" and src.overviews(1)
+        second = top2.read(2)
+    valid = np.isfinite(p).all(axis=0)
+    assert valid.sum() == (codes > 0).sum()
+    assert np.array_equal(codes[valid], np.nan_to_num(p).argmax(axis=0)[valid] + 1)  # no smoothing: argmax
+    assert ((second > 0) == valid).all() and (second[valid] != codes[valid]).all()
+    assert (res / "maps" / "demo_city_1_lcz.qml").read_text().count("<paletteEntry") == 17
+    summary = (res / "summary.md").read_text()
+    assert "## LCZ maps" in summary and "demo_city_1_lcz.png" in summary
+    overall_line = f"| polygons | all | all classes | {overall.n_pixels} | {overall.n_agree} |"
+    assert overall_line in summary
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Rule lcz_map: LCZ map (GeoTIFF + PNG) of one region and its agreement with the labels. Logic: df4lcz.stages.lcz_map."""
+"""Rule lcz_map: the tiles of one region gathered into the LCZ map (COG, .qml, PNG, agreement). Logic: df4lcz.stages.lcz_map.run."""
 
 import _bootstrap  # noqa: F401  (makes df4lcz importable when not installed)
 

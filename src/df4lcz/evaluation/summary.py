@@ -109,6 +109,41 @@ class SummaryContent:
     note: str
     table: pd.DataFrame
     figures: tuple[tuple[str, Path], ...]  # (caption, path)
+    maps: tuple[MapSection, ...] = ()
+
+
+@dataclass(frozen=True)
+class MapSection:
+    """One region's LCZ map in the summary: its preview and agreement table (docs/contracts.md §12)."""
+
+    region: str
+    preview: Path
+    agreement: pd.DataFrame
+
+
+#: Columns of the agreement table shown in the summary, and their headers.
+MAP_TABLE_COLUMNS: dict[str, str] = {"reference": "reference", "lcz": "LCZ", "name": "name",
+                                     "n_pixels": "pixels", "n_agree": "agree", "agreement": "agreement",
+                                     "n_unmapped": "unmapped"}
+
+
+def map_sections(maps: Mapping[str, tuple[str | os.PathLike, str | os.PathLike]]) -> tuple[MapSection, ...]:
+    """``{region: (preview PNG, agreement CSV)}`` → the map sections (agreement CSVs read here)."""
+    sections = []
+    for region, (png, csv) in maps.items():
+        if not Path(png).is_file():
+            log.warning("summary: map preview %s not found; not embedded", png)
+        sections.append(MapSection(str(region), Path(png), pd.read_csv(csv, dtype={"lcz": str})))
+    return tuple(sections)
+
+
+def _map_rows(table: pd.DataFrame) -> list[list[str]]:
+    rows = []
+    for r in table.itertuples(index=False):
+        agreement = NA_TEXT if pd.isna(r.agreement) else _pct(float(r.agreement))
+        rows.append([str(r.reference), str(r.lcz), "" if pd.isna(r.name) else str(r.name), str(int(r.n_pixels)),
+                     str(int(r.n_agree)), agreement, str(int(r.n_unmapped))])
+    return rows
 
 
 def summary_content(
@@ -124,6 +159,7 @@ def summary_content(
     checks: Sequence[CheckRow] = (),
     title: str = SUMMARY_TITLE,
     sentinel2: str = "not recorded",
+    maps: Sequence[MapSection] = (),
 ) -> SummaryContent:
     """Gather the content of the summary pages.
 
@@ -141,6 +177,7 @@ def summary_content(
         title: page title.
         sentinel2: how the Sentinel-2 chips became reflectance
             (:func:`df4lcz.evaluation.provenance.describe_sentinel2`).
+        maps: the LCZ maps made (:func:`map_sections`): preview and agreement table per region.
     """
     fig_dir = Path(figure_dir)
     descriptions = {**MODEL_DESCRIPTIONS, GCN_MODEL_NAME: gcn_description(segmentation_backend, graphs)}
@@ -173,7 +210,7 @@ def summary_content(
         segmentation_backend=segmentation_backend, graphs=graphs, sentinel2=sentinel2,
         checks=tuple(check_lines(checks)),
         models=models, fusion_lines=tuple(lines),
-        note=note, table=table, figures=tuple(present),
+        note=note, table=table, figures=tuple(present), maps=tuple(maps),
     )
 
 
@@ -194,6 +231,16 @@ def summary_markdown(c: SummaryContent, page: Path) -> str:
     md += ["", "## Metrics", "", c.note, "", metrics_markdown_table(c.table).rstrip("\n")]
     md += ["", "## Figures", ""]
     md += [f"![{caption}]({_rel(path, page)})" for caption, path in c.figures]
+    if c.maps:
+        md += ["", "## LCZ maps"]
+    for m in c.maps:
+        md += ["", f"### {m.region}", ""]
+        if m.preview.is_file():
+            md += [f"![{m.region}: LCZ map]({_rel(m.preview, page)})", ""]
+        md += ["Agreement of the map with the references (pixels whose window centre is in a labelled polygon, "
+               "or the truth raster):", "",
+               "| " + " | ".join(MAP_TABLE_COLUMNS.values()) + " |", "|---|---|---|" + "---:|" * 4]
+        md += ["| " + " | ".join(row) + " |" for row in _map_rows(m.agreement)]
     return "\n".join(md) + "\n"
 
 
@@ -229,6 +276,15 @@ def summary_html(c: SummaryContent, page: Path) -> str:
         for caption, path in c.figures
     )
     regions = esc(", ".join(c.regions) if c.regions else NA_TEXT)
+    maps = "<h2>LCZ maps</h2>" if c.maps else ""
+    for m in c.maps:
+        maps += f"<h3>{esc(m.region)}</h3>"
+        if m.preview.is_file():
+            maps += (f'<figure style="width: 80%"><img src="{esc(_rel(m.preview, page))}" '
+                     f'alt="{esc(m.region)}: LCZ map"></figure>')
+        map_header = "".join(f"<th>{esc(h)}</th>" for h in MAP_TABLE_COLUMNS.values())
+        map_rows = "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in r) + "</tr>" for r in _map_rows(m.agreement))
+        maps += f"<table><tr>{map_header}</tr>{map_rows}</table>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(c.title)}</title>
 <style>{_HTML_STYLE}</style></head><body>
@@ -244,5 +300,6 @@ def summary_html(c: SummaryContent, page: Path) -> str:
 <h2>Metrics</h2><p>{esc(c.note)}</p>
 <table><tr>{metric_header}</tr>{metric_rows}</table>
 <h2>Figures</h2><div class="figs">{figs}</div>
+{maps}
 </body></html>
 """

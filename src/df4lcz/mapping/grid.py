@@ -145,21 +145,32 @@ def map_grid(
     return MapGrid(crs_name, transform, int(width), int(height), float(stride_m)), coverage
 
 
-def candidate_rows(grid: MapGrid, coverage: BaseGeometry) -> Iterator[np.ndarray]:
-    """Per output row, the flat indices (int64) of its windows lying wholly inside ``coverage``."""
+def candidate_rows(
+    grid: MapGrid, coverage: BaseGeometry, rows: range | None = None, cols: range | None = None
+) -> Iterator[np.ndarray]:
+    """Per output row of ``rows``, the flat indices (int64) of its windows in ``cols`` wholly inside ``coverage``.
+
+    ``rows`` / ``cols`` default to the whole grid; a map tile (:mod:`df4lcz.mapping.tiles`) passes its own.
+    """
     shapely.prepare(coverage)
-    cols = np.arange(grid.width)
-    for row in range(grid.height):
-        b = grid.window_bounds(np.full(grid.width, row), cols)
+    rows = range(grid.height) if rows is None else rows
+    col_idx = np.arange(grid.width) if cols is None else np.arange(cols.start, cols.stop, dtype=np.int64)
+    for row in rows:
+        b = grid.window_bounds(np.full(len(col_idx), row), col_idx)
         inside = shapely.contains(coverage, shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))
-        yield row * grid.width + np.flatnonzero(inside).astype(np.int64)
+        yield row * grid.width + col_idx[inside].astype(np.int64)
 
 
-def candidate_batches(grid: MapGrid, coverage: BaseGeometry, batch_size: int) -> Iterator[np.ndarray]:
-    """Flat pixel indices (row-major, int64) of the windows inside ``coverage``, ``batch_size`` at a time."""
+def candidate_batches(
+    grid: MapGrid, coverage: BaseGeometry, batch_size: int, rows: range | None = None, cols: range | None = None
+) -> Iterator[np.ndarray]:
+    """Flat pixel indices (row-major, int64) of the windows inside ``coverage``, ``batch_size`` at a time.
+
+    ``rows`` / ``cols``: as :func:`candidate_rows`.
+    """
     pending: list[np.ndarray] = []
     n_pending = 0
-    for flat in candidate_rows(grid, coverage):
+    for flat in candidate_rows(grid, coverage, rows, cols):
         pending.append(flat)
         n_pending += len(flat)
         while n_pending >= batch_size:

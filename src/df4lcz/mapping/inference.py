@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..chipping.google import chip_google
 from ..chipping.google_sources import GoogleInput
+from ..constants import N_CLASSES
 from ..evaluation.fusion import fuse_probabilities
 from ..graphs.build import build_graphs
 from ..graphs.pyg import graphs_to_pyg
@@ -69,8 +70,11 @@ class WindowClassifier:
             key = f"{stream}: {reason.split(':')[0]}"
             self.excluded[key] = self.excluded.get(key, 0) + 1
 
-    def classify(self, grid: MapGrid, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(ids, codes)``: the windows of ``flat`` both chippers kept and their fused LCZ codes (uint8)."""
+    def probabilities(self, grid: MapGrid, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, P)``: the windows of ``flat`` both chippers kept and their fused class probabilities.
+
+        ``P`` is ``(len(ids), 17)`` float64, column ``k`` = LCZ code ``k + 1``.
+        """
         table = window_table(grid, flat)
         g_ids, g_img, g_exc = chip_google(self.google, table, chip_px=self.google_chip_px,
                                           resampling=self.google_resampling)
@@ -81,14 +85,18 @@ class WindowClassifier:
         g_keep, s_keep = np.isin(g_ids, s_ids), np.isin(s_ids, g_ids)
         ids = g_ids[g_keep]  # both chippers keep input order, so the common ids line up
         if len(ids) == 0:
-            return ids, np.zeros(0, dtype=np.uint8)
+            return ids, np.zeros((0, N_CLASSES), dtype=np.float64)
         images = g_img[g_keep]
         maskset = segment_images(images, self.segmenter, self.min_area, self.max_masks)
         graphset = build_graphs(maskset, images, **self.graph_kwargs)
         graphs = graphs_to_pyg(graphset, np.ones(len(ids), dtype=np.int64), ids)
         p_gcn = predict_gcn(self.gcn_model, graphs, device=self.device)
         p_s2 = predict_s2(self.s2_model, s_img[s_keep], ids, device=self.device)
-        fused = fuse_probabilities(p_s2, p_gcn, self.alpha)
+        return ids, fuse_probabilities(p_s2, p_gcn, self.alpha)
+
+    def classify(self, grid: MapGrid, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, codes)``: the windows of ``flat`` both chippers kept and their fused LCZ codes (uint8)."""
+        ids, fused = self.probabilities(grid, flat)
         return ids, (fused.argmax(axis=1) + 1).astype(np.uint8)
 
 

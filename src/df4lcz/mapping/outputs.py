@@ -1,9 +1,17 @@
-"""The map's files (docs/contracts.md §12): the LCZ GeoTIFF, its PNG preview and the agreement CSV.
+"""The map's files (docs/contracts.md §12): the LCZ GeoTIFF, its QGIS style, the probability GeoTIFF,
+the PNG preview and the agreement CSV.
 
 * GeoTIFF (uint8, one band): LCZ codes 1–17; **0 = nodata** (:data:`NODATA`) where the window is
   not wholly inside both rasters or a chipper excluded it (nodata, partial coverage). Tiled
   (256 × 256), deflate-compressed, nodata 0, with the standard LCZ colour table
   (:data:`df4lcz.constants.LCZ_COLORS`; entry 0 transparent) and tags recording the settings.
+  The map stage writes it as a Cloud-Optimized GeoTIFF (:func:`write_cog`: GDAL's COG driver,
+  internal overviews by the class mode).
+* QGIS style (``.qml`` beside the GeoTIFF, same stem, so QGIS applies it on opening): a paletted
+  renderer with the LCZ legend (:func:`write_lcz_qml`).
+* Probability GeoTIFF (``map.probabilities``, COG too): ``all17`` = 17 uint8 bands, band ``k`` =
+  100·P(LCZ ``k``) rounded, nodata 255; ``top2`` = 3 uint8 bands: most likely LCZ, second most
+  likely LCZ, 100·P(most likely) rounded (the confidence), nodata 0.
 * PNG preview with a legend of the classes present.
 * Agreement CSV (:data:`AGREEMENT_COLUMNS`, built by :mod:`df4lcz.mapping.agreement`), floats with
   6 significant digits.
@@ -17,13 +25,16 @@ import math
 import os
 from collections.abc import Mapping
 from typing import Any
+from xml.sax.saxutils import quoteattr
 
 import numpy as np
 import pandas as pd
 import rasterio
+import rasterio.shutil
+from rasterio.enums import Resampling
 
-from ..atomic import atomic_path
-from ..constants import LCZ_CODES, LCZ_COLORS, LCZ_NAMES
+from ..atomic import atomic_path, write_text_atomic
+from ..constants import LCZ_CODES, LCZ_COLORS, LCZ_NAMES, N_CLASSES
 from .grid import MapGrid
 
 #: Output value of pixels without a class.
@@ -34,6 +45,15 @@ GTIFF_BLOCK_PX: int = 256
 
 #: The preview PNG is subsampled to at most this many pixels along its longer side.
 PREVIEW_MAX_PX: int = 1600
+
+#: Nodata of the ``all17`` probability GeoTIFF (percentages are 0–100).
+PROBABILITY_NODATA: int = 255
+#: Nodata of the ``top2`` GeoTIFF (class 0 does not exist; the top class always has P ≥ 1/17).
+TOP2_NODATA: int = 0
+#: Choices of ``map.probabilities``.
+PROBABILITY_PRODUCTS: tuple[str, ...] = ("none", "all17", "top2")
+#: QGIS version written into the style file (the paletted renderer reads the same since QGIS 3.0).
+QML_QGIS_VERSION: str = "3.28.0"
 
 #: Columns of the agreement CSV.
 AGREEMENT_COLUMNS: tuple[str, ...] = ("reference", "lcz", "name", "n_pixels", "n_agree", "agreement", "n_unmapped")
@@ -53,17 +73,86 @@ def write_lcz_geotiff(
     arr = np.asarray(codes)
     if arr.shape != grid.shape or arr.dtype != np.uint8:
         raise ValueError(f"{path}: codes must be uint8 of shape {grid.shape}, got {arr.dtype} {arr.shape}")
-    profile = {
-        "driver": "GTiff", "width": grid.width, "height": grid.height, "count": 1, "dtype": "uint8",
-        "crs": grid.crs, "transform": grid.transform, "nodata": NODATA, "tiled": True,
-        "blockxsize": GTIFF_BLOCK_PX, "blockysize": GTIFF_BLOCK_PX, "compress": "deflate",
-    }
+    profile = lcz_profile(grid)
     with atomic_path(path) as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(arr, 1)
             dst.write_colormap(1, lcz_colormap())
             dst.set_band_description(1, "LCZ (1-17; 11-17 = A-G; 0 = nodata)")
             dst.update_tags(**{k: str(v) for k, v in (tags or {}).items()})
+
+
+def lcz_profile(grid: MapGrid) -> dict[str, Any]:
+    """Rasterio profile of the class GeoTIFF of ``grid`` (uint8, tiled, deflate, nodata 0)."""
+    return {"driver": "GTiff", "width": grid.width, "height": grid.height, "count": 1, "dtype": "uint8",
+            "crs": grid.crs, "transform": grid.transform, "nodata": NODATA, "tiled": True,
+            "blockxsize": GTIFF_BLOCK_PX, "blockysize": GTIFF_BLOCK_PX, "compress": "deflate"}
+
+
+def probability_profile(grid: MapGrid, product: str) -> dict[str, Any]:
+    """Rasterio profile of the probability GeoTIFF ``product`` (``all17`` or ``top2``) of ``grid``."""
+    if product not in PROBABILITY_PRODUCTS[1:]:
+        raise ValueError(f"map.probabilities: {product!r} must be one of {list(PROBABILITY_PRODUCTS)}")
+    count, nodata = (N_CLASSES, PROBABILITY_NODATA) if product == "all17" else (3, TOP2_NODATA)
+    return {**lcz_profile(grid), "count": count, "nodata": nodata, "interleave": "band"}
+
+
+def probability_band_descriptions(product: str) -> list[str]:
+    """Band descriptions of the probability GeoTIFF ``product``."""
+    if product == "all17":
+        return [f"P(LCZ {c}: {LCZ_NAMES[c]}) in % (255 = nodata)" for c in LCZ_CODES]
+    return ["most likely LCZ (0 = nodata)", "second most likely LCZ (0 = nodata)",
+            "confidence: P(most likely LCZ) in % (0 = nodata)"]
+
+
+def overview_factors(width: int, height: int) -> list[int]:
+    """Overview decimation factors 2, 4, … until the overview fits one block (at least one level)."""
+    factors = [2]
+    while math.ceil(max(width, height) / factors[-1]) > GTIFF_BLOCK_PX:
+        factors.append(factors[-1] * 2)
+    return factors
+
+
+def write_cog(path: PathLike, source: PathLike, resampling: Resampling) -> None:
+    """Copy the GeoTIFF ``source`` to a Cloud-Optimized GeoTIFF ``path`` (atomic).
+
+    Overviews (:func:`overview_factors`, ``resampling``) are built into ``source`` first, then GDAL's
+    COG driver lays out tiles (:data:`GTIFF_BLOCK_PX`), overviews and metadata; colour table, nodata,
+    band descriptions and tags carry over.
+    """
+    with rasterio.open(source, "r+") as src:
+        src.build_overviews(overview_factors(src.width, src.height), resampling)
+    with atomic_path(path) as tmp:
+        rasterio.shutil.copy(source, tmp, driver="COG", COMPRESS="DEFLATE", BLOCKSIZE=GTIFF_BLOCK_PX,
+                             OVERVIEWS="AUTO")
+
+
+def write_lcz_qml(path: PathLike) -> None:
+    """Write the QGIS style of the class GeoTIFF: a paletted renderer with the LCZ legend (atomic).
+
+    Colours are the GeoTIFF's colour table (:func:`lcz_colormap`); nodata (0) stays transparent.
+    """
+    entries = "\n".join(
+        f'        <paletteEntry value="{c}" color="#{r:02x}{g:02x}{b:02x}" alpha="{a}" '
+        f'label={quoteattr(_legend_label(c))}/>'
+        for c, (r, g, b, a) in lcz_colormap().items() if c != NODATA)
+    text = f"""<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="{QML_QGIS_VERSION}" styleCategories="Symbology">
+  <pipe>
+    <rasterrenderer type="paletted" band="1" opacity="1" alphaBand="-1" nodataColor="">
+      <rasterTransparency/>
+      <colorPalette>
+{entries}
+      </colorPalette>
+    </rasterrenderer>
+    <brightnesscontrast brightness="0" contrast="0" gamma="1"/>
+    <huesaturation saturation="0" grayscaleMode="0" colorizeOn="0" colorizeRed="255" colorizeGreen="128" colorizeBlue="128" colorizeStrength="100"/>
+    <rasterresampler maxOversampling="2"/>
+  </pipe>
+  <blendMode>0</blendMode>
+</qgis>
+"""
+    write_text_atomic(path, text)
 
 
 def _legend_label(code: int) -> str:

@@ -1,24 +1,37 @@
-"""Stage of rule ``lcz_map``: the wall-to-wall LCZ map of one region (docs/contracts.md §12).
+"""Stages of the map rules (docs/contracts.md §12): the tile plan, one tile, and the gathered map.
 
-:func:`map_region` runs the whole map from files: the grid (:mod:`df4lcz.mapping.grid`), batches
-of windows classified by both streams and the fusion (:mod:`df4lcz.mapping.inference`), the
-GeoTIFF, preview and agreement CSV (:mod:`df4lcz.mapping.outputs`, :mod:`df4lcz.mapping.agreement`).
-Memory holds the output array plus one batch, whatever the region's size.
+* rule ``lcz_map_plan`` (:func:`run_plan`, :func:`plan_map`): the grid of a region cut into tiles
+  (:mod:`df4lcz.mapping.tiles`), from the raster footprints only;
+* rule ``lcz_map_tile`` (:func:`run_tile`, :func:`map_tile`): batches of a tile's windows classified by
+  both streams and the fusion (:mod:`df4lcz.mapping.inference`) → the tile's probabilities. Memory holds
+  one tile's probabilities plus one batch, whatever the region's size;
+* rule ``lcz_map`` (:func:`run`, :func:`gather_map`): the tiles' VRT, the optional Gaussian filter and
+  the argmax block by block (:mod:`df4lcz.mapping.gather`), the class COG with its ``.qml``, the
+  optional probability COG, the preview and the agreement CSV (:mod:`df4lcz.mapping.outputs`,
+  :mod:`df4lcz.mapping.agreement`). Memory holds one block of probabilities plus the class map
+  (1 byte per pixel) and, for the agreement, the reference rasters of the grid.
+
+:func:`map_region` runs all three in one process (plan, every tile, gather).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import rasterio
+from rasterio.enums import Resampling
 
-from ..chipping.google_sources import GoogleInput, GoogleSpec, resolve_google
+from ..chipping.google_sources import GoogleInput, GoogleSpec
 from ..chipping.sentinel2.scenes import Sentinel2Scenes
 from ..constants import N_CLASSES
 from ..devices import resolve_device
@@ -26,28 +39,81 @@ from ..evaluation.fusion import fuse_probabilities
 from ..graphs.build import graph_settings
 from ..logs import progress
 from ..mapping.agreement import agreement_table, polygon_reference, truth_reference
-from ..mapping.grid import MapGrid, candidate_batches, candidate_rows, map_grid
+from ..mapping.gather import (
+    all17_bands,
+    class_codes,
+    sigma_pixels,
+    smoothed_blocks,
+    top2_bands,
+)
+from ..mapping.grid import MapGrid, candidate_batches, map_grid
 from ..mapping.inference import WindowClassifier, load_map_model, log, quiet_stage_logs
-from ..mapping.outputs import AGREEMENT_COLUMNS, NODATA, plot_lcz_map, write_agreement, write_lcz_geotiff
+from ..mapping.outputs import (
+    AGREEMENT_COLUMNS,
+    NODATA,
+    PROBABILITY_NODATA,
+    PROBABILITY_PRODUCTS,
+    TOP2_NODATA,
+    lcz_colormap,
+    lcz_profile,
+    plot_lcz_map,
+    probability_band_descriptions,
+    probability_profile,
+    write_agreement,
+    write_cog,
+    write_lcz_qml,
+)
+from ..mapping.tiles import (
+    MapTile,
+    TilePlan,
+    check_tile,
+    plan_tiles,
+    read_plan,
+    write_plan,
+    write_tile,
+    write_tiles_vrt,
+)
 from ..scripting import Job
 from ..segmentation.protocol import make_segmenter
 
 PathLike = str | os.PathLike
 
+#: Tile tags that record the settings of the map; every tile of a map must carry the same values.
+SETTING_TAGS: tuple[str, ...] = ("stride_m", "window_m", "alpha", "s2_model", "gcn_model", "segment_backend")
 
-def run(job: Job) -> None:
-    """Map the region of ``job.params["region"]`` with the models of ``job.input``."""
+
+def run_plan(job: Job) -> None:
+    """Rule ``lcz_map_plan``: the tile plan of ``job.params["region"]``."""
     region, params = job.params["region"], job.params
-    map_region(
-        GoogleSpec.from_params(params["google_input"]), region["sentinel2"], job.input.s2_model, job.input.gcn_model,
-        job.output.tif, job.output.png, job.output.agreement,
-        working_crs=region["working_crs"], stride_m=params["map"]["stride_m"], alpha=params["alpha"],
-        segment_params=params["segment"], graph_params=params["graphs"],
-        google_params=params["google"], sentinel2_params=params["sentinel2"],
+    plan_map(GoogleSpec.from_params(params["google_input"]), region["sentinel2"], job.output.plan,
+             stride_m=params["map"]["stride_m"], working_crs=region["working_crs"],
+             tile_windows=params["map"]["tile_windows"])
+
+
+def run_tile(job: Job) -> None:
+    """Rule ``lcz_map_tile``: the probabilities of tile ``job.wildcards["tile"]``."""
+    region, params = job.params["region"], job.params
+    plan = read_plan(job.input.plan)
+    map_tile(
+        plan, plan.tile(job.wildcards["tile"]), GoogleSpec.from_params(params["google_input"]), region["sentinel2"],
+        job.input.s2_model, job.input.gcn_model, job.output.tile, alpha=params["alpha"],
+        segment_params=params["segment"], graph_params=params["graphs"], google_params=params["google"],
+        sentinel2_params=params["sentinel2"],
         band_names=region["s2_band_names"], s2_scale=region["s2_scale"], s2_offset=region["s2_offset"],
-        label_column=region["label_column"], label_map=region["label_map"],
         device=params["device"], batch_size=params["map"]["batch_size"],
         checkpoint=job.input.checkpoint[0] if len(job.input.checkpoint) else None,
+    )
+
+
+def run(job: Job) -> None:
+    """Rule ``lcz_map``: gather the tiles of ``job.params["region"]`` into the map's files."""
+    region, params = job.params["region"], job.params
+    plan = read_plan(job.input.plan)
+    gather_map(
+        plan, list(job.input.tiles), job.output.vrt, job.output.tif, job.output.png, job.output.agreement,
+        job.output.qml, probabilities_path=getattr(job.output, "probabilities", None),
+        smooth_sigma_m=params["map"]["smooth_sigma_m"], probabilities=params["map"]["probabilities"],
+        label_column=region["label_column"], label_map=region["label_map"],
         labels=_optional(job.input.labels), truth=job.input.truth[0] if len(job.input.truth) else None,
         title=f"{region['name']}: LCZ map (DF4LCZ fusion, α = {params['alpha']:g})",
     )
@@ -62,7 +128,7 @@ def _optional(files: Any) -> str | None:
 
 @dataclass
 class MapResult:
-    """Summary of :func:`map_region`.
+    """Summary of :func:`map_region` / :func:`gather_map`.
 
     Attributes:
         grid: the output grid.
@@ -70,6 +136,7 @@ class MapResult:
         n_mapped: pixels that got a class.
         excluded: ``"stream: reason"`` → windows the chippers excluded.
         agreement: the agreement table written.
+        n_tiles: tiles the map was made of.
     """
 
     grid: MapGrid
@@ -77,6 +144,240 @@ class MapResult:
     n_mapped: int
     excluded: dict[str, int]
     agreement: pd.DataFrame
+    n_tiles: int = 1
+
+
+def plan_map(
+    google: PathLike, sentinel2: PathLike, out_plan: PathLike | None, *, stride_m: float, working_crs: str | None,
+    tile_windows: int | None,
+) -> TilePlan:
+    """The tile plan of a region (written to ``out_plan`` unless ``None``).
+
+    Args:
+        google, sentinel2: the region's rasters (their footprints make the grid).
+        out_plan: plan file to write, or ``None``.
+        stride_m: output pixel size (``map.stride_m``).
+        working_crs: ``regions[].working_crs``.
+        tile_windows: about this many windows per tile (``map.tile_windows``); ``None``: one tile
+            covering the whole grid.
+
+    Raises:
+        ValueError: bad settings, rasters that do not overlap, or an overlap smaller than one window.
+    """
+    grid, coverage = map_grid(google, sentinel2, stride_m, working_crs)
+    plan = plan_tiles(grid, coverage, tile_windows or max(grid.width, grid.height) ** 2)
+    if plan.n_windows == 0:
+        left, bottom, right, top = coverage.bounds
+        raise ValueError(f"no {grid.window_m:g} m window fits inside the overlap of {google} and {sentinel2} "
+                         f"({right - left:.0f} m × {top - bottom:.0f} m in {grid.crs})")
+    log.info("map of %d × %d pixels of %g m (%s): %d windows of %g m inside both rasters in %d tile(s) of ≤ %d × %d "
+             "pixels", grid.width, grid.height, grid.stride_m, grid.crs, plan.n_windows, grid.window_m,
+             len(plan.tiles), plan.tile_px, plan.tile_px)
+    if out_plan is not None:
+        write_plan(out_plan, plan)
+    return plan
+
+
+@contextlib.contextmanager
+def window_classifier(
+    google: PathLike, sentinel2: PathLike, s2_model: PathLike, gcn_model: PathLike, *, alpha: float,
+    segment_params: Mapping[str, Any], graph_params: Mapping[str, Any], google_params: Mapping[str, Any],
+    sentinel2_params: Mapping[str, Any], band_names: Sequence[str] | None, s2_scale: float | None,
+    s2_offset: float | Sequence[float] | None, device: str, checkpoint: PathLike | None,
+) -> Iterator[WindowClassifier]:
+    """The models, segmenter and Sentinel-2 source of a map, checked and opened once."""
+    fuse_probabilities(np.zeros((0, N_CLASSES)), np.zeros((0, N_CLASSES)), alpha)  # checks alpha
+    seg, gg, sp = dict(segment_params), dict(google_params), dict(sentinel2_params)
+    dev = resolve_device(device)
+    s2_loaded = load_map_model(s2_model, "s2", dev)
+    gcn_loaded = load_map_model(gcn_model, "gcn", dev)
+    graph_kwargs = graph_settings(dict(graph_params))
+    features = graph_kwargs["features"]
+    trained_on = [str(f) for f in gcn_loaded.meta.get("feature_names", [])]
+    if trained_on != features:
+        raise ValueError(f"{gcn_model}: the GCN was trained on node features {trained_on}, but graph_params "
+                         f"asks for {features}; map with the graphs settings the model was trained with")
+    segmenter = make_segmenter(seg["backend"], sam=seg.get("sam"), classical=seg.get("classical"),
+                               checkpoint=checkpoint)
+    with Sentinel2Scenes(sentinel2, float(sp["max_cloud_fraction"]), band_names, s2_scale, s2_offset) as source:
+        yield WindowClassifier(
+            google=str(google), s2_source=source, segmenter=segmenter, s2_model=s2_loaded, gcn_model=gcn_loaded,
+            device=dev, alpha=float(alpha), google_chip_px=int(gg["chip_px"]),
+            google_resampling=str(gg["resampling"]), s2_resampling=str(sp["resampling"]),
+            min_area=int(seg["min_area"]), max_masks=int(seg["max_masks"]), graph_kwargs=graph_kwargs,
+        )
+
+
+def _check_batch_size(batch_size: int) -> None:
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"batch_size: {batch_size!r} must be an integer ≥ 1")
+
+
+def classify_tile(
+    plan: TilePlan, tile: MapTile, classifier: WindowClassifier, out_tile: PathLike, batch_size: int,
+    tags: Mapping[str, Any],
+) -> int:
+    """Classify the windows of ``tile`` with ``classifier`` and write the tile; return the pixels classified."""
+    grid = plan.grid
+    probs = np.full((N_CLASSES, tile.height, tile.width), np.nan, dtype=np.float32)
+    excluded_before = dict(classifier.excluded)
+    n_batches = math.ceil(tile.n_windows / batch_size)
+    with quiet_stage_logs():
+        batches = candidate_batches(grid, plan.coverage, int(batch_size), tile.rows, tile.cols)
+        for flat in progress(batches, desc=f"LCZ map tile {tile.id}", total=n_batches, logger=log):
+            ids, fused = classifier.probabilities(grid, flat)
+            rows, cols = np.divmod(ids, grid.width)
+            probs[:, rows - tile.row_off, cols - tile.col_off] = fused.T
+    excluded = {k: v - excluded_before.get(k, 0) for k, v in classifier.excluded.items()
+                if v - excluded_before.get(k, 0)}
+    n_classified = int(np.isfinite(probs[0]).sum())
+    write_tile(out_tile, probs, grid, tile, {**tags, "n_windows": tile.n_windows, "n_classified": n_classified,
+                                             "excluded": json.dumps(excluded, sort_keys=True)})
+    return n_classified
+
+
+def map_tile(
+    plan: TilePlan, tile: MapTile, google: PathLike, sentinel2: PathLike, s2_model: PathLike, gcn_model: PathLike,
+    out_tile: PathLike, *, alpha: float, segment_params: Mapping[str, Any], graph_params: Mapping[str, Any],
+    google_params: Mapping[str, Any], sentinel2_params: Mapping[str, Any], band_names: Sequence[str] | None,
+    s2_scale: float | None = None, s2_offset: float | Sequence[float] | None = None, device: str,
+    batch_size: int, checkpoint: PathLike | None = None,
+) -> int:
+    """Classify the windows of one tile and write its probabilities (:func:`df4lcz.mapping.tiles.write_tile`).
+
+    Arguments as :func:`map_region`. Returns the number of pixels classified.
+    """
+    _check_batch_size(batch_size)
+    with window_classifier(google, sentinel2, s2_model, gcn_model, alpha=alpha, segment_params=segment_params,
+                           graph_params=graph_params, google_params=google_params,
+                           sentinel2_params=sentinel2_params, band_names=band_names, s2_scale=s2_scale,
+                           s2_offset=s2_offset, device=device, checkpoint=checkpoint) as classifier:
+        n = classify_tile(plan, tile, classifier, out_tile, batch_size,
+                          settings_tags(plan.grid, alpha, s2_model, gcn_model, segment_params))
+        if classifier.excluded:
+            log.warning("tile %s: %d window(s) excluded by the chippers: %s", tile.id,
+                        sum(classifier.excluded.values()), classifier.excluded)
+    return n
+
+
+def settings_tags(grid: MapGrid, alpha: float, s2_model: PathLike, gcn_model: PathLike,
+                  segment_params: Mapping[str, Any]) -> dict[str, Any]:
+    """The :data:`SETTING_TAGS` of a map."""
+    return {"stride_m": grid.stride_m, "window_m": grid.window_m, "alpha": float(alpha),
+            "s2_model": Path(s2_model).name, "gcn_model": Path(gcn_model).name,
+            "segment_backend": segment_params["backend"]}
+
+
+def gather_map(
+    plan: TilePlan,
+    tile_paths: Sequence[PathLike],
+    out_vrt: PathLike,
+    out_tif: PathLike,
+    out_png: PathLike,
+    out_agreement: PathLike,
+    out_qml: PathLike,
+    *,
+    probabilities_path: PathLike | None = None,
+    smooth_sigma_m: float = 0.0,
+    probabilities: str = "none",
+    label_column: str = "lcz",
+    label_map: Mapping[str, int] | None = None,
+    labels: PathLike | None = None,
+    truth: PathLike | None = None,
+    title: str | None = None,
+) -> MapResult:
+    """Mosaic the tiles of ``plan`` and write the map's files.
+
+    Args:
+        plan: the tile plan; ``tile_paths`` holds its tiles' files, in the plan's order.
+        out_vrt: the tiles' VRT (written first; the probabilities are read through it).
+        out_tif: class map, Cloud-Optimized GeoTIFF (:mod:`df4lcz.mapping.outputs`).
+        out_png, out_agreement, out_qml: preview, agreement CSV and QGIS style.
+        probabilities_path: probability COG (required unless ``probabilities == "none"``).
+        smooth_sigma_m: σ (m) of the Gaussian filter on the class probabilities (``map.smooth_sigma_m``; 0 = none).
+        probabilities: ``none``, ``all17`` or ``top2`` (``map.probabilities``).
+        label_column, label_map, labels, truth: the references of the agreement table (optional).
+        title: title of the preview.
+
+    Raises:
+        ValueError: tiles that do not match the plan or were made with other settings, bad options.
+    """
+    grid = plan.grid
+    if probabilities not in PROBABILITY_PRODUCTS:
+        raise ValueError(f"map.probabilities: {probabilities!r} must be one of {list(PROBABILITY_PRODUCTS)}")
+    if probabilities != "none" and probabilities_path is None:
+        raise ValueError(f"map.probabilities: {probabilities!r} needs an output path for the probability GeoTIFF")
+    sigma_px = sigma_pixels(float(smooth_sigma_m), grid.stride_m)
+    if len(tile_paths) != len(plan.tiles):
+        raise ValueError(f"{out_tif}: the plan has {len(plan.tiles)} tiles but {len(tile_paths)} tile files were given")
+    settings: dict[str, str] | None = None
+    excluded: dict[str, int] = {}
+    for tile, path in zip(plan.tiles, tile_paths):
+        tags = check_tile(path, grid, tile)
+        mine = {k: tags.get(k, "") for k in SETTING_TAGS}
+        if settings is None:
+            settings = mine
+        elif mine != settings:
+            raise ValueError(f"{path}: tile made with settings {mine}, other tiles with {settings}; "
+                             "remove the stale tiles and rerun the map")
+        for k, v in json.loads(tags.get("excluded", "{}")).items():
+            excluded[k] = excluded.get(k, 0) + int(v)
+    if excluded:
+        log.warning("%d window(s) excluded by the chippers: %s", sum(excluded.values()), excluded)
+    write_tiles_vrt(out_vrt, grid, plan.tiles, tile_paths)
+    codes = np.zeros(grid.shape, dtype=np.uint8)
+    tags = {**(settings or {}), "smooth_sigma_m": float(smooth_sigma_m), "tile_windows": plan.tile_windows,
+            "nodata": "0 = no window classified here",
+            "pixel": "class of the window centred on the pixel" + (
+                f" (class probabilities Gaussian-filtered, sigma {float(smooth_sigma_m):g} m)" if sigma_px else "")}
+    with tempfile.TemporaryDirectory(prefix=".tmp-gather-", dir=Path(out_tif).parent) as tmp:
+        classes_tmp, probs_tmp = Path(tmp) / "classes.tif", Path(tmp) / "probabilities.tif"
+        with contextlib.ExitStack() as stack:
+            dst = stack.enter_context(rasterio.open(classes_tmp, "w", **lcz_profile(grid)))
+            dst.write_colormap(1, lcz_colormap())
+            dst.set_band_description(1, "LCZ (1-17; 11-17 = A-G; 0 = nodata)")
+            dst.update_tags(**{k: str(v) for k, v in tags.items()})
+            pdst = None
+            if probabilities != "none":
+                pdst = stack.enter_context(rasterio.open(probs_tmp, "w", **probability_profile(grid, probabilities)))
+                for i, text in enumerate(probability_band_descriptions(probabilities), start=1):
+                    pdst.set_band_description(i, text)
+                pdst.update_tags(**{k: str(v) for k, v in tags.items() if k not in ("nodata", "pixel")})
+            for window, p in smoothed_blocks(out_vrt, sigma_px):
+                block = class_codes(p, NODATA)
+                dst.write(block, 1, window=window)
+                r0, c0 = int(window.row_off), int(window.col_off)
+                codes[r0 : r0 + block.shape[0], c0 : c0 + block.shape[1]] = block
+                if pdst is not None:
+                    bands = (all17_bands(p, PROBABILITY_NODATA) if probabilities == "all17"
+                             else top2_bands(p, TOP2_NODATA))
+                    pdst.write(bands, window=window)
+        write_cog(out_tif, classes_tmp, Resampling.mode)
+        if probabilities != "none":
+            write_cog(probabilities_path, probs_tmp,
+                      Resampling.average if probabilities == "all17" else Resampling.nearest)
+    write_lcz_qml(out_qml)
+    n_mapped = int((codes != NODATA).sum())
+    if n_mapped == 0:
+        log.warning("no window could be classified; the map holds nodata only")
+    plot_lcz_map(codes, grid, out_png, title)
+    tables = []
+    if labels is not None:
+        tables.append(agreement_table(codes, polygon_reference(labels, grid, label_column, label_map or {}),
+                                      "polygons"))
+    if truth is not None:
+        tables.append(agreement_table(codes, truth_reference(truth, grid), "truth"))
+    agreement = (pd.concat(tables, ignore_index=True) if tables
+                 else pd.DataFrame(columns=list(AGREEMENT_COLUMNS)))
+    write_agreement(out_agreement, agreement)
+    for t in tables:
+        overall = t.iloc[0]
+        log.info("agreement with %s: %.3f over %d pixel(s) (%d reference pixel(s) unmapped)", overall["reference"],
+                 overall["agreement"], overall["n_pixels"], overall["n_unmapped"])
+    log.info("%s: %d of %d pixels classified (%d tile(s))", out_tif, n_mapped, grid.width * grid.height,
+             len(plan.tiles))
+    return MapResult(grid=grid, n_windows=plan.n_windows, n_mapped=n_mapped, excluded=excluded,
+                     agreement=agreement, n_tiles=len(plan.tiles))
 
 
 def map_region(
@@ -106,8 +407,12 @@ def map_region(
     labels: PathLike | None = None,
     truth: PathLike | None = None,
     title: str | None = None,
+    tile_windows: int | None = None,
+    smooth_sigma_m: float = 0.0,
+    probabilities: str = "none",
+    tile_dir: PathLike | None = None,
 ) -> MapResult:
-    """Classify every window of a region and write the LCZ GeoTIFF, its PNG preview and agreement CSV.
+    """Map a region in one process: plan, every tile, gather (what the three map rules do in turn).
 
     Args:
         google: Google Earth input of the region (uint8 RGB, any CRS; a path, or a spec in any form
@@ -115,7 +420,9 @@ def map_region(
         sentinel2: Sentinel-2 input(s): multi-band raster, band folder, .SAFE product, or a list.
         s2_model: trained Sentinel-2 model file (``results/models/{strategy}/resnet11_3d.pt``).
         gcn_model: trained GCN model file.
-        out_tif, out_png, out_agreement: outputs (written atomically).
+        out_tif, out_png, out_agreement: outputs (written atomically). Beside ``out_tif`` (stem
+            ``S``): ``S.qml``, ``S_tiles.vrt``, ``S_probabilities.tif`` (unless ``probabilities`` is
+            ``none``) and the tiles in ``tile_dir`` (default ``S_tiles/``).
         working_crs: CRS of the map (``regions[].working_crs``; ``None``: the Sentinel-2 CRS).
         stride_m: output pixel size = step between window centres (m) (``map.stride_m``).
         alpha: weight of the Sentinel-2 stream in the fusion.
@@ -133,6 +440,9 @@ def map_region(
         labels: labelled polygons of the region, for the agreement table (optional).
         truth: raster of true LCZ codes (e.g. the demo's ``lcz_truth.tif``), optional.
         title: title of the preview.
+        tile_windows: about this many windows per tile (``map.tile_windows``); ``None``: one tile.
+        smooth_sigma_m, probabilities: as :func:`gather_map`.
+        tile_dir: folder of the tile files.
 
     Returns:
         A :class:`MapResult`.
@@ -142,71 +452,26 @@ def map_region(
         ValueError: bad settings, rasters that do not overlap, an overlap smaller than one window,
             models of the wrong kind, or a GCN trained on other node features than ``graph_params``.
     """
-    if int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"batch_size: {batch_size!r} must be an integer ≥ 1")
-    fuse_probabilities(np.zeros((0, N_CLASSES)), np.zeros((0, N_CLASSES)), alpha)  # checks alpha
-    seg, gg, sp = dict(segment_params), dict(google_params), dict(sentinel2_params)
-    google = resolve_google(google)  # located once; every batch reopens the same mosaic
-    grid, coverage = map_grid(google, sentinel2, stride_m, working_crs)
-    dev = resolve_device(device)
-    s2_loaded = load_map_model(s2_model, "s2", dev)
-    gcn_loaded = load_map_model(gcn_model, "gcn", dev)
-    graph_kwargs = graph_settings(dict(graph_params))
-    features = graph_kwargs["features"]
-    trained_on = [str(f) for f in gcn_loaded.meta.get("feature_names", [])]
-    if trained_on != features:
-        raise ValueError(f"{gcn_model}: the GCN was trained on node features {trained_on}, but graph_params "
-                         f"asks for {features}; map with the graphs settings the model was trained with")
-    n_windows = sum(len(flat) for flat in candidate_rows(grid, coverage))
-    if n_windows == 0:
-        left, bottom, right, top = coverage.bounds
-        raise ValueError(f"no {grid.window_m:g} m window fits inside the overlap of {google} and {sentinel2} "
-                         f"({right - left:.0f} m × {top - bottom:.0f} m in {grid.crs})")
-    log.info("map of %d × %d pixels of %g m (%s): %d windows of %g m inside both rasters, batches of %d",
-             grid.width, grid.height, grid.stride_m, grid.crs, n_windows, grid.window_m, batch_size)
-    codes = np.zeros(grid.shape, dtype=np.uint8)
-    flat_codes = codes.reshape(-1)
-    segmenter = make_segmenter(seg["backend"], sam=seg.get("sam"), classical=seg.get("classical"),
-                               checkpoint=checkpoint)
-    with Sentinel2Scenes(sentinel2, float(sp["max_cloud_fraction"]), band_names, s2_scale, s2_offset) as source:
-        pipeline = WindowClassifier(
-            google=google, s2_source=source, segmenter=segmenter, s2_model=s2_loaded, gcn_model=gcn_loaded,
-            device=dev, alpha=float(alpha), google_chip_px=int(gg["chip_px"]),
-            google_resampling=str(gg["resampling"]),
-            s2_resampling=str(sp["resampling"]),
-            min_area=int(seg["min_area"]), max_masks=int(seg["max_masks"]),
-            graph_kwargs=graph_kwargs,
-        )
-        n_batches = math.ceil(n_windows / batch_size)
-        with quiet_stage_logs():
-            batches = candidate_batches(grid, coverage, int(batch_size))
-            for flat in progress(batches, desc="LCZ map", total=n_batches, logger=log):
-                ids, batch_codes = pipeline.classify(grid, flat)
-                flat_codes[ids] = batch_codes
-    n_mapped = int((codes != NODATA).sum())
-    if pipeline.excluded:
-        log.warning("%d window(s) excluded by the chippers: %s", sum(pipeline.excluded.values()),
-                    pipeline.excluded)
-    if n_mapped == 0:
-        log.warning("no window could be classified; the map holds nodata only")
-    tags = {"stride_m": grid.stride_m, "window_m": grid.window_m, "alpha": float(alpha),
-            "s2_model": Path(s2_model).name, "gcn_model": Path(gcn_model).name,
-            "segment_backend": seg["backend"], "nodata": "0 = no window classified here",
-            "pixel": "class of the window centred on the pixel"}
-    write_lcz_geotiff(out_tif, codes, grid, tags)
-    plot_lcz_map(codes, grid, out_png, title)
-    tables = []
-    if labels is not None:
-        tables.append(agreement_table(codes, polygon_reference(labels, grid, label_column, label_map), "polygons"))
-    if truth is not None:
-        tables.append(agreement_table(codes, truth_reference(truth, grid), "truth"))
-    agreement = (pd.concat(tables, ignore_index=True) if tables
-                 else pd.DataFrame(columns=list(AGREEMENT_COLUMNS)))
-    write_agreement(out_agreement, agreement)
-    for t in tables:
-        overall = t.iloc[0]
-        log.info("agreement with %s: %.3f over %d pixel(s) (%d reference pixel(s) unmapped)", overall["reference"],
-                 overall["agreement"], overall["n_pixels"], overall["n_unmapped"])
-    log.info("%s: %d of %d pixels classified", out_tif, n_mapped, grid.width * grid.height)
-    return MapResult(grid=grid, n_windows=n_windows, n_mapped=n_mapped, excluded=dict(pipeline.excluded),
-                     agreement=agreement)
+    _check_batch_size(batch_size)
+    if probabilities not in PROBABILITY_PRODUCTS:
+        raise ValueError(f"map.probabilities: {probabilities!r} must be one of {list(PROBABILITY_PRODUCTS)}")
+    sigma_pixels(float(smooth_sigma_m), float(stride_m) if stride_m else 1.0)
+    plan = plan_map(google, sentinel2, None, stride_m=stride_m, working_crs=working_crs, tile_windows=tile_windows)
+    out = Path(out_tif)
+    folder = Path(tile_dir) if tile_dir is not None else out.with_name(f"{out.stem}_tiles")
+    tile_paths = [folder / f"{t.id}.tif" for t in plan.tiles]
+    with window_classifier(google, sentinel2, s2_model, gcn_model, alpha=alpha, segment_params=segment_params,
+                           graph_params=graph_params, google_params=google_params,
+                           sentinel2_params=sentinel2_params, band_names=band_names, s2_scale=s2_scale,
+                           s2_offset=s2_offset, device=device, checkpoint=checkpoint) as classifier:
+        folder.mkdir(parents=True, exist_ok=True)
+        tags = settings_tags(plan.grid, alpha, s2_model, gcn_model, segment_params)
+        for tile, path in zip(plan.tiles, tile_paths):
+            classify_tile(plan, tile, classifier, path, batch_size, tags)
+    return gather_map(
+        plan, tile_paths, out.with_name(f"{out.stem}_tiles.vrt"), out_tif, out_png, out_agreement,
+        out.with_suffix(".qml"),
+        probabilities_path=out.with_name(f"{out.stem}_probabilities.tif") if probabilities != "none" else None,
+        smooth_sigma_m=smooth_sigma_m, probabilities=probabilities, label_column=label_column,
+        label_map=label_map, labels=labels, truth=truth, title=title,
+    )

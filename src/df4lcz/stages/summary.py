@@ -1,9 +1,9 @@
 """Stage of rule ``summary``: the one-page Markdown/HTML summary of the run.
 
 Reads the metrics table (docs/contracts.md §11), the sample table (§1), the split tables (§6), the
-fusion tables (§9), the attrs of the masks (§4) and graph files (§5), which say what actually ran,
-and the input-check records (§13), whose warnings it lists; writes ``results/summary.md`` and
-``results/summary.html``.
+fusion tables (§9), the LCZ maps' previews and agreement tables (§12), the attrs of the masks (§4),
+graph files (§5) and Sentinel-2 chip files (§3), which say what actually ran, and the input-check
+records (§13), whose warnings it lists; writes ``results/summary.md`` and ``results/summary.html``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..atomic import write_text_atomic
 from ..evaluation.provenance import describe_graphs, describe_sentinel2
-from ..evaluation.summary import SUMMARY_TITLE, summary_content, summary_html, summary_markdown
+from ..evaluation.summary import SUMMARY_TITLE, map_sections, summary_content, summary_html, summary_markdown
 from ..io.alpha_curve import read_fusion_table
 from ..io.checks import read_checks
 from ..io.samples import read_samples
@@ -41,6 +41,7 @@ def write_summary(
     check_files: Sequence[str | os.PathLike] = (),
     title: str = SUMMARY_TITLE,
     sentinel2: str = "not recorded",
+    maps: Mapping[str, tuple[str | os.PathLike, str | os.PathLike]] | None = None,
 ) -> None:
     """Write a one-page Markdown and HTML summary of a run (both atomically).
 
@@ -58,6 +59,7 @@ def write_summary(
         sentinel2: the Sentinel-2 inputs and their reflectance formula
             (:func:`df4lcz.evaluation.provenance.describe_sentinel2`).
         title: page title.
+        maps: ``{region: (map preview PNG, map agreement CSV)}`` of the LCZ maps made (docs/contracts.md §12).
     """
     if isinstance(metrics_table, pd.DataFrame):
         table = validate_metrics(metrics_table)
@@ -68,7 +70,7 @@ def write_summary(
     content = summary_content(table, regions=regions, split_counts=split_counts,
                               segmentation_backend=segmentation_backend, graphs=graphs, figure_dir=figure_dir,
                               fusion=fusion, note=note, checks=checks, title=title,
-                              sentinel2=sentinel2)
+                              sentinel2=sentinel2, maps=map_sections(maps or {}))
     write_text_atomic(md_path, summary_markdown(content, Path(md_path)))
     write_text_atomic(html_path, summary_html(content, Path(html_path)))
 
@@ -87,4 +89,6 @@ def run(job: Job) -> None:
                   note=table_note(settings["n_bins"], settings["bootstrap"], settings["ci"]),
                   fusion_tables=dict(zip(job.params["fusion_strategies"], job.input.fusion)),
                   check_files=list(job.input.checks),
-                  sentinel2=describe_sentinel2(list(job.input.s2_chips)))
+                  sentinel2=describe_sentinel2(list(job.input.s2_chips)),
+                  maps={r: (png, csv) for r, png, csv in zip(job.params["map_regions"], job.input.map_previews,
+                                                             job.input.map_agreements)})

@@ -1,0 +1,211 @@
+"""Map tiles and the gather job on synthetic grids (no rasters, no models): the tile plan, the tiles'
+VRT, the Gaussian filter against scipy on the whole map, the class COG (tiling, overviews, colour
+table, COG layout), the .qml legend and the probability GeoTIFFs against plain numpy."""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+import rasterio
+from helpers.maptiles import plan_for, random_probabilities, synthetic_grid, write_plan_tiles
+from scipy.ndimage import gaussian_filter
+
+from df4lcz.config import schema_defaults
+from df4lcz.constants import LCZ_NAMES, N_CLASSES
+from df4lcz.mapping.gather import smoothed_blocks
+from df4lcz.mapping.grid import candidate_rows
+from df4lcz.mapping.outputs import lcz_colormap
+from df4lcz.mapping.tiles import read_plan, tile_side, write_plan, write_tile, write_tiles_vrt
+from df4lcz.stages.lcz_map import gather_map
+
+H, W = 45, 61
+
+
+def in_coverage(plan) -> np.ndarray:
+    """``(H, W)`` bool: pixels whose window is inside the plan's coverage (independent of the tiles)."""
+    mask = np.zeros(plan.grid.shape, dtype=bool)
+    for row, flat in enumerate(candidate_rows(plan.grid, plan.coverage)):
+        mask[row, flat - row * plan.grid.width] = True
+    return mask
+
+
+def masked(probabilities: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    out = probabilities.copy()
+    out[:, ~keep] = np.nan
+    return out
+
+
+def test_plan_cuts_square_tiles_holding_every_window_once(tmp_path):
+    plan = plan_for(H, W, tile_windows=100, inset_m=120.0)  # 10 × 10 tiles, outer ring of pixels uncovered
+    assert tile_side(100) == 10 and tile_side(4096) == 64 and tile_side(1) == 1
+    covered = in_coverage(plan)
+    assert covered.sum() == (H - 2) * (W - 2) and not covered[0].any() and covered[1, 1:-1].all()
+    seen = np.zeros(plan.grid.shape, dtype=int)
+    for t in plan.tiles:
+        assert t.row_off % 10 == 0 and t.col_off % 10 == 0 and t.id == f"r{t.row_off}c{t.col_off}"
+        assert t.height == min(10, H - t.row_off) and t.width == min(10, W - t.col_off)
+        seen[t.rows.start : t.rows.stop, t.cols.start : t.cols.stop] += 1
+        assert t.n_windows == covered[t.rows.start : t.rows.stop, t.cols.start : t.cols.stop].sum()
+    # blocks of 10 × 10 holding a covered pixel (the last column of blocks, column 60 only, holds none)
+    blocks = {(r // 10, c // 10) for r, c in zip(*np.nonzero(covered))}
+    assert len(plan.tiles) == len(blocks) == math.ceil(H / 10) * (math.ceil(W / 10) - 1)
+    assert seen.max() == 1 and (seen[covered] == 1).all() and plan.n_windows == covered.sum()
+    write_plan(tmp_path / "plan.json", plan)
+    again = read_plan(tmp_path / "plan.json")
+    assert again.grid == plan.grid and again.tiles == plan.tiles and again.coverage.equals_exact(plan.coverage, 0)
+    assert np.array_equal(in_coverage(again), covered)
+    (tmp_path / "bad.json").write_text('{"format": "something else"}')
+    with pytest.raises(ValueError, match=r"bad\.json: expected a map tile plan"):
+        read_plan(tmp_path / "bad.json")
+    with pytest.raises(ValueError, match="map.tile_windows"):
+        tile_side(0)
+
+
+def test_tiles_without_windows_are_left_out():
+    # coverage: a 3 × 3 block of window centres near the top-left corner
+    grid = synthetic_grid(30, 30)
+    import shapely
+
+    t = grid.transform
+    coverage = shapely.box(t.c + 50 - 160, t.f - 350 - 160, t.c + 250 + 160, t.f - 150 + 160)
+    from df4lcz.mapping.tiles import plan_tiles
+
+    plan = plan_tiles(grid, coverage, 25)  # 5 × 5 tiles
+    assert [t.id for t in plan.tiles] == ["r0c0"] and plan.n_windows == 9
+
+
+def test_vrt_mosaics_the_tiles_and_the_filter_matches_scipy_on_the_whole_map(tmp_path):
+    plan = plan_for(H, W, tile_windows=144, inset_m=120.0)  # 12 × 12 tiles
+    p = masked(random_probabilities(H, W, seed=1), in_coverage(plan))
+    paths = write_plan_tiles(plan, p, tmp_path / "tiles")
+    vrt = tmp_path / "map_tiles.vrt"
+    write_tiles_vrt(vrt, plan.grid, plan.tiles, paths)
+    with rasterio.open(vrt) as src:
+        assert (src.count, src.height, src.width) == (N_CLASSES, H, W) and src.transform == plan.grid.transform
+        assert src.crs.to_epsg() == 32650
+        np.testing.assert_array_equal(src.read(), p)  # NaN where no window, as in the tiles
+    valid = np.isfinite(p).all(axis=0)
+    for sigma_m in (0.0, 150.0, 260.0):
+        sigma = sigma_m / plan.grid.stride_m
+        got = np.full(p.shape, np.nan)
+        for window, block in smoothed_blocks(vrt, sigma, block_px=16):  # blocks smaller than the kernel
+            r, c = int(window.row_off), int(window.col_off)
+            got[:, r : r + block.shape[1], c : c + block.shape[2]] = block
+        if sigma == 0:
+            expected = p.astype(np.float64)
+        else:  # normalised convolution over the classified pixels, whole map at once
+            weight = gaussian_filter(valid.astype(float), sigma, mode="constant")
+            expected = np.stack([gaussian_filter(np.where(valid, p[k].astype(float), 0.0), sigma, mode="constant")
+                                 for k in range(N_CLASSES)]) / weight
+            expected[:, ~valid] = np.nan
+            assert not np.allclose(expected[:, valid], p[:, valid], atol=1e-3)  # the filter does something
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(np.nansum(got, axis=0)[valid], 1.0, rtol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def gathered(tmp_path_factory):
+    """gather_map over a synthetic plan of several tiles, with the top-2 probability product."""
+    out = tmp_path_factory.mktemp("gather")
+    plan = plan_for(H, W, tile_windows=400, inset_m=120.0)
+    p = masked(random_probabilities(H, W, seed=2), in_coverage(plan))
+    paths = write_plan_tiles(plan, p, out / "tiles")
+    result = gather_map(plan, paths, out / "m_tiles.vrt", out / "m.tif", out / "m.png", out / "a.csv", out / "m.qml",
+                        probabilities_path=out / "m_probabilities.tif", probabilities="top2")
+    return plan, p, result, out
+
+
+def test_class_map_is_a_valid_cog_with_the_lcz_colour_table(gathered):
+    plan, p, result, out = gathered
+    with rasterio.open(out / "m.tif") as src:
+        profile, codes, cmap = src.profile, src.read(1), src.colormap(1)
+        overviews, structure = src.overviews(1), src.tags(ns="IMAGE_STRUCTURE")
+        assert src.transform == plan.grid.transform and src.crs.to_epsg() == 32650
+        assert src.tags()["tile_windows"] == "400"
+    assert profile["tiled"] and profile["blockxsize"] == profile["blockysize"] == 256
+    assert profile["dtype"] == "uint8" and profile["nodata"] == 0 and profile["compress"] == "deflate"
+    assert overviews == [2] and structure["LAYOUT"] == "COG"
+    for code, rgba in lcz_colormap().items():
+        assert cmap[code] == rgba
+    valid = np.isfinite(p).all(axis=0)
+    expected = np.where(valid, np.nan_to_num(p).argmax(axis=0) + 1, 0)
+    np.testing.assert_array_equal(codes, expected)
+    assert result.n_mapped == valid.sum() and result.n_tiles == len(plan.tiles) > 1
+    assert (out / "m_tiles.vrt").is_file() and (out / "m.png").is_file()
+
+
+def test_qml_legend_has_the_geotiff_colours(gathered):
+    *_, out = gathered
+    root = ET.parse(out / "m.qml").getroot()
+    renderer = root.find("pipe/rasterrenderer")
+    assert root.tag == "qgis" and renderer.get("type") == "paletted" and renderer.get("band") == "1"
+    entries = renderer.findall("colorPalette/paletteEntry")
+    assert len(entries) == 17
+    with rasterio.open(out / "m.tif") as src:
+        cmap = src.colormap(1)
+    for e in entries:
+        code = int(e.get("value"))
+        rgb = tuple(int(e.get("color")[i : i + 2], 16) for i in (1, 3, 5))
+        assert (*rgb, int(e.get("alpha"))) == cmap[code]
+        assert LCZ_NAMES[code] in e.get("label")
+    assert sorted(int(e.get("value")) for e in entries) == list(range(1, 18))
+
+
+def test_top2_probabilities(gathered):
+    _, p, _, out = gathered
+    with rasterio.open(out / "m_probabilities.tif") as src:
+        bands, nodata, structure = src.read(), src.nodata, src.tags(ns="IMAGE_STRUCTURE")
+    assert bands.shape == (3, H, W) and nodata == 0 and structure["LAYOUT"] == "COG"
+    valid = np.isfinite(p).all(axis=0)
+    for r, c in zip(*np.nonzero(valid)):
+        px = p[:, r, c].astype(float)
+        first, second = sorted(range(17), key=lambda k: (-px[k], k))[:2]
+        assert (bands[0, r, c], bands[1, r, c]) == (first + 1, second + 1)
+        assert bands[2, r, c] == round(100 * px[first])
+    assert (bands[:, ~valid] == 0).all()
+
+
+def test_all17_probabilities_and_smoothing_change_the_map(tmp_path):
+    plan = plan_for(20, 24, tile_windows=64)
+    p = random_probabilities(20, 24, seed=3, holes=0.0)
+    paths = write_plan_tiles(plan, p, tmp_path / "tiles")
+    gather_map(plan, paths, tmp_path / "v.vrt", tmp_path / "m.tif", tmp_path / "m.png", tmp_path / "a.csv",
+               tmp_path / "m.qml", probabilities_path=tmp_path / "p.tif", probabilities="all17",
+               smooth_sigma_m=150.0)
+    with rasterio.open(tmp_path / "p.tif") as src, rasterio.open(tmp_path / "m.tif") as m:
+        pct, codes = src.read(), m.read(1)
+        assert src.nodata == 255 and src.count == 17 and m.tags()["smooth_sigma_m"] == "150.0"
+    sigma = 1.5
+    smooth = np.stack([gaussian_filter(p[k].astype(float), sigma, mode="constant") for k in range(17)])
+    smooth /= gaussian_filter(np.ones((20, 24)), sigma, mode="constant")
+    np.testing.assert_array_equal(pct, np.rint(smooth * 100).astype(np.uint8))
+    np.testing.assert_array_equal(codes, smooth.argmax(axis=0) + 1)
+    assert not np.array_equal(codes, p.argmax(axis=0) + 1)  # the filter changed some pixels
+
+
+def test_gather_rejects_tiles_that_do_not_fit(tmp_path):
+    plan = plan_for(20, 24, tile_windows=100)
+    p = random_probabilities(20, 24, seed=4)
+    paths = write_plan_tiles(plan, p, tmp_path / "tiles")
+    args = (tmp_path / "v.vrt", tmp_path / "m.tif", tmp_path / "m.png", tmp_path / "a.csv", tmp_path / "m.qml")
+    with pytest.raises(ValueError, match="the plan has 6 tiles but 5 tile files"):
+        gather_map(plan, paths[:-1], *args)
+    t = plan.tiles[1]
+    write_tile(paths[1], p[:, : t.height, : t.width], plan.grid, t, {"stride_m": 999})
+    with pytest.raises(ValueError, match=r"r0c10\.tif: tile made with settings"):
+        gather_map(plan, paths, *args)
+    wrong = plan.tiles[0]
+    write_tile(paths[1], p[:, : wrong.height, : wrong.width], plan.grid, wrong, {"stride_m": 100.0})
+    with pytest.raises(ValueError, match=r"r0c10\.tif: expected map tile r0c10"):
+        gather_map(plan, paths, *args)
+    with pytest.raises(ValueError, match="map.probabilities"):
+        gather_map(plan, paths, *args, probabilities="top3")
+    assert not (tmp_path / "m.tif").exists()
+
+
+def test_schema_defaults_of_the_new_map_keys():
+    m = schema_defaults("map")
+    assert (m["tile_windows"], m["smooth_sigma_m"], m["probabilities"]) == (4096, 0, "none")
