@@ -1,0 +1,231 @@
+"""The SLURM profile for real: snakemake-executor-plugin-slurm against fake SLURM commands.
+
+``tests/helpers/fake_slurm.py`` provides ``sbatch``/``squeue``/``sacct``/``scancel``/``srun`` (and
+the ``sinfo``/``sacctmgr``/``scontrol`` queries) that run the jobs on this host and answer in
+SLURM's formats, so the plugin's own submission, status, failure and cancel code runs:
+
+* the fakes alone (fast);
+* the plugin on a two-rule Snakefile: a failing job is reported as ``FAILED``, a GPU request
+  reaches ``sbatch`` and the job step, and Ctrl-C cancels a running job with ``scancel``;
+* the tiny workflow through ``profiles/slurm`` (placeholders filled in as a user would), every
+  job submitted with the resources its rule and the profile declare (``slow``).
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from helpers import fake_slurm
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "tests" / "data" / "tiny.yaml"
+PROFILE = REPO / "profiles" / "slurm"
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+#: The fake cluster: its partitions (``*`` = default) and the user's account.
+ACCOUNT = "lcz_proj"
+CPU_PARTITION, GPU_PARTITION = "cpu", "gpu_a100"
+PARTITIONS = (f"{CPU_PARTITION}*", GPU_PARTITION)
+#: What a user writes over the profile's placeholders (docs/cluster.md, SLURM step 1).
+PLACEHOLDERS = {"<your_account>": ACCOUNT, "<your_cpu_partition>": CPU_PARTITION,
+                "<your_gpu_partition>": GPU_PARTITION}
+#: Rules the profile sends to the GPU partition with one GPU.
+GPU_RULES = ("segment", "train", "predict", "lcz_map")
+#: Status polling of the plugin: a first check after 1 s instead of 40 s (no effect on results).
+FAST_POLLING = ("--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "1")
+#: Hang guards only (the machine may be loaded); nothing waits for a fixed time.
+HANG_GUARD_S = 300
+WORKFLOW_HANG_GUARD_S = 2400
+
+
+def _wait(condition, what: str, proc: subprocess.Popen | None = None, timeout: float = HANG_GUARD_S) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if proc is not None and proc.poll() is not None:
+            out = proc.stdout.read() if proc.stdout else ""
+            raise AssertionError(f"snakemake ended ({proc.returncode}) before {what}:\n{out[-3000:]}")
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def _sh(env: dict, *argv: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(list(argv), capture_output=True, text=True, env=env, input=stdin, timeout=60)
+
+
+def _sacct_states(env: dict, name: str) -> dict[str, str]:
+    out = _sh(env, "sacct", "-X", "--parsable2", "--noheader", "--format=JobIdRaw,State", "--name", name)
+    assert out.returncode == 0, out.stderr
+    return dict(line.split("|") for line in out.stdout.splitlines())
+
+
+# --------------------------------------------------------------------------------------------
+# the fake commands alone
+
+
+def test_fake_slurm_commands(tmp_path):
+    state = tmp_path / "state"
+    env = fake_slurm.install(tmp_path / "bin", state, partition_names=PARTITIONS, account_names=[ACCOUNT],
+                             max_running=1)
+    gate = tmp_path / "go"
+    sbatch = ["sbatch", "--parsable", "--job-name", "run1", "-A", ACCOUNT, "--export=ALL", "-D", str(tmp_path)]
+    first = _sh(env, *sbatch, "--output", str(tmp_path / "%j.log"), "--comment", "rule_a_wildcards_x=1",
+                "-t", "90", "--mem", "2G", "--cpus-per-task=2", "--gpus=1", "-p", GPU_PARTITION,
+                f"--wrap=while [ ! -e {gate} ]; do sleep 0.1; done; "
+                "srun -n1 --cpu-bind=q --cpus-per-task=2 --gpus=1 --nodes=1 "
+                "sh -c 'echo step $SLURM_STEP_ID of $SLURM_JOB_ID cpus $SLURM_CPUS_PER_TASK gpus $SLURM_GPUS'")
+    assert (first.returncode, first.stdout) == (0, "1\n"), first.stderr
+    second = _sh(env, *sbatch, "--output", str(tmp_path / "%j.log"), "--comment", "rule_b", "--ntasks=1",
+                 "/dev/stdin", stdin="#!/bin/sh\necho two\nexit 3\n")  # default partition
+    assert second.stdout == "2\n", second.stderr
+    # one slot: job 2 waits for job 1, which waits for the gate
+    _wait(lambda: (state / "1.started").exists(), "job 1 to start")
+    assert _sacct_states(env, "run1") == {"1": "RUNNING", "2": "PENDING"}
+    squeue = _sh(env, "squeue", "--format=%i|%T", "--states=all", "--noheader", "--name", "run1")
+    assert squeue.stdout == "1|RUNNING\n2|PENDING\n"
+    gate.touch()
+    _wait(lambda: set(_sacct_states(env, "run1").values()) == {"COMPLETED", "FAILED"}, "both jobs to end")
+    assert _sacct_states(env, "run1") == {"1": "COMPLETED", "2": "FAILED"}
+    assert (tmp_path / "1.log").read_text() == "step 0 of 1 cpus 2 gpus 1\n"
+    assert (tmp_path / "2.log").read_text() == "two\n"
+    assert _sh(env, "squeue", "--format=%i|%T", "--noheader").stdout == ""  # finished jobs: --states=all only
+    full = _sh(env, "sacct", "-j", "1,2", "--parsable2", "--format=JobID,State,ExitCode,Partition,Account")
+    assert full.stdout.splitlines() == ["JobID|State|ExitCode|Partition|Account",
+                                        f"1|COMPLETED|0:0|{GPU_PARTITION}|{ACCOUNT}",
+                                        f"2|FAILED|3:0|{CPU_PARTITION}|{ACCOUNT}"]
+    step = _sh(env, "sacct", "-j", "1.0", "--format=Reason", "--noheader")
+    assert step.stdout.strip() == "None"
+    records = fake_slurm.read_jsonl(state / "sbatch.jsonl")
+    assert [(r["rule"], r["wildcards"], r["partition"], r["gpus"], r["cpus_per_task"], r["mem_mb"], r["minutes"])
+            for r in records] == [("a", "x=1", GPU_PARTITION, 1, 2, 2048, 90), ("b", "", CPU_PARTITION, 0, None,
+                                                                               None, None)]
+    assert fake_slurm.read_jsonl(state / "srun.jsonl")[0] == dict(
+        job_id=1, ntasks=1, cpus_per_task=2, cpus_per_gpu=None, gpus=1, nodes="1",
+        argv=["-n1", "--cpu-bind=q", "--cpus-per-task=2", "--gpus=1", "--nodes=1"],
+        command=["sh", "-c", "echo step $SLURM_STEP_ID of $SLURM_JOB_ID cpus $SLURM_CPUS_PER_TASK gpus $SLURM_GPUS"])
+
+    # scancel ends a running job's whole process group
+    _sh(env, *sbatch, "--output", str(tmp_path / "%j.log"), "--wrap=sleep 600 & echo $! > child; wait")
+    _wait(lambda: (tmp_path / "child").exists() and (tmp_path / "child").read_text().strip(), "job 3 to start")
+    child = int((tmp_path / "child").read_text())
+    assert _sh(env, "scancel", "3").returncode == 0
+    assert _sacct_states(env, "run1")["3"] == "CANCELLED"
+    _wait(lambda: not fake_slurm._alive(child), "the job's sleep to end")
+    assert fake_slurm.read_jsonl(state / "scancel.jsonl")[0]["job_ids"] == ["3"]
+
+    # the queries the plugin makes before submitting
+    assert _sh(env, "sinfo", "-o", "%P").stdout == f"PARTITION\n{CPU_PARTITION}*\n{GPU_PARTITION}\n"
+    assert _sh(env, "sacctmgr", "-n", "-s", "list", "user", "me", "format=account%256").stdout == f"{ACCOUNT}\n"
+    assert re.search(r"^MinJobAge\s+= 300 sec$", _sh(env, "scontrol", "show", "config").stdout, flags=re.M)
+
+    # refusals, as a real cluster refuses them
+    bad_partition = _sh(env, "sbatch", "--parsable", "-p", "<your_gpu_partition>", "--wrap=true")
+    assert bad_partition.returncode == 1 and "Invalid partition name specified" in bad_partition.stderr
+    bad_account = _sh(env, "sbatch", "--parsable", "-A", "<your_account>", "--wrap=true")
+    assert bad_account.returncode == 1 and "Invalid account" in bad_account.stderr
+    unknown_option = _sh(env, "sbatch", "--parsable", "--frobnicate=1", "--wrap=true")
+    assert unknown_option.returncode == 2 and "unrecognized arguments: --frobnicate=1" in unknown_option.stderr
+    outside = _sh(env, "srun", "true")
+    assert outside.returncode == 1 and "only inside a job" in outside.stderr
+    greedy = _sh(env, *sbatch, "--output", str(tmp_path / "%j.log"), "--wrap=srun --gpus=1 true")
+    _wait(lambda: _sacct_states(env, "run1").get(greedy.stdout.strip()) == "FAILED", "the GPU-less step to fail")
+    assert "1 GPUs requested, the job holds 0" in (tmp_path / f"{greedy.stdout.strip()}.log").read_text()
+    assert len(fake_slurm.read_jsonl(state / "sbatch.jsonl")) == 4  # refused submissions are not recorded
+
+
+def test_fake_slurm_is_standard_library_only():
+    """The fakes run under any Python (the jobs' environment need not have the test dependencies)."""
+    code = Path(fake_slurm.__file__).read_text()
+    imports = set(re.findall(r"^\s*(?:from|import) (\w+)", code, flags=re.M))
+    assert imports <= set(sys.stdlib_module_names) | {"__future__"}, imports
+
+
+# --------------------------------------------------------------------------------------------
+# the plugin on a two-rule workflow: failure, GPU request, cancel
+
+
+MINI_SNAKEFILE = f"""
+rule ok:
+    output: "ok.txt"
+    threads: 2
+    resources: gpu=1, slurm_partition="{GPU_PARTITION}", runtime=7, mem_mb=300
+    shell: "echo $SLURM_JOB_ID $SLURM_GPUS > {{output}}"
+
+rule bad:
+    output: "bad.txt"
+    shell: "exit 3"
+
+rule hang:
+    output: "hang.txt"
+    shell: "touch started; sleep 600; touch {{output}}"
+"""
+
+
+@pytest.fixture()
+def mini(tmp_path) -> SimpleNamespace:
+    pytest.importorskip("snakemake_executor_plugin_slurm")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "Snakefile").write_text(MINI_SNAKEFILE)
+    state = tmp_path / "state"
+    env = fake_slurm.install(tmp_path / "bin", state, partition_names=PARTITIONS, account_names=[ACCOUNT])
+    def cmd(*args: str) -> list[str]:
+        """Snakemake with the plugin; ``args`` (targets first) before the trailing list options."""
+        return [*SNAKEMAKE, *args, "--snakefile", str(work / "Snakefile"), "--directory", str(work),
+                "--workflow-profile", "none", "--executor", "slurm", "--jobs", "2", *FAST_POLLING,
+                "--default-resources", f"slurm_account={ACCOUNT}", f"slurm_partition={CPU_PARTITION}", "runtime=5",
+                "mem_mb=100"]
+
+    return SimpleNamespace(work=work, state=state, env=env, cmd=cmd)
+
+
+def test_slurm_plugin_reports_a_failed_job_and_requests_the_gpu(mini):
+    proc = subprocess.run(mini.cmd("ok.txt", "bad.txt", "--keep-going"), capture_output=True, text=True,
+                          env=mini.env, timeout=HANG_GUARD_S)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode != 0, log
+    jobs = {r["rule"]: r for r in fake_slurm.read_jsonl(mini.state / "sbatch.jsonl")}
+    assert sorted(jobs) == ["bad", "ok"], log
+    ok, bad = jobs["ok"], jobs["bad"]
+    assert f"SLURM-job '{bad['id']}' failed, SLURM status is: 'FAILED'" in log
+    assert "Reason: Step 0: NonZeroExitCode" in log
+    assert (mini.work / "ok.txt").read_text() == f"{ok['id']} 1\n"
+    assert not (mini.work / "bad.txt").exists()
+    assert (ok["partition"], ok["gpus"], ok["gpus_arg"], ok["cpus_per_task"], ok["minutes"], ok["mem_mb"],
+            ok["account"]) == (GPU_PARTITION, 1, "1", 2, 7, 300, ACCOUNT)
+    assert (bad["partition"], bad["gpus"], bad["gres"], bad["cpus_per_task"], bad["ntasks"], bad["minutes"],
+            bad["mem_mb"]) == (CPU_PARTITION, 0, None, 1, 1, 5, 100)
+    steps = {s["job_id"]: s for s in fake_slurm.read_jsonl(mini.state / "srun.jsonl")}
+    assert (steps[ok["id"]]["gpus"], steps[ok["id"]]["cpus_per_task"]) == (1, 2)
+    assert (steps[bad["id"]]["gpus"], steps[bad["id"]]["cpus_per_task"]) == (0, 1)
+    assert ok["job_name"] == bad["job_name"]  # the plugin's run id, which its sacct --name query filters on
+    assert not (mini.state / "scancel.jsonl").exists()
+
+
+def test_slurm_plugin_cancels_running_jobs_on_interrupt(mini):
+    proc = subprocess.Popen(mini.cmd("hang.txt"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=mini.env)
+    try:
+        _wait(lambda: (mini.work / "started").exists(), "the job to run", proc)
+        (job,) = fake_slurm.read_jsonl(mini.state / "sbatch.jsonl")
+        # snakemake counts the job as active once its status queries ask for it
+        _wait(lambda: any(str(job["id"]) in q["ids"] for q in fake_slurm.read_jsonl(mini.state / "queries.jsonl")),
+              "a status query listing the job", proc)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=HANG_GUARD_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    calls = fake_slurm.read_jsonl(mini.state / "scancel.jsonl")
+    assert [c["job_ids"] for c in calls] == [[str(job["id"])]], out
+    assert fake_slurm.job_state(mini.state, str(job["id"])) == "CANCELLED"
+    assert not fake_slurm._alive(int((mini.state / f"{job['id']}.pid").read_text()))
+    assert not (mini.work / "hang.txt").exists()
+    assert proc.returncode != 0
