@@ -18,10 +18,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
+import yaml
 from helpers import fake_slurm
 
 REPO = Path(__file__).resolve().parents[1]
@@ -175,11 +178,11 @@ def mini(tmp_path) -> SimpleNamespace:
     (work / "Snakefile").write_text(MINI_SNAKEFILE)
     state = tmp_path / "state"
     env = fake_slurm.install(tmp_path / "bin", state, partition_names=PARTITIONS, account_names=[ACCOUNT])
-    def cmd(*args: str) -> list[str]:
+    def cmd(*args: str, account: str = ACCOUNT) -> list[str]:
         """Snakemake with the plugin; ``args`` (targets first) before the trailing list options."""
         return [*SNAKEMAKE, *args, "--snakefile", str(work / "Snakefile"), "--directory", str(work),
                 "--workflow-profile", "none", "--executor", "slurm", "--jobs", "2", *FAST_POLLING,
-                "--default-resources", f"slurm_account={ACCOUNT}", f"slurm_partition={CPU_PARTITION}", "runtime=5",
+                "--default-resources", f"slurm_account={account}", f"slurm_partition={CPU_PARTITION}", "runtime=5",
                 "mem_mb=100"]
 
     return SimpleNamespace(work=work, state=state, env=env, cmd=cmd)
@@ -208,6 +211,16 @@ def test_slurm_plugin_reports_a_failed_job_and_requests_the_gpu(mini):
     assert not (mini.state / "scancel.jsonl").exists()
 
 
+def test_slurm_plugin_refuses_the_profile_placeholders(mini):
+    """Left in place, the profile's account placeholder stops the first submission (docs/cluster.md)."""
+    proc = subprocess.run(mini.cmd("bad.txt", account="<your_account>"), capture_output=True, text=True,
+                          env=mini.env, timeout=HANG_GUARD_S)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "The given account <your_account> appears to be invalid" in log, log
+    assert not (mini.state / "sbatch.jsonl").exists()
+
+
 def test_slurm_plugin_cancels_running_jobs_on_interrupt(mini):
     proc = subprocess.Popen(mini.cmd("hang.txt"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env=mini.env)
@@ -229,3 +242,140 @@ def test_slurm_plugin_cancels_running_jobs_on_interrupt(mini):
     assert not fake_slurm._alive(int((mini.state / f"{job['id']}.pid").read_text()))
     assert not (mini.work / "hang.txt").exists()
     assert proc.returncode != 0
+
+
+# --------------------------------------------------------------------------------------------
+# the tiny workflow through profiles/slurm
+
+STRATEGIES = ("random", "polygon")
+MODELS = ("resnet11_3d", "gcn", "df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned")
+
+
+def filled_profile(dest: Path) -> Path:
+    """``profiles/slurm`` with its placeholders replaced by the fake cluster's names, as a user does."""
+    dest.mkdir(parents=True)
+    text = (PROFILE / "config.yaml").read_text()
+    for placeholder, value in PLACEHOLDERS.items():
+        assert placeholder in text, placeholder
+        text = text.replace(placeholder, value)
+    assert "<your_" not in text
+    (dest / "config.yaml").write_text(text)
+    return dest
+
+
+def submitted_jobs(log: str) -> dict[int, dict]:
+    """What the main Snakemake process printed about each job it submitted, by SLURM job id:
+    rule, threads and resources (``name=value``)."""
+    blocks = {}
+    for m in re.finditer(r"^(?:rule|checkpoint) (\w+):\n(.*?)(?=^\S|\Z)", log, flags=re.M | re.S):
+        jobid = int(re.search(r"^\s+jobid: (\d+)$", m.group(2), flags=re.M).group(1))
+        threads = re.search(r"^\s+threads: (\d+)$", m.group(2), flags=re.M)
+        resources = re.search(r"^\s+resources: (.*)$", m.group(2), flags=re.M).group(1)
+        blocks[jobid] = dict(rule=m.group(1), threads=int(threads.group(1)) if threads else 1,
+                             resources=dict(kv.split("=", 1) for kv in resources.split(", ")))
+    submitted = {}
+    for m in re.finditer(r"^Job (\d+) has been submitted with SLURM jobid (\d+) ", log, flags=re.M):
+        submitted[int(m.group(2))] = blocks[int(m.group(1))]
+    return submitted
+
+
+@pytest.fixture(scope="module")
+def slurm_run(tmp_path_factory) -> SimpleNamespace:
+    pytest.importorskip("snakemake_executor_plugin_slurm")
+    root = tmp_path_factory.mktemp("slurm_workflow")
+    work, state = root / "work", root / "state"
+    profile = filled_profile(root / "profile")
+    env = fake_slurm.install(root / "bin", state, partition_names=PARTITIONS, account_names=[ACCOUNT])
+    cmd = [*SNAKEMAKE, "all", "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
+           "--configfile", str(TINY), "--workflow-profile", str(profile), "--jobs", "2", *FAST_POLLING]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=WORKFLOW_HANG_GUARD_S)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-5000:]
+    return SimpleNamespace(work=work, state=state, log=log, profile=yaml.safe_load((profile / "config.yaml").read_text()),
+                           jobs=fake_slurm.read_jsonl(state / "sbatch.jsonl"),
+                           steps={s["job_id"]: s for s in fake_slurm.read_jsonl(state / "srun.jsonl")})
+
+
+@pytest.mark.slow
+def test_slurm_profile_run_outputs(slurm_run):
+    res = slurm_run.work / "results"
+    metrics = pd.read_csv(res / "tables" / "metrics.csv")
+    assert sorted(zip(metrics.strategy, metrics.model)) == sorted((s, m) for s in STRATEGIES for m in MODELS)
+    assert metrics.OA.between(0, 100).all()
+    valid = pd.read_csv(res / "valid_samples.csv")
+    valid_ids = set(valid.sample_id[valid.valid])
+    samples = pd.read_parquet(res / "samples.parquet", columns=["sample_id", "lcz"]).set_index("sample_id")
+    for strategy in STRATEGIES:
+        split = pd.read_csv(res / "splits" / f"{strategy}.csv")
+        expected = split[split.split.isin(["val", "test"]) & split.sample_id.isin(valid_ids)]
+        for model in MODELS:
+            pred = pd.read_csv(res / "predictions" / strategy / f"{model}.csv")
+            assert sorted(pred.sample_id) == sorted(expected.sample_id), (strategy, model)
+            assert (pred.y_true.to_numpy() == samples.loc[pred.sample_id, "lcz"].to_numpy()).all()
+            row = metrics[(metrics.strategy == strategy) & (metrics.model == model)].iloc[0]
+            assert row.n_test == (expected.split == "test").sum()
+    (tif,) = (res / "maps").glob("*_lcz.tif")
+    assert tif.stat().st_size > 0
+    assert (res / "summary.md").read_text().strip()
+
+
+@pytest.mark.slow
+def test_slurm_profile_every_job_went_through_sbatch(slurm_run):
+    log, jobs = slurm_run.log, slurm_run.jobs
+    started = re.findall(r"^(localrule|rule|checkpoint) (\w+):$", log, flags=re.M)
+    assert [name for kind, name in started if kind == "localrule"] == ["all"]  # the target, no script
+    assert sorted(r["rule"] for r in jobs) == sorted(name for kind, name in started if kind != "localrule")
+    counts = Counter(r["rule"] for r in jobs)
+    n_shards = pd.read_parquet(slurm_run.work / "results" / "samples.parquet", columns=["shard"]).shard.nunique()
+    assert counts["train"] == counts["predict"] == 2 * len(STRATEGIES)
+    assert counts["segment"] == counts["graphs"] == counts["chip_google"] == counts["chip_sentinel2"] == n_shards
+    assert counts["lcz_map"] == counts["demo_city"] == counts["samples"] == 1
+    # one run id as job name; every job ran its step through srun and ended COMPLETED
+    assert len({r["job_name"] for r in jobs}) == 1
+    for job in jobs:
+        assert fake_slurm.job_state(slurm_run.state, str(job["id"])) == "COMPLETED", job
+        assert job["id"] in slurm_run.steps, job
+    # status went through sacct in the plugin's format, for the run's jobs only; nothing was cancelled
+    queries = fake_slurm.read_jsonl(slurm_run.state / "queries.jsonl")
+    assert queries and all(q["command"] == "sacct" and "--format=JobIdRaw,State" in q["argv"]
+                           and q["argv"][q["argv"].index("--name") + 1] == jobs[0]["job_name"] for q in queries)
+    assert not (slurm_run.state / "scancel.jsonl").exists()
+
+
+@pytest.mark.slow
+def test_slurm_profile_resources_reach_sbatch(slurm_run):
+    declared = submitted_jobs(slurm_run.log)
+    assert sorted(declared) == sorted(r["id"] for r in slurm_run.jobs)
+    profile = slurm_run.profile
+    defaults = dict(kv.split("=", 1) for kv in profile["default-resources"])
+    for job in slurm_run.jobs:
+        want, step = declared[job["id"]], slurm_run.steps[job["id"]]
+        rule, resources = want["rule"], want["resources"]
+        assert job["rule"] == rule
+        # what Snakemake resolved for the job is what sbatch got
+        assert (job["cpus_per_task"], job["mem_mb"], job["minutes"], job["partition"], job["account"]) == (
+            want["threads"], int(resources["mem_mb"]), int(resources["runtime"]), resources["slurm_partition"],
+            resources["slurm_account"]), job
+        # ... and that is what the profile (or, where it is silent, the rule) declares
+        per_rule = profile["set-resources"].get(rule, {})
+        gpu_rule = rule in GPU_RULES
+        assert job["partition"] == (GPU_PARTITION if gpu_rule else CPU_PARTITION) and job["account"] == ACCOUNT
+        assert job["minutes"] == int(per_rule.get("runtime", defaults["runtime"])), job
+        if "mem_mb" in per_rule:
+            assert job["mem_mb"] == per_rule["mem_mb"], job
+        assert job["cpus_per_task"] == profile["set-threads"].get(rule, want["threads"]), job
+        # GPU rules: one GPU, for the allocation and for the job step; the others none
+        assert bool(per_rule.get("gpu")) == gpu_rule
+        if gpu_rule:
+            assert (job["gpus"], job["gpus_arg"], job["gres"], step["gpus"]) == (1, "1", None, 1), job
+            assert job["ntasks"] is None  # the plugin sets no task count for GPU jobs
+        else:
+            assert (job["gpus"], job["gres"], step["gpus"], job["ntasks"]) == (0, None, 0, 1), job
+            assert not any(a.startswith(("--gpus", "--gres", "-G")) for a in job["argv"]), job
+        assert step["cpus_per_task"] == job["cpus_per_task"] and step["ntasks"] == 1
+    # spot checks against the profile file's literal values
+    by_rule = {j["rule"]: j for j in slurm_run.jobs}
+    assert (by_rule["train"]["minutes"], by_rule["train"]["mem_mb"], by_rule["train"]["cpus_per_task"]) == (720, 32000, 8)
+    assert (by_rule["segment"]["minutes"], by_rule["segment"]["mem_mb"]) == (240, 16000)
+    assert (by_rule["lcz_map"]["minutes"], by_rule["lcz_map"]["cpus_per_task"]) == (480, 4)
+    assert (by_rule["fuse"]["minutes"], by_rule["fuse"]["mem_mb"]) == (60, 1000)  # default runtime, rule's memory

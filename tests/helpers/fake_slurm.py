@@ -44,8 +44,9 @@ State lives in ``$FAKE_SLURM_DIR``::
     slot<N>.lock             flocks bounding the jobs that run at once
 
 ``install(bin_dir, state_dir)`` writes a ``sh`` wrapper per command into ``bin_dir`` (running this
-file with the current Python) and returns the environment to run Snakemake in. Only the standard
-library is used.
+file with the current Python) and returns the environment to run Snakemake in; from a shell,
+``eval "$(python tests/helpers/fake_slurm.py install BIN_DIR STATE_DIR)"`` does the same. Only the
+standard library is used.
 """
 
 from __future__ import annotations
@@ -605,14 +606,26 @@ def scontrol(argv: list[str]) -> int:
     return 0
 
 
+def install_cli(argv: list[str]) -> int:
+    """``install BIN_DIR STATE_DIR``: write the commands; print the ``export`` lines for a shell's ``eval``."""
+    p = _Parser("fake_slurm.py install")
+    p.add_argument("bin_dir", type=Path)
+    p.add_argument("state_dir", type=Path)
+    args = p.parse_args(argv)
+    env = install(args.bin_dir.resolve(), args.state_dir.resolve())
+    for key in (STATE_ENV, PARTITIONS_ENV, ACCOUNTS_ENV, MAX_RUNNING_ENV, "PATH"):
+        print(f"export {key}={shlex.quote(env[key])}")
+    return 0
+
+
 HANDLERS = {"sbatch": sbatch, "squeue": squeue, "sacct": sacct, "scancel": scancel, "srun": srun, "sinfo": sinfo,
-            "sacctmgr": sacctmgr, "scontrol": scontrol, "_run": run_job}
+            "sacctmgr": sacctmgr, "scontrol": scontrol, "_run": run_job, "install": install_cli}
 
 
 def main(argv: list[str]) -> int:
     """``fake_slurm.py COMMAND ARGS...``"""
     if not argv or argv[0] not in HANDLERS:
-        sys.stderr.write(f"usage: fake_slurm.py {{{','.join(COMMANDS)}}} ARGS...\n")
+        sys.stderr.write(f"usage: fake_slurm.py {{{','.join((*COMMANDS, 'install'))}}} ARGS...\n")
         return 2
     try:
         return HANDLERS[argv[0]](argv[1:])
