@@ -41,7 +41,7 @@ PARTITIONS = (f"{CPU_PARTITION}*", GPU_PARTITION)
 PLACEHOLDERS = {"<your_account>": ACCOUNT, "<your_cpu_partition>": CPU_PARTITION,
                 "<your_gpu_partition>": GPU_PARTITION}
 #: Rules the profile sends to the GPU partition with one GPU.
-GPU_RULES = ("segment", "train", "predict", "lcz_map")
+GPU_RULES = ("segment", "train", "predict", "lcz_map_tile")
 #: Status polling of the plugin: a first check after 1 s instead of 40 s (no effect on results).
 FAST_POLLING = ("--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "1")
 #: Hang guards only (the machine may be loaded); nothing waits for a fixed time.
@@ -330,7 +330,9 @@ def test_slurm_profile_every_job_went_through_sbatch(slurm_run):
     n_shards = pd.read_parquet(slurm_run.work / "results" / "samples.parquet", columns=["shard"]).shard.nunique()
     assert counts["train"] == counts["predict"] == 2 * len(STRATEGIES)
     assert counts["segment"] == counts["graphs"] == counts["chip_google"] == counts["chip_sentinel2"] == n_shards
-    assert counts["lcz_map"] == counts["demo_city"] == counts["samples"] == 1
+    assert counts["lcz_map"] == counts["lcz_map_plan"] == counts["demo_city"] == counts["samples"] == 1
+    tiles = list((slurm_run.work / "results" / "maps" / "tiles" / "demo_city_1").glob("r*c*.tif"))
+    assert counts["lcz_map_tile"] == len(tiles) > 1
     # one run id as job name; every job ran its step through srun and ended COMPLETED
     assert len({r["job_name"] for r in jobs}) == 1
     for job in jobs:
@@ -381,5 +383,6 @@ def test_slurm_profile_resources_reach_sbatch(slurm_run):
     by_rule = {j["rule"]: j for j in slurm_run.jobs}
     assert (by_rule["train"]["minutes"], by_rule["train"]["mem_mb"], by_rule["train"]["cpus_per_task"]) == (720, 32000, 8)
     assert (by_rule["segment"]["minutes"], by_rule["segment"]["mem_mb"]) == (240, 16000)
-    assert (by_rule["lcz_map"]["minutes"], by_rule["lcz_map"]["cpus_per_task"]) == (480, 4)
+    assert (by_rule["lcz_map_tile"]["minutes"], by_rule["lcz_map_tile"]["cpus_per_task"]) == (120, 4)
+    assert (by_rule["lcz_map"]["minutes"], by_rule["lcz_map"]["mem_mb"]) == (60, 4000)
     assert (by_rule["fuse"]["minutes"], by_rule["fuse"]["mem_mb"]) == (60, 1000)  # default runtime, rule's memory
