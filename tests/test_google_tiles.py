@@ -20,6 +20,7 @@ import rasterio.windows
 from helpers.google_tiles import (
     HALF_M,
     Mosaic,
+    mosaic_from_raster,
     tile_aligned_mosaic,
     write_geotiff_tiles,
     write_mbtiles,
@@ -322,3 +323,34 @@ def test_workflow_chips_a_tile_folder_region(tiny_region, tmp_path):
     (tmp_path / "xyz").touch()
     proc = subprocess.run([*cmd, "-n", "--rerun-triggers", "mtime"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and "chip_google" in proc.stdout + proc.stderr
+
+
+def test_pyramids_cut_from_a_demo_google_raster_chip_like_its_mosaic(tmp_path):
+    """XYZ, MBTiles and GeoTIFF tiles cut from a demo city's Google raster (warped onto the zoom-17 tile
+    grid, as a user's pyramid of that imagery would be) give the chips of the same mosaic as one GeoTIFF."""
+    from helpers.demo import demo_settings
+
+    from df4lcz.demo import generate_demo
+
+    generate_demo(tmp_path / "demo", demo_settings(seed=3, n_cities=1, patches_per_side=2, patch_cells=(1, 1),
+                                                   classes=(2, 11), labelled_fraction=1.0))
+    google = tmp_path / "demo" / "demo_city_1" / "google.tif"
+    with rasterio.open(google) as src:
+        crs, left, top = src.crs.to_string(), src.bounds.left, src.bounds.top
+    box = (left + 200, top - 900, left + 900, top - 200)  # a 700 m × 700 m part of the city
+    mosaic = mosaic_from_raster(google, ZOOM, box)
+    assert mosaic.data.std() > 5  # real demo imagery, not an empty warp
+    reference = str(write_mosaic_geotiff(tmp_path / "mosaic.tif", mosaic))
+    write_geotiff_tiles(tmp_path / "parts", mosaic, 300)
+    forms = [str(write_tile_folder(tmp_path / "xyz", mosaic)), str(write_mbtiles(tmp_path / "t.mbtiles", [mosaic])),
+             str(tmp_path / "parts" / "*.tif")]
+    table = pd.DataFrame({"sample_id": [1, 2, 3], "crs": crs,
+                          "xmin": [box[0] + 20, box[0] + 300, box[0] + 150], "ymax": [box[3] - 20, box[3] - 100,
+                                                                                     box[3] - 330]})
+    table["xmax"], table["ymin"] = table.xmin + 320, table.ymax - 320
+    ref_ids, ref_images, _ = chip_google(reference, table, CHIP, "bilinear")
+    assert ref_ids.tolist() == [1, 2, 3]
+    for form in forms:
+        ids, images, excluded = chip_google(form, table, CHIP, "bilinear")
+        assert ids.tolist() == [1, 2, 3] and excluded.empty, form
+        np.testing.assert_array_equal(images, ref_images)

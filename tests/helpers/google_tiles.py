@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+import rasterio.enums
+import rasterio.warp
 from pyproj import Transformer
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
@@ -75,6 +77,25 @@ def tile_aligned_mosaic(bounds: tuple[float, float, float, float], crs: str, zoo
     rows, cols = np.mgrid[0:h, 0:w]
     smooth = np.stack([cols * 0.2, rows * 0.15, (cols + rows) * 0.1]) % 200
     data = (smooth + rng.integers(0, 56, size=(3, h, w))).astype(np.uint8)
+    return Mosaic(data, zoom, x0, y0)
+
+
+def mosaic_from_raster(path: Path, zoom: int, bounds: tuple[float, float, float, float]) -> Mosaic:
+    """The RGB raster ``path`` warped (bilinear) onto the zoom-``zoom`` tiles covering ``bounds`` (raster CRS).
+
+    What a user's XYZ/MBTiles pyramid of the same imagery holds: the tiles of this mosaic are cut from it.
+    """
+    with rasterio.open(path) as src:
+        tr = Transformer.from_crs(src.crs, "EPSG:3857", always_xy=True)
+        xs, ys = tr.transform([bounds[0], bounds[2], bounds[0], bounds[2]], [bounds[1], bounds[1], bounds[3], bounds[3]])
+        tile_m = 2 * HALF_M / 2**zoom
+        x0, x1 = math.floor((min(xs) + HALF_M) / tile_m), math.floor((max(xs) + HALF_M) / tile_m)
+        y0, y1 = math.floor((HALF_M - max(ys)) / tile_m), math.floor((HALF_M - min(ys)) / tile_m)
+        data = np.zeros((3, (y1 - y0 + 1) * TILE, (x1 - x0 + 1) * TILE), np.uint8)
+        transform = from_origin(-HALF_M + x0 * tile_m, HALF_M - y0 * tile_m, tile_m / TILE, tile_m / TILE)
+        for band in range(3):
+            rasterio.warp.reproject(rasterio.band(src, band + 1), data[band], dst_transform=transform,
+                                    dst_crs="EPSG:3857", resampling=rasterio.enums.Resampling.bilinear)
     return Mosaic(data, zoom, x0, y0)
 
 
