@@ -40,6 +40,16 @@ def write_h5(
                     f.attrs[key] = value
 
 
+def _open(path: str | os.PathLike, what: str) -> h5py.File:
+    """``path`` opened read-only; ``FileNotFoundError`` / ``ValueError`` naming it and ``what`` it should be."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: file not found")
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise ValueError(f"{path}: not a readable {what} ({exc})") from exc
+
+
 def read_h5(
     path: str | os.PathLike,
     names: list[str] | None = None,
@@ -58,13 +68,7 @@ def read_h5(
         FileNotFoundError: ``path`` does not exist.
         ValueError: the file is not readable HDF5, or a required dataset is missing.
     """
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: file not found")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise ValueError(f"{path}: not a readable {what} ({exc})") from exc
-    with f:
+    with _open(path, what) as f:
         wanted = list(f.keys()) if names is None else list(names)
         missing = [n for n in wanted if n not in f]
         if missing:
@@ -82,13 +86,7 @@ def read_h5_info(path: str | os.PathLike, what: str = "HDF5 file") -> tuple[dict
         FileNotFoundError: ``path`` does not exist.
         ValueError: the file is not readable HDF5.
     """
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: file not found")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise ValueError(f"{path}: not a readable {what} ({exc})") from exc
-    with f:
+    with _open(path, what) as f:
         shapes = {n: tuple(f[n].shape) for n in f}
         attrs = {k: _decode_attr(v) for k, v in f.attrs.items()}
     return shapes, attrs
