@@ -314,3 +314,29 @@ def shard_column_files(column):
         return sorted(set(rows[column].astype(str)))
 
     return files
+
+
+# ---- LCZ maps (rules/map.smk) ----
+
+
+def map_raster_inputs(wc):
+    """The region's rasters (Google mosaic and Sentinel-2 input(s))."""
+    return {
+        "google": google_inputs(wc.region),
+        "sentinel2": REGIONS[wc.region]["sentinel2"],
+    }
+
+
+def map_tile_files(wc):
+    """The tile files of the region's plan (known once the checkpoint lcz_map_plan has run)."""
+    from df4lcz.mapping.tiles import read_plan
+
+    plan = read_plan(checkpoints.lcz_map_plan.get(region=wc.region).output.plan)
+    return [f"results/maps/tiles/{wc.region}/{tile.id}.tif" for tile in plan.tiles]
+
+
+MAP_PROBABILITY_OUTPUTS = (
+    {"probabilities": "results/maps/{region}_lcz_probabilities.tif"}
+    if config["map"]["probabilities"] != "none"
+    else {}
+)
