@@ -44,6 +44,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from df4lcz.demo import CITY_SITES  # noqa: E402
 from df4lcz.demo.generate import utm_crs  # noqa: E402
+from df4lcz.io.checks import write_checks  # noqa: E402
 from df4lcz.io.samples import write_samples  # noqa: E402
 from df4lcz.sampling.grid import assign_ids_and_shards, to_geodataframe  # noqa: E402
 
@@ -100,6 +101,7 @@ def prepare(work: Path, n: int, shard_size: int) -> tuple[Path, int]:
     (results / "figures" / "samples_overview.png").touch()
     (results / "tables").mkdir(parents=True, exist_ok=True)
     table.groupby("lcz").size().rename("samples").to_csv(results / "tables" / "samples_per_class.csv")
+    write_checks(results / "checks" / "samples.csv", [])  # the checkpoint's input-check record: no warning
     return config_path, int(table["shard"].nunique())
 
 

@@ -383,7 +383,9 @@ def _run(opts: argparse.Namespace, work: Path, sizes: dict[str, int]) -> None:
                             {"google": cfg["google"],
                              "google_input": GoogleSpec.from_region(region, 0).as_params()}),
             "chip_sentinel2": ({"samples": samples, "raster": city_files["sentinel2"]}, {"chips": chips_s},
-                               {"sentinel2": cfg["sentinel2"], "band_names": None}),
+                               {"sentinel2": cfg["sentinel2"],  # as rules/sentinel2.smk passes them
+                                "region": {"sentinel2": city_files["sentinel2"], "s2_band_names": None,
+                                           "s2_scale": None, "s2_offset": None}}),
             "segment": ({"chips": chips_g, "samples": samples, "checkpoint": []},
                         {"masks": masks, "overlay": str(res / "figures" / "masks" / f"{shard}.png")},
                         {"segment": segment_params(cfg)}),
@@ -414,8 +416,13 @@ def _run(opts: argparse.Namespace, work: Path, sizes: dict[str, int]) -> None:
         job = write_job(root, kind, {"samples": str(work / "small" / "results" / "samples.parquet"),
                                      "raster": str(root / "resources" / "demo" / CITY / raster)},
                         {"chips": str(root / "results" / "same_squares" / kind / f"{shard}.h5")},
-                        {"google": configs["large"]["google"]} if kind == "chip_google" else
-                        {"sentinel2": configs["large"]["sentinel2"], "band_names": None},
+                        {"google": configs["large"]["google"],
+                         "google_input": GoogleSpec.from_region(
+                             {**region_defaults(), "google": str(root / "resources" / "demo" / CITY / raster)}, 0
+                         ).as_params()} if kind == "chip_google" else
+                        {"sentinel2": configs["large"]["sentinel2"],
+                         "region": {"sentinel2": str(root / "resources" / "demo" / CITY / raster),
+                                    "s2_band_names": None, "s2_scale": None, "s2_offset": None}},
                         {"shard": shard}, f"{shard}_small_city_squares")
         peak, runs, text, wall = measure(["--child", kind, str(job)], root, opts.repeat,
                                          f"{kind} of the small city's squares on the large mosaic")
