@@ -2,7 +2,10 @@
 
 This module owns every form the Google imagery of a region may come in, and is the one place that
 turns the config value into an opened raster (:func:`open_google`) and into the files Snakemake
-tracks (:func:`google_files`):
+tracks (:func:`google_files`). It is ~560 lines because it owns one format end to end — the spec,
+locating each form on disk with its errors, and the VRT that mosaics them; the locating and the VRT
+share the tile arithmetic and :class:`ResolvedGoogle`, so splitting them would only move that into a
+third module:
 
 ===========================  =========================================================  ======================
 form                         how it is opened                                           files tracked

@@ -12,6 +12,10 @@
   (1 byte per pixel) and, for the agreement, the reference rasters of the grid.
 
 :func:`map_region` runs all three in one process (plan, every tile, gather).
+
+Why one module of ~480 lines: the three rules are one map's stages and share what must agree between
+them (the settings tags every tile carries and the gather checks, the classifier setup); split per
+rule, those would need a fourth module that every stage imports.
 """
 
 from __future__ import annotations
