@@ -230,6 +230,15 @@ def test_slurm_plugin_refuses_the_profile_placeholders(mini):
     assert not (mini.state / "sbatch.jsonl").exists()
 
 
+def _interruptible() -> None:
+    """In the child before it runs Snakemake: Ctrl-C (SIGINT) acts, as at a terminal.
+
+    A test suite started in the background (``make test &``, ``nohup``, many CI runners) inherits
+    SIGINT ignored, and Python then never turns it into ``KeyboardInterrupt``.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_slurm_plugin_cancels_running_jobs_on_interrupt(mini):
     """Ctrl-C cancels the run's jobs with ``scancel``.
 
@@ -242,7 +251,7 @@ def test_slurm_plugin_cancels_running_jobs_on_interrupt(mini):
     """
     no_checks = ("--slurm-init-seconds-before-status-checks", str(NO_STATUS_CHECK_S))
     proc = subprocess.Popen(mini.cmd("hang.txt", polling=no_checks), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=mini.env)
+                            stderr=subprocess.STDOUT, text=True, env=mini.env, preexec_fn=_interruptible)
     try:
         _wait(lambda: (mini.work / "started").exists(), "the job to run", proc)
         (job,) = fake_slurm.read_jsonl(mini.state / "sbatch.jsonl")
