@@ -192,9 +192,11 @@ def mini(tmp_path) -> Iterator[SimpleNamespace]:
 
     yield SimpleNamespace(work=work, state=state, env=env, cmd=cmd)
     # what a cluster does at the end of a test: nothing of it keeps running (even when it failed)
+    # (only jobs still active: an ended job's process-group id may belong to another process by now)
     for pid_file in state.glob("*.pid"):
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            os.killpg(int(pid_file.read_text()), signal.SIGKILL)
+        if fake_slurm.job_state(state, pid_file.stem) in fake_slurm.ACTIVE_STATES:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.killpg(int(pid_file.read_text()), signal.SIGKILL)
 
 
 def test_slurm_plugin_reports_a_failed_job_and_requests_the_gpu(mini):
