@@ -111,6 +111,29 @@ def test_config_docs_in_sync_with_schema():
     assert "| `segment.sam.points_per_side` | integer | `12` |" in table
 
 
+def test_schema_holds_only_json_schema_keywords():
+    """A comma in an unquoted flow-style description splits it into a stray key; none may exist."""
+    from jsonschema import Draft202012Validator
+
+    from df4lcz.config import load_schema
+
+    known = set(Draft202012Validator.VALIDATORS) | {"type", "default", "description", "title", "$schema", "$id"}
+    odd = []
+
+    def walk(node, path):
+        for name, sub in node.get("properties", {}).items():
+            odd.extend(f"{path}{name}: {k!r}" for k in sub if k not in known)
+            walk(sub, f"{path}{name}.")
+            if isinstance(sub.get("items"), dict):
+                walk(sub["items"], f"{path}{name}[].")
+
+    walk(load_schema(), "")
+    assert odd == []
+    table = schema_markdown()
+    assert "| `train.gcn.lr_decay` | number | `1.0` | Step-decay factor (1.0 = constant rate, as in the released" in table
+    assert "| `map.strategy` | `random` \\| `polygon` \\| `null` | `null` |" in table
+
+
 def test_tiny_sam_needs_a_checkpoint():
     with pytest.raises(ConfigError, match=r"'segment.sam.checkpoint': model_type 'tiny'"):
         validate_config({"segment": {"backend": "sam", "sam": {"model_type": "tiny"}}})

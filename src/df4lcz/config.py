@@ -319,15 +319,18 @@ def schema_markdown(schema: Mapping[str, Any] | None = None) -> str:
     schema = schema or load_schema()
     rows: list[str] = ["| key | type | default | description |", "|---|---|---|---|"]
 
+    def literal(value: Any) -> str:  # a value as the user writes it in YAML (null, true, 0.5, sam)
+        return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+
     def walk(node: Mapping[str, Any], prefix: str) -> None:
         for name, sub in node.get("properties", {}).items():
             key = f"{prefix}{name}"
             typ = sub.get("type", "")
             typ = " or ".join(typ) if isinstance(typ, list) else typ
             if "enum" in sub:
-                typ = " \\| ".join(f"`{v}`" for v in sub["enum"])
+                typ = " \\| ".join(f"`{literal(v)}`" for v in sub["enum"])
             default = sub.get("default", "")
-            default_txt = "" if isinstance(default, dict) else f"`{yaml.safe_dump(default, default_flow_style=True).strip().removesuffix('...').strip()}`"
+            default_txt = "" if isinstance(default, dict) else f"`{literal(default)}`"
             desc = " ".join(str(sub.get("description", "")).split())
             rows.append(f"| `{key}` | {typ} | {default_txt} | {desc} |")
             if sub.get("type") == "object" and "properties" in sub:
