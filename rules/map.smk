@@ -11,6 +11,8 @@ checkpoint lcz_map_plan:
         plan="results/maps/tiles/{region}/plan.json",
     log:
         "logs/lcz_map_plan/{region}.log",
+    benchmark:
+        "benchmarks/lcz_map_plan/{region}.tsv"
     wildcard_constraints:
         region="|".join(re.escape(name) for name in REGIONS) or "NO_REGION",
     conda:

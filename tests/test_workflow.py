@@ -143,6 +143,18 @@ def test_lint_clean():
     assert "Congratulations" in proc.stdout + proc.stderr
 
 
+def test_every_rule_has_log_and_benchmark():
+    """Every rule and checkpoint but ``all`` declares ``log:`` and ``benchmark:`` (README, "Everyday use")."""
+    rules = {}
+    for path in sorted((REPO / "rules").glob("*.smk")):
+        for block in re.split(r"(?m)^(?=(?:rule|checkpoint) \w+:)", path.read_text(encoding="utf-8")):
+            head = re.match(r"(?:rule|checkpoint) (\w+):", block)
+            if head:
+                rules[head.group(1)] = {d for d in ("log", "benchmark") if re.search(rf"(?m)^    {d}:$", block)}
+    assert len(rules) >= 24 and {"samples", "lcz_map_plan", "lcz_map_tile", "so2sat_samples"} <= set(rules)
+    assert {name: have for name, have in rules.items() if have != {"log", "benchmark"}} == {}
+
+
 @pytest.mark.slow
 def test_tiny_sam_backend_in_workflow(tmp_path):
     """The SAM backend runs in the workflow (tiny random-weight SAM from segment-anything's modules);
