@@ -12,10 +12,10 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
-
-
 report: "report/workflow.rst"
+
+
+# config.yaml (and --configfile files) are read and validated in rules/common.smk
 
 
 include: "rules/common.smk"
@@ -40,9 +40,11 @@ include: "rules/evaluate.smk"
 
 
 # Snakemake's SIGTERM handler can deadlock when the signal lands during job selection (df4lcz.sigterm,
-# docs/cluster.md): run it off the main thread.
+# docs/cluster.md): run it off the main thread. Then, when jobs run on this machine, stop before the
+# first one if it lacks a device the settings name (train.device: cuda without a GPU).
 onstart:
     defer_sigterm_handler()
+    check_devices_here(workflow.local_exec)
 
 
 rule all:

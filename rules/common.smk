@@ -16,7 +16,12 @@ import pandas as pd
 from snakemake.exceptions import WorkflowError
 
 from df4lcz.chipping.google_sources import GoogleSpec, google_files
-from df4lcz.config import ConfigError, region_defaults, validate_config
+from df4lcz.config import (
+    ConfigError,
+    read_config_file,
+    region_defaults,
+    validate_config,
+)
 from df4lcz.constants import (
     ALL_MODEL_NAMES,
     FUSION_MODEL_NAMES,
@@ -28,10 +33,27 @@ from df4lcz.constants import (
     TRAINED_MODEL_NAMES,
 )
 from df4lcz.demo import CITY_SITES
+from df4lcz.devices import device_problems, used_device_settings
 from df4lcz.mapping.compat import check_map_models
 from df4lcz.sigterm import defer_sigterm_handler
 from df4lcz.segmentation.checkpoints import SAM_CHECKPOINTS
 from df4lcz.variants import DATASET_VARIANTS
+
+#: The config file the workflow reads when present (in the working directory), before --configfile ones.
+DEFAULT_CONFIGFILE = "config.yaml"
+
+# Snakemake reports a YAML syntax error in it without file or line: read it first with df4lcz's
+# reader, whose message names both. (Files given with --configfile are read by Snakemake before
+# the workflow loads; `df4lcz check-config FILE` names the line of their errors: README.)
+if os.path.exists(DEFAULT_CONFIGFILE):
+    try:
+        read_config_file(DEFAULT_CONFIGFILE)
+    except ConfigError as _err:
+        raise WorkflowError(str(_err)) from None
+
+
+configfile: DEFAULT_CONFIGFILE
+
 
 try:
     _validated = validate_config(config, base_dir=".")
@@ -39,6 +61,19 @@ except ConfigError as _err:
     raise WorkflowError(str(_err)) from None
 config.clear()
 config.update(_validated)
+
+
+def check_devices_here(local):
+    """Stop before the first job if this machine lacks a device the settings name (df4lcz.devices).
+
+    Called from the onstart hook; ``local``: whether jobs run on this machine (with a cluster
+    executor the submit host need not have the GPU its jobs get, and each job checks its own).
+    """
+    if not local:
+        return
+    problems = device_problems(used_device_settings(config))
+    if problems:
+        raise WorkflowError("\n".join(problems))
 
 
 #: What the chosen dataset brings: its rule files, streams, graphs (df4lcz.variants).

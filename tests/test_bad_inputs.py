@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import re
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +23,7 @@ import rasterio
 import rasterio.shutil
 import shapely
 import torch
+import yaml
 from conftest import TINY_CRS, TINY_X0, TINY_Y1, write_raster
 from helpers.logs import warning_messages as _warnings
 from helpers.sampling import region_inputs, sample_params
@@ -28,6 +31,7 @@ from pyproj import Transformer
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
 from shapely.geometry import Polygon, box
+from test_workflow import REPO, SNAKEMAKE
 
 from df4lcz.chipping.google import chip_google
 from df4lcz.chipping.inputs import CHECKED_SQUARES, _first_with_data, check_google, check_sentinel2
@@ -307,6 +311,61 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path):
     with pytest.raises(ConfigError, match=r"my_config\.yaml, line \d+, column \d+: not valid YAML: .*"
                                           r"flow mapping that starts at line 2, column 8"):
         load_config(path, check_files=False)
+
+
+def test_yaml_syntax_error_in_config_yaml_names_file_and_line_in_the_workflow(tmp_path):
+    """Snakemake reads config.yaml itself (generic message); the workflow reads it first, naming the line."""
+    work = tmp_path / "wf"
+    work.mkdir()
+    (work / "config.yaml").write_text("dataset: demo\nmap:\n  enabled: false\n broken_indent: 1\n")
+    proc = subprocess.run([*SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
+                           "--cores", "1", "all", "-n"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0
+    assert "config.yaml, line 4, column 2: not valid YAML" in proc.stdout + proc.stderr
+    assert "not valid JSON or YAML" not in proc.stdout + proc.stderr
+    # a file given with --configfile is read by Snakemake before the workflow: check-config names the line
+    cli = subprocess.run([sys.executable, "-m", "df4lcz.cli", "check-config", str(work / "config.yaml")],
+                         capture_output=True, text=True, timeout=300)
+    assert cli.returncode == 1 and "config.yaml, line 4, column 2: not valid YAML" in cli.stderr
+
+
+def test_sam_checkpoint_of_another_architecture_stops_at_config_load(tmp_path):
+    from df4lcz.config import validate_config
+    from df4lcz.segmentation.sam import build_tiny_sam_checkpoint, sam_checkpoint_state
+
+    def check(checkpoint):
+        validate_config({"segment": {"backend": "sam", "sam": {"model_type": "tiny", "checkpoint": checkpoint}}},
+                        base_dir=tmp_path)
+
+    torch.save(torch.nn.Linear(3, 2).state_dict(), tmp_path / "linear.pth")
+    with pytest.raises(ConfigError, match=r"config key 'segment\.sam\.checkpoint': .*linear\.pth: checkpoint does "
+                                          r"not match the SAM 'tiny' architecture of segment\.sam\.model_type"):
+        check("linear.pth")
+    (tmp_path / "garbage.pth").write_bytes(np.random.default_rng(0).bytes(4096))
+    with pytest.raises(ConfigError, match=r"'segment\.sam\.checkpoint': .*garbage\.pth: not a readable PyTorch "
+                                          r"checkpoint"):
+        check("garbage.pth")
+    build_tiny_sam_checkpoint(tmp_path / "tiny.pth")
+    before = torch.get_rng_state()
+    check("tiny.pth")  # the right architecture passes, and the check leaves the random generator alone
+    assert torch.equal(before, torch.get_rng_state())
+    assert len(sam_checkpoint_state("tiny", tmp_path / "tiny.pth", mmap=True)) > 10
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA: 'cuda' is a valid device here")
+def test_cuda_device_without_cuda_stops_before_any_job(tmp_path):
+    cfg = yaml.safe_load((REPO / "tests" / "data" / "tiny.yaml").read_text())
+    cfg["train"]["device"] = "cuda"
+    (tmp_path / "cuda.yaml").write_text(yaml.safe_dump(cfg))
+    work = tmp_path / "wf"
+    proc = subprocess.run([*SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
+                           "--configfile", str(tmp_path / "cuda.yaml"), "--cores", "1", "all"],
+                          capture_output=True, text=True, timeout=600)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "config key 'train.device': 'cuda' needs a CUDA GPU but this machine has none" in text
+    assert not (work / "resources").exists() and not (work / "results").exists()  # not even the demo ran
+    assert "Finished jobid" not in text
 
 
 def test_geographic_sentinel2_gets_crs_advice_not_size_advice(tiny_region, tmp_path):

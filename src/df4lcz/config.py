@@ -188,13 +188,24 @@ def _semantic_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> li
     if cfg["segment"]["backend"] == "sam" and sam["model_type"] == "tiny" and not sam["checkpoint"]:
         problems.append("config key 'segment.sam.checkpoint': model_type 'tiny' (a test model) has no official "
                         "checkpoint; give the file made by df4lcz.segmentation.sam.build_tiny_sam_checkpoint")
-    if cfg["segment"]["backend"] == "sam" and sam["checkpoint"] and check_files \
-            and not (base / sam["checkpoint"]).exists():
-        problems.append(
-            f"config key 'segment.sam.checkpoint': file not found: {sam['checkpoint']} "
-            "(set it to null to let rule sam_checkpoint download the official file)"
-        )
+    if cfg["segment"]["backend"] == "sam" and sam["checkpoint"] and check_files:
+        problems += _sam_checkpoint_problems(sam, base)
     return problems
+
+
+def _sam_checkpoint_problems(sam: Mapping[str, Any], base: Path) -> list[str]:
+    """A given ``segment.sam.checkpoint`` exists and fits ``segment.sam.model_type`` (before any job)."""
+    path = base / sam["checkpoint"]
+    if not path.exists():
+        return [f"config key 'segment.sam.checkpoint': file not found: {sam['checkpoint']} "
+                "(set it to null to let rule sam_checkpoint download the official file)"]
+    from .segmentation.sam import sam_checkpoint_state  # imports torch: only when checking files
+
+    try:
+        sam_checkpoint_state(sam["model_type"], path, mmap=True)
+    except ValueError as exc:
+        return [f"config key 'segment.sam.checkpoint': {exc}"]
+    return []
 
 
 def _map_only_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> list[str]:
@@ -295,12 +306,12 @@ def _yaml_error_message(path: Path, exc: yaml.YAMLError) -> str:
     return f"{path}, line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {problem}"
 
 
-def load_config(path: str | os.PathLike, check_files: bool = True) -> dict[str, Any]:
-    """Read a YAML config file and validate it (relative paths resolve against the CWD).
+def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
+    """The mapping a YAML config file holds, not yet validated (an empty file is ``{}``).
 
     Raises:
         ConfigError: missing file, a YAML syntax error (the message names the file, line and
-            column), a top level that is not a mapping, or any validation problem.
+            column), or a top level that is not a mapping.
     """
     p = Path(path)
     if not p.exists():
@@ -311,7 +322,17 @@ def load_config(path: str | os.PathLike, check_files: bool = True) -> dict[str, 
         raise ConfigError(_yaml_error_message(p, exc)) from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: expected a mapping of config keys at the top level")
-    return validate_config(data, check_files=check_files)
+    return data
+
+
+def load_config(path: str | os.PathLike, check_files: bool = True) -> dict[str, Any]:
+    """Read a YAML config file (:func:`read_config_file`) and validate it (relative paths resolve
+    against the CWD).
+
+    Raises:
+        ConfigError: what :func:`read_config_file` raises, or any validation problem.
+    """
+    return validate_config(read_config_file(path), check_files=check_files)
 
 
 def schema_markdown(schema: Mapping[str, Any] | None = None) -> str:

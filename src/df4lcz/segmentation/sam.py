@@ -164,8 +164,16 @@ def checkpoint_help(model_type: str, path: str | os.PathLike) -> str:
     )
 
 
-def load_sam(model_type: str, checkpoint: str | os.PathLike, device: str) -> torch.nn.Module:
-    """Build a SAM of ``model_type`` and load ``checkpoint`` (a state dict) onto ``device``.
+def sam_checkpoint_state(model_type: str, checkpoint: str | os.PathLike, mmap: bool = False) -> dict[str, Any]:
+    """The state dict in ``checkpoint``, checked against the SAM architecture of ``model_type``.
+
+    The architecture is built on PyTorch's ``meta`` device (shapes only: no memory, no weights, the
+    random generator untouched), so this is cheap enough to run before any job (the config check).
+
+    Args:
+        model_type: ``segment.sam.model_type``.
+        checkpoint: the state-dict file.
+        mmap: map the file instead of reading it (tensors are read only when used).
 
     Raises:
         FileNotFoundError: the checkpoint does not exist (the message says how to get it).
@@ -182,7 +190,12 @@ def load_sam(model_type: str, checkpoint: str | os.PathLike, device: str) -> tor
             f"{path}: SAM {model_type} checkpoint not found; {checkpoint_help(model_type, path)}"
         )
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+        except RuntimeError:
+            if not mmap:
+                raise
+            state = torch.load(path, map_location="cpu", weights_only=True)  # a legacy (non-zip) file
     except Exception as exc:
         raise ValueError(
             f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__}: {str(exc)[:200]}); "
@@ -193,8 +206,8 @@ def load_sam(model_type: str, checkpoint: str | os.PathLike, device: str) -> tor
         raise ValueError(
             f"{path}: not a SAM state dict (got {type(state).__name__}); {checkpoint_help(model_type, path)}"
         )
-    sam = build_sam_architecture(model_type)
-    expected = sam.state_dict()
+    with torch.random.fork_rng(devices=[]), torch.device("meta"):
+        expected = build_sam_architecture(model_type).state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
     shape_errors = [k for k, v in state.items() if k in expected and tuple(expected[k].shape) != tuple(v.shape)]
@@ -208,10 +221,21 @@ def load_sam(model_type: str, checkpoint: str | os.PathLike, device: str) -> tor
             f"segment.sam.model_type to the file's model type, or give the {model_type} checkpoint "
             f"({checkpoint_help(model_type, path)})"
         )
+    return state
+
+
+def load_sam(model_type: str, checkpoint: str | os.PathLike, device: str) -> torch.nn.Module:
+    """Build a SAM of ``model_type`` and load ``checkpoint`` (a state dict) onto ``device``.
+
+    Raises:
+        FileNotFoundError, ValueError: as :func:`sam_checkpoint_state`.
+    """
+    state = sam_checkpoint_state(model_type, checkpoint)
+    sam = build_sam_architecture(model_type)
     sam.load_state_dict(state, strict=True)
     from ..devices import resolve_device
 
-    return sam.to(resolve_device(device)).eval()
+    return sam.to(resolve_device(device, key="segment.sam.device")).eval()
 
 
 class SamSegmenter:

@@ -137,7 +137,7 @@ def train_gcn(
     names = [str(f) for f in (feature_names or [f"f{i}" for i in range(n_features)])]
     if len(names) != n_features:
         raise ValueError(f"train_gcn: {len(names)} feature_names for {n_features} node features")
-    dev = resolve_device(device)
+    dev = resolve_device(device, key="train.device")
     kwargs = {"in_features": n_features, "hidden": p["hidden"], "n_layers": p["n_layers"], "n_classes": N_CLASSES}
     log.info("train_gcn: %d train / %d val graphs, %d features, device %s, params %s, seed %d",
              len(tr), len(va), n_features, dev, json.dumps(p), seed)

@@ -47,7 +47,7 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> L
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as exc:
         raise ValueError(f"{path}: weights do not match model {name!r} {kwargs} ({exc})") from exc
-    model.to(resolve_device(device)).eval()
+    model.to(resolve_device(device, key="train.device")).eval()
     meta = {k: v for k, v in payload.items() if k != "state_dict"}
     return LoadedModel(model, meta)
 
@@ -73,7 +73,7 @@ def predict_s2(
     ``sample_ids`` ``(N,)``, when given, is only checked for length (rows stay in input order).
     Column j is LCZ code j + 1. ``device``: ``"auto"``, ``"cpu"``, ``"cuda"``… (the ``train.device`` setting).
     """
-    dev = resolve_device(device)
+    dev = resolve_device(device, key="train.device")
     loaded = _as_loaded(model_file, dev)
     if loaded.kind != "s2":
         raise ValueError(f"predict_s2: {model_file} holds a {loaded.kind!r} model, not a Sentinel-2 model")
@@ -99,7 +99,7 @@ def predict_gcn(
     batch_size: int = EVAL_BATCH_SIZE,
 ) -> np.ndarray:
     """Class probabilities ``(G, 17)`` float32 of ``graphs`` (list of ``Data`` or a ``GraphSamples``), in order."""
-    dev = resolve_device(device)
+    dev = resolve_device(device, key="train.device")
     loaded = _as_loaded(model_file, dev)
     if loaded.kind != "gcn":
         raise ValueError(f"predict_gcn: {model_file} holds a {loaded.kind!r} model, not the GCN")

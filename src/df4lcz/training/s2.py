@@ -200,7 +200,7 @@ def train_s2(
     Xva, yva = check_chips(val[0], val[1], "train_s2: validation split")
     if Xtr.shape[1:] != Xva.shape[1:]:
         raise ValueError(f"train_s2: training chips {Xtr.shape[1:]} and validation chips {Xva.shape[1:]} differ in shape")
-    dev = resolve_device(device)
+    dev = resolve_device(device, key="train.device")
     mean, std = band_statistics(Xtr)
     xtr = torch.from_numpy((Xtr - mean) / std)
     xva = torch.from_numpy((Xva - mean) / std)
