@@ -2,10 +2,9 @@
 
 This module owns every form the Google imagery of a region may come in, and is the one place that
 turns the config value into an opened raster (:func:`open_google`) and into the files Snakemake
-tracks (:func:`google_files`). It is ~560 lines because it owns one format end to end — the spec,
-locating each form on disk with its errors, and the VRT that mosaics them; the locating and the VRT
-share the tile arithmetic and :class:`ResolvedGoogle`, so splitting them would only move that into a
-third module:
+tracks (:func:`google_files`): the spec, and locating each form on disk with its errors. The VRT
+XML that mosaics a tile folder or several GeoTIFFs is built, and their files checked, by
+:mod:`df4lcz.chipping.google_vrt`:
 
 ===========================  =========================================================  ======================
 form                         how it is opened                                           files tracked
@@ -21,23 +20,23 @@ tile folder                  an in-memory VRT placing each ``{z}/{x}/{y}.png|jpg
 Nothing is copied or downloaded: a VRT is a few lines of XML per source file, and GDAL reads only
 the windows the chipper asks for.
 
-Validity. A mosaic built here always has 4 bands, RGB + alpha: the alpha of a source is its GDAL
+Validity. A mosaic always has 4 bands, RGB + alpha: the alpha of a source is its GDAL
 mask (the alpha band of an RGBA file, its nodata, or all valid), and pixels no source covers (a
 missing tile, a gap between GeoTIFFs) have alpha 0, so the chipper excludes squares that touch
 them rather than reading black. MBTiles files open as RGBA in GDAL's driver with the same meaning.
 
 Zoom and tile scheme (``regions[].google_zoom``, ``regions[].google_tile_scheme``). A tile folder or
-MBTiles file is read at one zoom: the one given, or the finest present. Tile ``(z, x, y)`` of the
-XYZ scheme covers EPSG:3857 x from ``-H + x·C/2^z`` to ``-H + (x+1)·C/2^z`` (``H`` =
-:data:`WEB_MERCATOR_HALF_M`, ``C = 2H``), rows counted from the north; the TMS scheme counts rows
-from the south (``y_tms = 2^z - 1 - y_xyz``). MBTiles rows are always TMS (the format says so), so
+MBTiles file is read at one zoom: the one given, or the finest present. Tiles are placed on the
+EPSG:3857 grid of their zoom (:func:`~df4lcz.chipping.google_vrt.tiles_vrt`) with rows counted from
+the north (XYZ); the TMS scheme counts rows from the south (``y_tms = 2^z - 1 - y_xyz``). MBTiles rows are always TMS (the format says so), so
 the scheme key does not apply to them.
 
 Checks (errors name the config key, e.g. ``regions[0].google``, and the path): a missing path, a
 glob or list matching no file, a folder that is not a ``{z}/{x}/{y}`` tile folder or holds no tile,
 a requested zoom absent (the message lists the zooms present), GeoTIFFs of a mosaic with another
 CRS, band count or data type than the first (the message names the odd file), rotated GeoTIFFs,
-tiles of other sizes or fewer than 3 bands (a few tiles spread over the folder are probed).
+tiles of other sizes or fewer than 3 bands (a few tiles spread over the folder are probed); the
+last ones when the VRT is built (:mod:`~df4lcz.chipping.google_vrt`).
 Doubtful input is logged: GeoTIFFs of differing pixel sizes (the finest is used), a zoom or a tile
 scheme given for an input they do not apply to, two tiles with the same ``x/y`` (the first
 extension of :data:`TILE_EXTENSIONS` wins).
@@ -46,11 +45,8 @@ extension of :data:`TILE_EXTENSIONS` wins).
 from __future__ import annotations
 
 import glob
-import math
 import os
 import sqlite3
-import warnings
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,23 +54,13 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-import rasterio
-import rasterio.errors
 import rasterio.io
-from rasterio.crs import CRS
-from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
 
 from ..logs import get_logger
+from .google_vrt import Tile, mosaic_vrt, open_raster, tiles_vrt
 
 log = get_logger("google")
-
-#: Half the side of the Web-Mercator square (EPSG:3857 metres from the origin to the edge).
-WEB_MERCATOR_HALF_M: float = 20037508.342789244
-
-#: CRS of XYZ/TMS tiles and MBTiles files.
-WEB_MERCATOR_CRS: str = "EPSG:3857"
 
 #: Tile file extensions recognised in a tile folder, in order of preference for a duplicate x/y.
 TILE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp")
@@ -87,18 +73,6 @@ MBTILES_SUFFIX: str = ".mbtiles"
 
 #: Characters that make a ``regions[].google`` string a glob pattern.
 GLOB_CHARS: str = "*?["
-
-#: Tiles of a folder opened to check their size and band count (spread over the tile list).
-TILE_PROBES: int = 8
-
-#: Distance (in pixels) within which a GeoTIFF's offset in the mosaic is taken as whole.
-PIXEL_SNAP_TOL: float = 1e-6
-
-#: Relative difference of pixel sizes above which a GeoTIFF mosaic is reported as mixed resolution.
-RESOLUTION_RTOL: float = 1e-6
-
-#: Colour interpretation of the 4 bands of a mosaic built here.
-MOSAIC_COLOR_INTERP: tuple[str, ...] = ("Red", "Green", "Blue", "Alpha")
 
 #: The forms a Google input may take.
 GoogleForm = Literal["raster", "mosaic", "tiles", "mbtiles"]
@@ -166,15 +140,6 @@ def _as_source(value: str | os.PathLike | Sequence[str | os.PathLike]) -> str | 
 
 
 @dataclass(frozen=True)
-class Tile:
-    """One tile of a tile folder: its column, its XYZ row (north = 0) and its file."""
-
-    x: int
-    y: int
-    path: str
-
-
-@dataclass(frozen=True)
 class ResolvedGoogle:
     """A Google input located on disk (cheap: paths listed, no raster opened).
 
@@ -200,9 +165,10 @@ class ResolvedGoogle:
     def vrt_xml(self) -> str:
         """The VRT XML of a ``"tiles"`` or ``"mosaic"`` input (built once, then reused)."""
         if self.form == "tiles":
-            return _tiles_vrt(self)
+            assert self.zoom is not None
+            return tiles_vrt(self.tiles, self.zoom, self.spec.key)
         if self.form == "mosaic":
-            return _mosaic_vrt(self)
+            return mosaic_vrt(self.files, self.spec.key, str(self.spec))
         raise ValueError(f"{self}: a {self.form} input is opened by GDAL directly, not through a VRT")
 
 
@@ -419,148 +385,13 @@ def open_google(value: GoogleInput) -> Iterator[rasterio.io.DatasetReader]:
     """
     resolved = resolve_google(value)
     if resolved.form == "raster":
-        with _open_raster(resolved.files[0]) as src:
+        with open_raster(resolved.files[0]) as src:
             yield src
         return
     if resolved.form == "mbtiles":
-        with _open_raster(resolved.files[0], ZOOM_LEVEL=str(resolved.zoom), USE_BOUNDS="NO") as src:
+        with open_raster(resolved.files[0], ZOOM_LEVEL=str(resolved.zoom), USE_BOUNDS="NO") as src:
             yield src
         return
     name = Path(resolved.files[0]).name or "google"
     with MemoryFile(resolved.vrt_xml.encode("utf-8"), filename=f"{name}.vrt") as mem, mem.open() as src:
         yield src
-
-
-def _open_raster(path: str, **options: str) -> rasterio.io.DatasetReader:
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{path}: Google Earth mosaic not found")
-    try:
-        return rasterio.open(path, **options)
-    except rasterio.errors.RasterioIOError as exc:
-        raise ValueError(f"{path}: not a raster GDAL can read ({exc})") from exc
-
-
-@dataclass(frozen=True)
-class _Source:
-    """One file of a VRT mosaic: where it goes and which of its bands feed R, G, B and alpha."""
-
-    path: str
-    width: int
-    height: int
-    dst: tuple[float, float, float, float]  # x offset, y offset, width, height in mosaic pixels
-    bands: tuple[str, str, str, str]  # source band of R, G, B, alpha ("mask,1": band 1's mask)
-    block: tuple[int, int]
-
-
-def _vrt(width: int, height: int, crs: CRS, transform: rasterio.Affine, sources: Sequence[_Source]) -> str:
-    """VRT XML of a 4-band (RGB + alpha) uint8 mosaic of ``sources``."""
-    root = ET.Element("VRTDataset", rasterXSize=str(width), rasterYSize=str(height))
-    ET.SubElement(root, "SRS").text = crs.to_wkt()
-    ET.SubElement(root, "GeoTransform").text = ", ".join(repr(float(v)) for v in transform.to_gdal())
-    for k, interp in enumerate(MOSAIC_COLOR_INTERP):
-        band = ET.SubElement(root, "VRTRasterBand", dataType="Byte", band=str(k + 1))
-        ET.SubElement(band, "ColorInterp").text = interp
-        for s in sources:
-            el = ET.SubElement(band, "SimpleSource")
-            ET.SubElement(el, "SourceFilename", relativeToVRT="0").text = s.path
-            ET.SubElement(el, "SourceBand").text = s.bands[k]
-            ET.SubElement(el, "SourceProperties", RasterXSize=str(s.width), RasterYSize=str(s.height),
-                          DataType="Byte", BlockXSize=str(s.block[0]), BlockYSize=str(s.block[1]))
-            ET.SubElement(el, "SrcRect", xOff="0", yOff="0", xSize=str(s.width), ySize=str(s.height))
-            ET.SubElement(el, "DstRect", **{k2: _num(v) for k2, v in zip(("xOff", "yOff", "xSize", "ySize"), s.dst)})
-    return ET.tostring(root, encoding="unicode")
-
-
-def _num(v: float) -> str:
-    r = round(v)
-    return str(r) if abs(v - r) < PIXEL_SNAP_TOL else repr(float(v))
-
-
-def _tile_layout(resolved: ResolvedGoogle) -> tuple[int, int]:
-    """``(tile side in px, band count)`` of a tile folder, checked on :data:`TILE_PROBES` spread tiles."""
-    tiles = resolved.tiles
-    picks = np.unique(np.linspace(0, len(tiles) - 1, min(len(tiles), TILE_PROBES)).round().astype(int))
-    layout: tuple[int, int] | None = None
-    first = ""
-    for i in picks:
-        path = tiles[int(i)].path
-        try:
-            with warnings.catch_warnings():  # tiles carry no georeferencing: the VRT gives it
-                warnings.simplefilter("ignore", NotGeoreferencedWarning)
-                with rasterio.open(path) as t:
-                    size, count, dtypes = (t.width, t.height), t.count, set(t.dtypes)
-        except rasterio.errors.RasterioIOError as exc:
-            raise ValueError(f"{resolved.spec.key}: tile {path} is not an image GDAL can read ({exc})") from exc
-        if size[0] != size[1] or count not in (3, 4) or dtypes != {"uint8"}:
-            raise ValueError(f"{resolved.spec.key}: tile {path} is {size[0]} × {size[1]} px with {count} band(s) of "
-                             f"{'/'.join(sorted(dtypes))}; expected square uint8 RGB or RGBA tiles (a paletted or grey "
-                             "PNG must be expanded to RGB)")
-        if layout is None:
-            layout, first = (size[0], count), path
-        elif size[0] != layout[0]:
-            raise ValueError(f"{resolved.spec.key}: tile {path} is {size[0]} px wide but {first} is {layout[0]} px; "
-                             "expected tiles of one size")
-    assert layout is not None
-    return layout
-
-
-def _tiles_vrt(resolved: ResolvedGoogle) -> str:
-    """VRT XML of a tile folder at its zoom: the tiles' bounding block of the zoom's grid."""
-    zoom, tiles = resolved.zoom, resolved.tiles
-    assert zoom is not None and tiles
-    side, _ = _tile_layout(resolved)
-    tile_m = 2 * WEB_MERCATOR_HALF_M / 2**zoom
-    pixel_m = tile_m / side
-    x0, x1 = min(t.x for t in tiles), max(t.x for t in tiles)
-    y0, y1 = min(t.y for t in tiles), max(t.y for t in tiles)
-    transform = rasterio.Affine(pixel_m, 0.0, -WEB_MERCATOR_HALF_M + x0 * tile_m,
-                                0.0, -pixel_m, WEB_MERCATOR_HALF_M - y0 * tile_m)
-    bands = ("1", "2", "3", "mask,1")  # RGB or RGBA tiles alike: the alpha is band 1's mask
-    sources = [_Source(t.path, side, side, ((t.x - x0) * side, (t.y - y0) * side, side, side), bands, (side, 1))
-               for t in tiles]
-    return _vrt((x1 - x0 + 1) * side, (y1 - y0 + 1) * side, CRS.from_user_input(WEB_MERCATOR_CRS), transform, sources)
-
-
-def _mosaic_vrt(resolved: ResolvedGoogle) -> str:
-    """VRT XML of several GeoTIFFs: one CRS and band layout, north-up, at the finest pixel size."""
-    key = resolved.spec.key
-    infos = []
-    for path in resolved.files:
-        with _open_raster(path) as src:
-            infos.append((path, src.crs, src.count, tuple(src.dtypes), src.transform, src.width, src.height,
-                          src.block_shapes[0]))
-    path0, crs0, count0, dtypes0 = infos[0][:4]
-    if crs0 is None:
-        raise ValueError(f"{key}: {path0} has no CRS; assign one (e.g. gdal_edit.py -a_srs EPSG:3857)")
-    for path, crs, count, dtypes, t, *_ in infos:
-        if crs != crs0:
-            raise ValueError(f"{key}: {path} is in {crs.to_string() if crs else 'no CRS'} but {path0} is in "
-                             f"{crs0.to_string()}; expected every GeoTIFF of the mosaic in one CRS (reproject it)")
-        if count != count0 or dtypes != dtypes0:
-            raise ValueError(f"{key}: {path} has {count} band(s) of {'/'.join(dtypes)} but {path0} has {count0} of "
-                             f"{'/'.join(dtypes0)}; expected every GeoTIFF of the mosaic with one band layout")
-        if t.b != 0 or t.d != 0 or t.a <= 0 or t.e >= 0:
-            raise ValueError(f"{key}: {path} is rotated or flipped (geotransform {tuple(t)[:6]}); expected north-up "
-                             "GeoTIFFs (gdalwarp them first)")
-    if count0 not in (3, 4) or set(dtypes0) != {"uint8"}:
-        raise ValueError(f"{key}: {path0} has {count0} band(s) of {'/'.join(dtypes0)}; expected 3 (RGB) or 4 "
-                         "(RGB + alpha) uint8 bands")
-    res_x = min(i[4].a for i in infos)
-    res_y = min(-i[4].e for i in infos)
-    if any(not math.isclose(i[4].a, res_x, rel_tol=RESOLUTION_RTOL) or
-           not math.isclose(-i[4].e, res_y, rel_tol=RESOLUTION_RTOL) for i in infos):
-        log.warning("%s: the GeoTIFFs of %s have different pixel sizes; the mosaic uses the finest (%g × %g) "
-                    "and resamples the others (nearest)", key, resolved.spec, res_x, res_y)
-    left = min(i[4].c for i in infos)
-    top = max(i[4].f for i in infos)
-    right = max(i[4].c + i[4].a * i[5] for i in infos)
-    bottom = min(i[4].f + i[4].e * i[6] for i in infos)
-    width = max(1, math.ceil((right - left) / res_x - PIXEL_SNAP_TOL))
-    height = max(1, math.ceil((top - bottom) / res_y - PIXEL_SNAP_TOL))
-    bands = ("1", "2", "3", "4" if count0 == 4 else "mask,1")
-    sources = []
-    for path, _, _, _, t, w, h, block in infos:
-        dst = ((t.c - left) / res_x, (top - t.f) / res_y, w * t.a / res_x, -h * t.e / res_y)
-        sources.append(_Source(os.path.abspath(path), w, h, dst, bands, (block[1], block[0])))
-    transform = rasterio.Affine(res_x, 0.0, left, 0.0, -res_y, top)
-    return _vrt(width, height, crs0, transform, sources)
