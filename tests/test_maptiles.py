@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 import rasterio
+import rasterio.windows
 from helpers.maptiles import plan_for, random_probabilities, synthetic_grid, write_plan_tiles
 from scipy.ndimage import gaussian_filter
 
@@ -17,7 +18,7 @@ from df4lcz.config import schema_defaults
 from df4lcz.constants import LCZ_NAMES, N_CLASSES
 from df4lcz.mapping.gather import smoothed_blocks
 from df4lcz.mapping.grid import candidate_rows
-from df4lcz.mapping.outputs import lcz_colormap
+from df4lcz.mapping.outputs import lcz_colormap, map_rasters
 from df4lcz.mapping.tiles import read_plan, tile_side, write_plan, write_tile, write_tiles_vrt
 from df4lcz.stages.lcz_map import gather_map
 
@@ -204,6 +205,32 @@ def test_gather_rejects_tiles_that_do_not_fit(tmp_path):
     with pytest.raises(ValueError, match="map.probabilities"):
         gather_map(plan, paths, *args, probabilities="top3")
     assert not (tmp_path / "m.tif").exists()
+
+
+def test_map_rasters_write_nothing_when_the_gather_fails(tmp_path):
+    grid = synthetic_grid(20, 24)
+    codes = np.full((20, 24), 7, dtype=np.uint8)
+    bands = np.stack([codes, np.full_like(codes, 3), np.full_like(codes, 90)])
+    window = rasterio.windows.Window(0, 0, 24, 20)
+    with pytest.raises(RuntimeError, match="killed mid-map"):
+        with map_rasters(tmp_path / "m.tif", grid, {"stride_m": 100.0}, "top2", tmp_path / "p.tif") as rasters:
+            rasters.write(window, codes, bands)
+            raise RuntimeError("killed mid-map")
+    assert sorted(tmp_path.iterdir()) == []  # no COG, no temporary folder left
+    with pytest.raises(ValueError, match=r"p\.tif: the probability bands of window .* are missing"):
+        with map_rasters(tmp_path / "m.tif", grid, {}, "top2", tmp_path / "p.tif") as rasters:
+            rasters.write(window, codes)
+    with pytest.raises(ValueError, match="'top2' needs an output path for the probability GeoTIFF"):
+        with map_rasters(tmp_path / "m.tif", grid, {}, "top2"):
+            pass
+    assert sorted(tmp_path.iterdir()) == []
+    with map_rasters(tmp_path / "m.tif", grid, {"stride_m": 100.0, "nodata": "0 = none"}, "top2",
+                     tmp_path / "p.tif") as rasters:
+        rasters.write(window, codes, bands)
+    with rasterio.open(tmp_path / "m.tif") as m, rasterio.open(tmp_path / "p.tif") as pr:
+        assert (m.read(1) == 7).all() and np.array_equal(pr.read(), bands)
+        assert m.tags()["nodata"] == "0 = none" and "nodata" not in pr.tags() and pr.tags()["stride_m"] == "100.0"
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["m.tif", "p.tif"]
 
 
 def test_schema_defaults_of_the_new_map_keys():

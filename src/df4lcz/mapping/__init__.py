@@ -1,7 +1,7 @@
 """Wall-to-wall LCZ map of one region from the trained Sentinel-2 model and GCN.
 
 A 320 m window (one DF4LCZ scene) slides over the region; each output pixel carries the fused class
-of the window centred on it. The stages (``df4lcz.stages.lcz_map``) use the modules in this order:
+of the window centred on it. The stages (``df4lcz.stages.lcz_map``, ``lcz_map_tile``) use the modules in this order:
 
 * :mod:`.grid` — the map grid, the windows wholly inside both rasters and their sample table;
 * :mod:`.tiles` — the grid cut into tiles (one map job each): the tile plan, tile files and their VRT;

@@ -5,13 +5,14 @@ the PNG preview and the agreement CSV.
   not wholly inside both rasters or a chipper excluded it (nodata, partial coverage). Tiled
   (256 × 256), deflate-compressed, nodata 0, with the standard LCZ colour table
   (:data:`df4lcz.constants.LCZ_COLORS`; entry 0 transparent) and tags recording the settings.
-  The map stage writes it as a Cloud-Optimized GeoTIFF (:func:`write_cog`: GDAL's COG driver,
-  internal overviews by the class mode).
+  Written block by block (:func:`map_rasters`), then copied to a Cloud-Optimized GeoTIFF
+  (:func:`write_cog`: GDAL's COG driver, internal overviews by the class mode).
 * QGIS style (``.qml`` beside the GeoTIFF, same stem, so QGIS applies it on opening): a paletted
   renderer with the LCZ legend (:func:`write_lcz_qml`).
-* Probability GeoTIFF (``map.probabilities``, COG too): ``all17`` = 17 uint8 bands, band ``k`` =
-  100·P(LCZ ``k``) rounded, nodata 255; ``top2`` = 3 uint8 bands: most likely LCZ, second most
-  likely LCZ, 100·P(most likely) rounded (the confidence), nodata 0.
+* Probability GeoTIFF (``map.probabilities``, COG too, written with the class GeoTIFF by
+  :func:`map_rasters`; overviews by the average for ``all17``, nearest for ``top2``): ``all17`` = 17
+  uint8 bands, band ``k`` = 100·P(LCZ ``k``) rounded, nodata 255; ``top2`` = 3 uint8 bands: most
+  likely LCZ, second most likely LCZ, 100·P(most likely) rounded (the confidence), nodata 0.
 * PNG preview with a legend of the classes present.
 * Agreement CSV (:data:`AGREEMENT_COLUMNS`, built by :mod:`df4lcz.mapping.agreement`), floats with
   6 significant digits.
@@ -21,16 +22,22 @@ Every file is written atomically.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
 import numpy as np
 import pandas as pd
 import rasterio
+import rasterio.io
 import rasterio.shutil
+import rasterio.windows
 from rasterio.enums import Resampling
 
 from ..atomic import atomic_path, write_text_atomic
@@ -64,22 +71,6 @@ PathLike = str | os.PathLike
 def lcz_colormap() -> dict[int, tuple[int, int, int, int]]:
     """GeoTIFF colour table: ``0`` transparent, LCZ codes 1–17 with :data:`LCZ_COLORS` (opaque)."""
     return {NODATA: (0, 0, 0, 0), **{c: (*LCZ_COLORS[c], 255) for c in LCZ_CODES}}
-
-
-def write_lcz_geotiff(
-    path: PathLike, codes: np.ndarray, grid: MapGrid, tags: Mapping[str, Any] | None = None
-) -> None:
-    """Write ``codes`` ``(H, W)`` uint8 as a tiled, compressed GeoTIFF with the LCZ colour table (atomic)."""
-    arr = np.asarray(codes)
-    if arr.shape != grid.shape or arr.dtype != np.uint8:
-        raise ValueError(f"{path}: codes must be uint8 of shape {grid.shape}, got {arr.dtype} {arr.shape}")
-    profile = lcz_profile(grid)
-    with atomic_path(path) as tmp:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(arr, 1)
-            dst.write_colormap(1, lcz_colormap())
-            dst.set_band_description(1, "LCZ (1-17; 11-17 = A-G; 0 = nodata)")
-            dst.update_tags(**{k: str(v) for k, v in (tags or {}).items()})
 
 
 def lcz_profile(grid: MapGrid) -> dict[str, Any]:
@@ -125,6 +116,67 @@ def write_cog(path: PathLike, source: PathLike, resampling: Resampling) -> None:
     with atomic_path(path) as tmp:
         rasterio.shutil.copy(source, tmp, driver="COG", COMPRESS="DEFLATE", BLOCKSIZE=GTIFF_BLOCK_PX,
                              OVERVIEWS="AUTO")
+
+
+@dataclass
+class MapBlockWriter:
+    """The open GeoTIFFs of :func:`map_rasters`: the class map and, unless ``none``, the probabilities."""
+
+    classes: rasterio.io.DatasetWriter
+    probabilities: rasterio.io.DatasetWriter | None
+    probabilities_path: str = ""  # the COG the probabilities become (named in errors)
+
+    def write(self, window: rasterio.windows.Window, classes: np.ndarray, bands: np.ndarray | None = None) -> None:
+        """Write one block: ``classes`` ``(h, w)`` uint8 codes and, with a probability GeoTIFF, its
+        ``bands`` ``(count, h, w)`` uint8 (:func:`probability_profile`)."""
+        self.classes.write(classes, 1, window=window)
+        if self.probabilities is not None:
+            if bands is None:
+                raise ValueError(f"{self.probabilities_path}: the probability bands of window {window} are missing")
+            self.probabilities.write(bands, window=window)
+
+
+@contextlib.contextmanager
+def map_rasters(
+    out_tif: PathLike, grid: MapGrid, tags: Mapping[str, Any], probabilities: str = "none",
+    probabilities_path: PathLike | None = None,
+) -> Iterator[MapBlockWriter]:
+    """Write the class COG ``out_tif`` (and the probability COG) of ``grid`` block by block.
+
+    Both GeoTIFFs are written into a temporary folder beside ``out_tif`` (:func:`lcz_profile` with
+    the colour table, :func:`probability_profile` with :func:`probability_band_descriptions`; ``tags``
+    on both, but ``nodata`` and ``pixel`` on the class map only); the caller writes every block through
+    the yielded :class:`MapBlockWriter`. On a clean exit they become COGs (:func:`write_cog`); on an
+    error nothing is written and the temporary folder is removed.
+
+    Args:
+        out_tif: the class COG.
+        grid: the map grid.
+        tags: GeoTIFF tags (values written as text).
+        probabilities: ``none``, ``all17`` or ``top2`` (``map.probabilities``).
+        probabilities_path: the probability COG (unless ``probabilities`` is ``none``).
+    """
+    if probabilities != "none" and probabilities_path is None:
+        raise ValueError(f"map.probabilities: {probabilities!r} needs an output path for the probability GeoTIFF")
+    with tempfile.TemporaryDirectory(prefix=".tmp-gather-", dir=Path(out_tif).parent) as tmp:
+        classes_tmp, probs_tmp = Path(tmp) / "classes.tif", Path(tmp) / "probabilities.tif"
+        with contextlib.ExitStack() as stack:
+            dst = stack.enter_context(rasterio.open(classes_tmp, "w", **lcz_profile(grid)))
+            dst.write_colormap(1, lcz_colormap())
+            dst.set_band_description(1, "LCZ (1-17; 11-17 = A-G; 0 = nodata)")
+            dst.update_tags(**{k: str(v) for k, v in tags.items()})
+            pdst = None
+            if probabilities != "none":
+                pdst = stack.enter_context(rasterio.open(probs_tmp, "w", **probability_profile(grid, probabilities)))
+                for i, text in enumerate(probability_band_descriptions(probabilities), start=1):
+                    pdst.set_band_description(i, text)
+                pdst.update_tags(**{k: str(v) for k, v in tags.items() if k not in ("nodata", "pixel")})
+            yield MapBlockWriter(dst, pdst, os.fspath(probabilities_path or ""))
+        write_cog(out_tif, classes_tmp, Resampling.mode)
+        if probabilities != "none":
+            assert probabilities_path is not None
+            write_cog(probabilities_path, probs_tmp,
+                      Resampling.average if probabilities == "all17" else Resampling.nearest)
 
 
 def write_lcz_qml(path: PathLike) -> None:

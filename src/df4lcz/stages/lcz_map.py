@@ -1,47 +1,31 @@
-"""Stages of the map rules (docs/contracts.md §12): the tile plan, one tile, and the gathered map.
+"""Stages of the map rules (docs/contracts.md §12): the tile plan and the gathered map.
 
 * rule ``lcz_map_plan`` (:func:`run_plan`, :func:`plan_map`): the grid of a region cut into tiles
   (:mod:`df4lcz.mapping.tiles`), from the raster footprints only;
-* rule ``lcz_map_tile`` (:func:`run_tile`, :func:`map_tile`): batches of a tile's windows classified by
-  both streams and the fusion (:mod:`df4lcz.mapping.inference`) → the tile's probabilities. Memory holds
-  one tile's probabilities plus one batch, whatever the region's size;
+* rule ``lcz_map_tile``, one tile's probabilities: :mod:`df4lcz.stages.lcz_map_tile`;
 * rule ``lcz_map`` (:func:`run`, :func:`gather_map`): the tiles' VRT, the optional Gaussian filter and
   the argmax block by block (:mod:`df4lcz.mapping.gather`), the class COG with its ``.qml``, the
   optional probability COG, the preview and the agreement CSV (:mod:`df4lcz.mapping.outputs`,
   :mod:`df4lcz.mapping.agreement`). Memory holds one block of probabilities plus the class map
   (1 byte per pixel) and, for the agreement, the reference rasters of the grid.
 
-:func:`map_region` runs all three in one process (plan, every tile, gather).
-
-Why one module of ~480 lines: the three rules are one map's stages and share what must agree between
-them (the settings tags every tile carries and the gather checks, the classifier setup); split per
-rule, those would need a fourth module that every stage imports.
+:func:`map_region` runs all three in one process (plan, every tile, gather). The gather checks that
+every tile carries the same settings tags (:data:`~df4lcz.stages.lcz_map_tile.SETTING_TAGS`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import math
 import os
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import rasterio
-from rasterio.enums import Resampling
 
 from ..chipping.google_sources import GoogleInput, GoogleSpec
-from ..chipping.sentinel2.scenes import Sentinel2Scenes
-from ..constants import N_CLASSES
-from ..devices import resolve_device
-from ..evaluation.fusion import fuse_probabilities
-from ..graphs.build import graph_settings
-from ..logs import progress
 from ..mapping.agreement import agreement_table, polygon_reference, truth_reference
 from ..mapping.gather import (
     all17_bands,
@@ -50,40 +34,31 @@ from ..mapping.gather import (
     smoothed_blocks,
     top2_bands,
 )
-from ..mapping.grid import MapGrid, candidate_batches, map_grid
-from ..mapping.inference import WindowClassifier, load_map_model, log, quiet_stage_logs
+from ..mapping.grid import MapGrid, map_grid
+from ..mapping.inference import log
 from ..mapping.outputs import (
     AGREEMENT_COLUMNS,
     NODATA,
     PROBABILITY_NODATA,
     PROBABILITY_PRODUCTS,
     TOP2_NODATA,
-    lcz_colormap,
-    lcz_profile,
+    map_rasters,
     plot_lcz_map,
-    probability_band_descriptions,
-    probability_profile,
     write_agreement,
-    write_cog,
     write_lcz_qml,
 )
 from ..mapping.tiles import (
-    MapTile,
     TilePlan,
     check_tile,
     plan_tiles,
     read_plan,
     write_plan,
-    write_tile,
     write_tiles_vrt,
 )
 from ..scripting import Job
-from ..segmentation.protocol import make_segmenter
+from .lcz_map_tile import SETTING_TAGS, check_batch_size, classify_tile, settings_tags, window_classifier
 
 PathLike = str | os.PathLike
-
-#: Tile tags that record the settings of the map; every tile of a map must carry the same values.
-SETTING_TAGS: tuple[str, ...] = ("stride_m", "window_m", "alpha", "s2_model", "gcn_model", "segment_backend")
 
 
 def run_plan(job: Job) -> None:
@@ -92,21 +67,6 @@ def run_plan(job: Job) -> None:
     plan_map(GoogleSpec.from_params(params["google_input"]), region["sentinel2"], job.output.plan,
              stride_m=params["map"]["stride_m"], working_crs=region["working_crs"],
              tile_windows=params["map"]["tile_windows"])
-
-
-def run_tile(job: Job) -> None:
-    """Rule ``lcz_map_tile``: the probabilities of tile ``job.wildcards["tile"]``."""
-    region, params = job.params["region"], job.params
-    plan = read_plan(job.input.plan)
-    map_tile(
-        plan, plan.tile(job.wildcards["tile"]), GoogleSpec.from_params(params["google_input"]), region["sentinel2"],
-        job.input.s2_model, job.input.gcn_model, job.output.tile, alpha=params["alpha"],
-        segment_params=params["segment"], graph_params=params["graphs"], google_params=params["google"],
-        sentinel2_params=params["sentinel2"],
-        band_names=region["s2_band_names"], s2_scale=region["s2_scale"], s2_offset=region["s2_offset"],
-        device=params["device"], batch_size=params["map"]["batch_size"],
-        checkpoint=job.input.checkpoint[0] if len(job.input.checkpoint) else None,
-    )
 
 
 def run(job: Job) -> None:
@@ -182,96 +142,6 @@ def plan_map(
     return plan
 
 
-@contextlib.contextmanager
-def window_classifier(
-    google: PathLike, sentinel2: PathLike, s2_model: PathLike, gcn_model: PathLike, *, alpha: float,
-    segment_params: Mapping[str, Any], graph_params: Mapping[str, Any], google_params: Mapping[str, Any],
-    sentinel2_params: Mapping[str, Any], band_names: Sequence[str] | None, s2_scale: float | None,
-    s2_offset: float | Sequence[float] | None, device: str, checkpoint: PathLike | None,
-) -> Iterator[WindowClassifier]:
-    """The models, segmenter and Sentinel-2 source of a map, checked and opened once."""
-    fuse_probabilities(np.zeros((0, N_CLASSES)), np.zeros((0, N_CLASSES)), alpha)  # checks alpha
-    seg, gg, sp = dict(segment_params), dict(google_params), dict(sentinel2_params)
-    dev = resolve_device(device)
-    s2_loaded = load_map_model(s2_model, "s2", dev)
-    gcn_loaded = load_map_model(gcn_model, "gcn", dev)
-    graph_kwargs = graph_settings(dict(graph_params))
-    features = graph_kwargs["features"]
-    trained_on = [str(f) for f in gcn_loaded.meta.get("feature_names", [])]
-    if trained_on != features:
-        raise ValueError(f"{gcn_model}: the GCN was trained on node features {trained_on}, but graph_params "
-                         f"asks for {features}; map with the graphs settings the model was trained with")
-    segmenter = make_segmenter(seg["backend"], sam=seg.get("sam"), classical=seg.get("classical"),
-                               checkpoint=checkpoint)
-    with Sentinel2Scenes(sentinel2, float(sp["max_cloud_fraction"]), band_names, s2_scale, s2_offset) as source:
-        yield WindowClassifier(
-            google=str(google), s2_source=source, segmenter=segmenter, s2_model=s2_loaded, gcn_model=gcn_loaded,
-            device=dev, alpha=float(alpha), google_chip_px=int(gg["chip_px"]),
-            google_resampling=str(gg["resampling"]), s2_resampling=str(sp["resampling"]),
-            min_area=int(seg["min_area"]), max_masks=int(seg["max_masks"]), graph_kwargs=graph_kwargs,
-        )
-
-
-def _check_batch_size(batch_size: int) -> None:
-    if int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"batch_size: {batch_size!r} must be an integer ≥ 1")
-
-
-def classify_tile(
-    plan: TilePlan, tile: MapTile, classifier: WindowClassifier, out_tile: PathLike, batch_size: int,
-    tags: Mapping[str, Any],
-) -> int:
-    """Classify the windows of ``tile`` with ``classifier`` and write the tile; return the pixels classified."""
-    grid = plan.grid
-    probs = np.full((N_CLASSES, tile.height, tile.width), np.nan, dtype=np.float32)
-    excluded_before = dict(classifier.excluded)
-    n_batches = math.ceil(tile.n_windows / batch_size)
-    with quiet_stage_logs():
-        batches = candidate_batches(grid, plan.coverage, int(batch_size), tile.rows, tile.cols)
-        for flat in progress(batches, desc=f"LCZ map tile {tile.id}", total=n_batches, logger=log):
-            ids, fused = classifier.probabilities(grid, flat)
-            rows, cols = np.divmod(ids, grid.width)
-            probs[:, rows - tile.row_off, cols - tile.col_off] = fused.T
-    excluded = {k: v - excluded_before.get(k, 0) for k, v in classifier.excluded.items()
-                if v - excluded_before.get(k, 0)}
-    n_classified = int(np.isfinite(probs[0]).sum())
-    write_tile(out_tile, probs, grid, tile, {**tags, "n_windows": tile.n_windows, "n_classified": n_classified,
-                                             "excluded": json.dumps(excluded, sort_keys=True)})
-    return n_classified
-
-
-def map_tile(
-    plan: TilePlan, tile: MapTile, google: PathLike, sentinel2: PathLike, s2_model: PathLike, gcn_model: PathLike,
-    out_tile: PathLike, *, alpha: float, segment_params: Mapping[str, Any], graph_params: Mapping[str, Any],
-    google_params: Mapping[str, Any], sentinel2_params: Mapping[str, Any], band_names: Sequence[str] | None,
-    s2_scale: float | None = None, s2_offset: float | Sequence[float] | None = None, device: str,
-    batch_size: int, checkpoint: PathLike | None = None,
-) -> int:
-    """Classify the windows of one tile and write its probabilities (:func:`df4lcz.mapping.tiles.write_tile`).
-
-    Arguments as :func:`map_region`. Returns the number of pixels classified.
-    """
-    _check_batch_size(batch_size)
-    with window_classifier(google, sentinel2, s2_model, gcn_model, alpha=alpha, segment_params=segment_params,
-                           graph_params=graph_params, google_params=google_params,
-                           sentinel2_params=sentinel2_params, band_names=band_names, s2_scale=s2_scale,
-                           s2_offset=s2_offset, device=device, checkpoint=checkpoint) as classifier:
-        n = classify_tile(plan, tile, classifier, out_tile, batch_size,
-                          settings_tags(plan.grid, alpha, s2_model, gcn_model, segment_params))
-        if classifier.excluded:
-            log.warning("tile %s: %d window(s) excluded by the chippers: %s", tile.id,
-                        sum(classifier.excluded.values()), classifier.excluded)
-    return n
-
-
-def settings_tags(grid: MapGrid, alpha: float, s2_model: PathLike, gcn_model: PathLike,
-                  segment_params: Mapping[str, Any]) -> dict[str, Any]:
-    """The :data:`SETTING_TAGS` of a map."""
-    return {"stride_m": grid.stride_m, "window_m": grid.window_m, "alpha": float(alpha),
-            "s2_model": Path(s2_model).name, "gcn_model": Path(gcn_model).name,
-            "segment_backend": segment_params["backend"]}
-
-
 def gather_map(
     plan: TilePlan,
     tile_paths: Sequence[PathLike],
@@ -334,32 +204,15 @@ def gather_map(
             "nodata": "0 = no window classified here",
             "pixel": "class of the window centred on the pixel" + (
                 f" (class probabilities Gaussian-filtered, sigma {float(smooth_sigma_m):g} m)" if sigma_px else "")}
-    with tempfile.TemporaryDirectory(prefix=".tmp-gather-", dir=Path(out_tif).parent) as tmp:
-        classes_tmp, probs_tmp = Path(tmp) / "classes.tif", Path(tmp) / "probabilities.tif"
-        with contextlib.ExitStack() as stack:
-            dst = stack.enter_context(rasterio.open(classes_tmp, "w", **lcz_profile(grid)))
-            dst.write_colormap(1, lcz_colormap())
-            dst.set_band_description(1, "LCZ (1-17; 11-17 = A-G; 0 = nodata)")
-            dst.update_tags(**{k: str(v) for k, v in tags.items()})
-            pdst = None
+    with map_rasters(out_tif, grid, tags, probabilities, probabilities_path) as rasters:
+        for window, p in smoothed_blocks(out_vrt, sigma_px):
+            block = class_codes(p, NODATA)
+            bands = None
             if probabilities != "none":
-                pdst = stack.enter_context(rasterio.open(probs_tmp, "w", **probability_profile(grid, probabilities)))
-                for i, text in enumerate(probability_band_descriptions(probabilities), start=1):
-                    pdst.set_band_description(i, text)
-                pdst.update_tags(**{k: str(v) for k, v in tags.items() if k not in ("nodata", "pixel")})
-            for window, p in smoothed_blocks(out_vrt, sigma_px):
-                block = class_codes(p, NODATA)
-                dst.write(block, 1, window=window)
-                r0, c0 = int(window.row_off), int(window.col_off)
-                codes[r0 : r0 + block.shape[0], c0 : c0 + block.shape[1]] = block
-                if pdst is not None:
-                    bands = (all17_bands(p, PROBABILITY_NODATA) if probabilities == "all17"
-                             else top2_bands(p, TOP2_NODATA))
-                    pdst.write(bands, window=window)
-        write_cog(out_tif, classes_tmp, Resampling.mode)
-        if probabilities != "none":
-            write_cog(probabilities_path, probs_tmp,
-                      Resampling.average if probabilities == "all17" else Resampling.nearest)
+                bands = all17_bands(p, PROBABILITY_NODATA) if probabilities == "all17" else top2_bands(p, TOP2_NODATA)
+            rasters.write(window, block, bands)
+            r0, c0 = int(window.row_off), int(window.col_off)
+            codes[r0 : r0 + block.shape[0], c0 : c0 + block.shape[1]] = block
     write_lcz_qml(out_qml)
     n_mapped = int((codes != NODATA).sum())
     if n_mapped == 0:
@@ -456,7 +309,7 @@ def map_region(
         ValueError: bad settings, rasters that do not overlap, an overlap smaller than one window,
             models of the wrong kind, or a GCN trained on other node features than ``graph_params``.
     """
-    _check_batch_size(batch_size)
+    check_batch_size(batch_size)
     if probabilities not in PROBABILITY_PRODUCTS:
         raise ValueError(f"map.probabilities: {probabilities!r} must be one of {list(PROBABILITY_PRODUCTS)}")
     sigma_pixels(float(smooth_sigma_m), float(stride_m) if stride_m else 1.0)
