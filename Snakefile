@@ -4,8 +4,10 @@
 #   snakemake --cores N all                    # the whole pipeline on config.yaml
 #   snakemake --cores N all --configfile presets/paper.yaml
 #
-# Every stage lives in rules/<stage>.smk; helpers and config validation in rules/common.smk; the
-# dataset variant (df4lcz.variants) decides which stage files make the samples, streams and splits.
+# Every stage lives in rules/<stage>.smk with its input functions; config loading, validation and
+# the run-wide constants in rules/common.smk (from df4lcz.run.RunPlan); shard input functions in
+# rules/shards.smk; the dataset variant (df4lcz.variants) decides which stage files make the
+# samples, streams and splits.
 
 from snakemake.utils import min_version
 
@@ -19,6 +21,7 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
+include: "rules/shards.smk"
 
 
 wildcard_constraints:
@@ -43,11 +46,19 @@ include: "rules/evaluate.smk"
 # docs/cluster.md): run it off the main thread. Then, when jobs run on this machine, stop before the
 # first one if it lacks a device the settings name (train.device: cuda without a GPU).
 onstart:
+    from df4lcz.devices import check_devices_here
+    from df4lcz.sigterm import defer_sigterm_handler
+
     defer_sigterm_handler()
-    check_devices_here(workflow.local_exec)
+    if workflow.local_exec:
+        try:
+            check_devices_here(config)
+        except ConfigError as err:
+            raise WorkflowError(str(err)) from None
 
 
+# the run's targets (df4lcz.run.RunPlan.final_outputs); a run without labels only maps
 rule all:
     default_target: True
     input:
-        final_outputs,
+        RUN.final_outputs(),

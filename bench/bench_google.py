@@ -36,7 +36,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from df4lcz.chipping.google import chip_google  # noqa: E402
+from df4lcz.chipping.google.chips import chip_google  # noqa: E402
 from df4lcz.config import schema_defaults  # noqa: E402
 from df4lcz.constants import SAMPLE_SIZE_M  # noqa: E402
 from df4lcz.demo.generate import DemoSettings, generate_city, plan_cities  # noqa: E402

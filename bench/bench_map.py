@@ -56,7 +56,7 @@ TRAIN_WINDOWS = 24
 
 def train_models(city: Path, work: Path, segment: dict, graphs: dict, google: dict) -> tuple[Path, Path]:
     """One-epoch Sentinel-2 model and GCN (default widths) on windows of the city, random labels."""
-    from df4lcz.chipping.google import chip_google
+    from df4lcz.chipping.google.chips import chip_google
     from df4lcz.chipping.sentinel2 import chip_sentinel2
     from df4lcz.graphs.build import build_graphs, graph_settings
     from df4lcz.graphs.pyg import graphs_to_pyg

@@ -142,7 +142,7 @@ def child_prepare(out: str, settings: str) -> None:
 
     result = {}
     for size, overrides in json.loads(settings).items():
-        result[size] = validate_config(overrides, check_files=False)
+        result[size] = validate_config(overrides)
     Path(out).write_text(json.dumps(result, indent=1), encoding="utf-8")
 
 
@@ -349,7 +349,7 @@ def _run(opts: argparse.Namespace, work: Path, sizes: dict[str, int]) -> None:
                   f"peak RSS {peak:.0f} MiB", flush=True)
         samples = str(res / "samples.parquet")
         # the samples checkpoint: always rerun (cheap; the shard size may differ from a kept run's)
-        from df4lcz.chipping.google_sources import GoogleSpec  # the parent imports df4lcz only here
+        from df4lcz.chipping.google.sources import GoogleSpec  # the parent imports df4lcz only here
         from df4lcz.config import region_defaults
 
         region = {**region_defaults(), "name": CITY, "google": city_files["google"],

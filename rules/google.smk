@@ -1,4 +1,41 @@
-# Google Earth stream: RGB chips → instance masks (SAM or classical) → graphs, per shard.
+# Google Earth stream: RGB chips → instance masks (SAM or classical) → graphs, per shard. The
+# Google input helpers here are also used by the samples checkpoint and the map rules.
+
+from functools import lru_cache
+
+from df4lcz.chipping.google.sources import GoogleSpec, google_files
+from df4lcz.run import segment_params
+from df4lcz.segmentation.checkpoints import SAM_CHECKPOINTS, sam_checkpoint_file
+
+
+def google_spec(name):
+    """The Google input of region ``name`` (regions[].google, google_zoom, google_tile_scheme)."""
+    return GoogleSpec.from_region(REGIONS[name], RUN.region_index[name])
+
+
+@lru_cache(maxsize=None)
+def _google_inputs(name):
+    return tuple(google_files(google_spec(name)))
+
+
+def google_inputs(name):
+    """Files Snakemake tracks for a region's Google input: the GeoTIFF/VRT, every GeoTIFF of a glob or
+    list, the tile folder, or the .mbtiles file (df4lcz.chipping.google.sources.google_files).
+    """
+    return list(_google_inputs(name))
+
+
+#: {file name: model type} of the official SAM checkpoints rule sam_checkpoint downloads.
+SAM_FILES = {info.filename: model_type for model_type, info in SAM_CHECKPOINTS.items()}
+
+
+def sam_checkpoint_input(wildcards):
+    """The SAM checkpoint a segmenting job needs (none for the classical backend)."""
+    try:
+        path = sam_checkpoint_file(config["segment"])
+    except ConfigError as exc:
+        raise WorkflowError(str(exc)) from None
+    return [path] if path else []
 
 
 rule chip_google:
@@ -62,7 +99,7 @@ rule segment:
         mem_mb=lambda wc: 12000 if config["segment"]["backend"] == "sam" else 2000,
         gpu=lambda wc: 1 if config["segment"]["backend"] == "sam" else 0,
     params:
-        segment=segment_params(),
+        segment=segment_params(config),
     script:
         "../workflow_scripts/segment.py"
 

@@ -4,6 +4,32 @@
 # lcz_map gathers the tiles into the map's files (docs/contracts.md §12).
 
 
+def map_raster_inputs(wc):
+    """The region's rasters (Google mosaic and Sentinel-2 input(s))."""
+    return {
+        "google": google_inputs(wc.region),
+        "sentinel2": REGIONS[wc.region]["sentinel2"],
+    }
+
+
+def map_tile_files(wc):
+    """The tile files of the region's plan (known once the checkpoint lcz_map_plan has run)."""
+    path = checkpoints.lcz_map_plan.get(region=wc.region).output.plan
+    from df4lcz.mapping.tiles import (
+        read_plan,
+    )  # the raster stack: only once the plan exists
+
+    plan = read_plan(path)
+    return [f"results/maps/tiles/{wc.region}/{tile.id}.tif" for tile in plan.tiles]
+
+
+MAP_PROBABILITY_OUTPUTS = (
+    {"probabilities": "results/maps/{region}_lcz_probabilities.tif"}
+    if config["map"]["probabilities"] != "none"
+    else {}
+)
+
+
 checkpoint lcz_map_plan:
     input:
         unpack(map_raster_inputs),
@@ -14,7 +40,7 @@ checkpoint lcz_map_plan:
     benchmark:
         "benchmarks/lcz_map_plan/{region}.tsv"
     wildcard_constraints:
-        region="|".join(re.escape(name) for name in REGIONS) or "NO_REGION",
+        region=REGION_RE,
     conda:
         "../envs/df4lcz.yaml"
     threads: 1
@@ -42,7 +68,7 @@ rule lcz_map_tile:
     benchmark:
         "benchmarks/lcz_map_tile/{region}/{tile}.tsv"
     wildcard_constraints:
-        region="|".join(re.escape(name) for name in REGIONS) or "NO_REGION",
+        region=REGION_RE,
         tile=r"r\d+c\d+",
     conda:
         "../envs/df4lcz.yaml"
@@ -58,7 +84,7 @@ rule lcz_map_tile:
             else config["fusion"]["alpha"]
         ),
         region=lambda wc: REGIONS[wc.region],
-        segment=segment_params(),
+        segment=segment_params(config),
         graphs=config["graphs"],
         google=config["google"],
         google_input=lambda wc: google_spec(wc.region).as_params(),
@@ -92,7 +118,7 @@ rule lcz_map:
     benchmark:
         "benchmarks/lcz_map/{region}.tsv"
     wildcard_constraints:
-        region="|".join(re.escape(name) for name in REGIONS) or "NO_REGION",
+        region=REGION_RE,
     conda:
         "../envs/df4lcz.yaml"
     threads: 1

@@ -2,6 +2,17 @@
 # list decides how many chip/segment/graph jobs exist).
 
 
+def region_files(kind):
+    """The labelled regions' input paths of one kind (sentinel2 or labels, lists flattened; google: google_inputs)."""
+    if kind == "google":
+        return [f for name in LABELLED for f in google_inputs(name)]
+    out = []
+    for region in LABELLED.values():
+        value = region[kind]
+        out.extend(value if isinstance(value, list) else [value])
+    return out
+
+
 checkpoint samples:
     input:
         google=region_files("google"),

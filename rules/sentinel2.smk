@@ -1,5 +1,7 @@
 # Sentinel-2 stream: 32×32×10 reflectance chips per shard.
 
+from df4lcz.run import sentinel2_region_params
+
 
 rule chip_sentinel2:
     input:
@@ -18,6 +20,6 @@ rule chip_sentinel2:
         mem_mb=1500,
     params:
         sentinel2=config["sentinel2"],
-        region=lambda wc: s2_region_params(shard_region(wc)),
+        region=lambda wc: sentinel2_region_params(shard_region(wc)),
     script:
         "../workflow_scripts/chip_sentinel2.py"

@@ -1,6 +1,17 @@
 # Stream models: training on the train split (early stopping on val) and prediction of val + test.
 
 
+def model_inputs(wildcards):
+    """Shard files a model trains on: graphs for the GCN, Sentinel-2 chips otherwise."""
+    stream = "graphs" if wildcards.model == GCN_MODEL_NAME else "sentinel2"
+    return shard_files(STREAM_DIRS[stream])(wildcards)
+
+
+def graph_checks_input(wildcards):
+    """The GCN trains only once the one-node graphs of all shards were counted (rule graph_checks)."""
+    return ["results/checks/graphs.csv"] if wildcards.model == GCN_MODEL_NAME else []
+
+
 rule train:
     input:
         data=model_inputs,
@@ -32,7 +43,7 @@ rule train:
         train=lambda wc: config["train"]["gcn" if wc.model == "gcn" else "s2"],
         device=config["train"]["device"],
         seed=config["seed"],
-        window=training_window(),
+        window=RUN.training_window,
     script:
         "../workflow_scripts/train.py"
 

@@ -33,14 +33,15 @@ from rasterio.transform import from_origin
 from shapely.geometry import Polygon, box
 from test_workflow import REPO, SNAKEMAKE
 
-from df4lcz.chipping.google import chip_google
+from df4lcz.chipping.google.chips import chip_google
 from df4lcz.chipping.inputs import CHECKED_SQUARES, _first_with_data, check_google, check_sentinel2
 from df4lcz.chipping.sentinel2 import chip_sentinel2, open_sentinel2
 from df4lcz.chipping.valid import valid_sample_table
-from df4lcz.config import ConfigError, load_config, schema_defaults
+from df4lcz.config import ConfigError, schema_defaults
 from df4lcz.io.chips import IMPORTED_S2_ATTRS, write_chips
 from df4lcz.io.models import read_model_record, save_model
 from df4lcz.io.samples import write_samples
+from df4lcz.preflight import load_config
 from df4lcz.sampling.build import build_samples, check_sample_rasters
 from df4lcz.sampling.grid import assign_ids_and_shards, to_geodataframe
 from df4lcz.sampling.labels import read_labels
@@ -330,11 +331,11 @@ def test_yaml_syntax_error_in_config_yaml_names_file_and_line_in_the_workflow(tm
 
 
 def test_sam_checkpoint_of_another_architecture_stops_at_config_load(tmp_path):
-    from df4lcz.config import validate_config
+    from df4lcz.preflight import validate_run_config
     from df4lcz.segmentation.sam import build_tiny_sam_checkpoint, sam_checkpoint_state
 
     def check(checkpoint):
-        validate_config({"segment": {"backend": "sam", "sam": {"model_type": "tiny", "checkpoint": checkpoint}}},
+        validate_run_config({"segment": {"backend": "sam", "sam": {"model_type": "tiny", "checkpoint": checkpoint}}},
                         base_dir=tmp_path)
 
     torch.save(torch.nn.Linear(3, 2).state_dict(), tmp_path / "linear.pth")

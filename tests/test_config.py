@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from df4lcz.config import ConfigError, load_config, schema_markdown, validate_config
+from df4lcz.config import ConfigError, schema_markdown, validate_config
+from df4lcz.preflight import load_config, validate_run_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -57,14 +58,14 @@ def test_class_code_outside_range(cfg, key, msg):
 def test_label_map_class_code(tmp_path):
     region = {"name": "r", "google": "g.tif", "sentinel2": "s", "labels": "l.gpkg", "label_map": {"101": 0}}
     with pytest.raises(ConfigError, match=r"'regions\[0\].label_map.101': 0 is less than the minimum of 1"):
-        validate_config({"dataset": "regions", "regions": [region]}, check_files=False)
+        validate_config({"dataset": "regions", "regions": [region]})
 
 
 def test_missing_input_paths_named(tmp_path):
     (tmp_path / "g.tif").write_bytes(b"")
     region = {"name": "r", "google": "g.tif", "sentinel2": "s2dir", "labels": "l.gpkg"}
     with pytest.raises(ConfigError) as err:
-        validate_config({"dataset": "regions", "regions": [region]}, base_dir=tmp_path)
+        validate_run_config({"dataset": "regions", "regions": [region]}, base_dir=tmp_path)
     text = str(err.value)
     assert "'regions[0].sentinel2': input not found: s2dir" in text
     assert "'regions[0].labels': input not found: l.gpkg" in text
@@ -142,13 +143,13 @@ def test_tiny_sam_needs_a_checkpoint():
 def test_missing_sam_checkpoint_file(tmp_path):
     cfg = {"segment": {"backend": "sam", "sam": {"checkpoint": "weights/sam.pth"}}}
     with pytest.raises(ConfigError, match=r"'segment.sam.checkpoint': file not found: weights/sam.pth"):
-        validate_config(cfg, base_dir=tmp_path)
+        validate_run_config(cfg, base_dir=tmp_path)
 
 
 def test_key_order_does_not_matter():
     """Snakemake compares params as text: the same settings in another key order must give the same dicts."""
-    a = validate_config({"demo": {"seed": 3, "n_cities": 2}, "samples": {"shard_size": 64}}, check_files=False)
-    b = validate_config({"samples": {"shard_size": 64}, "demo": {"n_cities": 2, "seed": 3}}, check_files=False)
+    a = validate_config({"demo": {"seed": 3, "n_cities": 2}, "samples": {"shard_size": 64}})
+    b = validate_config({"samples": {"shard_size": 64}, "demo": {"n_cities": 2, "seed": 3}})
     assert repr(a) == repr(b)
     assert list(a["demo"])[:2] == ["seed", "n_cities"]  # the schema's order
 
@@ -156,22 +157,22 @@ def test_key_order_does_not_matter():
 def test_map_strategy_must_be_trained():
     with pytest.raises(ConfigError, match=r"config key 'map.strategy': 'random' is not among splits.strategies "
                                           r"\['polygon'\]"):
-        validate_config({"splits": {"strategies": ["polygon"]}, "map": {"strategy": "random"}}, check_files=False)
+        validate_config({"splits": {"strategies": ["polygon"]}, "map": {"strategy": "random"}})
     # by default the map uses the first trained strategy
-    assert validate_config({"splits": {"strategies": ["polygon"]}}, check_files=False)["map"]["strategy"] is None
+    assert validate_config({"splits": {"strategies": ["polygon"]}})["map"]["strategy"] is None
 
 
 def test_imported_dataset_checks(tmp_path):
     with pytest.raises(ConfigError) as err:
-        validate_config({"dataset": "so2sat", "so2sat": {"training": str(tmp_path / "missing.h5")}})
+        validate_run_config({"dataset": "so2sat", "so2sat": {"training": str(tmp_path / "missing.h5")}})
     text = str(err.value)
     assert "config key 'so2sat.training': input not found" in text
     assert "config key 'so2sat.validation': dataset is 'so2sat' but no validation HDF5 file is given" in text
     assert "config key 'splits.strategies': dataset 'so2sat' has only its official split" in text
     with pytest.raises(ConfigError, match="config key 'lczc_ges2.root': folder not found"):
-        validate_config({"dataset": "lczc_ges2", "lczc_ges2": {"root": str(tmp_path / "nope")}})
+        validate_run_config({"dataset": "lczc_ges2", "lczc_ges2": {"root": str(tmp_path / "nope")}})
     with pytest.raises(ConfigError, match="'official' exists only for dataset 'so2sat'"):
-        validate_config({"splits": {"strategies": ["official"]}}, check_files=False)
+        validate_config({"splits": {"strategies": ["official"]}})
 
 
 def _enum(schema: dict, *path: str) -> list:
@@ -204,22 +205,22 @@ def test_device_setting_checked_at_load(key, device, ok):
         node = node.setdefault(part, {})
     node["device"] = device
     if ok:
-        validate_config(cfg, check_files=False)
+        validate_config(cfg)
     else:
         with pytest.raises(ConfigError, match=rf"config key '{key}\.device': '{re.escape(device)}'"):
-            validate_config(cfg, check_files=False)
+            validate_config(cfg)
 
 
 def test_unknown_overview_region_named():
     with pytest.raises(ConfigError, match=r"'samples.overview_region': 'demo_city_9' is not a region of this run; "
                                           r"expected one of \['demo_city_1', 'demo_city_2', 'demo_city_3'\]"):
-        validate_config({"samples": {"overview_region": "demo_city_9"}}, check_files=False)
-    validate_config({"samples": {"overview_region": "demo_city_2"}}, check_files=False)
+        validate_config({"samples": {"overview_region": "demo_city_9"}})
+    validate_config({"samples": {"overview_region": "demo_city_2"}})
 
 
 def test_invalid_working_crs_named():
     region = {"name": "a", "google": "g.tif", "sentinel2": "s.tif", "labels": "l.gpkg", "working_crs": "EPSG:99999"}
     with pytest.raises(ConfigError, match=r"'regions\[0\]\.working_crs': 'EPSG:99999' is not a coordinate reference"):
-        validate_config({"dataset": "regions", "regions": [region]}, check_files=False)
+        validate_config({"dataset": "regions", "regions": [region]})
     region["working_crs"] = "EPSG:32650"
-    validate_config({"dataset": "regions", "regions": [region]}, check_files=False)
+    validate_config({"dataset": "regions", "regions": [region]})

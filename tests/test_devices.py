@@ -10,7 +10,7 @@ from df4lcz.devices import device_problems, resolve_device, used_device_settings
 
 
 def config(**sections) -> dict:
-    return validate_config(sections, check_files=False)
+    return validate_config(sections)
 
 
 def test_used_device_settings_follow_the_backend_and_dataset():

@@ -12,7 +12,7 @@ import rasterio
 from pyproj import Transformer
 from rasterio.transform import from_origin
 
-from df4lcz.chipping.google import chip_google
+from df4lcz.chipping.google.chips import chip_google
 from df4lcz.config import schema_defaults
 from df4lcz.io.chips import read_chips, read_excluded, write_chips
 

@@ -29,9 +29,11 @@ from helpers.google_tiles import (
 )
 from helpers.sampling import region_inputs, sample_params
 
-from df4lcz.chipping.google import chip_google
-from df4lcz.chipping.google_sources import GoogleSpec, google_files, open_google, resolve_google
+from df4lcz.chipping.google.chips import chip_google
+from df4lcz.chipping.google.sources import GoogleSpec, google_files, resolve_google
+from df4lcz.chipping.google.vrt import open_google
 from df4lcz.config import ConfigError, validate_config
+from df4lcz.preflight import validate_run_config
 from df4lcz.sampling.build import build_samples, check_sample_rasters
 
 UTM = "EPSG:32650"
@@ -251,17 +253,17 @@ def test_config_accepts_every_form_and_reports_problems(forms, tmp_path):
     (tmp_path / "l.gpkg").write_bytes(b"")
     for google in (forms["xyz"].source, forms["mbtiles"].source, str(root / "parts" / "*.tif"),
                    [str(p) for p in (root / "parts").glob("*.tif")]):
-        cfg = validate_config({"dataset": "regions", "regions": [_region(google)]}, base_dir=tmp_path)
+        cfg = validate_run_config({"dataset": "regions", "regions": [_region(google)]}, base_dir=tmp_path)
         assert cfg["regions"][0]["google_zoom"] is None and cfg["regions"][0]["google_tile_scheme"] == "xyz"
     bad = [_region("g/*.tif"), _region(forms["xyz"].source, name="z", google_zoom=12),
            _region([], name="e"), _region("t", name="s", google_tile_scheme="slippy")]
     with pytest.raises(ConfigError) as err:
-        validate_config({"dataset": "regions", "regions": bad[:2]}, base_dir=tmp_path)
+        validate_run_config({"dataset": "regions", "regions": bad[:2]}, base_dir=tmp_path)
     text = str(err.value)
     assert "config key 'regions[0].google': the pattern 'g/*.tif' matches no file" in text
     assert "config key 'regions[1].google': the tile folder" in text and "zooms present: [17]" in text
     with pytest.raises(ConfigError) as err:
-        validate_config({"dataset": "regions", "regions": bad[2:]}, check_files=False)
+        validate_config({"dataset": "regions", "regions": bad[2:]})
     assert "'regions[0].google': [] should be non-empty" in str(err.value)
     assert "'regions[1].google_tile_scheme': 'slippy' is not one of ['xyz', 'tms']" in str(err.value)
 

@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import box
 
-from df4lcz.config import load_config
 from df4lcz.importers.lczc_ges2.graphs import import_graph_shard
 from df4lcz.io.chips import write_chips
 from df4lcz.io.graphs import read_graph_attrs, read_graphs
 from df4lcz.io.masks import write_masks
+from df4lcz.preflight import load_config
 from df4lcz.segmentation.labels import segment_images
 from df4lcz.stages.graphs import graphs_shard_file
 

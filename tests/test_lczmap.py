@@ -18,7 +18,7 @@ from helpers.demo import demo_settings
 from helpers.importer_fixtures import write_lczc_ges2_fixture
 from pyproj import Transformer
 
-from df4lcz.chipping.google import chip_google
+from df4lcz.chipping.google.chips import chip_google
 from df4lcz.chipping.sentinel2 import chip_sentinel2
 from df4lcz.config import schema_defaults
 from df4lcz.constants import LCZ_COLORS, LCZ_NAMES

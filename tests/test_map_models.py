@@ -113,9 +113,9 @@ def test_map_only_config_rules():
     with pytest.raises(ConfigError, match=r"regions\[1\]\.labels': region 'other' has no labels and is not in "
                                           r"map\.regions"):
         validate_config({"dataset": "regions", "regions": [{**region, "labels": "l.gpkg"},
-                                                           {**region, "name": "other"}]}, check_files=False)
+                                                           {**region, "name": "other"}]})
     with pytest.raises(ConfigError, match=r"'map\.models': no region has labels, so nothing is trained"):
-        validate_config({"dataset": "regions", "regions": [region]}, check_files=False)
+        validate_config({"dataset": "regions", "regions": [region]})
     cfg = validate_config({"dataset": "regions", "regions": [region],
-                           "map": {"models": {"s2": "a.pt", "gcn": "b.pt"}}}, check_files=False)
+                           "map": {"models": {"s2": "a.pt", "gcn": "b.pt"}}})
     assert cfg["regions"][0]["labels"] is None and cfg["map"]["models"] == {"s2": "a.pt", "gcn": "b.pt"}

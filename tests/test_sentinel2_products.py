@@ -167,7 +167,7 @@ def test_explicit_scale_and_offset_for_geotiffs(tmp_path, products):
 def test_region_radiometry_config_is_validated():
     base = {"dataset": "regions", "regions": [{"name": "r", "google": "g.tif", "sentinel2": ["a.SAFE", "b.zip"],
                                                "labels": "l.gpkg"}]}
-    cfg = validate_config(base, check_files=False)
+    cfg = validate_config(base)
     region = cfg["regions"][0]
     assert region["s2_scale"] is None and region["s2_offset"] is None and region["sentinel2"] == ["a.SAFE", "b.zip"]
     assert cfg["sentinel2"]["max_cloud_fraction"] == 0.2
@@ -178,9 +178,9 @@ def test_region_radiometry_config_is_validated():
     ]:
         bad = {**base, "regions": [{**base["regions"][0], key: value}]}
         with pytest.raises(ConfigError, match=pattern):
-            validate_config(bad, check_files=False)
+            validate_config(bad)
     with pytest.raises(ConfigError, match=r"max_cloud_fraction"):
-        validate_config({**base, "sentinel2": {"max_cloud_fraction": 1.5}}, check_files=False)
+        validate_config({**base, "sentinel2": {"max_cloud_fraction": 1.5}})
 
 
 def test_l1c_classification_mask_gives_cloud_fractions(tmp_path):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .config import ConfigError, load_config, schema_markdown
+from .config import ConfigError, schema_markdown, validate_config
+from .preflight import load_config
 
 DOC_HEADER = """# Configuration reference
 
@@ -44,8 +45,6 @@ def main(argv: list[str] | None = None) -> int:
 
         setup_logging(None)
         section = load_config(args.config, check_files=False)["demo"] if args.config else {}
-        from .config import validate_config
-
         settings = DemoSettings.from_config(validate_config({"demo": section})["demo"])
         generate_demo(args.out, settings)
         return 0

@@ -1,13 +1,17 @@
 """Configuration: JSON-schema validation with defaults, and the checks a schema cannot express.
 
-The schema (``schemas/config.schema.yaml``) documents every key. ``load_config`` fills in
-defaults, rejects unknown keys and bad values with messages that name the key and say what is
-expected, then checks cross-key rules (split shares sum to 1, inputs exist, region names unique).
+The bottom layer of the package: it reads no input file and imports no reader. The schema
+(``schemas/config.schema.yaml``) documents every key and is the only home of defaults.
+:func:`validate_config` fills in defaults, rejects unknown keys and bad values with messages that
+name the key and say what is expected, then checks cross-key rules (split shares sum to 1, region
+names unique, map regions known). The checks that open the input files a config names live one
+layer up, in :mod:`df4lcz.preflight`.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
 from collections.abc import Iterator, Mapping
@@ -19,17 +23,25 @@ import jsonschema
 import pyproj
 import yaml
 
+from .errors import ConfigError
+
+__all__ = ["ConfigError", "canonical_order", "config_error", "load_schema", "read_config_file", "region_defaults",
+           "region_names", "schema_defaults", "schema_markdown", "schema_problems", "semantic_problems",
+           "validate_config"]
+
 SCHEMA_RESOURCE = "config.schema.yaml"
 
 
-class ConfigError(ValueError):
-    """Raised when the configuration is invalid; the message lists every problem found."""
-
-
 def load_schema() -> dict[str, Any]:
-    """Return the configuration JSON schema shipped with the package."""
+    """Return the configuration JSON schema shipped with the package (a fresh copy: callers may change it)."""
+    return copy.deepcopy(_schema())
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    """The schema, parsed once per process (every Snakemake call and cluster job validates the config)."""
     text = resources.files("df4lcz.schemas").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _with_defaults(validator_class):
@@ -80,25 +92,30 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return msg
 
 
-def validate_config(config: Mapping[str, Any], base_dir: str | os.PathLike = ".", check_files: bool = True) -> dict[str, Any]:
-    """Validate ``config`` and return a deep copy with every default filled in.
+def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate ``config`` and return a deep copy with every default filled in (no file is opened).
 
     Args:
         config: the parsed config mapping (e.g. Snakemake's ``config``).
-        base_dir: directory relative input paths are resolved against.
-        check_files: also check that input files named in the config exist.
 
     Raises:
-        ConfigError: listing every problem, each naming its key and what was expected.
+        ConfigError: listing every problem found, each naming its key and what was expected.
     """
     cfg = copy.deepcopy(dict(config))
-    validator = _Validator(load_schema())
-    problems = sorted({_describe(e) for e in validator.iter_errors(cfg)})
-    if not problems:
-        problems = _semantic_problems(cfg, Path(base_dir), check_files)
+    problems = schema_problems(cfg) or semantic_problems(cfg)
     if problems:
-        raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems))
-    return canonical_order(cfg, load_schema())
+        raise config_error(problems)
+    return canonical_order(cfg, _schema())
+
+
+def schema_problems(cfg: dict[str, Any]) -> list[str]:
+    """Fill the schema's defaults into ``cfg`` (in place) and return what breaks the schema."""
+    return sorted({_describe(e) for e in _Validator(_schema()).iter_errors(cfg)})
+
+
+def config_error(problems: list[str]) -> ConfigError:
+    """The :class:`ConfigError` that lists ``problems``, one per line."""
+    return ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems))
 
 
 def schema_defaults(section: str | None = None) -> dict[str, Any]:
@@ -107,14 +124,25 @@ def schema_defaults(section: str | None = None) -> dict[str, Any]:
     The schema is the only home of defaults; library functions take validated settings and never
     re-default. Tests and standalone callers that want "the defaults" ask here.
     """
-    cfg = validate_config({}, check_files=False)
+    cfg = validate_config({})
     return copy.deepcopy(cfg if section is None else cfg[section])
 
 
 def region_defaults() -> dict[str, Any]:
     """The schema's defaults of one ``regions[]`` entry (the keys that have one)."""
-    items = load_schema()["properties"]["regions"]["items"]["properties"]
+    items = _schema()["properties"]["regions"]["items"]["properties"]
     return {k: copy.deepcopy(v["default"]) for k, v in items.items() if "default" in v}
+
+
+def region_names(cfg: Mapping[str, Any]) -> list[str]:
+    """The names of a validated config's regions in order: ``regions[].name``, or the demo's cities."""
+    if cfg["dataset"] == "regions":
+        return [r["name"] for r in cfg["regions"]]
+    if cfg["dataset"] == "demo":
+        from .demo.sites import CITY_SITES
+
+        return [name for name, _, _ in CITY_SITES[: cfg["demo"]["n_cities"]]]
+    return []
 
 
 def canonical_order(value: Any, schema: Mapping[str, Any]) -> Any:
@@ -133,7 +161,8 @@ def canonical_order(value: Any, schema: Mapping[str, Any]) -> Any:
     return value
 
 
-def _semantic_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> list[str]:
+def semantic_problems(cfg: dict[str, Any]) -> list[str]:
+    """Cross-key rules of a schema-valid config, defaults filled in (no file is opened)."""
     problems: list[str] = []
     splits = cfg["splits"]
     total = splits["train"] + splits["val"] + splits["test"]
@@ -150,68 +179,42 @@ def _semantic_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> li
             f"expected ≥ {cfg['samples']['size_m'] / 4:g}"
         )
     if cfg["dataset"] == "regions":
-        regions = cfg["regions"]
-        if not regions:
-            problems.append("config key 'regions': dataset is 'regions' but no region is listed; add at least one")
-        names = [r["name"] for r in regions]
-        for dup in sorted({n for n in names if names.count(n) > 1}):
-            problems.append(f"config key 'regions': region name {dup!r} is used more than once")
-        for i, region in enumerate(regions):
-            for key in region["label_map"]:
-                try:
-                    int(key)
-                except ValueError:
-                    problems.append(f"config key 'regions[{i}].label_map': key {key!r} is not an integer class code")
-            if region["working_crs"] is not None:
-                try:
-                    pyproj.CRS.from_user_input(region["working_crs"])
-                except pyproj.exceptions.CRSError as exc:
-                    problems.append(f"config key 'regions[{i}].working_crs': {region['working_crs']!r} is not a "
-                                    f"coordinate reference system ({exc}); expected e.g. 'EPSG:32650'")
-            if check_files:
-                problems += _google_problems(region, i, base)
-                for field in ("sentinel2", "labels"):
-                    values = region[field] if isinstance(region[field], list) else [region[field]]
-                    for value in (v for v in values if v is not None):
-                        if not (base / value).exists():
-                            problems.append(f"config key 'regions[{i}].{field}': input not found: {value}")
-        problems += _map_only_problems(cfg, base, check_files)
+        problems += _region_problems(cfg)
+    known = region_names(cfg)
     overview = cfg["samples"]["overview_region"]
-    if overview is not None and cfg["dataset"] in ("demo", "regions"):
-        known = ([r["name"] for r in cfg["regions"]] if cfg["dataset"] == "regions"
-                 else [f"demo_city_{k + 1}" for k in range(cfg["demo"]["n_cities"])])
-        if overview not in known:
-            problems.append(f"config key 'samples.overview_region': {overview!r} is not a region of this run; "
-                            f"expected one of {known}")
-    problems += _dataset_problems(cfg, base, check_files)
+    if overview is not None and cfg["dataset"] in ("demo", "regions") and overview not in known:
+        problems.append(f"config key 'samples.overview_region': {overview!r} is not a region of this run; "
+                        f"expected one of {known}")
+    problems += _dataset_problems(cfg)
     sam = cfg["segment"]["sam"]
     if cfg["segment"]["backend"] == "sam" and sam["model_type"] == "tiny" and not sam["checkpoint"]:
         problems.append("config key 'segment.sam.checkpoint': model_type 'tiny' (a test model) has no official "
                         "checkpoint; give the file made by df4lcz.segmentation.sam.build_tiny_sam_checkpoint")
-    if cfg["segment"]["backend"] == "sam" and sam["checkpoint"] and check_files:
-        problems += _sam_checkpoint_problems(sam, base)
     return problems
 
 
-def _sam_checkpoint_problems(sam: Mapping[str, Any], base: Path) -> list[str]:
-    """A given ``segment.sam.checkpoint`` exists and fits ``segment.sam.model_type`` (before any job)."""
-    path = base / sam["checkpoint"]
-    if not path.exists():
-        return [f"config key 'segment.sam.checkpoint': file not found: {sam['checkpoint']} "
-                "(set it to null to let rule sam_checkpoint download the official file)"]
-    from .segmentation.sam import sam_checkpoint_state  # imports torch: only when checking files
-
-    try:
-        sam_checkpoint_state(sam["model_type"], path, mmap=True)
-    except ValueError as exc:
-        return [f"config key 'segment.sam.checkpoint': {exc}"]
-    return []
-
-
-def _map_only_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> list[str]:
-    """Regions without labels (only mapped) and ``map.models``."""
+def _region_problems(cfg: dict[str, Any]) -> list[str]:
+    """``regions[]``: names, label maps, working CRSs, and regions without labels (only mapped)."""
     problems: list[str] = []
-    map_cfg, regions = cfg["map"], cfg["regions"]
+    regions = cfg["regions"]
+    if not regions:
+        problems.append("config key 'regions': dataset is 'regions' but no region is listed; add at least one")
+    names = [r["name"] for r in regions]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"config key 'regions': region name {dup!r} is used more than once")
+    for i, region in enumerate(regions):
+        for key in region["label_map"]:
+            try:
+                int(key)
+            except ValueError:
+                problems.append(f"config key 'regions[{i}].label_map': key {key!r} is not an integer class code")
+        if region["working_crs"] is not None:
+            try:
+                pyproj.CRS.from_user_input(region["working_crs"])
+            except pyproj.exceptions.CRSError as exc:
+                problems.append(f"config key 'regions[{i}].working_crs': {region['working_crs']!r} is not a "
+                                f"coordinate reference system ({exc}); expected e.g. 'EPSG:32650'")
+    map_cfg = cfg["map"]
     mapped = set(map_cfg["regions"] or [r["name"] for r in regions[:1]])
     for i, region in enumerate(regions):
         if region["labels"] is None and region["name"] not in mapped:
@@ -224,31 +227,10 @@ def _map_only_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> li
                             "files to map with (map.models: {s2: …/resnet11_3d.pt, gcn: …/gcn.pt} from a previous run)")
         elif not map_cfg["enabled"]:
             problems.append("config key 'map.enabled': no region has labels (a map-only run) but maps are disabled")
-    if map_cfg["models"] is not None and check_files:
-        for key in ("s2", "gcn"):
-            if not (base / map_cfg["models"][key]).exists():
-                problems.append(f"config key 'map.models.{key}': model file not found: {map_cfg['models'][key]}")
     return problems
 
 
-def _google_problems(region: Mapping[str, Any], index: int, base: Path) -> list[str]:
-    """The Google input of ``regions[index]`` located on disk (every form: path, glob, tiles, MBTiles)."""
-    from .chipping.google_sources import (  # imports rasterio: only when checking files
-        GoogleSpec,
-        resolve_google,
-    )
-
-    key = f"regions[{index}].google"
-    try:
-        resolve_google(GoogleSpec.from_region(region, index), base_dir=base)
-    except FileNotFoundError:
-        return [f"config key '{key}': input not found: {region['google']}"]
-    except ValueError as exc:
-        return [str(exc)]
-    return []
-
-
-def _dataset_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> list[str]:
+def _dataset_problems(cfg: dict[str, Any]) -> list[str]:
     """Checks of the imported datasets (lczc_ges2, so2sat), the split strategies and the map."""
     problems: list[str] = []
     dataset, strategies = cfg["dataset"], cfg["splits"]["strategies"]
@@ -257,37 +239,28 @@ def _dataset_problems(cfg: dict[str, Any], base: Path, check_files: bool) -> lis
             problems.append(f"config key 'splits.strategies': dataset 'so2sat' has only its official split; "
                             f"set splits.strategies: [official] (got {strategies})")
         for key in ("training", "validation", "testing"):
-            path = cfg["so2sat"][key]
-            if not path:
+            if not cfg["so2sat"][key]:
                 problems.append(f"config key 'so2sat.{key}': dataset is 'so2sat' but no {key} HDF5 file is given")
-            elif check_files and not (base / path).is_file():
-                problems.append(f"config key 'so2sat.{key}': input not found: {path}")
     elif "official" in strategies:
         problems.append(f"config key 'splits.strategies': 'official' exists only for dataset 'so2sat' "
                         f"(dataset is {dataset!r}); use random and/or polygon")
     if dataset == "lczc_ges2":
-        root = cfg["lczc_ges2"]["root"]
-        if not root:
+        if not cfg["lczc_ges2"]["root"]:
             problems.append("config key 'lczc_ges2.root': dataset is 'lczc_ges2' but no data folder is given")
-        elif check_files and not (base / root).is_dir():
-            problems.append(f"config key 'lczc_ges2.root': folder not found: {root}")
         for strategy in strategies:
-            path = cfg["lczc_ges2"]["split_files"].get(strategy)
-            if not path:
+            if not cfg["lczc_ges2"]["split_files"].get(strategy):
                 problems.append(f"config key 'lczc_ges2.split_files.{strategy}': strategy {strategy!r} needs its "
                                 "released split pickle (dict with train, validation, test)")
-            elif check_files and not (base / path).is_file():
-                problems.append(f"config key 'lczc_ges2.split_files.{strategy}': input not found: {path}")
     map_strategy = cfg["map"]["strategy"]
     if map_strategy is not None and map_strategy not in strategies and dataset in ("demo", "regions") \
             and cfg["map"]["enabled"]:
         problems.append(f"config key 'map.strategy': {cfg['map']['strategy']!r} is not among splits.strategies "
                         f"{strategies}; maps use that strategy's trained models")
-    if cfg["map"]["regions"] is not None and dataset == "regions":
-        known = {r["name"] for r in cfg["regions"]}
+    if cfg["map"]["regions"] is not None and dataset in ("demo", "regions"):
+        known = region_names(cfg)
         for name in cfg["map"]["regions"]:
             if name not in known:
-                problems.append(f"config key 'map.regions': {name!r} is not a region name ({sorted(known)})")
+                problems.append(f"config key 'map.regions': {name!r} is not a region of this run ({sorted(known)})")
     return problems
 
 
@@ -323,16 +296,6 @@ def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: expected a mapping of config keys at the top level")
     return data
-
-
-def load_config(path: str | os.PathLike, check_files: bool = True) -> dict[str, Any]:
-    """Read a YAML config file (:func:`read_config_file`) and validate it (relative paths resolve
-    against the CWD).
-
-    Raises:
-        ConfigError: what :func:`read_config_file` raises, or any validation problem.
-    """
-    return validate_config(read_config_file(path), check_files=check_files)
 
 
 def schema_markdown(schema: Mapping[str, Any] | None = None) -> str:

@@ -9,9 +9,15 @@ submit host need not have the GPU its jobs get).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+from .errors import ConfigError
+
+if TYPE_CHECKING:  # torch is imported where a device is resolved, not when the workflow loads
+    import torch
+
+#: Device kinds every machine has ("auto" falls back to the CPU).
+LOCAL_ANYWHERE: frozenset[str] = frozenset({"auto", "cpu"})
 
 #: What a device setting may say (besides ``cuda:N``), for error messages.
 DEVICE_HELP: str = "'auto', 'cpu', 'cuda' or 'cuda:N'"
@@ -25,8 +31,10 @@ def resolve_device(device: str | torch.device = "auto", key: str | None = None) 
         key: the config key it comes from, named in errors (e.g. ``"train.device"``).
 
     Raises:
-        ValueError: the name is not a torch device, or CUDA is requested but unavailable.
+        ConfigError: the name is not a torch device, or CUDA is requested but unavailable.
     """
+    import torch
+
     if isinstance(device, torch.device):
         return device
     if device == "auto":
@@ -35,9 +43,9 @@ def resolve_device(device: str | torch.device = "auto", key: str | None = None) 
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"{where}device {device!r} is not a torch device; use {DEVICE_HELP}") from exc
+        raise ConfigError(f"{where}device {device!r} is not a torch device; use {DEVICE_HELP}") from exc
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"{where}device {device!r} requested but CUDA is not available on this machine; set it "
+        raise ConfigError(f"{where}device {device!r} requested but CUDA is not available on this machine; set it "
                          "to 'auto' (the GPU when there is one) or 'cpu', or run this job on a GPU node")
     return dev
 
@@ -56,6 +64,16 @@ def used_device_settings(config: Mapping[str, Any]) -> dict[str, str]:
     return used
 
 
+def check_devices_here(config: Mapping[str, Any]) -> None:
+    """Raise :class:`ConfigError` listing the device settings this machine cannot honour.
+
+    The workflow calls it from its ``onstart`` hook when jobs run on this machine.
+    """
+    problems = device_problems(used_device_settings(config))
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
 def device_problems(settings: Mapping[str, str], cuda_devices: int | None = None,
                     mps_available: bool | None = None) -> list[str]:
     """Messages for the settings this machine cannot honour (empty when all can run here).
@@ -65,6 +83,10 @@ def device_problems(settings: Mapping[str, str], cuda_devices: int | None = None
         cuda_devices: CUDA devices here (default: ``torch.cuda.device_count()`` when available, else 0).
         mps_available: whether Apple's MPS is usable (default: asked of torch).
     """
+    if all(device.partition(":")[0] in LOCAL_ANYWHERE for device in settings.values()):
+        return []  # nothing to ask torch (and no torch import while the workflow starts)
+    import torch
+
     if cuda_devices is None:
         cuda_devices = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if mps_available is None:

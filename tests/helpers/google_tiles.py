@@ -7,7 +7,7 @@ form then holds exactly the pixels of the single mosaic GeoTIFF (:func:`write_mo
 
 The tile arithmetic here is written from the definition (tile ``(z, x, y)`` spans EPSG:3857 x from
 ``-H + x·C/2^z`` to ``-H + (x+1)·C/2^z``, rows from the north) independently of
-``df4lcz.chipping.google_sources``.
+``df4lcz.chipping.google.sources``.
 """
 
 from __future__ import annotations

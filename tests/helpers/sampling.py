@@ -11,7 +11,7 @@ from df4lcz.sampling.settings import RegionInputs, SampleParams
 def region_inputs(name: str, google: str, sentinel2: str, labels: str, **overrides: Any) -> RegionInputs:
     """One ``regions[]`` entry as the validated config has it (schema defaults), then ``overrides``."""
     entry = {"name": name, "google": str(google), "sentinel2": str(sentinel2), "labels": str(labels)}
-    cfg = validate_config({"dataset": "regions", "regions": [entry]}, check_files=False)["regions"][0]
+    cfg = validate_config({"dataset": "regions", "regions": [entry]})["regions"][0]
     return RegionInputs(**{**cfg, **overrides})
 
 

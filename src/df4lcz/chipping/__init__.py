@@ -1,9 +1,8 @@
 """Cutting the chips of both streams on the sample squares, and the samples valid in every stream.
 
-* :mod:`df4lcz.chipping.google` — Google Earth RGB chips (:func:`~df4lcz.chipping.google.chip_google`);
-* :mod:`df4lcz.chipping.google_sources` — a ``regions[].google`` spec (GeoTIFF/VRT, glob or list of
-  GeoTIFFs, XYZ/TMS tile folder, MBTiles) → one lazily opened mosaic, and the files Snakemake tracks;
-* :mod:`df4lcz.chipping.google_vrt` — the in-memory VRT that mosaics a tile folder or a GeoTIFF list;
+* :mod:`df4lcz.chipping.google` — Google Earth imagery: the input forms and the files Snakemake
+  tracks (:mod:`~df4lcz.chipping.google.sources`), the VRT mosaic and opening
+  (:mod:`~df4lcz.chipping.google.vrt`), the RGB chipper (:mod:`~df4lcz.chipping.google.chips`);
 * :mod:`df4lcz.chipping.sentinel2` — Sentinel-2 reflectance chips (band files, sources, squares,
   the chipper);
 * :mod:`df4lcz.chipping.valid` — the samples present in every stream (:func:`valid_sample_table`);

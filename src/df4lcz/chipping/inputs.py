@@ -5,7 +5,7 @@ A chip job would find a bad raster only after the whole DAG was built and other 
 inputs fail the run before any chipping, with a message naming the raster and what was expected:
 
 * **Google mosaic**: a CRS, 3 (RGB) or 4 (RGB + alpha) bands of uint8
-  (:func:`~df4lcz.chipping.google.check_google_raster`); its ground pixel compared with the chip
+  (:func:`~df4lcz.chipping.google.chips.check_google_raster`); its ground pixel compared with the chip
   pixel (``samples.size_m / google.chip_px``): a mosaic much coarser than the chip grid is
   upsampled by that factor (a warning above :data:`UPSAMPLING_WARN_FACTOR`, an error above
   ``google.max_upsampling``); and some sample square must hold valid pixels (alpha > 0, not the
@@ -39,8 +39,9 @@ from rasterio.windows import Window
 
 from ..io.checks import CheckRow
 from ..logs import get_logger
-from .google import check_google_raster
-from .google_sources import GoogleInput, open_google, resolve_google
+from .google.chips import check_google_raster
+from .google.sources import GoogleInput, resolve_google
+from .google.vrt import open_google
 from .sentinel2 import open_sentinel2
 from .sentinel2.warp import invalid_mask
 from .windows import square_windows
@@ -74,7 +75,7 @@ def check_region_rasters(
 
     Args:
         region: region name (for messages).
-        google: the Google Earth input (a path, or a spec: :mod:`df4lcz.chipping.google_sources`).
+        google: the Google Earth input (a path, or a spec: :mod:`df4lcz.chipping.google.sources`).
         sentinel2: the Sentinel-2 input(s) (multi-band raster, band folder or product; or a list).
         s2_band_names: ``regions[].s2_band_names``.
         s2_scale, s2_offset: ``regions[].s2_scale`` / ``s2_offset``.

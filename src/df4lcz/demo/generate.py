@@ -40,6 +40,7 @@ from ..constants import LCZ_COLORS, S2_BANDS, S2_REFLECTANCE_SCALE, SAMPLE_SIZE_
 from ..logs import get_logger
 from .materials import MATERIAL_RGB, MATERIAL_SPECTRA, N_MATERIALS
 from .render import render_patch
+from .sites import CITY_SITES
 
 log = get_logger("demo")
 
@@ -50,17 +51,6 @@ PATCH_MARGIN_M: float = 40.0
 #: Sentinel-2 pixel (m).
 S2_PIXEL_M: float = 10.0
 
-#: City sites (name, lon, lat): south-east China, near UTM central meridians, three zones.
-CITY_SITES: tuple[tuple[str, float, float], ...] = (
-    ("demo_city_1", 111.6, 23.1),
-    ("demo_city_2", 117.4, 30.6),
-    ("demo_city_3", 122.7, 31.2),
-    ("demo_city_4", 113.2, 28.2),
-    ("demo_city_5", 116.5, 28.7),
-    ("demo_city_6", 118.8, 32.0),
-    ("demo_city_7", 114.3, 22.4),
-    ("demo_city_8", 120.3, 30.2),
-)
 
 
 @dataclass

@@ -29,6 +29,7 @@ from torch import nn
 
 from ..atomic import atomic_path
 from ..constants import LCZ_CODES
+from ..errors import ContractError
 
 #: Format tag written into every model file.
 MODEL_FORMAT: str = "df4lcz-model/1"
@@ -114,12 +115,12 @@ def validate_model_record(path: str | os.PathLike, payload: Any) -> dict[str, An
     """Check that ``payload`` (read from ``path``) is a DF4LCZ model record; return it.
 
     Raises:
-        ValueError: not a dict with the format tag :data:`MODEL_FORMAT`, or an unknown ``kind``.
+        ContractError: not a dict with the format tag :data:`MODEL_FORMAT`, or an unknown ``kind``.
     """
     if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
-        raise ValueError(f"{path}: not a DF4LCZ model file (expected format {MODEL_FORMAT!r})")
+        raise ContractError(f"{path}: not a DF4LCZ model file (expected format {MODEL_FORMAT!r})")
     if payload.get("kind") not in MODEL_KINDS:
-        raise ValueError(f"{path}: unknown model kind {payload.get('kind')!r}; expected 's2' or 'gcn'")
+        raise ContractError(f"{path}: unknown model kind {payload.get('kind')!r}; expected 's2' or 'gcn'")
     return payload
 
 
@@ -128,14 +129,14 @@ def read_model_record(path: str | os.PathLike) -> dict[str, Any]:
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: not a readable torch file, or not a DF4LCZ model file.
+        ContractError: not a readable torch file, or not a DF4LCZ model file.
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: model file not found")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt files
-        raise ValueError(f"{path}: not a readable torch model file ({exc})") from exc
+        raise ContractError(f"{path}: not a readable torch model file ({exc})") from exc
     return validate_model_record(path, payload)
 
 

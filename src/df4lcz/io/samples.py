@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from df4lcz.atomic import atomic_path
+
+if TYPE_CHECKING:  # geopandas is imported where geometries are read: the workflow reads shards without it
+    import geopandas as gpd
 
 PathLike = str | os.PathLike
 
@@ -94,6 +98,8 @@ def read_samples(
     filters = None if shard is None else [("shard", "==", int(shard))]
     if columns is not None:
         return pd.read_parquet(p, columns=wanted, filters=filters)
+    import geopandas as gpd
+
     return gpd.read_parquet(p, filters=filters)
 
 
@@ -127,3 +133,32 @@ def read_shard(samples: PathLike | pd.DataFrame, shard: int, extra: Collection[s
         raise ValueError(f"{where}: shard {shard} holds no sample; shards are {shards[:10]}"
                          f"{' …' if len(shards) > 10 else ''}")
     return rows.sort_values("sample_id").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class ShardIndex:
+    """Which shards a sample table holds and the region of each (what the workflow's DAG needs).
+
+    Attributes:
+        shards: the shard numbers, sorted.
+        regions: ``{shard: region name}`` (every shard's samples come from one region).
+    """
+
+    shards: tuple[int, ...]
+    regions: dict[int, str]
+
+
+def read_shard_index(path: PathLike) -> ShardIndex:
+    """The :class:`ShardIndex` of ``results/samples.parquet`` (two columns read, one pass).
+
+    Raises:
+        ValueError: a shard whose samples come from several regions (the table breaks its contract).
+    """
+    table = pd.read_parquet(path, columns=["region", "shard"]).drop_duplicates()
+    counts = table["shard"].value_counts()
+    if (counts > 1).any():
+        bad = sorted(int(s) for s in counts.index[counts > 1])
+        raise ValueError(f"{path}: shard(s) {bad[:10]} hold samples of several regions; expected one region per "
+                         "shard (docs/contracts.md §1)")
+    regions = {int(s): str(r) for s, r in zip(table["shard"], table["region"])}
+    return ShardIndex(tuple(sorted(regions)), regions)

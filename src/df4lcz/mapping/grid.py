@@ -27,7 +27,7 @@ from pyproj import CRS
 from rasterio.transform import Affine
 from shapely.geometry.base import BaseGeometry
 
-from ..chipping.google_sources import GoogleInput
+from ..chipping.google.sources import GoogleInput
 from ..constants import S2_CHIP_PX
 from ..io.chips import S2_PIXEL_SIZE_M
 from ..sampling.footprints import google_footprint, sentinel2_footprint, sentinel2_reference_file
@@ -103,7 +103,7 @@ def map_grid(
     """The output grid of a region and the area covered by both rasters (:mod:`df4lcz.mapping`).
 
     Args:
-        google: Google Earth input (any form of :mod:`df4lcz.chipping.google_sources`).
+        google: Google Earth input (any form of :mod:`df4lcz.chipping.google.sources`).
         sentinel2: Sentinel-2 multi-band raster or band folder.
         stride_m: output pixel size (m), > 0.
         working_crs: CRS of the map; ``None``: the Sentinel-2 input's CRS.

@@ -1,7 +1,7 @@
 """Classification of map windows: both chippers, segmentation, graphs, both models and the fusion.
 
 Each batch of windows goes through the same functions as the sample pipeline: the Google chip
-(:func:`df4lcz.chipping.google.chip_google`) and the Sentinel-2 chip
+(:func:`df4lcz.chipping.google.chips.chip_google`) and the Sentinel-2 chip
 (:meth:`df4lcz.chipping.sentinel2.Sentinel2Source.chip`) are cut from a sample table of the windows
 (:func:`df4lcz.mapping.grid.window_table`); the Google chips are segmented
 (:func:`df4lcz.segmentation.labels.segment_images`) and turned into graphs
@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..chipping.google import chip_google
-from ..chipping.google_sources import GoogleInput
+from ..chipping.google.chips import chip_google
+from ..chipping.google.sources import GoogleInput
 from ..constants import N_CLASSES
 from ..evaluation.fusion import fuse_probabilities
 from ..graphs.build import build_graphs

@@ -14,7 +14,8 @@ from pyproj import CRS, Transformer
 from shapely.geometry import Polygon, box
 from shapely.geometry.base import BaseGeometry
 
-from ..chipping.google_sources import GoogleInput, open_google, resolve_google
+from ..chipping.google.sources import GoogleInput, resolve_google
+from ..chipping.google.vrt import open_google
 from ..chipping.sentinel2.bands import find_band_files
 from ..chipping.sentinel2.products import is_product, open_product
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..chipping.google_sources import GoogleSpec
+from ..chipping.google.sources import GoogleSpec
 
 
 @dataclass

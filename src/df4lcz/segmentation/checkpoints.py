@@ -17,10 +17,13 @@ import hashlib
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..atomic import atomic_path
+from ..errors import ConfigError, InputError
 from ..logs import get_logger
 
 log = get_logger("sam_checkpoints")
@@ -80,8 +83,32 @@ SAM_CHECKPOINTS: dict[str, SamCheckpoint] = {
 }
 
 
-class ChecksumError(ValueError):
+class ChecksumError(InputError):
     """A file's SHA-256 differs from the expected one."""
+
+
+#: Folder (relative to the run) where rule ``sam_checkpoint`` puts the official checkpoints.
+SAM_CHECKPOINT_DIR: str = "resources/sam"
+
+
+def sam_checkpoint_file(segment: Mapping[str, Any]) -> str | None:
+    """The SAM checkpoint a run's segmentation needs (``segment`` section of a validated config).
+
+    ``None`` for the classical backend; ``segment.sam.checkpoint`` when given; else the official
+    file of ``segment.sam.model_type`` under :data:`SAM_CHECKPOINT_DIR` (rule ``sam_checkpoint``).
+
+    Raises:
+        ConfigError: no checkpoint given and the model type has no official one.
+    """
+    if segment["backend"] != "sam":
+        return None
+    sam = segment["sam"]
+    if sam["checkpoint"]:
+        return str(sam["checkpoint"])
+    if sam["model_type"] not in SAM_CHECKPOINTS:
+        raise ConfigError(f"config key 'segment.sam.checkpoint': model_type {sam['model_type']!r} has no official "
+                          "checkpoint to download; give the path of a checkpoint file")
+    return f"{SAM_CHECKPOINT_DIR}/{SAM_CHECKPOINTS[sam['model_type']].filename}"
 
 
 def checkpoint_info(model_type: str) -> SamCheckpoint:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..atomic import atomic_path
+from ..errors import ConfigError, InputError
 from .checkpoints import manual_instructions
 from .protocol import check_image
 from .sam_compat import cv2_available, is_empty_crop_bug, make_skimage_generator_class
@@ -177,11 +178,12 @@ def sam_checkpoint_state(model_type: str, checkpoint: str | os.PathLike, mmap: b
 
     Raises:
         FileNotFoundError: the checkpoint does not exist (the message says how to get it).
-        ValueError: unknown model type, a file that is not a PyTorch checkpoint (truncated, random
-            bytes), or a checkpoint of another architecture (message names the file).
+        ConfigError: unknown model type.
+        InputError: a file that is not a PyTorch checkpoint (truncated, random bytes), or a
+            checkpoint of another architecture (message names the file).
     """
     if model_type not in SAM_MODEL_TYPES:
-        raise ValueError(f"SAM model_type {model_type!r} is unknown; expected one of {list(SAM_MODEL_TYPES)}")
+        raise ConfigError(f"SAM model_type {model_type!r} is unknown; expected one of {list(SAM_MODEL_TYPES)}")
     import torch
 
     path = Path(checkpoint)
@@ -197,13 +199,13 @@ def sam_checkpoint_state(model_type: str, checkpoint: str | os.PathLike, mmap: b
                 raise
             state = torch.load(path, map_location="cpu", weights_only=True)  # a legacy (non-zip) file
     except Exception as exc:
-        raise ValueError(
+        raise InputError(
             f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__}: {str(exc)[:200]}); "
             "the file is "
             f"truncated or corrupted. Replace it: {checkpoint_help(model_type, path)}"
         ) from exc
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(
+        raise InputError(
             f"{path}: not a SAM state dict (got {type(state).__name__}); {checkpoint_help(model_type, path)}"
         )
     with torch.random.fork_rng(devices=[]), torch.device("meta"):
@@ -214,7 +216,7 @@ def sam_checkpoint_state(model_type: str, checkpoint: str | os.PathLike, mmap: b
     if missing or unexpected or shape_errors:
         # checked before load_state_dict, which raises a multi-page RuntimeError on size mismatches
         example = (shape_errors + missing + unexpected)[0]
-        raise ValueError(
+        raise InputError(
             f"{path}: checkpoint does not match the SAM {model_type!r} architecture of "
             f"segment.sam.model_type: the file {describe_sam_state(state)} ({len(shape_errors)} mis-shaped, "
             f"{len(missing)} missing, {len(unexpected)} unexpected tensors, e.g. {example!r}); set "
@@ -228,7 +230,7 @@ def load_sam(model_type: str, checkpoint: str | os.PathLike, device: str) -> tor
     """Build a SAM of ``model_type`` and load ``checkpoint`` (a state dict) onto ``device``.
 
     Raises:
-        FileNotFoundError, ValueError: as :func:`sam_checkpoint_state`.
+        FileNotFoundError, ConfigError, InputError: as :func:`sam_checkpoint_state`.
     """
     state = sam_checkpoint_state(model_type, checkpoint)
     sam = build_sam_architecture(model_type)

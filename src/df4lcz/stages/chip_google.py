@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..chipping.google import chip_google
-from ..chipping.google_sources import GoogleSpec
+from ..chipping.google.chips import chip_google
+from ..chipping.google.sources import GoogleSpec
 from ..io.chips import write_chips
 from ..io.samples import read_samples
 from ..logs import get_logger

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..chipping.google_sources import GoogleInput, GoogleSpec
+from ..chipping.google.sources import GoogleInput, GoogleSpec
 from ..mapping.agreement import agreement_table, polygon_reference, truth_reference
 from ..mapping.gather import (
     all17_bands,
@@ -273,7 +273,7 @@ def map_region(
 
     Args:
         google: Google Earth input of the region (uint8 RGB, any CRS; a path, or a spec in any form
-            :mod:`df4lcz.chipping.google_sources` opens).
+            :mod:`df4lcz.chipping.google.sources` opens).
         sentinel2: Sentinel-2 input(s): multi-band raster, band folder, .SAFE product, or a list.
         s2_model: trained Sentinel-2 model file (``results/models/{strategy}/resnet11_3d.pt``).
         gcn_model: trained GCN model file.

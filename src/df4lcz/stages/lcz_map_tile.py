@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..chipping.google_sources import GoogleSpec
+from ..chipping.google.sources import GoogleSpec
 from ..chipping.sentinel2.scenes import Sentinel2Scenes
 from ..constants import N_CLASSES
 from ..devices import resolve_device

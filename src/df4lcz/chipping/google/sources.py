@@ -1,10 +1,11 @@
 """Google Earth inputs: a ``regions[].google`` spec → one lazily opened mosaic.
 
 This module owns every form the Google imagery of a region may come in, and is the one place that
-turns the config value into an opened raster (:func:`open_google`) and into the files Snakemake
-tracks (:func:`google_files`): the spec, and locating each form on disk with its errors. The VRT
+turns the config value into the files Snakemake tracks (:func:`google_files`) and into a located
+input (:func:`resolve_google`); it imports no raster library, so the workflow can list a region's
+files while it loads: the spec, and locating each form on disk with its errors. The VRT
 XML that mosaics a tile folder or several GeoTIFFs is built, and their files checked, by
-:mod:`df4lcz.chipping.google_vrt`:
+:mod:`df4lcz.chipping.google.vrt`, which also opens the input (:func:`~df4lcz.chipping.google.vrt.open_google`):
 
 ===========================  =========================================================  ======================
 form                         how it is opened                                           files tracked
@@ -27,7 +28,7 @@ them rather than reading black. MBTiles files open as RGBA in GDAL's driver with
 
 Zoom and tile scheme (``regions[].google_zoom``, ``regions[].google_tile_scheme``). A tile folder or
 MBTiles file is read at one zoom: the one given, or the finest present. Tiles are placed on the
-EPSG:3857 grid of their zoom (:func:`~df4lcz.chipping.google_vrt.tiles_vrt`) with rows counted from
+EPSG:3857 grid of their zoom (:func:`~df4lcz.chipping.google.vrt.tiles_vrt`) with rows counted from
 the north (XYZ); the TMS scheme counts rows from the south (``y_tms = 2^z - 1 - y_xyz``). MBTiles rows are always TMS (the format says so), so
 the scheme key does not apply to them.
 
@@ -36,7 +37,7 @@ glob or list matching no file, a folder that is not a ``{z}/{x}/{y}`` tile folde
 a requested zoom absent (the message lists the zooms present), GeoTIFFs of a mosaic with another
 CRS, band count or data type than the first (the message names the odd file), rotated GeoTIFFs,
 tiles of other sizes or fewer than 3 bands (a few tiles spread over the folder are probed); the
-last ones when the VRT is built (:mod:`~df4lcz.chipping.google_vrt`).
+last ones when the VRT is built (:mod:`~df4lcz.chipping.google.vrt`).
 Doubtful input is logged: GeoTIFFs of differing pixel sizes (the finest is used), a zoom or a tile
 scheme given for an input they do not apply to, two tiles with the same ``x/y`` (the first
 extension of :data:`TILE_EXTENSIONS` wins).
@@ -47,18 +48,14 @@ from __future__ import annotations
 import glob
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-import rasterio.io
-from rasterio.io import MemoryFile
-
-from ..logs import get_logger
-from .google_vrt import Tile, mosaic_vrt, open_raster, tiles_vrt
+from ...errors import ConfigError, InputError
+from ...logs import get_logger
 
 log = get_logger("google")
 
@@ -78,10 +75,19 @@ GLOB_CHARS: str = "*?["
 GoogleForm = Literal["raster", "mosaic", "tiles", "mbtiles"]
 
 
+@dataclass(frozen=True)
+class Tile:
+    """One tile of a tile folder: its column, its XYZ row (north = 0) and its file."""
+
+    x: int
+    y: int
+    path: str
+
+
 @cache
 def _region_schema_default(name: str) -> Any:
     """The schema's default of one ``regions[]`` key (the schema is the one home of defaults)."""
-    from ..config import region_defaults  # config imports this module lazily; keep the cycle out
+    from ...config import region_defaults
 
     return region_defaults()[name]
 
@@ -104,10 +110,10 @@ class GoogleSpec:
 
     def __post_init__(self) -> None:
         if self.tile_scheme not in TILE_SCHEMES:
-            raise ValueError(f"config key {self.key!r}: tile scheme {self.tile_scheme!r} is not one of "
+            raise ConfigError(f"config key {self.key!r}: tile scheme {self.tile_scheme!r} is not one of "
                              f"{list(TILE_SCHEMES)}")
         if self.zoom is not None and not (isinstance(self.zoom, int) and self.zoom >= 0):
-            raise ValueError(f"config key {self.key!r}: zoom {self.zoom!r} is not a zoom level (integer ≥ 0)")
+            raise ConfigError(f"config key {self.key!r}: zoom {self.zoom!r} is not a zoom level (integer ≥ 0)")
 
     def __str__(self) -> str:
         if isinstance(self.source, str):
@@ -164,6 +170,8 @@ class ResolvedGoogle:
     @cached_property
     def vrt_xml(self) -> str:
         """The VRT XML of a ``"tiles"`` or ``"mosaic"`` input (built once, then reused)."""
+        from .vrt import mosaic_vrt, tiles_vrt  # the raster stack: only when a mosaic is opened
+
         if self.form == "tiles":
             assert self.zoom is not None
             return tiles_vrt(self.tiles, self.zoom, self.spec.key)
@@ -172,7 +180,7 @@ class ResolvedGoogle:
         raise ValueError(f"{self}: a {self.form} input is opened by GDAL directly, not through a VRT")
 
 
-#: Anything :func:`open_google` accepts: a path, a list of paths/globs, a spec, or a resolved spec.
+#: Anything :func:`~df4lcz.chipping.google.vrt.open_google` accepts: a path, a list of paths/globs, a spec, or a resolved spec.
 GoogleInput = str | os.PathLike | Sequence[str | os.PathLike] | GoogleSpec | ResolvedGoogle
 
 
@@ -199,7 +207,7 @@ def resolve_google(value: GoogleInput, base_dir: str | os.PathLike | None = None
 
     Raises:
         FileNotFoundError: a path that does not exist (message names the key and the path).
-        ValueError: an empty glob/list, a folder that is not a tile folder or holds no tile, or a
+        InputError: an empty glob/list, a folder that is not a tile folder or holds no tile, or a
             zoom absent (see the module docstring).
     """
     if isinstance(value, ResolvedGoogle):
@@ -258,7 +266,7 @@ def _expand(spec: GoogleSpec, base: Path | None) -> tuple[str, ...]:
     """The files of a glob pattern or a list of paths/patterns (sorted, no repeats)."""
     items = [spec.source] if isinstance(spec.source, str) else list(spec.source)
     if not items:
-        raise ValueError(f"config key {spec.key!r}: the list of Google rasters is empty; give at least one file")
+        raise InputError(f"config key {spec.key!r}: the list of Google rasters is empty; give at least one file")
     found: list[str] = []
     for item in items:
         if _is_glob(item):
@@ -268,7 +276,7 @@ def _expand(spec: GoogleSpec, base: Path | None) -> tuple[str, ...]:
                 hits = glob.glob(item, recursive=True)
             hits = sorted(h for h in hits if _full(h, base).is_file())
             if not hits:
-                raise ValueError(f"config key {spec.key!r}: the pattern {item!r} matches no file; expected "
+                raise InputError(f"config key {spec.key!r}: the pattern {item!r} matches no file; expected "
                                  "GeoTIFF tiles of the Google mosaic (e.g. data/google/*.tif)")
             found += hits
             continue
@@ -276,7 +284,7 @@ def _expand(spec: GoogleSpec, base: Path | None) -> tuple[str, ...]:
         if not full.exists():
             raise FileNotFoundError(f"{item}: Google Earth mosaic not found (config key {spec.key!r})")
         if full.is_dir() or full.suffix.lower() == MBTILES_SUFFIX:
-            raise ValueError(f"config key {spec.key!r}: {item} is a {'folder' if full.is_dir() else 'MBTiles file'}; "
+            raise InputError(f"config key {spec.key!r}: {item} is a {'folder' if full.is_dir() else 'MBTiles file'}; "
                              "a list or pattern must name GeoTIFF/VRT files (give a tile folder or an .mbtiles "
                              "file alone, as a string)")
         found.append(item)
@@ -321,13 +329,13 @@ def _resolve_tile_folder(spec: GoogleSpec, path: str, full: Path) -> ResolvedGoo
     zooms = sorted(_numeric_children(full, files=False))
     expected = f"expected a tile folder {{z}}/{{x}}/{{y}}{{{','.join(TILE_EXTENSIONS)}}}"
     if not zooms:
-        raise ValueError(f"config key {spec.key!r}: the folder {path} holds no zoom folder (0, 1, … 22); {expected}, "
+        raise InputError(f"config key {spec.key!r}: the folder {path} holds no zoom folder (0, 1, … 22); {expected}, "
                          "or give GeoTIFF tiles as a pattern such as folder/*.tif")
     if spec.zoom is not None:
         tiles = _tiles_at(full, spec.zoom) if spec.zoom in zooms else []
         if not tiles:
             present = [z for z in zooms if _tiles_at(full, z)]
-            raise ValueError(f"config key {spec.key!r}: the tile folder {path} has no tile at zoom {spec.zoom} "
+            raise InputError(f"config key {spec.key!r}: the tile folder {path} has no tile at zoom {spec.zoom} "
                              f"(google_zoom); zooms present: {present or 'none'}")
         zoom = spec.zoom
     else:
@@ -336,7 +344,7 @@ def _resolve_tile_folder(spec: GoogleSpec, path: str, full: Path) -> ResolvedGoo
             if tiles:
                 break
         else:
-            raise ValueError(f"config key {spec.key!r}: the tile folder {path} holds no tile at any zoom "
+            raise InputError(f"config key {spec.key!r}: the tile folder {path} holds no tile at any zoom "
                              f"({zooms}); {expected}")
     n = 2**zoom
     flip = spec.tile_scheme == "tms"
@@ -344,7 +352,7 @@ def _resolve_tile_folder(spec: GoogleSpec, path: str, full: Path) -> ResolvedGoo
     for x, y, p in tiles:
         y_xyz = n - 1 - y if flip else y
         if not (0 <= x < n and 0 <= y_xyz < n):
-            raise ValueError(f"config key {spec.key!r}: tile {p} lies outside the {n} × {n} grid of zoom {zoom}; "
+            raise InputError(f"config key {spec.key!r}: tile {p} lies outside the {n} × {n} grid of zoom {zoom}; "
                              f"expected {{z}}/{{x}}/{{y}} with 0 ≤ x, y < 2^z")
         out.append(Tile(x, y_xyz, str(p.resolve())))
     log.info("%s: tile folder %s: %d tiles at zoom %d (%s)", spec.key, path, len(out), zoom, spec.tile_scheme)
@@ -357,41 +365,13 @@ def _mbtiles_zoom(spec: GoogleSpec, path: str, full: Path) -> int:
         with sqlite3.connect(f"{full.resolve().as_uri()}?mode=ro", uri=True) as db:
             zooms = sorted(int(z) for (z,) in db.execute("SELECT DISTINCT zoom_level FROM tiles"))
     except sqlite3.Error as exc:
-        raise ValueError(f"config key {spec.key!r}: {path} is not an MBTiles file GDAL can read ({exc}); expected "
+        raise InputError(f"config key {spec.key!r}: {path} is not an MBTiles file GDAL can read ({exc}); expected "
                          "an SQLite database with a tiles(zoom_level, tile_column, tile_row, tile_data) table") from exc
     if not zooms:
-        raise ValueError(f"config key {spec.key!r}: the MBTiles file {path} holds no tile")
+        raise InputError(f"config key {spec.key!r}: the MBTiles file {path} holds no tile")
     if spec.zoom is None:
         return zooms[-1]
     if spec.zoom not in zooms:
-        raise ValueError(f"config key {spec.key!r}: the MBTiles file {path} has no tile at zoom {spec.zoom} "
+        raise InputError(f"config key {spec.key!r}: the MBTiles file {path} has no tile at zoom {spec.zoom} "
                          f"(google_zoom); zooms present: {zooms}")
     return spec.zoom
-
-
-# ---------------------------------------------------------------------------------------------
-# opening
-# ---------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def open_google(value: GoogleInput) -> Iterator[rasterio.io.DatasetReader]:
-    """Open a Google input as one raster (a context manager; nothing is read yet).
-
-    Raises:
-        FileNotFoundError: a missing path.
-        ValueError: any problem listed in the module docstring, or a file GDAL cannot open
-            (the message names it).
-    """
-    resolved = resolve_google(value)
-    if resolved.form == "raster":
-        with open_raster(resolved.files[0]) as src:
-            yield src
-        return
-    if resolved.form == "mbtiles":
-        with open_raster(resolved.files[0], ZOOM_LEVEL=str(resolved.zoom), USE_BOUNDS="NO") as src:
-            yield src
-        return
-    name = Path(resolved.files[0]).name or "google"
-    with MemoryFile(resolved.vrt_xml.encode("utf-8"), filename=f"{name}.vrt") as mem, mem.open() as src:
-        yield src

@@ -23,7 +23,7 @@ weight comes from invalid pixels. A sample is excluded with a reason when
 * its square does not overlap the raster at all (``"outside the Google raster"``), or
 * any chip pixel is invalid (``"partial coverage: …% of the chip has no data"``).
 
-The mosaic is any Google input :mod:`df4lcz.chipping.google_sources` opens (a GeoTIFF/VRT, GeoTIFF
+The mosaic is any Google input :mod:`df4lcz.chipping.google.sources` opens (a GeoTIFF/VRT, GeoTIFF
 tiles, an XYZ/TMS tile folder, an MBTiles file). Inputs are checked up front with errors that name
 the file: missing file, not a raster, no CRS,
 band count other than 3 (RGB) or 4 (RGB + alpha), data type other than uint8, and a raster that
@@ -49,8 +49,9 @@ from rasterio.enums import ColorInterp, MaskFlags, Resampling
 from rasterio.transform import from_origin
 from rasterio.windows import Window
 
-from ..logs import get_logger, progress
-from .google_sources import GoogleInput, open_google, resolve_google
+from ...logs import get_logger, progress
+from .sources import GoogleInput, resolve_google
+from .vrt import open_google
 
 log = get_logger("google")  # logger name as before the split: same log lines
 
@@ -87,7 +88,7 @@ def check_google_raster(src: rasterio.io.DatasetReader, name: str | None = None)
     """Check an opened mosaic against what a Google Earth RGB input must be.
 
     Args:
-        src: the opened mosaic (:func:`~df4lcz.chipping.google_sources.open_google`).
+        src: the opened mosaic (:func:`~df4lcz.chipping.google.sources.open_google`).
         name: what messages call it (default the dataset's name; a mosaic built in memory is
             better named by its input).
 
@@ -223,7 +224,7 @@ def chip_google(
     Args:
         raster_path: the Google input: an RGB (or RGBA) uint8 GeoTIFF/VRT in any CRS, a list or glob
             of GeoTIFFs, a tile folder or an .mbtiles file, or a spec
-            (:mod:`df4lcz.chipping.google_sources`).
+            (:mod:`df4lcz.chipping.google.sources`).
         samples: table with ``sample_id``, ``crs`` (working CRS, e.g. ``"EPSG:32650"``) and the
             square ``xmin, ymin, xmax, ymax`` in that CRS (metres).
         chip_px: chip side in pixels (config ``google.chip_px``; 320 over 320 m in DF4LCZ).

@@ -1,6 +1,6 @@
 """The in-memory VRT that mosaics a Google input of several files into one 4-band raster.
 
-:mod:`df4lcz.chipping.google_sources` locates a Google input on disk (which form, which files);
+:mod:`df4lcz.chipping.google.sources` locates a Google input on disk (which form, which files);
 this module turns a located tile folder or GeoTIFF list into VRT XML, checking the files as it opens
 them. Nothing is copied: the VRT is a few lines of XML per source file, and GDAL reads only the
 windows the chipper asks for.
@@ -26,8 +26,10 @@ import math
 import os
 import warnings
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import rasterio
@@ -35,8 +37,11 @@ import rasterio.errors
 import rasterio.io
 from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning
+from rasterio.io import MemoryFile
 
-from ..logs import get_logger
+from ...errors import InputError
+from ...logs import get_logger
+from .sources import GoogleInput, Tile, resolve_google
 
 log = get_logger("google")
 
@@ -59,28 +64,19 @@ RESOLUTION_RTOL: float = 1e-6
 MOSAIC_COLOR_INTERP: tuple[str, ...] = ("Red", "Green", "Blue", "Alpha")
 
 
-@dataclass(frozen=True)
-class Tile:
-    """One tile of a tile folder: its column, its XYZ row (north = 0) and its file."""
-
-    x: int
-    y: int
-    path: str
-
-
 def open_raster(path: str, **options: str) -> rasterio.io.DatasetReader:
     """Open one file of a Google input with GDAL (``options``: open options of its driver).
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: GDAL cannot read it (the message names the file).
+        InputError: GDAL cannot read it (the message names the file).
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: Google Earth mosaic not found")
     try:
         return rasterio.open(path, **options)
     except rasterio.errors.RasterioIOError as exc:
-        raise ValueError(f"{path}: not a raster GDAL can read ({exc})") from exc
+        raise InputError(f"{path}: not a raster GDAL can read ({exc})") from exc
 
 
 @dataclass(frozen=True)
@@ -123,7 +119,7 @@ def tile_layout(tiles: Sequence[Tile], key: str) -> tuple[int, int]:
     """``(tile side in px, band count)`` of a tile folder, checked on :data:`TILE_PROBES` spread tiles.
 
     Raises:
-        ValueError: a probed tile GDAL cannot read, that is not square uint8 RGB/RGBA, or whose size
+        InputError: a probed tile GDAL cannot read, that is not square uint8 RGB/RGBA, or whose size
             differs from the first probed tile's (the message names ``key`` and the tile).
     """
     picks = np.unique(np.linspace(0, len(tiles) - 1, min(len(tiles), TILE_PROBES)).round().astype(int))
@@ -137,15 +133,15 @@ def tile_layout(tiles: Sequence[Tile], key: str) -> tuple[int, int]:
                 with rasterio.open(path) as t:
                     size, count, dtypes = (t.width, t.height), t.count, set(t.dtypes)
         except rasterio.errors.RasterioIOError as exc:
-            raise ValueError(f"{key}: tile {path} is not an image GDAL can read ({exc})") from exc
+            raise InputError(f"{key}: tile {path} is not an image GDAL can read ({exc})") from exc
         if size[0] != size[1] or count not in (3, 4) or dtypes != {"uint8"}:
-            raise ValueError(f"{key}: tile {path} is {size[0]} × {size[1]} px with {count} band(s) of "
+            raise InputError(f"{key}: tile {path} is {size[0]} × {size[1]} px with {count} band(s) of "
                              f"{'/'.join(sorted(dtypes))}; expected square uint8 RGB or RGBA tiles (a paletted or grey "
                              "PNG must be expanded to RGB)")
         if layout is None:
             layout, first = (size[0], count), path
         elif size[0] != layout[0]:
-            raise ValueError(f"{key}: tile {path} is {size[0]} px wide but {first} is {layout[0]} px; "
+            raise InputError(f"{key}: tile {path} is {size[0]} px wide but {first} is {layout[0]} px; "
                              "expected tiles of one size")
     assert layout is not None
     return layout
@@ -182,7 +178,7 @@ def mosaic_vrt(files: Sequence[str], key: str, label: str) -> str:
         label: how the input is named in the mixed-resolution warning.
 
     Raises:
-        ValueError: a file without CRS, or with another CRS or band layout than the first, a rotated
+        InputError: a file without CRS, or with another CRS or band layout than the first, a rotated
             or flipped file, or bands other than 3 or 4 uint8 (the message names the file).
     """
     infos = []
@@ -192,19 +188,19 @@ def mosaic_vrt(files: Sequence[str], key: str, label: str) -> str:
                           src.block_shapes[0]))
     path0, crs0, count0, dtypes0 = infos[0][:4]
     if crs0 is None:
-        raise ValueError(f"{key}: {path0} has no CRS; assign one (e.g. gdal_edit.py -a_srs EPSG:3857)")
+        raise InputError(f"{key}: {path0} has no CRS; assign one (e.g. gdal_edit.py -a_srs EPSG:3857)")
     for path, crs, count, dtypes, t, *_ in infos:
         if crs != crs0:
-            raise ValueError(f"{key}: {path} is in {crs.to_string() if crs else 'no CRS'} but {path0} is in "
+            raise InputError(f"{key}: {path} is in {crs.to_string() if crs else 'no CRS'} but {path0} is in "
                              f"{crs0.to_string()}; expected every GeoTIFF of the mosaic in one CRS (reproject it)")
         if count != count0 or dtypes != dtypes0:
-            raise ValueError(f"{key}: {path} has {count} band(s) of {'/'.join(dtypes)} but {path0} has {count0} of "
+            raise InputError(f"{key}: {path} has {count} band(s) of {'/'.join(dtypes)} but {path0} has {count0} of "
                              f"{'/'.join(dtypes0)}; expected every GeoTIFF of the mosaic with one band layout")
         if t.b != 0 or t.d != 0 or t.a <= 0 or t.e >= 0:
-            raise ValueError(f"{key}: {path} is rotated or flipped (geotransform {tuple(t)[:6]}); expected north-up "
+            raise InputError(f"{key}: {path} is rotated or flipped (geotransform {tuple(t)[:6]}); expected north-up "
                              "GeoTIFFs (gdalwarp them first)")
     if count0 not in (3, 4) or set(dtypes0) != {"uint8"}:
-        raise ValueError(f"{key}: {path0} has {count0} band(s) of {'/'.join(dtypes0)}; expected 3 (RGB) or 4 "
+        raise InputError(f"{key}: {path0} has {count0} band(s) of {'/'.join(dtypes0)}; expected 3 (RGB) or 4 "
                          "(RGB + alpha) uint8 bands")
     res_x = min(i[4].a for i in infos)
     res_y = min(-i[4].e for i in infos)
@@ -225,3 +221,26 @@ def mosaic_vrt(files: Sequence[str], key: str, label: str) -> str:
         sources.append(_Source(os.path.abspath(path), w, h, dst, bands, (block[1], block[0])))
     transform = rasterio.Affine(res_x, 0.0, left, 0.0, -res_y, top)
     return _vrt(width, height, crs0, transform, sources)
+
+
+@contextmanager
+def open_google(value: GoogleInput) -> Iterator[rasterio.io.DatasetReader]:
+    """Open a Google input as one raster (a context manager; nothing is read yet).
+
+    Raises:
+        FileNotFoundError: a missing path.
+        InputError: any problem listed in the module docstring, or a file GDAL cannot open
+            (the message names it).
+    """
+    resolved = resolve_google(value)
+    if resolved.form == "raster":
+        with open_raster(resolved.files[0]) as src:
+            yield src
+        return
+    if resolved.form == "mbtiles":
+        with open_raster(resolved.files[0], ZOOM_LEVEL=str(resolved.zoom), USE_BOUNDS="NO") as src:
+            yield src
+        return
+    name = Path(resolved.files[0]).name or "google"
+    with MemoryFile(resolved.vrt_xml.encode("utf-8"), filename=f"{name}.vrt") as mem, mem.open() as src:
+        yield src
