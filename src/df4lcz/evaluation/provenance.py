@@ -14,11 +14,12 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from df4lcz.graphs.edges import EDGE_RULES
 from df4lcz.io.chips import read_chip_info
 from df4lcz.io.graphs import read_graph_attrs
 
-#: Attrs naming the parameter of each edge rule.
-EDGE_PARAM_KEYS: tuple[str, ...] = ("tolerance_px", "radius_px", "k")
+#: Attrs naming the parameter of each edge rule (in the order of the rules).
+EDGE_PARAM_KEYS: tuple[str, ...] = tuple(rule.param for rule in EDGE_RULES.values() if rule.param)
 
 
 def describe_graph_attrs(attrs: dict[str, Any]) -> str:

@@ -27,14 +27,7 @@ from ..io.masks import MaskSet
 from ..io.rle import foreground_runs
 from ..logs import progress
 from ..segmentation.labels import paint_runs
-from .edges import (
-    adjacency_edges,
-    check_edge_params,
-    complete_edges,
-    knn_pairs,
-    radius_pairs,
-    undirected_edges,
-)
+from .edges import EDGE_RULES, adjacency_edges, check_edge_params
 from .features import check_features, runs_node_features
 from .runs import Work, check_chip, row_runs
 from .whole import ChipMasks, PrefixWork, whole_chip, whole_node_features
@@ -75,12 +68,10 @@ def build_graph(
 
 
 def _centre_edges(edge_rule: str, centres: np.ndarray, radius_px: float, k: int) -> np.ndarray:
-    """Edges of the rules on box centres."""
-    if edge_rule == "complete":
-        return complete_edges(centres)
-    if edge_rule == "radius":
-        return undirected_edges(radius_pairs(centres, radius_px))
-    return undirected_edges(knn_pairs(centres, k))
+    """Edges of the rules on box centres (:data:`~df4lcz.graphs.edges.EDGE_RULES`)."""
+    rule = EDGE_RULES[edge_rule]
+    assert rule.centre_edges is not None, f"{edge_rule} is not a rule on box centres"
+    return rule.centre_edges(centres, {"radius_px": radius_px, "k": k}.get(rule.param or ""))
 
 
 def _visible_graph(
@@ -177,12 +168,9 @@ def build_graphs(
         edges.append(ei)
         n_nodes[i], n_edges[i] = len(x), ei.shape[1]
     params: dict[str, Any] = {"mask_view": mask_view, "edge_rule": edge_rule}
-    if edge_rule == "adjacency":
-        params["tolerance_px"] = int(tolerance_px)
-    elif edge_rule == "radius":
-        params["radius_px"] = float(radius_px)
-    elif edge_rule == "knn":
-        params["k"] = int(k)
+    rule = EDGE_RULES[edge_rule]
+    if rule.param is not None:
+        params[rule.param] = rule.cast({"tolerance_px": tolerance_px, "radius_px": radius_px, "k": k}[rule.param])
     return GraphSet(
         x=np.concatenate(xs) if xs else np.zeros((0, len(names)), dtype=np.float32),
         edge_index=np.concatenate(edges, axis=1) if edges else np.zeros((2, 0), dtype=np.int64),

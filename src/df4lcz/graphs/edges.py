@@ -16,24 +16,13 @@ Which rule and parameter a run uses is the ``graphs`` config section.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 from .runs import Runs, Work, row_runs
-
-#: Edge rules.
-EDGE_RULES: tuple[str, ...] = ("adjacency", "complete", "radius", "knn")
-
-
-def check_edge_params(edge_rule: str, tolerance_px: int, radius_px: float, k: int) -> None:
-    """``ValueError`` for an unknown edge rule or an out-of-range parameter of the chosen one."""
-    if edge_rule not in EDGE_RULES:
-        raise ValueError(f"edge_rule {edge_rule!r} is unknown; expected one of {list(EDGE_RULES)}")
-    if edge_rule == "adjacency" and (int(tolerance_px) != tolerance_px or tolerance_px < 1):
-        raise ValueError(f"tolerance_px must be an integer >= 1 (1 = touching masks), got {tolerance_px}")
-    if edge_rule == "radius" and not radius_px > 0:
-        raise ValueError(f"radius_px must be > 0, got {radius_px}")
-    if edge_rule == "knn" and (int(k) != k or k < 1):
-        raise ValueError(f"k must be an integer >= 1, got {k}")
 
 
 def adjacency_pairs(labels: np.ndarray, tolerance_px: int) -> np.ndarray:
@@ -204,3 +193,58 @@ def undirected_edges(pairs: np.ndarray) -> np.ndarray:
     both = np.concatenate([pairs, pairs[:, ::-1]], axis=0)
     order = np.lexsort((both[:, 1], both[:, 0]))
     return both[order].T.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class EdgeRule:
+    """One edge rule of ``graphs.edge_rule``: the setting it reads and how it joins nodes.
+
+    Attributes:
+        name: the ``graphs.edge_rule`` value.
+        param: the ``graphs.<param>`` setting it reads, recorded in graph and model files
+            (docs/contracts.md §5, §7); ``None`` when the rule has none.
+        cast: the type the parameter is recorded as.
+        valid: whether a parameter value is allowed; ``requirement`` says what is.
+        centre_edges: ``(centres (K, 2), parameter) → edge_index (2, E)`` for the rules on box
+            centres; ``None`` for ``adjacency``, which works on the painted label map.
+    """
+
+    name: str
+    param: str | None
+    cast: Callable[[Any], Any] = int
+    valid: Callable[[Any], bool] = lambda value: True
+    requirement: str = ""
+    centre_edges: Callable[[np.ndarray, Any], np.ndarray] | None = None
+
+
+def _is_positive_int(value: Any) -> bool:
+    return int(value) == value and value >= 1
+
+
+#: The edge rules, by name (the schema's ``graphs.edge_rule`` enum lists the same names: a test checks it).
+EDGE_RULES: dict[str, EdgeRule] = {
+    "adjacency": EdgeRule("adjacency", "tolerance_px", int, _is_positive_int,
+                          "must be an integer >= 1 (1 = touching masks)"),
+    "complete": EdgeRule("complete", None, centre_edges=lambda centres, _: complete_edges(centres)),
+    "radius": EdgeRule("radius", "radius_px", float, lambda value: value > 0, "must be > 0",
+                       lambda centres, radius_px: undirected_edges(radius_pairs(centres, radius_px))),
+    "knn": EdgeRule("knn", "k", int, _is_positive_int, "must be an integer >= 1",
+                    lambda centres, k: undirected_edges(knn_pairs(centres, k))),
+}
+
+
+def edge_rule(name: str) -> EdgeRule:
+    """The :class:`EdgeRule` called ``name``; ``ValueError`` listing the known ones otherwise."""
+    try:
+        return EDGE_RULES[name]
+    except KeyError:
+        raise ValueError(f"edge_rule {name!r} is unknown; expected one of {list(EDGE_RULES)}") from None
+
+
+def check_edge_params(edge_rule_name: str, tolerance_px: int, radius_px: float, k: int) -> None:
+    """``ValueError`` for an unknown edge rule or an out-of-range parameter of the chosen one."""
+    rule = edge_rule(edge_rule_name)
+    if rule.param is not None:
+        value = {"tolerance_px": tolerance_px, "radius_px": radius_px, "k": k}[rule.param]
+        if not rule.valid(value):
+            raise ValueError(f"{rule.param} {rule.requirement}, got {value}")

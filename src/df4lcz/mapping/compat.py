@@ -24,8 +24,10 @@ from typing import Any
 import numpy as np
 
 from ..constants import S2_BANDS, S2_CHIP_PX
+from ..errors import ContractError
+from ..graphs.edges import EDGE_RULES
 from ..io.models import read_model_record
-from ..training.data_spec import EDGE_RULE_PARAMS, REFLECTANCE_CONVENTION
+from ..training.data_spec import REFLECTANCE_CONVENTION
 
 #: Edge-rule description prefix of the LCZC-GES2 importer: the released dense adjacency (``a > 0``),
 #: which the ``complete`` rule reproduces (tests/test_interchangeability.py).
@@ -81,7 +83,7 @@ def gcn_mismatches(record: Mapping[str, Any], where: str, settings: Mapping[str,
     if trained_rule != graphs["edge_rule"]:
         out.append(f"{where}: trained on graphs with edge rule {rule!r}, graphs.edge_rule is {graphs['edge_rule']!r}")
     else:
-        param = EDGE_RULE_PARAMS.get(trained_rule)
+        param = EDGE_RULES[trained_rule].param if trained_rule in EDGE_RULES else None
         if param is not None and _differs(data.get(param), graphs[param]):
             out.append(f"{where}: trained with {param} {data.get(param)!r}, graphs.{param} is {graphs[param]!r}")
     view = data.get("mask_view") or ("whole" if imported else None)
@@ -99,11 +101,11 @@ def check_map_models(s2_path: str | os.PathLike, gcn_path: str | os.PathLike, se
 
     Raises:
         FileNotFoundError: a model file is missing.
-        ValueError: every mismatch, one per line, each naming the file, what it was trained on and the
+        ContractError: every mismatch, one per line, each naming the file, what it was trained on and the
             setting that differs.
     """
     problems = s2_mismatches(read_model_record(s2_path), str(s2_path))
     problems += gcn_mismatches(read_model_record(gcn_path), str(gcn_path), settings)
     if problems:
-        raise ValueError("map.models cannot be used with this configuration:\n  " + "\n  ".join(problems)
+        raise ContractError("map.models cannot be used with this configuration:\n  " + "\n  ".join(problems)
                          + "\nmap with the settings the models were trained with, or train models with these")

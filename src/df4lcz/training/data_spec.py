@@ -11,15 +11,13 @@ from typing import Any
 
 import numpy as np
 
+from ..graphs.edges import EDGE_RULES
 from ..io.chips import read_chip_info
 from ..io.graphs import read_graph_attrs
 
 #: Value convention of every Sentinel-2 chip this workflow writes or imports (docs/contracts.md §3).
 REFLECTANCE_CONVENTION: str = "reflectance in [0, 1]"
 
-#: Edge-rule parameter attr of each edge rule (docs/contracts.md §5).
-EDGE_RULE_PARAMS: dict[str, str | None] = {"adjacency": "tolerance_px", "radius": "radius_px", "knn": "k",
-                                           "complete": None}
 
 
 def training_data_spec(kind: str, first_file: str | os.PathLike, window: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -45,7 +43,8 @@ def training_data_spec(kind: str, first_file: str | os.PathLike, window: Mapping
     spec: dict[str, Any] = {"stream": "graphs", "feature_names": list(attrs.get("feature_names", [])),
                             "mask_view": str(attrs["mask_view"]) if "mask_view" in attrs else None,
                             "edge_rule": str(attrs.get("edge_rule", ""))}
-    param = EDGE_RULE_PARAMS.get(spec["edge_rule"])
+    rule = EDGE_RULES.get(spec["edge_rule"])
+    param = rule.param if rule is not None else None
     if param is not None and param in attrs:
         value = attrs[param]
         spec[param] = value.item() if isinstance(value, np.generic) else value
