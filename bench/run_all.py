@@ -6,6 +6,8 @@ Stages, each run as its own child process (so that its peak memory is its own):
 * ``google``:    ``bench/bench_google.py`` (Google chips/s, segmentation images/s, graphs/s, one core);
 * ``training``:  ``bench/bench_training.py`` (training samples/s of the 3D ResNet11 at the paper's
   width and of the GCN, CPU, plus CUDA when available);
+* ``load``:      ``bench/bench_load.py`` (``snakemake -n all`` on the demo config and the fixed overhead of
+  one small job, each against the bare ``import snakemake.api`` measured in the same run);
 * ``dag``:       ``bench/bench_dag.py`` (``snakemake -n all`` on 20,000 samples: seconds, job count);
 * ``memory``:    ``bench/bench_memory.py`` (peak RSS of one chip_google, chip_sentinel2, segment and graphs
   job, each in its own process, for a demo city and one of 4× its area with the same shard size: the
@@ -71,6 +73,14 @@ STAGES = [
            ("train GCN, CPU", rf"^gcn\s+\d+\s+[\d,]+\s+cpu\s+\d+\s+{NUM}", "graphs/s", 1),
            ("train 3D ResNet11 (width 64), CUDA", rf"^resnet11_3d\s+64\s+[\d,]+\s+cuda\s+\d+\s+{NUM}", "samples/s", 1),
            ("train GCN, CUDA", rf"^gcn\s+\d+\s+[\d,]+\s+cuda\s+\d+\s+{NUM}", "graphs/s", 1)]),
+    Stage("load", "bench_load.py", ["--repeat", "2"], ["--repeat", "5"],
+          [("bare import snakemake.api", rf"RESULT bare_s={NUM}", "s", 1),
+           ("snakemake -n all, demo config", rf"RESULT .*dry_s={NUM}", "s", 1),
+           ("  / bare import (target <= 2)", rf"RESULT .*dry_ratio={NUM}", "x", 1),
+           ("  peak RSS (target <= 400 MB)", rf"RESULT .*dry_mib={NUM}", "MiB", 1),
+           ("parse imports of df4lcz modules", rf"RESULT .*imports_s={NUM}", "s", 1),
+           ("fixed overhead of a valid_samples job", rf"RESULT .*job_overhead_s={NUM}", "s", 1),
+           ("  / bare import (target <= 2)", rf"RESULT .*job_ratio={NUM}", "x", 1)]),
     Stage("dag", "bench_dag.py", ["--repeat", "2"], ["--repeat", "3"],
           [("snakemake -n all, 20,000 samples", rf"RESULT dag_seconds={NUM}", "s per DAG", 1),
            ("  jobs in that DAG", rf"RESULT dag_seconds=\S+ jobs={NUM}", "jobs", 1),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -114,8 +115,10 @@ def run_stage(run: Callable[[Job], None], snakemake: Any | None = None, argv: li
 
     Every ``workflow_scripts/<rule>.py`` is one call of this with ``df4lcz.stages.<rule>.run``.
     """
-    from .logs import setup_logging
+    from .logs import get_logger, setup_logging
 
     job = load_job(snakemake, argv)
     setup_logging(job.log[0] if len(job.log) else None)
+    start = time.perf_counter()
     run(job)
+    get_logger("job").info("%s: stage function done in %.3f s", job.rule, time.perf_counter() - start)
