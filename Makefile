@@ -29,8 +29,10 @@ docs: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests workflow_scripts bench
+	$(BIN)/ruff format --check src tests workflow_scripts bench
 	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint
+	$(BIN)/mypy src/df4lcz
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

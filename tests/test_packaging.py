@@ -1,4 +1,5 @@
-"""The conda environment of the rules (envs/df4lcz.yaml) pins what pyproject.toml pins."""
+"""Packaging: the conda environment of the rules (envs/df4lcz.yaml) pins what pyproject.toml pins; the
+version has one source; LICENSE and CITATION.cff are there and agree with it."""
 
 from __future__ import annotations
 
@@ -35,3 +36,54 @@ def test_env_python_satisfies_requires_python():
     assert required.startswith(">="), required
     low = tuple(int(v) for v in required.removeprefix(">=").split(".")[:2])
     assert (major, minor) >= low, (python, required)
+
+
+# --- one version, licence and citation ---------------------------------------------------------
+
+
+def test_version_has_one_source():
+    import df4lcz
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in project["project"]  # pyproject reads it ...
+    assert "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "df4lcz.__version__"}
+    # ... from the one assignment in the package
+    assigned = [
+        p.relative_to(REPO).as_posix()
+        for p in (REPO / "src").rglob("*.py")
+        if "__version__ = " in p.read_text(encoding="utf-8")
+    ]
+    assert assigned == ["src/df4lcz/__init__.py"]
+    assert df4lcz.__version__ and df4lcz.__version__[0].isdigit()
+
+
+def test_installed_metadata_version_is_the_package_version():
+    from importlib.metadata import version
+
+    import df4lcz
+
+    # the metadata is written at install time: after changing __version__, reinstall (pip install -e .)
+    assert version("df4lcz") == df4lcz.__version__, "installed metadata is stale: pip install -e ."
+
+
+def test_license_is_mit_as_declared():
+    text = (REPO / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("MIT License")
+    assert "the DF4LCZ workflow contributors" in text
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["license"] == {"text": "MIT"}
+
+
+def test_citation_cff_parses_and_names_this_version():
+    import df4lcz
+
+    cff = yaml.safe_load((REPO / "CITATION.cff").read_text(encoding="utf-8"))
+    assert str(cff["cff-version"]).startswith("1.2")
+    assert cff["title"] and cff["authors"]
+    assert str(cff["version"]) == df4lcz.__version__
+    assert cff["license"] == "MIT"
+    paper = cff["preferred-citation"]
+    assert paper["title"].startswith("DF4LCZ")
+    assert [a["family-names"] for a in paper["authors"]] == ["Wu", "Ma", "Sui", "Pun"]
+    assert (paper["volume"], paper["year"]) == (62, 2024)

@@ -62,7 +62,7 @@ CHECK_PX: int = 16
 def check_region_rasters(
     region: str,
     google: GoogleInput,
-    sentinel2: str | os.PathLike,
+    sentinel2: str | os.PathLike | Sequence[str | os.PathLike],
     s2_band_names: Sequence[str] | None,
     bounds: np.ndarray,
     working_crs: str,

@@ -117,7 +117,7 @@ def bootstrap_metrics(
     if t.shape != p.shape:
         raise ValueError(f"y_true and y_pred differ in length: {t.size} vs {p.size}")
     units, n_units = unit_index(t.size, clusters)
-    out: dict[str, list[np.ndarray]] = {m: [] for m in BOOTSTRAP_METRICS}
+    out: dict[str, list[float | np.ndarray]] = {m: [] for m in BOOTSTRAP_METRICS}
     if t.size == 0 or n_boot == 0:
         return {m: np.full(int(n_boot), np.nan) for m in BOOTSTRAP_METRICS}
     pairs = _indicator((t - 1) * N_CLASSES + (p - 1), N_CLASSES * N_CLASSES)

@@ -142,7 +142,8 @@ def ece_mce_from_bins(bins: pd.DataFrame) -> tuple[float, float]:
     filled = count > 0
     acc = np.where(filled, bins["accuracy"].to_numpy(np.float64), 0.0)
     conf = np.where(filled, bins["confidence"].to_numpy(np.float64), 0.0)
-    return ece_mce_from_sums(count, acc * count, conf * count)
+    ece, mce = ece_mce_from_sums(count, acc * count, conf * count)
+    return float(ece), float(mce)
 
 
 def ece_mce(proba: np.ndarray, y_true: np.ndarray, n_bins: int) -> tuple[float, float]:

@@ -142,10 +142,10 @@ def _score(metric: str, y_true: np.ndarray, y_pred: np.ndarray) -> float:
         return metrics.overall_accuracy(y_true, y_pred)
     cm = metrics.confusion_matrix(y_true, y_pred)
     if metric == "kappa":
-        return metrics.cohen_kappa(cm)
+        return float(metrics.cohen_kappa(cm))
     if metric == "f1_weighted":
-        return metrics.f1_weighted(cm)
-    return metrics.f1_macro(cm)
+        return float(metrics.f1_weighted(cm))
+    return float(metrics.f1_macro(cm))
 
 
 def choose_alpha(grid: np.ndarray, scores: np.ndarray, target: float = PAPER_ALPHA) -> float:

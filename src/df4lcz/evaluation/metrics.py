@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from df4lcz.constants import BUILT_CODES, LCZ_CODES, LCZ_NAMES, N_CLASSES, NATURAL_CODES
 
@@ -83,7 +84,7 @@ def _out(value: np.ndarray) -> float | np.ndarray:
     return float(arr) if arr.ndim == 0 else arr
 
 
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+def _ratio(num: ArrayLike, den: ArrayLike) -> np.ndarray:
     """Element-wise num / den with NaN where den == 0 (no warning)."""
     num = np.asarray(num, dtype=np.float64)
     den = np.asarray(den, dtype=np.float64)
@@ -195,12 +196,12 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> Classifica
     cm = confusion_matrix(y_true, y_pred)
     n = int(cm.sum())
     return ClassificationMetrics(
-        oa=overall_accuracy_cm(cm),
-        oa_bu=group_accuracy(cm, BUILT_CODES),
-        oa_n=group_accuracy(cm, NATURAL_CODES),
-        kappa=cohen_kappa(cm),
-        f1_weighted=f1_weighted(cm),
-        f1_macro=f1_macro(cm),
+        oa=float(overall_accuracy_cm(cm)),
+        oa_bu=float(group_accuracy(cm, BUILT_CODES)),
+        oa_n=float(group_accuracy(cm, NATURAL_CODES)),
+        kappa=float(cohen_kappa(cm)),
+        f1_weighted=float(f1_weighted(cm)),
+        f1_macro=float(f1_macro(cm)),
         n=n,
         confusion=cm,
     )

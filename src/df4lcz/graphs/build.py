@@ -63,7 +63,7 @@ def build_graph(
     check_edge_params(edge_rule, tolerance_px, radius_px, k)
     labels, image = check_chip(labels, image)
     pad = int(tolerance_px) if edge_rule == "adjacency" else 0
-    work = Work(*labels.shape, pad)
+    work = Work(labels.shape[0], labels.shape[1], pad)
     return _visible_graph(labels, image, names, edge_rule, tolerance_px, radius_px, k, work)
 
 
@@ -94,6 +94,7 @@ def _visible_graph(
         index_of[node_labels] = np.arange(len(node_labels))
         return x, adjacency_edges(runs, index_of[runs.label], len(node_labels), labels.shape,
                                   int(tolerance_px), work)
+    assert centres is not None  # want_centres for the centre rules
     return x, _centre_edges(edge_rule, centres, radius_px, k)
 
 
@@ -158,6 +159,7 @@ def build_graphs(
         n_masks = int(maskset.mask_ptr[i + 1]) - m0
         image = np.ascontiguousarray(images[i])
         if mask_view == "whole":
+            assert prefix is not None
             chip = ChipMasks(n_masks, mask_of_run[r0:r1] - m0, start[r0:r1], stop[r0:r1],
                              maskset.bbox[m0 : m0 + n_masks])
             x, ei = _whole_graph(chip, image, names, edge_rule, tolerance_px, radius_px, k, work, prefix)

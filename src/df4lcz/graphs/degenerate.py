@@ -151,10 +151,10 @@ def check_single_node_graphs(
     if total.single_node_fraction > max_fraction:
         worst = sorted(per_file, key=lambda pc: -pc[1].single_node_fraction)[:3]
         shards = ", ".join(f"{os.path.basename(p)} {100 * c.single_node_fraction:.0f} %" for p, c in worst)
-        zero = (f", {total.n_zero_mask} of them chips without any mask" if total.n_zero_mask is not None else "")
+        zero_note = (f", {total.n_zero_mask} of them chips without any mask" if total.n_zero_mask is not None else "")
         raise ValueError(
             f"{subject}: {total.n_single_node} of {total.n_graphs} graphs ({100 * total.single_node_fraction:.1f} %) "
-            f"have a single node{zero}, more than {MAX_SINGLE_NODE_KEY} = {max_fraction:g} (most: {shards}); "
+            f"have a single node{zero_note}, more than {MAX_SINGLE_NODE_KEY} = {max_fraction:g} (most: {shards}); "
             "expected several masks per chip: check the segmentation (results/figures/masks/, segment.min_area, "
             f"the SAM checkpoint) and the Google chips, or raise {MAX_SINGLE_NODE_KEY}"
         )

@@ -39,7 +39,7 @@ def adjacency_pairs(labels: np.ndarray, tolerance_px: int) -> np.ndarray:
     labels = np.ascontiguousarray(labels)
     if labels.ndim != 2:
         raise ValueError(f"labels must be an (H, W) label map, got shape {labels.shape}")
-    work = Work(*labels.shape, int(tolerance_px))
+    work = Work(labels.shape[0], labels.shape[1], int(tolerance_px))
     runs = row_runs(labels, work)
     if len(runs.label) == 0:
         return np.zeros((0, 2), dtype=np.int64)
@@ -113,7 +113,7 @@ def adjacency_edges(
     n_levels = max_cnt.bit_length() + 1
     n_words = (n_nodes + 63) // 64
     stride = n_levels * (n + 1)
-    table = np.zeros((n_words, n_levels, n + 1), dtype=np.uint64)
+    table: np.ndarray = np.zeros((n_words, n_levels, n + 1), dtype=np.uint64)
     bit = _BITS.take(node_of_run & 63)
     if n_words == 1:
         table[0, 1, :n] = bit

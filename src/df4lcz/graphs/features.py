@@ -71,7 +71,9 @@ def node_features(
     names = check_features(features)
     labels, image = check_chip(labels, image)
     work = Work(*labels.shape)
-    return runs_node_features(row_runs(labels, work), labels, image, names, work)
+    x, node_labels, centres = runs_node_features(row_runs(labels, work), labels, image, names, work)
+    assert centres is not None  # want_centres
+    return x, node_labels, centres
 
 
 def runs_node_features(
@@ -96,10 +98,10 @@ def runs_node_features(
     count = np.bincount(lab, weights=n_px, minlength=n_lab)
     node_labels = np.flatnonzero(count)  # label 0 has no foreground run
     cnt = count[node_labels]
-    xmin = np.full(n_lab, w, dtype=np.intp)
-    xmax = np.zeros(n_lab, dtype=np.intp)
-    ymin = np.full(n_lab, h, dtype=np.intp)
-    ymax = np.zeros(n_lab, dtype=np.intp)
+    xmin: np.ndarray = np.full(n_lab, w, dtype=np.intp)
+    xmax: np.ndarray = np.zeros(n_lab, dtype=np.intp)
+    ymin: np.ndarray = np.full(n_lab, h, dtype=np.intp)
+    ymax: np.ndarray = np.zeros(n_lab, dtype=np.intp)
     np.minimum.at(xmin, lab, runs.x0)
     np.maximum.at(xmax, lab, runs.x1)
     np.minimum.at(ymin, lab, runs.row)

@@ -19,7 +19,7 @@ import io
 import json
 import os
 import platform
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import numpy as np
@@ -52,7 +52,7 @@ class TrainedModel(Protocol):
     best_val_accuracy: float
     norm_mean: np.ndarray | None
     norm_std: np.ndarray | None
-    feature_names: Sequence[str]
+    feature_names: list[str]
 
 
 def package_versions() -> dict[str, str]:

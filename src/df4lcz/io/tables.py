@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -89,7 +90,7 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value))
 
 
-def format_cell(column: str, value: object, half_width: float | None = None) -> str:
+def format_cell(column: str, value: Any, half_width: Any = None) -> str:
     """Paper-style text of one metrics value, ``value ± half_width`` when that is given (module docstring)."""
     if column in ("strategy", "model"):
         return str(value)
@@ -111,7 +112,8 @@ def format_cell(column: str, value: object, half_width: float | None = None) -> 
 
 def half_width(record: dict, metric: str) -> float | None:
     """Half the width of the metric's interval in a metrics row; ``None`` without one."""
-    lo, hi = record.get(f"{metric}_lo"), record.get(f"{metric}_hi")
+    lo: Any = record.get(f"{metric}_lo")
+    hi: Any = record.get(f"{metric}_hi")
     if metric not in CI_METRICS or _missing(lo) or _missing(hi):
         return None
     return (float(hi) - float(lo)) / 2.0

@@ -16,7 +16,6 @@ import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -83,7 +82,7 @@ def _snap(value: float, phase: float, step: float = S2_PIXEL_SIZE_M) -> float:
     return phase + round((value - phase) / step) * step
 
 
-def _grid_phase(reference: Path, crs: CRS) -> tuple[float, float]:
+def _grid_phase(reference: str | os.PathLike, crs: CRS) -> tuple[float, float]:
     """Offset (m) of the Sentinel-2 10 m pixel grid in the working CRS (0, 0 when not in that CRS)."""
     try:
         with rasterio.open(reference) as src:

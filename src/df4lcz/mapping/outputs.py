@@ -231,7 +231,7 @@ def plot_lcz_map(codes: np.ndarray, grid: MapGrid, path: PathLike, title: str | 
     ax.set_facecolor("white")
     ax.imshow(palette[view], extent=extent, interpolation="nearest")
     present = [c for c in LCZ_CODES if (arr == c).any()]
-    handles = [Patch(facecolor=tuple(v / 255 for v in LCZ_COLORS[c]), edgecolor="0.3", label=_legend_label(c))
+    handles = [Patch(facecolor=tuple(v / 255 for v in LCZ_COLORS[c]), edgecolor="0.3", label=_legend_label(c))  # type: ignore[arg-type]
                for c in present]
     if (arr == NODATA).any():
         handles.append(Patch(facecolor="white", edgecolor="0.3", label="no data"))

@@ -33,7 +33,8 @@ def plot_overview(samples: gpd.GeoDataFrame, context: dict[str, Any], region: st
     boxes = gpd.GeoSeries(shapely.box(sub.xmin, sub.ymin, sub.xmax, sub.ymax), crs=ctx["crs"])
     boxes.boundary.plot(ax=ax, color="k", linewidth=0.4)
     present = sorted(set(int(k) for k in polys.lcz))
-    handles = [Patch(color=tuple(c / 255 for c in LCZ_COLORS[k]), label=f"LCZ {LCZ_SHORT[k]}") for k in present]
+    handles: list = [Patch(color=tuple(c / 255 for c in LCZ_COLORS[k]), label=f"LCZ {LCZ_SHORT[k]}")  # type: ignore[arg-type]
+               for k in present]
     handles += ax.get_legend_handles_labels()[0]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     ax.set_title(f"{region}: {len(polys)} polygons, {len(sub)} samples of {sub.xmax.iloc[0] - sub.xmin.iloc[0]:g} m"

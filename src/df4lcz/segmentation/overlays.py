@@ -23,10 +23,13 @@ OVERLAY_ALPHA: float = 0.45
 def overlay_image(image: np.ndarray, labels: np.ndarray, alpha: float = OVERLAY_ALPHA) -> np.ndarray:
     """``(H, W, 3)`` float RGB in [0, 1]: the chip with one colour per label and white outlines."""
     from matplotlib import colormaps
+    from matplotlib.colors import ListedColormap
     from skimage.segmentation import find_boundaries
 
     base = image.astype(np.float32) / 255.0
-    palette = np.asarray(colormaps["tab20"].colors, dtype=np.float32)
+    tab20 = colormaps["tab20"]
+    assert isinstance(tab20, ListedColormap)
+    palette = np.asarray(tab20.colors, dtype=np.float32)
     colours = palette[(labels.astype(np.int64) - 1) % len(palette)]
     fg = (labels > 0)[..., None]
     out = np.where(fg, (1 - alpha) * base + alpha * colours, base)

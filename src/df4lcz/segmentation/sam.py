@@ -299,7 +299,9 @@ class SamSegmenter:
             generator_class = make_skimage_generator_class()
             self.small_region_backend = "scikit-image"
         else:
-            from segment_anything import SamAutomaticMaskGenerator as generator_class
+            from segment_anything import SamAutomaticMaskGenerator
+
+            generator_class = SamAutomaticMaskGenerator
 
             if min_mask_region_area > 0:
                 self.small_region_backend = "opencv"

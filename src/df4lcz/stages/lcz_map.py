@@ -112,7 +112,7 @@ class MapResult:
 
 
 def plan_map(
-    google: PathLike, sentinel2: PathLike, out_plan: PathLike | None, *, stride_m: float, working_crs: str | None,
+    google: GoogleInput, sentinel2: PathLike, out_plan: PathLike | None, *, stride_m: float, working_crs: str | None,
     tile_windows: int | None,
 ) -> TilePlan:
     """The tile plan of a region (written to ``out_plan`` unless ``None``).
@@ -200,11 +200,11 @@ def gather_map(
         log.warning("%d window(s) excluded by the chippers: %s", sum(excluded.values()), excluded)
     write_tiles_vrt(out_vrt, grid, plan.tiles, tile_paths)
     codes = np.zeros(grid.shape, dtype=np.uint8)
-    tags = {**(settings or {}), "smooth_sigma_m": float(smooth_sigma_m), "tile_windows": plan.tile_windows,
+    map_tags: dict[str, Any] = {**(settings or {}), "smooth_sigma_m": float(smooth_sigma_m), "tile_windows": plan.tile_windows,
             "nodata": "0 = no window classified here",
             "pixel": "class of the window centred on the pixel" + (
                 f" (class probabilities Gaussian-filtered, sigma {float(smooth_sigma_m):g} m)" if sigma_px else "")}
-    with map_rasters(out_tif, grid, tags, probabilities, probabilities_path) as rasters:
+    with map_rasters(out_tif, grid, map_tags, probabilities, probabilities_path) as rasters:
         for window, p in smoothed_blocks(out_vrt, sigma_px):
             block = class_codes(p, NODATA)
             bands = None

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..chipping.google.sources import GoogleSpec
+from ..chipping.google.sources import GoogleInput, GoogleSpec
 from ..chipping.sentinel2.scenes import Sentinel2Scenes
 from ..constants import N_CLASSES
 from ..devices import resolve_device
@@ -56,7 +56,7 @@ def run(job: Job) -> None:
 
 @contextlib.contextmanager
 def window_classifier(
-    google: PathLike, sentinel2: PathLike, s2_model: PathLike, gcn_model: PathLike, *, alpha: float,
+    google: GoogleInput, sentinel2: PathLike, s2_model: PathLike, gcn_model: PathLike, *, alpha: float,
     segment_params: Mapping[str, Any], graph_params: Mapping[str, Any], google_params: Mapping[str, Any],
     sentinel2_params: Mapping[str, Any], band_names: Sequence[str] | None, s2_scale: float | None,
     s2_offset: float | Sequence[float] | None, device: str, checkpoint: PathLike | None,
@@ -114,7 +114,7 @@ def classify_tile(
 
 
 def map_tile(
-    plan: TilePlan, tile: MapTile, google: PathLike, sentinel2: PathLike, s2_model: PathLike, gcn_model: PathLike,
+    plan: TilePlan, tile: MapTile, google: GoogleInput, sentinel2: PathLike, s2_model: PathLike, gcn_model: PathLike,
     out_tile: PathLike, *, alpha: float, segment_params: Mapping[str, Any], graph_params: Mapping[str, Any],
     google_params: Mapping[str, Any], sentinel2_params: Mapping[str, Any], band_names: Sequence[str] | None,
     s2_scale: float | None = None, s2_offset: float | Sequence[float] | None = None, device: str,

@@ -183,7 +183,7 @@ def load_graphs(
         elif names != feature_names:
             raise ValueError(f"{path}: node features {names} differ from earlier shards {feature_names}")
         keep = _keep_mask(ids, keep_ids)
-        for g in np.flatnonzero(keep):
+        for g in np.flatnonzero(keep).tolist():
             sid = int(ids[g])
             x, local = gs.graph(g)
             n_nodes = int(gs.node_ptr[g + 1] - gs.node_ptr[g])

@@ -58,6 +58,7 @@ def load_stream(model: str, data_files: Sequence[PathLike], split_path: PathLike
     lcz_by_id = dict(zip(samples["sample_id"].astype(int), samples["lcz"].astype(int)))
     splits = read_split(split_path)
     keep = read_valid_ids(valid_path) & set(splits["sample_id"].astype(int))
+    data: Any  # GraphSamples or S2Chips
     if model == GCN_MODEL_NAME:
         data = load_graphs(list(data_files), keep_ids=keep, labels=lcz_by_id)
     else:

@@ -267,7 +267,7 @@ def chip_google(
             crs_objects[code] = _parse_crs(code)
             sel = np.flatnonzero(crs_codes == code)
             group_windows, inside[sel] = _source_windows(src, crs_objects[code], bounds[sel])
-            for i, w in zip(sel, group_windows):
+            for i, w in zip(sel.tolist(), group_windows):
                 windows[i] = w
         for i in progress(range(n), desc="google chips"):
             window = windows[i]

@@ -106,7 +106,7 @@ def _vrt(width: int, height: int, crs: CRS, transform: rasterio.Affine, sources:
             ET.SubElement(el, "SourceProperties", RasterXSize=str(s.width), RasterYSize=str(s.height),
                           DataType="Byte", BlockXSize=str(s.block[0]), BlockYSize=str(s.block[1]))
             ET.SubElement(el, "SrcRect", xOff="0", yOff="0", xSize=str(s.width), ySize=str(s.height))
-            ET.SubElement(el, "DstRect", **{k2: _num(v) for k2, v in zip(("xOff", "yOff", "xSize", "ySize"), s.dst)})
+            ET.SubElement(el, "DstRect", {k2: _num(v) for k2, v in zip(("xOff", "yOff", "xSize", "ySize"), s.dst)})
     return ET.tostring(root, encoding="unicode")
 
 
