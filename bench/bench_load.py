@@ -97,32 +97,32 @@ def main() -> None:
     opts = ap.parse_args()
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}", flush=True)
 
-    bare = [timed([sys.executable, "-c", "import snakemake.api"]) for _ in range(opts.repeat)]
+    modules = parse_modules()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = opts.workdir or Path(tmp) / "tiny"
+        work.mkdir(parents=True, exist_ok=True)
+        finished_tiny_run(work)
+        # interleaved, so that each figure and its unit see the same machine load
+        bare, dry, imports, jobs = [], [], [], []
+        for _ in range(opts.repeat):
+            bare.append(timed([sys.executable, "-c", "import snakemake.api"]))
+            with tempfile.TemporaryDirectory() as empty:
+                dry.append(timed([*SNAKEMAKE, "--configfile", str(REPO / "config.yaml"), "-n", "-q", "all"],
+                                 cwd=Path(empty)))
+            imports.append(import_seconds(modules))
+            jobs.append(job_overhead(work))
     bare_s = statistics.median(w for w, _ in bare)
     bare_mib = statistics.median(m for _, m in bare)
     print(f"bare import snakemake.api      {bare_s:6.2f} s   {bare_mib:6.0f} MiB", flush=True)
-
-    dry = []
-    for _ in range(opts.repeat):
-        with tempfile.TemporaryDirectory() as tmp:
-            dry.append(timed([*SNAKEMAKE, "--configfile", str(REPO / "config.yaml"), "-n", "-q", "all"], cwd=Path(tmp)))
     dry_s = statistics.median(w for w, _ in dry)
     dry_mib = max(m for _, m in dry)
     print(f"snakemake -n all (demo config) {dry_s:6.2f} s   {dry_mib:6.0f} MiB   ratio {dry_s / bare_s:.2f}x", flush=True)
-
-    modules = parse_modules()
-    imports_s = statistics.median(import_seconds(modules) for _ in range(opts.repeat))
+    imports_s = statistics.median(imports)
     print(f"parse imports ({len(modules)} df4lcz modules) {imports_s:6.2f} s   ratio {imports_s / bare_s:.2f}x"
           f"   ({', '.join(modules)})", flush=True)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        work = opts.workdir or Path(tmp)
-        work.mkdir(parents=True, exist_ok=True)
-        finished_tiny_run(work)
-        runs = [job_overhead(work) for _ in range(opts.repeat)]
-    overhead = statistics.median(w - s for w, s in runs)
-    print(f"valid_samples job: wall {statistics.median(w for w, _ in runs):.2f} s, stage function "
-          f"{statistics.median(s for _, s in runs):.3f} s, overhead {overhead:.2f} s   ratio {overhead / bare_s:.2f}x",
+    overhead = statistics.median(w - s for w, s in jobs)
+    print(f"valid_samples job: wall {statistics.median(w for w, _ in jobs):.2f} s, stage function "
+          f"{statistics.median(s for _, s in jobs):.3f} s, overhead {overhead:.2f} s   ratio {overhead / bare_s:.2f}x",
           flush=True)
     print(f"RESULT bare_s={bare_s:.3f} dry_s={dry_s:.3f} dry_ratio={dry_s / bare_s:.3f} dry_mib={dry_mib:.0f} "
           f"imports_s={imports_s:.3f} job_overhead_s={overhead:.3f} job_ratio={overhead / bare_s:.3f}")
