@@ -21,7 +21,6 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
-include: "rules/shards.smk"
 
 
 wildcard_constraints:

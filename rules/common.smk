@@ -1,5 +1,6 @@
-# Config loading and validation, and the run-wide constants every rule file reads (df4lcz.run).
-# Input functions live in the rule file that uses them (shard helpers used by several: shards.smk).
+# Config loading and validation, and the run-wide constants every rule file reads (df4lcz.run):
+# RUN (what the run does) and INPUTS (its input functions, df4lcz.workflow_inputs: plain Python, so
+# that the rule files hold only rules and the functions are tested without Snakemake).
 # Nothing here imports torch, torch_geometric, geopandas or rasterio: every Snakemake call, and
 # every cluster job, parses this file.
 
@@ -19,7 +20,6 @@ from snakemake.exceptions import WorkflowError
 from df4lcz.config import read_config_file
 from df4lcz.constants import (
     ALL_MODEL_NAMES,
-    GCN_MODEL_NAME,
     SPLIT_STRATEGIES,
     STREAM_DIRS,
     TRAINED_MODEL_NAMES,
@@ -27,6 +27,7 @@ from df4lcz.constants import (
 from df4lcz.errors import ConfigError
 from df4lcz.preflight import validate_run_config
 from df4lcz.run import RunPlan
+from df4lcz.workflow_inputs import RunInputs
 
 #: The config file the workflow reads when present (in the working directory), before --configfile ones.
 DEFAULT_CONFIGFILE = "config.yaml"
@@ -55,6 +56,8 @@ config.update(_validated)
 
 #: What this run does (df4lcz.run.RunPlan): regions, models, strategies, maps, final targets.
 RUN = RunPlan(config)
+#: The input functions of the rules (df4lcz.workflow_inputs.RunInputs).
+INPUTS = RunInputs(RUN, checkpoints)
 #: What the chosen dataset brings: its rule files, streams, graphs (df4lcz.variants).
 VARIANT = RUN.variant
 #: Datasets imported as pre-cut patches (no rasters, no chipping or segmentation).

@@ -1,21 +1,6 @@
 # Late fusion, evaluation tables and figures, and the one-page summary.
 
 
-def mask_inputs(wildcards):
-    """Masks files of the run (none for imported datasets), for the summary's backend line."""
-    return [] if IMPORTED else shard_files("masks")(wildcards)
-
-
-def check_inputs(wildcards):
-    """Input-check records of the run (docs/contracts.md §13), for the summary's "Input checks"."""
-    files = [] if IMPORTED else ["results/checks/samples.csv"]
-    if HAS_GRAPHS and not IMPORTED:
-        files += expand("results/checks/graphs/{shard}.csv", shard=all_shards())
-    if HAS_GRAPHS:
-        files.append("results/checks/graphs.csv")
-    return files
-
-
 rule fuse:
     input:
         s2="results/predictions/{strategy}/resnet11_3d.csv",
@@ -120,10 +105,10 @@ rule summary:
             "results/predictions/{strategy}/fusion.csv",
             strategy=FUSION_STRATEGIES,
         ),
-        masks=mask_inputs,
-        graphs=graph_inputs,
-        s2_chips=shard_files(STREAM_DIRS["sentinel2"]),
-        checks=check_inputs,
+        masks=INPUTS.mask_inputs,
+        graphs=INPUTS.graph_inputs,
+        s2_chips=INPUTS.stream_files("sentinel2"),
+        checks=INPUTS.check_inputs,
         map_previews=expand(
             "results/maps/{region}_lcz.png", region=MAP_REGIONS if MAPS else []
         ),

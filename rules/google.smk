@@ -1,47 +1,16 @@
-# Google Earth stream: RGB chips → instance masks (SAM or classical) → graphs, per shard. The
-# Google input helpers here are also used by the samples checkpoint and the map rules.
+# Google Earth stream: RGB chips → instance masks (SAM or classical) → graphs, per shard.
 
-from functools import lru_cache
-
-from df4lcz.chipping.google.sources import GoogleSpec, google_files
 from df4lcz.run import segment_params
-from df4lcz.segmentation.checkpoints import SAM_CHECKPOINTS, sam_checkpoint_file
-
-
-def google_spec(name):
-    """The Google input of region ``name`` (regions[].google, google_zoom, google_tile_scheme)."""
-    return GoogleSpec.from_region(REGIONS[name], RUN.region_index[name])
-
-
-@lru_cache(maxsize=None)
-def _google_inputs(name):
-    return tuple(google_files(google_spec(name)))
-
-
-def google_inputs(name):
-    """Files Snakemake tracks for a region's Google input: the GeoTIFF/VRT, every GeoTIFF of a glob or
-    list, the tile folder, or the .mbtiles file (df4lcz.chipping.google.sources.google_files).
-    """
-    return list(_google_inputs(name))
-
+from df4lcz.segmentation.checkpoints import SAM_CHECKPOINTS
 
 #: {file name: model type} of the official SAM checkpoints rule sam_checkpoint downloads.
 SAM_FILES = {info.filename: model_type for model_type, info in SAM_CHECKPOINTS.items()}
 
 
-def sam_checkpoint_input(wildcards):
-    """The SAM checkpoint a segmenting job needs (none for the classical backend)."""
-    try:
-        path = sam_checkpoint_file(config["segment"])
-    except ConfigError as exc:
-        raise WorkflowError(str(exc)) from None
-    return [path] if path else []
-
-
 rule chip_google:
     input:
         samples="results/samples.parquet",
-        raster=lambda wc: google_inputs(shard_region(wc)["name"]),
+        raster=lambda wc: INPUTS.google_inputs(INPUTS.shard_region(wc)["name"]),
     output:
         chips="results/chips/google/{shard}.h5",
     log:
@@ -55,7 +24,9 @@ rule chip_google:
         mem_mb=2000,
     params:
         google=config["google"],
-        google_input=lambda wc: google_spec(shard_region(wc)["name"]).as_params(),
+        google_input=lambda wc: INPUTS.google_spec(
+            INPUTS.shard_region(wc)["name"]
+        ).as_params(),
     script:
         "../workflow_scripts/chip_google.py"
 
@@ -84,7 +55,7 @@ rule segment:
     input:
         chips="results/chips/google/{shard}.h5",
         samples="results/samples.parquet",
-        checkpoint=sam_checkpoint_input,
+        checkpoint=INPUTS.sam_checkpoint_input,
     output:
         masks="results/masks/{shard}.h5",
         overlay="results/figures/masks/{shard}.png",

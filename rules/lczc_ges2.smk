@@ -28,7 +28,7 @@ checkpoint lczc_ges2_samples:
 rule lczc_ges2_sentinel2:
     input:
         samples="results/samples.parquet",
-        patches=shard_column_files("s2_path"),
+        patches=INPUTS.shard_column_files("s2_path"),
     output:
         chips="results/chips/sentinel2/{shard}.h5",
     log:
@@ -47,7 +47,7 @@ rule lczc_ges2_sentinel2:
 rule lczc_ges2_graphs:
     input:
         samples="results/samples.parquet",
-        graph_files=shard_column_files("graph_path"),
+        graph_files=INPUTS.shard_column_files("graph_path"),
     output:
         graphs="results/graphs/{shard}.h5",
     log:

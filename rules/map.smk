@@ -4,25 +4,6 @@
 # lcz_map gathers the tiles into the map's files (docs/contracts.md §12).
 
 
-def map_raster_inputs(wc):
-    """The region's rasters (Google mosaic and Sentinel-2 input(s))."""
-    return {
-        "google": google_inputs(wc.region),
-        "sentinel2": REGIONS[wc.region]["sentinel2"],
-    }
-
-
-def map_tile_files(wc):
-    """The tile files of the region's plan (known once the checkpoint lcz_map_plan has run)."""
-    path = checkpoints.lcz_map_plan.get(region=wc.region).output.plan
-    from df4lcz.mapping.tiles import (
-        read_plan,
-    )  # the raster stack: only once the plan exists
-
-    plan = read_plan(path)
-    return [f"results/maps/tiles/{wc.region}/{tile.id}.tif" for tile in plan.tiles]
-
-
 MAP_PROBABILITY_OUTPUTS = (
     {"probabilities": "results/maps/{region}_lcz_probabilities.tif"}
     if config["map"]["probabilities"] != "none"
@@ -32,7 +13,7 @@ MAP_PROBABILITY_OUTPUTS = (
 
 checkpoint lcz_map_plan:
     input:
-        unpack(map_raster_inputs),
+        unpack(INPUTS.map_raster_inputs),
     output:
         plan="results/maps/tiles/{region}/plan.json",
     log:
@@ -49,18 +30,18 @@ checkpoint lcz_map_plan:
     params:
         map={k: config["map"][k] for k in ("stride_m", "tile_windows")},
         region=lambda wc: REGIONS[wc.region],
-        google_input=lambda wc: google_spec(wc.region).as_params(),
+        google_input=lambda wc: INPUTS.google_spec(wc.region).as_params(),
     script:
         "../workflow_scripts/lcz_map_plan.py"
 
 
 rule lcz_map_tile:
     input:
-        unpack(map_raster_inputs),
+        unpack(INPUTS.map_raster_inputs),
         plan="results/maps/tiles/{region}/plan.json",
         s2_model=MAP_MODELS["s2"],
         gcn_model=MAP_MODELS["gcn"],
-        checkpoint=sam_checkpoint_input,
+        checkpoint=INPUTS.sam_checkpoint_input,
     output:
         tile="results/maps/tiles/{region}/{tile}.tif",
     log:
@@ -87,7 +68,7 @@ rule lcz_map_tile:
         segment=segment_params(config),
         graphs=config["graphs"],
         google=config["google"],
-        google_input=lambda wc: google_spec(wc.region).as_params(),
+        google_input=lambda wc: INPUTS.google_spec(wc.region).as_params(),
         sentinel2=config["sentinel2"],
         device=config["train"]["device"],
     script:
@@ -97,7 +78,7 @@ rule lcz_map_tile:
 rule lcz_map:
     input:
         plan="results/maps/tiles/{region}/plan.json",
-        tiles=map_tile_files,
+        tiles=INPUTS.map_tile_files,
         labels=lambda wc: REGIONS[wc.region]["labels"] or [],
         truth=lambda wc: (
             [f"resources/demo/{wc.region}/lcz_truth.tif"] if VARIANT.demo_truth else []

@@ -2,22 +2,11 @@
 # list decides how many chip/segment/graph jobs exist).
 
 
-def region_files(kind):
-    """The labelled regions' input paths of one kind (sentinel2 or labels, lists flattened; google: google_inputs)."""
-    if kind == "google":
-        return [f for name in LABELLED for f in google_inputs(name)]
-    out = []
-    for region in LABELLED.values():
-        value = region[kind]
-        out.extend(value if isinstance(value, list) else [value])
-    return out
-
-
 checkpoint samples:
     input:
-        google=region_files("google"),
-        sentinel2=region_files("sentinel2"),
-        labels=region_files("labels"),
+        google=INPUTS.region_files("google"),
+        sentinel2=INPUTS.region_files("sentinel2"),
+        labels=INPUTS.region_files("labels"),
     output:
         table="results/samples.parquet",
         overview="results/figures/samples_overview.png",

@@ -6,7 +6,7 @@ from df4lcz.run import sentinel2_region_params
 rule chip_sentinel2:
     input:
         samples="results/samples.parquet",
-        raster=lambda wc: shard_region(wc)["sentinel2"],
+        raster=lambda wc: INPUTS.shard_region(wc)["sentinel2"],
     output:
         chips="results/chips/sentinel2/{shard}.h5",
     log:
@@ -20,6 +20,6 @@ rule chip_sentinel2:
         mem_mb=1500,
     params:
         sentinel2=config["sentinel2"],
-        region=lambda wc: sentinel2_region_params(shard_region(wc)),
+        region=lambda wc: sentinel2_region_params(INPUTS.shard_region(wc)),
     script:
         "../workflow_scripts/chip_sentinel2.py"

@@ -3,14 +3,15 @@
 # come from. The split strategy `official` is So2Sat's own split (docs/contracts.md §6).
 
 
-def so2sat_files():
-    """The configured So2Sat files by role (training, validation, testing)."""
-    return {key: config["so2sat"][key] for key in ("training", "validation", "testing")}
+#: The configured So2Sat files by role (training, validation, testing).
+SO2SAT_FILES = {
+    key: config["so2sat"][key] for key in ("training", "validation", "testing")
+}
 
 
 checkpoint so2sat_samples:
     input:
-        **so2sat_files(),
+        **SO2SAT_FILES,
     output:
         table="results/samples.parquet",
         summary="results/tables/samples_per_class.csv",
@@ -25,7 +26,7 @@ checkpoint so2sat_samples:
         mem_mb=2000,
     params:
         shard_size=config["samples"]["shard_size"],
-        files=so2sat_files(),
+        files=SO2SAT_FILES,
     script:
         "../workflow_scripts/so2sat_samples.py"
 
@@ -34,7 +35,7 @@ rule so2sat_sentinel2:
     input:
         samples="results/samples.parquet",
         h5=lambda wc: [
-            so2sat_files()[name] for name in shard_column_files("so2sat_file")(wc)
+            SO2SAT_FILES[name] for name in INPUTS.shard_column_files("so2sat_file")(wc)
         ],
     output:
         chips="results/chips/sentinel2/{shard}.h5",
@@ -48,7 +49,7 @@ rule so2sat_sentinel2:
     resources:
         mem_mb=1500,
     params:
-        files=so2sat_files(),
+        files=SO2SAT_FILES,
     script:
         "../workflow_scripts/so2sat_sentinel2.py"
 

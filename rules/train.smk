@@ -1,24 +1,13 @@
 # Stream models: training on the train split (early stopping on val) and prediction of val + test.
 
 
-def model_inputs(wildcards):
-    """Shard files a model trains on: graphs for the GCN, Sentinel-2 chips otherwise."""
-    stream = "graphs" if wildcards.model == GCN_MODEL_NAME else "sentinel2"
-    return shard_files(STREAM_DIRS[stream])(wildcards)
-
-
-def graph_checks_input(wildcards):
-    """The GCN trains only once the one-node graphs of all shards were counted (rule graph_checks)."""
-    return ["results/checks/graphs.csv"] if wildcards.model == GCN_MODEL_NAME else []
-
-
 rule train:
     input:
-        data=model_inputs,
+        data=INPUTS.model_inputs,
         split="results/splits/{strategy}.csv",
         samples="results/samples.parquet",
         valid="results/valid_samples.csv",
-        checks=graph_checks_input,
+        checks=INPUTS.graph_checks_input,
     output:
         model="results/models/{strategy}/{model}.pt",
         history="results/models/{strategy}/{model}_history.csv",
@@ -51,7 +40,7 @@ rule train:
 rule predict:
     input:
         model="results/models/{strategy}/{model}.pt",
-        data=model_inputs,
+        data=INPUTS.model_inputs,
         split="results/splits/{strategy}.csv",
         samples="results/samples.parquet",
         valid="results/valid_samples.csv",

@@ -3,7 +3,7 @@
 
 rule valid_samples:
     input:
-        **{stream: shard_files(STREAM_DIRS[stream]) for stream in STREAMS},
+        **{stream: INPUTS.stream_files(stream) for stream in STREAMS},
     output:
         table="results/valid_samples.csv",
     log:
@@ -25,7 +25,7 @@ rule valid_samples:
 # models do not wait for it).
 rule graph_checks:
     input:
-        graphs=graph_inputs,
+        graphs=INPUTS.graph_inputs,
     output:
         checks="results/checks/graphs.csv",
     log:

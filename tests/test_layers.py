@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from df4lcz.config import load_schema, validate_config
+from df4lcz.errors import ContractError
 from df4lcz.graphs.edges import EDGE_RULES, check_edge_params
 from df4lcz.run import RunPlan, demo_region, segment_params
 
@@ -59,6 +62,7 @@ def test_import_scan_resolves_relative_and_lazy_imports():
     assert "df4lcz.errors.ConfigError" in _imports(PKG / "config.py")  # `from .errors import ConfigError`
     assert "df4lcz.demo.sites" in _imports(PKG / "config.py")  # inside region_names()
     assert "df4lcz.chipping.google.sources" in _imports(PKG / "preflight.py")  # a layer above: allowed there
+    assert "df4lcz.mapping.tiles.read_plan" in _imports(PKG / "workflow_inputs.py")  # inside map_tile_files
 
 
 def _parse_time_modules() -> list[str]:
@@ -74,7 +78,7 @@ def _parse_time_modules() -> list[str]:
 def test_workflow_load_imports_no_heavy_library():
     """What the Snakefile and rule files import at parse time pulls in no torch, geopandas or raster stack."""
     modules = _parse_time_modules()
-    assert "df4lcz.preflight" in modules and "df4lcz.chipping.google.sources" in modules
+    assert "df4lcz.preflight" in modules and "df4lcz.workflow_inputs" in modules
     code = (f"import sys; sys.path.insert(0, {str(REPO / 'src')!r})\n"
             f"import {', '.join(modules)}\n"
             "from df4lcz.devices import check_devices_here\n"
@@ -139,3 +143,64 @@ def test_segment_params_keep_only_the_active_backend():
     params = segment_params(cfg)
     assert params["backend"] == "classical" and "classical" in params and "sam" not in params
     assert params["classical"] == cfg["segment"]["classical"]
+
+
+class _Checkpoint:
+    """Stand-in for one of Snakemake's checkpoints: ``get()`` returns the finished job's outputs."""
+
+    def __init__(self, **outputs):
+        self.outputs = outputs
+        self.calls = []
+
+    def get(self, **wildcards):
+        self.calls.append(wildcards)
+        return SimpleNamespace(output=SimpleNamespace(**self.outputs))
+
+
+def test_run_inputs_without_snakemake(tmp_path):
+    """The workflow's input functions on a real sample table, with a stand-in ``checkpoints`` object."""
+    import pandas as pd
+
+    from df4lcz.workflow_inputs import RunInputs
+
+    table = tmp_path / "samples.parquet"
+    pd.DataFrame({"sample_id": range(6), "region": ["demo_city_1"] * 4 + ["demo_city_2"] * 2,
+                  "shard": [0, 0, 1, 1, 2, 2], "lcz": [2] * 6}).to_parquet(table)
+    checkpoints = SimpleNamespace(samples=_Checkpoint(table=str(table)))
+    plan = RunPlan(validate_config({"demo": {"n_cities": 2}}))
+    inputs = RunInputs(plan, checkpoints)
+    wc = SimpleNamespace(shard="2", model="gcn")
+    assert inputs.shard_region(wc)["name"] == "demo_city_2"
+    assert inputs.shard_region(SimpleNamespace(shard="0")) is plan.regions["demo_city_1"]
+    assert inputs.model_inputs(wc) == [f"results/graphs/{s}.h5" for s in (0, 1, 2)]
+    assert inputs.model_inputs(SimpleNamespace(model="resnet11_3d")) == [
+        f"results/chips/sentinel2/{s}.h5" for s in (0, 1, 2)]
+    assert inputs.graph_checks_input(wc) == ["results/checks/graphs.csv"]
+    assert inputs.check_inputs(wc) == ["results/checks/samples.csv", *(f"results/checks/graphs/{s}.csv"
+                                                                      for s in (0, 1, 2)), "results/checks/graphs.csv"]
+    assert inputs.region_files("labels") == ["resources/demo/demo_city_1/labels.gpkg",
+                                             "resources/demo/demo_city_2/labels.gpkg"]
+    assert inputs.region_files("google") == ["resources/demo/demo_city_1/google.tif",
+                                             "resources/demo/demo_city_2/google.tif"]  # not made yet: as given
+    assert inputs.sam_checkpoint_input(wc) == []  # classical backend
+    with pytest.raises(ContractError, match=r"results/samples.parquet holds no shard 7"):
+        inputs.shard_region(SimpleNamespace(shard="7"))
+    # the table is read once per version of the file
+    assert inputs.shard_index() is inputs.shard_index()
+    pd.DataFrame({"sample_id": [0], "region": ["demo_city_1"], "shard": [5], "lcz": [2]}).to_parquet(table)
+    os.utime(table, (1, 1))
+    assert inputs.shard_index().shards == (5,)
+
+
+def test_shard_index_refuses_a_shard_of_two_regions(tmp_path):
+    import pandas as pd
+
+    from df4lcz.io.samples import read_shard_index
+
+    table = tmp_path / "samples.parquet"
+    pd.DataFrame({"region": ["a", "b", "b"], "shard": [0, 0, 1]}).to_parquet(table)
+    with pytest.raises(ValueError, match=r"shard\(s\) \[0\] hold samples of several regions"):
+        read_shard_index(table)
+    pd.DataFrame({"region": ["a", "a", "b"], "shard": [1, 1, 0]}).to_parquet(table)
+    index = read_shard_index(table)
+    assert index.shards == (0, 1) and index.regions == {0: "b", 1: "a"}

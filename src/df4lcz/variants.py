@@ -40,9 +40,8 @@ class DatasetVariant:
     segmentation_note: str | None = None
 
 
-#: Rule files of the datasets cut from rasters (demo and regions); google.smk first, since its Google
-#: input helpers serve the samples checkpoint and the map rules too.
-_RASTER_RULES: tuple[str, ...] = ("google.smk", "samples.smk", "sentinel2.smk", "splits.smk", "map.smk")
+#: Rule files of the datasets cut from rasters (demo and regions).
+_RASTER_RULES: tuple[str, ...] = ("samples.smk", "google.smk", "sentinel2.smk", "splits.smk", "map.smk")
 
 DATASET_VARIANTS: dict[str, DatasetVariant] = {
     "demo": DatasetVariant(
