@@ -61,6 +61,19 @@ def test_import_scan_resolves_relative_and_lazy_imports():
     assert "df4lcz.chipping.google.sources" in _imports(PKG / "preflight.py")  # a layer above: allowed there
 
 
+def test_stages_import_the_library_not_each_other():
+    """A stage module reads its job and calls the library: it imports no other stage, and no library
+    module imports a stage (a function two rules share lives in the library)."""
+    bad = []
+    for path in sorted(PKG.rglob("*.py")):
+        mine = ".".join(("df4lcz", *path.relative_to(PKG).with_suffix("").parts))
+        for name in _imports(path):
+            if (name.startswith("df4lcz.stages.") and not name.startswith(f"{mine}.")
+                    and name.split(".")[2] != "__init__"):
+                bad.append(f"{mine} imports {name}")
+    assert not bad, bad
+
+
 def _parse_time_modules() -> list[str]:
     """``df4lcz`` modules the Snakefile and rule files import at their top level (imports inside
     input functions or hooks run only when those run)."""
