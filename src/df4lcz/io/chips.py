@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..constants import S2_BANDS, S2_REFLECTANCE_SCALE
+from ..errors import ContractError
 from .hdf5 import read_h5, read_h5_info, write_h5
 
 #: Ground sampling distance (m) of the Sentinel-2 chips (attr ``pixel_size_m``): the native
@@ -105,7 +106,7 @@ def _check_sample_ids(where: str | os.PathLike, sample_ids: np.ndarray) -> np.nd
     """``sample_ids`` as a 1-D int64 array; ``ValueError`` naming ``where`` otherwise."""
     ids = np.asarray(sample_ids)
     if ids.ndim != 1 or ids.dtype.kind not in "iu":
-        raise ValueError(f"{where}: sample_ids must be a 1-D integer array, got {ids.dtype} {ids.shape}")
+        raise ContractError(f"{where}: sample_ids must be a 1-D integer array, got {ids.dtype} {ids.shape}")
     return ids.astype(np.int64)
 
 
@@ -141,15 +142,15 @@ def validate_chips(
     hw = "H, H" if spec.square else "H, W"
     bad_shape = img.ndim != 4 or img.shape[0] != len(ids) or (spec.square and img.shape[1] != img.shape[2])
     if bad_shape or img.shape[3] != spec.channels:
-        raise ValueError(f"{where}: images must be (N={len(ids)}, {hw}, {spec.channels}), got {img.shape}")
+        raise ContractError(f"{where}: images must be (N={len(ids)}, {hw}, {spec.channels}), got {img.shape}")
     if img.dtype != spec.dtype:
-        raise ValueError(f"{where}: images must be {spec.what}, got {img.dtype}")
+        raise ContractError(f"{where}: images must be {spec.what}, got {img.dtype}")
     if check_values and spec.reflectance and not _in_unit_range(img):
-        raise ValueError(f"{where}: images must be finite reflectance in [0, 1]")
+        raise ContractError(f"{where}: images must be finite reflectance in [0, 1]")
     if attrs is not None and "bands" in spec.attrs:
         bands = attrs.get("bands")
         if bands is None or list(bands) != list(spec.attrs["bands"]):
-            raise ValueError(f"{where}: attr 'bands' is {bands!r}; expected {list(spec.attrs['bands'])}")
+            raise ContractError(f"{where}: attr 'bands' is {bands!r}; expected {list(spec.attrs['bands'])}")
     return ids, img
 
 
@@ -226,7 +227,7 @@ def read_chip_info(path: str | os.PathLike) -> tuple[tuple[int, ...], dict[str, 
     """
     shapes, attrs = read_h5_info(path, what="chip file")
     if "image" not in shapes:
-        raise ValueError(f"{path}: missing dataset 'image'; found {sorted(shapes)} (expected a chip file)")
+        raise ContractError(f"{path}: missing dataset 'image'; found {sorted(shapes)} (expected a chip file)")
     return shapes["image"], attrs
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from ..chipping.sentinel2.scenes import Sentinel2Scenes
 from ..constants import N_CLASSES
 from ..devices import resolve_device
+from ..errors import ContractError
 from ..evaluation.fusion import fuse_probabilities
 from ..graphs.build import graph_settings
 from ..logs import progress
@@ -54,7 +55,7 @@ def window_classifier(
     features = graph_kwargs["features"]
     trained_on = [str(f) for f in gcn_loaded.meta.get("feature_names", [])]
     if trained_on != features:
-        raise ValueError(f"{gcn_model}: the GCN was trained on node features {trained_on}, but graph_params "
+        raise ContractError(f"{gcn_model}: the GCN was trained on node features {trained_on}, but graph_params "
                          f"asks for {features}; map with the graphs settings the model was trained with")
     segmenter = make_segmenter(seg["backend"], sam=seg.get("sam"), classical=seg.get("classical"),
                                checkpoint=checkpoint)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..chipping.google.sources import GoogleInput
+from ..errors import ConfigError, ContractError, InputError
 from .agreement import agreement_table, polygon_reference, truth_reference
 from .classify import SETTING_TAGS, check_batch_size, classify_tile, settings_tags, window_classifier
 from .gather import (
@@ -101,7 +102,7 @@ def plan_map(
     plan = plan_tiles(grid, coverage, tile_windows or max(grid.width, grid.height) ** 2)
     if plan.n_windows == 0:
         left, bottom, right, top = coverage.bounds
-        raise ValueError(f"no {grid.window_m:g} m window fits inside the overlap of {google} and {sentinel2} "
+        raise InputError(f"no {grid.window_m:g} m window fits inside the overlap of {google} and {sentinel2} "
                          f"({right - left:.0f} m × {top - bottom:.0f} m in {grid.crs})")
     log.info("map of %d × %d pixels of %g m (%s): %d windows of %g m inside both rasters in %d tile(s) of ≤ %d × %d "
              "pixels", grid.width, grid.height, grid.stride_m, grid.crs, plan.n_windows, grid.window_m,
@@ -147,9 +148,9 @@ def gather_map(
     """
     grid = plan.grid
     if probabilities not in PROBABILITY_PRODUCTS:
-        raise ValueError(f"map.probabilities: {probabilities!r} must be one of {list(PROBABILITY_PRODUCTS)}")
+        raise ConfigError(f"map.probabilities: {probabilities!r} must be one of {list(PROBABILITY_PRODUCTS)}")
     if probabilities != "none" and probabilities_path is None:
-        raise ValueError(f"map.probabilities: {probabilities!r} needs an output path for the probability GeoTIFF")
+        raise ConfigError(f"map.probabilities: {probabilities!r} needs an output path for the probability GeoTIFF")
     sigma_px = sigma_pixels(float(smooth_sigma_m), grid.stride_m)
     if len(tile_paths) != len(plan.tiles):
         raise ValueError(f"{out_tif}: the plan has {len(plan.tiles)} tiles but {len(tile_paths)} tile files were given")
@@ -161,7 +162,7 @@ def gather_map(
         if settings is None:
             settings = mine
         elif mine != settings:
-            raise ValueError(f"{path}: tile made with settings {mine}, other tiles with {settings}; "
+            raise ContractError(f"{path}: tile made with settings {mine}, other tiles with {settings}; "
                              "remove the stale tiles and rerun the map")
         for k, v in json.loads(tags.get("excluded", "{}")).items():
             excluded[k] = excluded.get(k, 0) + int(v)
@@ -280,7 +281,7 @@ def map_region(
     """
     check_batch_size(batch_size)
     if probabilities not in PROBABILITY_PRODUCTS:
-        raise ValueError(f"map.probabilities: {probabilities!r} must be one of {list(PROBABILITY_PRODUCTS)}")
+        raise ConfigError(f"map.probabilities: {probabilities!r} must be one of {list(PROBABILITY_PRODUCTS)}")
     sigma_pixels(float(smooth_sigma_m), float(stride_m) if stride_m else 1.0)
     plan = plan_map(google, sentinel2, None, stride_m=stride_m, working_crs=working_crs, tile_windows=tile_windows)
     out = Path(out_tif)
