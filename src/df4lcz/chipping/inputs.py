@@ -91,7 +91,7 @@ def check_region_rasters(
         :data:`UPSAMPLING_WARN_FACTOR`.
 
     Raises:
-        ValueError: see the module docstring; the message names the raster.
+        InputError (a ValueError): see the module docstring; the message names the raster.
     """
     bounds = np.asarray(bounds, dtype=np.float64).reshape(-1, 4)
     if len(bounds) == 0:

@@ -84,7 +84,7 @@ def read_alpha_curve(path: str | os.PathLike) -> tuple[dict[str, float], pd.Data
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: the file breaks the contract (naming the file).
+        ContractError (a ValueError): the file breaks the contract (naming the file).
     """
     path = Path(path)
     if not path.is_file():
@@ -128,7 +128,7 @@ def read_fusion_table(path: str | os.PathLike) -> pd.DataFrame:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: the file breaks the contract (naming the file).
+        ContractError (a ValueError): the file breaks the contract (naming the file).
     """
     path = Path(path)
     if not path.is_file():

@@ -104,7 +104,7 @@ def read_checks(path: str | os.PathLike) -> list[CheckRow]:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: columns other than :data:`CHECK_COLUMNS`, or a row breaking the contract.
+        ContractError (a ValueError): columns other than :data:`CHECK_COLUMNS`, or a row breaking the contract.
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: checks file not found")

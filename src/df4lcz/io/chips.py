@@ -134,7 +134,7 @@ def validate_chips(
         check_values: check the value range of reflectance chips (the writer does).
 
     Raises:
-        ValueError: ids not 1-D integers, shape, dtype, value range or attrs off the contract.
+        ContractError (a ValueError): ids not 1-D integers, shape, dtype, value range or attrs off the contract.
     """
     spec = chip_spec(stream)
     ids = _check_sample_ids(where, sample_ids)
@@ -211,7 +211,7 @@ def read_chips(path: str | os.PathLike, stream: str) -> ChipShard:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not HDF5, datasets missing, or shapes/dtype/attrs off the contract.
+        ContractError (a ValueError): not HDF5, datasets missing, or shapes/dtype/attrs off the contract.
     """
     data, attrs = read_h5(path, ["sample_id", "image"])
     ids, img = validate_chips(path, stream, data["sample_id"], data["image"], attrs, check_values=False)
@@ -223,7 +223,7 @@ def read_chip_info(path: str | os.PathLike) -> tuple[tuple[int, ...], dict[str, 
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not HDF5, or no ``image`` dataset.
+        ContractError (a ValueError): not HDF5, or no ``image`` dataset.
     """
     shapes, attrs = read_h5_info(path, what="chip file")
     if "image" not in shapes:
@@ -240,7 +240,7 @@ def read_excluded(path: str | os.PathLike) -> pd.DataFrame:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not HDF5, or the exclusion datasets are missing.
+        ContractError (a ValueError): not HDF5, or the exclusion datasets are missing.
     """
     data, _ = read_h5(path, ["excluded_sample_id", "excluded_reason"])
     reasons = _decode_reasons(data["excluded_reason"].tolist())
@@ -255,7 +255,7 @@ def read_ids_and_excluded(path: str | os.PathLike) -> tuple[np.ndarray, pd.DataF
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not HDF5, or no ``sample_id`` dataset.
+        ContractError (a ValueError): not HDF5, or no ``sample_id`` dataset.
     """
     data, _ = read_h5(path, ["sample_id"], optional=["excluded_sample_id", "excluded_reason"], what="chip file")
     ids = data["sample_id"].astype(np.int64)

@@ -84,7 +84,7 @@ def validate_graphs(where: str, sample_ids: np.ndarray, y: np.ndarray, gs: Graph
     column of ``x``, and every edge of graph ``g`` joins local node indices ``0..n_g - 1``.
 
     Raises:
-        ValueError: the first failed check, naming ``where`` (and the sample of a bad graph).
+        ContractError (a ValueError): the first failed check, naming ``where`` (and the sample of a bad graph).
     """
     n = len(sample_ids)
     if gs.x.ndim != 2:
@@ -155,7 +155,7 @@ def read_graphs(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, GraphS
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not HDF5, datasets missing or inconsistent.
+        ContractError (a ValueError): not HDF5, datasets missing or inconsistent.
     """
     data, attrs = read_h5(path, list(GRAPH_ARRAYS))
     names = [str(n) for n in attrs.pop("feature_names", [])]
@@ -179,7 +179,7 @@ def read_graph_ids(path: str | os.PathLike) -> np.ndarray:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not HDF5, or no ``sample_id`` dataset.
+        ContractError (a ValueError): not HDF5, or no ``sample_id`` dataset.
     """
     data, _ = read_h5(path, ["sample_id"])
     return data["sample_id"].astype(np.int64).reshape(-1)
@@ -192,7 +192,7 @@ def read_graph_attrs(path: str | os.PathLike) -> dict[str, Any]:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not HDF5.
+        ContractError (a ValueError): not HDF5.
     """
     _, attrs = read_h5(path, [], what="graphs file")
     if "feature_names" in attrs:
@@ -205,7 +205,7 @@ def read_node_counts(path: str | os.PathLike) -> np.ndarray:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not HDF5, no ``node_ptr`` dataset, or one that is not rising from 0.
+        ContractError (a ValueError): not HDF5, no ``node_ptr`` dataset, or one that is not rising from 0.
     """
     data, _ = read_h5(path, ["node_ptr"], what="graphs file")
     ptr = data["node_ptr"].astype(np.int64).reshape(-1)

@@ -67,7 +67,7 @@ def read_h5(
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: the file is not readable HDF5, or a required dataset is missing.
+        ContractError (a ValueError): the file is not readable HDF5, or a required dataset is missing.
     """
     with _open(path, what) as f:
         wanted = list(f.keys()) if names is None else list(names)
@@ -85,7 +85,7 @@ def read_h5_info(path: str | os.PathLike, what: str = "HDF5 file") -> tuple[dict
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: the file is not readable HDF5.
+        ContractError (a ValueError): the file is not readable HDF5.
     """
     with _open(path, what) as f:
         shapes = {n: tuple(f[n].shape) for n in f}

@@ -22,7 +22,7 @@ def validate_history(history: pd.DataFrame) -> None:
     """Check that ``history`` has every column of :data:`HISTORY_COLUMNS`.
 
     Raises:
-        ValueError: a column is missing.
+        ContractError (a ValueError): a column is missing.
     """
     missing = [c for c in HISTORY_COLUMNS if c not in history.columns]
     if missing:
@@ -42,7 +42,7 @@ def read_history(path: str | os.PathLike) -> pd.DataFrame:
 
     Raises:
         FileNotFoundError: the file is missing.
-        ValueError: a column of :data:`HISTORY_COLUMNS` is missing.
+        ContractError (a ValueError): a column of :data:`HISTORY_COLUMNS` is missing.
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: training history not found")

@@ -126,7 +126,7 @@ def write_masks(
     ``width``, ``bbox_format``, ``mask_encoding``.
 
     Raises:
-        ValueError: arrays inconsistent with each other or with ``sample_ids``.
+        ContractError (a ValueError): arrays inconsistent with each other or with ``sample_ids``.
     """
     ids = np.asarray(sample_ids).astype(np.int64).reshape(-1)
     validate_masks(str(path), ids, maskset)
@@ -141,7 +141,7 @@ def read_masks(path: str | os.PathLike) -> tuple[np.ndarray, MaskSet]:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not HDF5, datasets or attrs missing (e.g. a file of the former label-map
+        ContractError (a ValueError): not HDF5, datasets or attrs missing (e.g. a file of the former label-map
             format), or inconsistent.
     """
     data, attrs = read_h5(path, ["sample_id", *MASK_ARRAYS], what="masks file")
@@ -161,7 +161,7 @@ def read_mask_attrs(path: str | os.PathLike) -> dict[str, Any]:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not HDF5.
+        ContractError (a ValueError): not HDF5.
     """
     _, attrs = read_h5(path, [], what="masks file")
     return attrs

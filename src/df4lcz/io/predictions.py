@@ -57,7 +57,7 @@ def validate_predictions(df: pd.DataFrame, where: str) -> pd.DataFrame:
         The validated (N, 21) frame.
 
     Raises:
-        ValueError: missing columns, missing values, duplicate ``sample_id``, a split other than
+        ContractError (a ValueError): missing columns, missing values, duplicate ``sample_id``, a split other than
             val/test, labels outside 1–17, probabilities outside [0, 1] or rows not summing to 1.
     """
     missing = [c for c in PREDICTION_COLUMNS if c not in df.columns]
@@ -123,7 +123,7 @@ def read_predictions(path: str | os.PathLike) -> pd.DataFrame:
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: the file is empty, unreadable as CSV, or breaks the contract.
+        ContractError (a ValueError): the file is empty, unreadable as CSV, or breaks the contract.
     """
     path = Path(path)
     if not path.is_file():

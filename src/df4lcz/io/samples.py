@@ -122,7 +122,7 @@ def read_shard(samples: PathLike | pd.DataFrame, shard: int, extra: Collection[s
     groups are decoded.
 
     Raises:
-        ValueError: a column is missing, or the shard holds no sample.
+        ContractError (a ValueError): a column is missing, or the shard holds no sample.
     """
     where = "sample table" if isinstance(samples, pd.DataFrame) else str(samples)
     if isinstance(samples, pd.DataFrame):
@@ -154,7 +154,7 @@ def read_shard_index(path: PathLike) -> ShardIndex:
     """The :class:`ShardIndex` of ``results/samples.parquet`` (two columns read, one pass).
 
     Raises:
-        ValueError: a shard whose samples come from several regions (the table breaks its contract).
+        ContractError (a ValueError): a shard whose samples come from several regions (the table breaks its contract).
     """
     table = pd.read_parquet(path, columns=["region", "shard"]).drop_duplicates()
     counts = table["shard"].value_counts()

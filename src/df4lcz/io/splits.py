@@ -36,7 +36,7 @@ def read_split(path: str | os.PathLike) -> pd.DataFrame:
 
     Raises:
         FileNotFoundError: the file is missing.
-        ValueError: columns missing or not first, unknown split names, or repeated sample ids.
+        ContractError (a ValueError): columns missing or not first, unknown split names, or repeated sample ids.
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: split table not found")

@@ -155,7 +155,7 @@ def read_plan(path: PathLike) -> TilePlan:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not a tile plan of this version.
+        ContractError (a ValueError): not a tile plan of this version.
     """
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -202,7 +202,7 @@ def check_tile(path: PathLike, grid: MapGrid, tile: MapTile) -> dict[str, str]:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not a readable raster, or not this tile.
+        ContractError (a ValueError): not a readable raster, or not this tile.
     """
     if not Path(path).exists():
         raise FileNotFoundError(f"{path}: map tile {tile.id} is missing")

@@ -91,7 +91,7 @@ def load_labels(path: str | os.PathLike, working_crs: str, label_column: str,
         merged (:class:`LabelStats`).
 
     Raises:
-        FileNotFoundError, ValueError: with the file name and the problem (no CRS, missing or
+        FileNotFoundError, InputError (a ValueError): with the file name and the problem (no CRS, missing or
         non-integer column, class codes outside 1–17, no polygons, no polygon with area left
         after repair, polygons of different classes that overlap; in a WUDAPT file, polygons in
         a folder named by no class).
@@ -256,7 +256,7 @@ def dissolve_overlaps(polys: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
     training and test polygons. The result is sorted by ``polygon_id``.
 
     Raises:
-        ValueError: polygons of different classes overlap (each pair listed with rows, classes and
+        InputError (a ValueError): polygons of different classes overlap (each pair listed with rows, classes and
             overlap area), since squares there would carry two labels.
     """
     geoms = polys.geometry.to_numpy()

@@ -180,7 +180,7 @@ def read_kml(path: Path) -> KmlPlacemarks:
     """Read every placemark of every folder of a KML or KMZ file (GDAL reads the geometries).
 
     Raises:
-        ValueError: the file is no readable KML/KMZ, or holds no placemark.
+        InputError (a ValueError): the file is no readable KML/KMZ, or holds no placemark.
     """
     try:
         doc = minidom.parseString(_kml_bytes(path))

@@ -94,7 +94,7 @@ def check_google_raster(src: rasterio.io.DatasetReader, name: str | None = None)
             better named by its input).
 
     Raises:
-        ValueError: no CRS, band count not 3 or 4, or data type not uint8 (message names the file).
+        InputError (a ValueError): no CRS, band count not 3 or 4, or data type not uint8 (message names the file).
     """
     name = name or src.name
     if src.crs is None:

@@ -60,7 +60,7 @@ def find_band_files(folder: str | os.PathLike, bands: Sequence[str] = S2_BANDS) 
 
     Raises:
         FileNotFoundError: ``folder`` does not exist.
-        ValueError: a wanted band has no file (the band is named), or one band has several
+        InputError (a ValueError): a wanted band has no file (the band is named), or one band has several
             files at the same resolution (they are listed).
     """
     root = Path(folder)

@@ -110,7 +110,7 @@ def parse_product_metadata(text: bytes | str, where: str) -> ProductMetadata:
         where: the file, for messages and :attr:`ProductMetadata.metadata_file`.
 
     Raises:
-        ValueError: not XML, no quantification value, an offset for an unknown band id.
+        InputError (a ValueError): not XML, no quantification value, an offset for an unknown band id.
     """
     try:
         root = ET.fromstring(text)
@@ -192,7 +192,7 @@ def open_product(path: str | os.PathLike) -> SafeProduct:
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: no product metadata file, several granules, a band missing — naming the product.
+        InputError (a ValueError): no product metadata file, several granules, a band missing — naming the product.
     """
     root = Path(path)
     if not root.exists():

@@ -144,7 +144,7 @@ def open_sentinel2(
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: a band is missing, the bands cannot be identified, a file is unreadable or
+        InputError (a ValueError): a band is missing, the bands cannot be identified, a file is unreadable or
             has no CRS — always naming the file.
     """
     root = Path(path)

@@ -167,7 +167,7 @@ def _read_window(part: RasterPart, window: Window, sample_ids: np.ndarray) -> np
     """Band-interleaved read (k, h, w) of ``part``'s bands for the samples ``sample_ids``.
 
     Raises:
-        ValueError: GDAL cannot read the window (a truncated or corrupt file whose header is
+        InputError (a ValueError): GDAL cannot read the window (a truncated or corrupt file whose header is
             intact); the message names the file, the window and the samples.
     """
     try:

@@ -90,7 +90,7 @@ def read_s2_patch(path: PathLike) -> tuple[np.ndarray, int]:
     """``image`` ``(32, 32, 10)`` (as stored) and the LCZ code of one ``sen2_image_{i}.npz``.
 
     Raises:
-        ValueError: missing key, wrong shape, non-numeric image or label outside 1–17 (naming the file).
+        InputError (a ValueError): missing key, wrong shape, non-numeric image or label outside 1–17 (naming the file).
     """
     data = open_npz(path, [S2_IMAGE_KEY, S2_LABEL_KEY])
     image = data[S2_IMAGE_KEY]
@@ -106,7 +106,7 @@ def read_graph_file(path: PathLike) -> tuple[np.ndarray, np.ndarray, int]:
     """``x`` ``(n, 5)``, ``a`` ``(n, n)`` and the LCZ code of one ``graph_{i}.npz``.
 
     Raises:
-        ValueError: missing key, wrong shapes (``x`` not (n, 5), ``a`` not n × n) or a label outside
+        InputError (a ValueError): missing key, wrong shapes (``x`` not (n, 5), ``a`` not n × n) or a label outside
             1–17, naming the file.
     """
     data = open_npz(path, [GRAPH_X_KEY, GRAPH_A_KEY, GRAPH_Y_KEY])

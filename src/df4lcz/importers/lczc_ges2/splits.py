@@ -71,7 +71,7 @@ def import_split(
 
     Raises:
         FileNotFoundError: the pickle does not exist.
-        ValueError: not a dict, a key missing, non-integer ids, ids not in the sample table, or an
+        InputError (a ValueError): not a dict, a key missing, non-integer ids, ids not in the sample table, or an
             id in two splits (all naming the file).
     """
     if unknown_ids not in UNKNOWN_ID_MODES:
