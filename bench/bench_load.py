@@ -63,10 +63,13 @@ def parse_modules() -> list[str]:
 
 def import_seconds(modules: list[str]) -> float:
     """Seconds to import ``modules`` in a fresh interpreter that has already imported snakemake.api."""
-    code = ("import sys, time; sys.path.insert(0, sys.argv[1]); import snakemake.api; t = time.perf_counter()\n"
-            f"import {', '.join(modules)}\nprint(time.perf_counter() - t)")
-    out = subprocess.run([sys.executable, "-c", code, str(REPO / "src")], check=True, capture_output=True,
-                         text=True).stdout
+    code = (
+        "import sys, time; sys.path.insert(0, sys.argv[1]); import snakemake.api; t = time.perf_counter()\n"
+        f"import {', '.join(modules)}\nprint(time.perf_counter() - t)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(REPO / "src")], check=True, capture_output=True, text=True
+    ).stdout
     return float(out.strip().splitlines()[-1])
 
 
@@ -75,14 +78,27 @@ def finished_tiny_run(work: Path) -> None:
     if (work / "results" / "valid_samples.csv").exists():
         return
     print(f"making a finished tiny run up to results/valid_samples.csv in {work} …", flush=True)
-    wall, _ = timed([*SNAKEMAKE, "--configfile", str(TINY), "--cores", "2", "results/valid_samples.csv"], cwd=work)
+    wall, _ = timed(
+        [*SNAKEMAKE, "--configfile", str(TINY), "--cores", "2", "results/valid_samples.csv"], cwd=work
+    )
     print(f"  done in {wall:.0f} s", flush=True)
 
 
 def job_overhead(work: Path) -> tuple[float, float]:
     """(wall seconds, stage-function seconds) of one forced valid_samples job."""
-    wall, _ = timed([*SNAKEMAKE, "--configfile", str(TINY), "--cores", "1", "results/valid_samples.csv",
-                     "--forcerun", "valid_samples"], cwd=work)
+    wall, _ = timed(
+        [
+            *SNAKEMAKE,
+            "--configfile",
+            str(TINY),
+            "--cores",
+            "1",
+            "results/valid_samples.csv",
+            "--forcerun",
+            "valid_samples",
+        ],
+        cwd=work,
+    )
     found = STAGE_DONE.findall((work / "logs" / "valid_samples.log").read_text(encoding="utf-8"))
     if not found:
         raise SystemExit("logs/valid_samples.log has no 'stage function done' line")
@@ -92,8 +108,12 @@ def job_overhead(work: Path) -> tuple[float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=3, help="runs of each measurement (medians are printed)")
-    ap.add_argument("--workdir", type=Path, default=None,
-                    help="folder of a finished tiny run to reuse for the job overhead (made if empty)")
+    ap.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="folder of a finished tiny run to reuse for the job overhead (made if empty)",
+    )
     opts = ap.parse_args()
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}", flush=True)
 
@@ -107,8 +127,12 @@ def main() -> None:
         for _ in range(opts.repeat):
             bare.append(timed([sys.executable, "-c", "import snakemake.api"]))
             with tempfile.TemporaryDirectory() as empty:
-                dry.append(timed([*SNAKEMAKE, "--configfile", str(REPO / "config.yaml"), "-n", "-q", "all"],
-                                 cwd=Path(empty)))
+                dry.append(
+                    timed(
+                        [*SNAKEMAKE, "--configfile", str(REPO / "config.yaml"), "-n", "-q", "all"],
+                        cwd=Path(empty),
+                    )
+                )
             imports.append(import_seconds(modules))
             jobs.append(job_overhead(work))
     bare_s = statistics.median(w for w, _ in bare)
@@ -116,16 +140,26 @@ def main() -> None:
     print(f"bare import snakemake.api      {bare_s:6.2f} s   {bare_mib:6.0f} MiB", flush=True)
     dry_s = statistics.median(w for w, _ in dry)
     dry_mib = max(m for _, m in dry)
-    print(f"snakemake -n all (demo config) {dry_s:6.2f} s   {dry_mib:6.0f} MiB   ratio {dry_s / bare_s:.2f}x", flush=True)
+    print(
+        f"snakemake -n all (demo config) {dry_s:6.2f} s   {dry_mib:6.0f} MiB   ratio {dry_s / bare_s:.2f}x",
+        flush=True,
+    )
     imports_s = statistics.median(imports)
-    print(f"parse imports ({len(modules)} df4lcz modules) {imports_s:6.2f} s   ratio {imports_s / bare_s:.2f}x"
-          f"   ({', '.join(modules)})", flush=True)
+    print(
+        f"parse imports ({len(modules)} df4lcz modules) {imports_s:6.2f} s   ratio {imports_s / bare_s:.2f}x"
+        f"   ({', '.join(modules)})",
+        flush=True,
+    )
     overhead = statistics.median(w - s for w, s in jobs)
-    print(f"valid_samples job: wall {statistics.median(w for w, _ in jobs):.2f} s, stage function "
-          f"{statistics.median(s for _, s in jobs):.3f} s, overhead {overhead:.2f} s   ratio {overhead / bare_s:.2f}x",
-          flush=True)
-    print(f"RESULT bare_s={bare_s:.3f} dry_s={dry_s:.3f} dry_ratio={dry_s / bare_s:.3f} dry_mib={dry_mib:.0f} "
-          f"imports_s={imports_s:.3f} job_overhead_s={overhead:.3f} job_ratio={overhead / bare_s:.3f}")
+    print(
+        f"valid_samples job: wall {statistics.median(w for w, _ in jobs):.2f} s, stage function "
+        f"{statistics.median(s for _, s in jobs):.3f} s, overhead {overhead:.2f} s   ratio {overhead / bare_s:.2f}x",
+        flush=True,
+    )
+    print(
+        f"RESULT bare_s={bare_s:.3f} dry_s={dry_s:.3f} dry_ratio={dry_s / bare_s:.3f} dry_mib={dry_mib:.0f} "
+        f"imports_s={imports_s:.3f} job_overhead_s={overhead:.3f} job_ratio={overhead / bare_s:.3f}"
+    )
 
 
 if __name__ == "__main__":

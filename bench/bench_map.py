@@ -3,7 +3,7 @@
 1. **Windows/s** (CPU, classical segmentation): renders one demo city, trains a Sentinel-2 model and
    a GCN for one epoch on windows of the city (random labels: the speed of inference does not depend
    on what the models learnt; the widths are the config defaults), then times
-   :func:`df4lcz.stages.lcz_map.map_region` (plan, every tile, gather) at ``--stride`` and prints
+   :func:`df4lcz.mapping.region.map_region` (plan, every tile, gather) at ``--stride`` and prints
    windows/s (windows classified / wall seconds) and the seconds of the gather alone.
 2. **Jobs of a 1,000 km² map** (a dry run): a work folder holding stand-ins for the demo inputs and
    the trained models (empty files) and the tile plan of a synthetic square region of ``--area-km2``
@@ -88,7 +88,7 @@ def map_speed(work: Path, stride: float, patches: int) -> None:
     """Time the map stage on a demo city (section 1 of the module docstring)."""
     from df4lcz.demo import generate_demo
     from df4lcz.demo.generate import DemoSettings
-    from df4lcz.stages.lcz_map import map_region
+    from df4lcz.mapping.region import map_region
 
     generate_demo(work, DemoSettings.from_config({**schema_defaults("demo"), "n_cities": 1,
                                                   "patches_per_side": patches}))
@@ -107,7 +107,7 @@ def map_speed(work: Path, stride: float, patches: int) -> None:
     )
     seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
-    from df4lcz.stages.lcz_map import gather_map, plan_map  # the gather alone, on the tiles just written
+    from df4lcz.mapping.region import gather_map, plan_map  # the gather alone, on the tiles just written
 
     plan = plan_map(city / "google.tif", city / "sentinel2.tif", None, stride_m=stride, working_crs=None,
                     tile_windows=map_cfg["tile_windows"])

@@ -24,11 +24,36 @@ PKG = REPO / "src" / "df4lcz"
 #: file and imports nothing above it.
 CONFIG_LAYER = ["errors.py", "constants.py", "variants.py", "config.py", "run.py", "demo/sites.py"]
 #: Subpackages/modules above the config layer (readers, stages, models).
-ABOVE = ("chipping", "segmentation", "io", "graphs", "training", "mapping", "models", "sampling", "evaluation",
-         "stages", "importers", "preflight", "scripting", "demo.generate", "demo.render")
+ABOVE = (
+    "chipping",
+    "segmentation",
+    "io",
+    "graphs",
+    "training",
+    "mapping",
+    "models",
+    "sampling",
+    "evaluation",
+    "stages",
+    "importers",
+    "preflight",
+    "scripting",
+    "demo.generate",
+    "demo.render",
+)
 #: Libraries the workflow must not import while it loads (unless a setting needs them).
-HEAVY = ("torch", "torch_geometric", "geopandas", "rasterio", "h5py", "skimage", "sklearn", "matplotlib",
-         "segment_anything", "scipy")
+HEAVY = (
+    "torch",
+    "torch_geometric",
+    "geopandas",
+    "rasterio",
+    "h5py",
+    "skimage",
+    "sklearn",
+    "matplotlib",
+    "segment_anything",
+    "scipy",
+)
 
 
 def _imports(path: Path) -> list[str]:
@@ -51,9 +76,12 @@ def _imports(path: Path) -> list[str]:
 
 @pytest.mark.parametrize("module", CONFIG_LAYER)
 def test_config_layer_imports_nothing_above_it(module):
-    bad = [name for name in _imports(PKG / module)
-           if name.split(".")[0] in HEAVY
-           or any(name == f"df4lcz.{up}" or name.startswith(f"df4lcz.{up}.") for up in ABOVE)]
+    bad = [
+        name
+        for name in _imports(PKG / module)
+        if name.split(".")[0] in HEAVY
+        or any(name == f"df4lcz.{up}" or name.startswith(f"df4lcz.{up}.") for up in ABOVE)
+    ]
     assert not bad, f"df4lcz/{module} (config layer) imports {bad}"
 
 
@@ -63,6 +91,22 @@ def test_import_scan_resolves_relative_and_lazy_imports():
     assert "df4lcz.demo.sites" in _imports(PKG / "config.py")  # inside region_names()
     assert "df4lcz.chipping.google.sources" in _imports(PKG / "preflight.py")  # a layer above: allowed there
     assert "df4lcz.mapping.tiles.read_plan" in _imports(PKG / "workflow_inputs.py")  # inside map_tile_files
+
+
+def test_stages_import_the_library_not_each_other():
+    """A stage module reads its job and calls the library: it imports no other stage, and no library
+    module imports a stage (a function two rules share lives in the library)."""
+    bad = []
+    for path in sorted(PKG.rglob("*.py")):
+        mine = ".".join(("df4lcz", *path.relative_to(PKG).with_suffix("").parts))
+        for name in _imports(path):
+            if (
+                name.startswith("df4lcz.stages.")
+                and not name.startswith(f"{mine}.")
+                and name.split(".")[2] != "__init__"
+            ):
+                bad.append(f"{mine} imports {name}")
+    assert not bad, bad
 
 
 def _parse_time_modules() -> list[str]:
@@ -79,13 +123,15 @@ def test_workflow_load_imports_no_heavy_library():
     """What the Snakefile and rule files import at parse time pulls in no torch, geopandas or raster stack."""
     modules = _parse_time_modules()
     assert "df4lcz.preflight" in modules and "df4lcz.workflow_inputs" in modules
-    code = (f"import sys; sys.path.insert(0, {str(REPO / 'src')!r})\n"
-            f"import {', '.join(modules)}\n"
-            "from df4lcz.devices import check_devices_here\n"
-            "from df4lcz.preflight import validate_run_config\n"
-            f"cfg = validate_run_config({{}}, base_dir={str(REPO)!r})\n"
-            "check_devices_here(cfg)\n"  # train.device: auto → no torch needed to check it
-            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))")
+    code = (
+        f"import sys; sys.path.insert(0, {str(REPO / 'src')!r})\n"
+        f"import {', '.join(modules)}\n"
+        "from df4lcz.devices import check_devices_here\n"
+        "from df4lcz.preflight import validate_run_config\n"
+        f"cfg = validate_run_config({{}}, base_dir={str(REPO)!r})\n"
+        "check_devices_here(cfg)\n"  # train.device: auto → no torch needed to check it
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
 
@@ -117,7 +163,10 @@ def test_run_plan_of_the_demo():
     assert plan.eval_keys[:2] == [("random", "resnet11_3d"), ("random", "gcn")]
     assert len(plan.eval_keys) == len(plan.strategies) * 4
     assert plan.map_regions == ["demo_city_1"] and plan.maps
-    assert plan.map_models == {"s2": "results/models/random/resnet11_3d.pt", "gcn": "results/models/random/gcn.pt"}
+    assert plan.map_models == {
+        "s2": "results/models/random/resnet11_3d.pt",
+        "gcn": "results/models/random/gcn.pt",
+    }
     assert plan.training_window == {"size_m": 320, "google_chip_px": 320, "segment_backend": "classical"}
     outputs = plan.final_outputs()
     assert outputs[0] == "results/samples.parquet" and outputs[-1] == "results/maps/demo_city_1_lcz.tif"
@@ -126,13 +175,23 @@ def test_run_plan_of_the_demo():
 
 def test_run_plan_of_a_map_only_run_and_of_so2sat():
     region = {"name": "city", "google": "g.tif", "sentinel2": "s.tif"}
-    plan = RunPlan(validate_config({"dataset": "regions", "regions": [region],
-                                    "map": {"models": {"s2": "a.pt", "gcn": "b.pt"}}}))
+    plan = RunPlan(
+        validate_config(
+            {"dataset": "regions", "regions": [region], "map": {"models": {"s2": "a.pt", "gcn": "b.pt"}}}
+        )
+    )
     assert not plan.training and plan.labelled == {}
     assert plan.final_outputs() == ["results/maps/city_lcz.tif"]
     assert plan.map_models == {"s2": "a.pt", "gcn": "b.pt"}
-    so2sat = RunPlan(validate_config({"dataset": "so2sat", "splits": {"strategies": ["official"]},
-                                      "so2sat": {"training": "t.h5", "validation": "v.h5", "testing": "s.h5"}}))
+    so2sat = RunPlan(
+        validate_config(
+            {
+                "dataset": "so2sat",
+                "splits": {"strategies": ["official"]},
+                "so2sat": {"training": "t.h5", "validation": "v.h5", "testing": "s.h5"},
+            }
+        )
+    )
     assert so2sat.regions == {} and so2sat.training and not so2sat.maps and so2sat.training_window is None
     assert so2sat.models == ["resnet11_3d"] and so2sat.fusion_strategies == []
     assert "results/figures/samples_overview.png" not in so2sat.final_outputs()
@@ -164,8 +223,14 @@ def test_run_inputs_without_snakemake(tmp_path):
     from df4lcz.workflow_inputs import RunInputs
 
     table = tmp_path / "samples.parquet"
-    pd.DataFrame({"sample_id": range(6), "region": ["demo_city_1"] * 4 + ["demo_city_2"] * 2,
-                  "shard": [0, 0, 1, 1, 2, 2], "lcz": [2] * 6}).to_parquet(table)
+    pd.DataFrame(
+        {
+            "sample_id": range(6),
+            "region": ["demo_city_1"] * 4 + ["demo_city_2"] * 2,
+            "shard": [0, 0, 1, 1, 2, 2],
+            "lcz": [2] * 6,
+        }
+    ).to_parquet(table)
     checkpoints = SimpleNamespace(samples=_Checkpoint(table=str(table)))
     plan = RunPlan(validate_config({"demo": {"n_cities": 2}}))
     inputs = RunInputs(plan, checkpoints)
@@ -174,14 +239,22 @@ def test_run_inputs_without_snakemake(tmp_path):
     assert inputs.shard_region(SimpleNamespace(shard="0")) is plan.regions["demo_city_1"]
     assert inputs.model_inputs(wc) == [f"results/graphs/{s}.h5" for s in (0, 1, 2)]
     assert inputs.model_inputs(SimpleNamespace(model="resnet11_3d")) == [
-        f"results/chips/sentinel2/{s}.h5" for s in (0, 1, 2)]
+        f"results/chips/sentinel2/{s}.h5" for s in (0, 1, 2)
+    ]
     assert inputs.graph_checks_input(wc) == ["results/checks/graphs.csv"]
-    assert inputs.check_inputs(wc) == ["results/checks/samples.csv", *(f"results/checks/graphs/{s}.csv"
-                                                                      for s in (0, 1, 2)), "results/checks/graphs.csv"]
-    assert inputs.region_files("labels") == ["resources/demo/demo_city_1/labels.gpkg",
-                                             "resources/demo/demo_city_2/labels.gpkg"]
-    assert inputs.region_files("google") == ["resources/demo/demo_city_1/google.tif",
-                                             "resources/demo/demo_city_2/google.tif"]  # not made yet: as given
+    assert inputs.check_inputs(wc) == [
+        "results/checks/samples.csv",
+        *(f"results/checks/graphs/{s}.csv" for s in (0, 1, 2)),
+        "results/checks/graphs.csv",
+    ]
+    assert inputs.region_files("labels") == [
+        "resources/demo/demo_city_1/labels.gpkg",
+        "resources/demo/demo_city_2/labels.gpkg",
+    ]
+    assert inputs.region_files("google") == [
+        "resources/demo/demo_city_1/google.tif",
+        "resources/demo/demo_city_2/google.tif",
+    ]  # not made yet: as given
     assert inputs.sam_checkpoint_input(wc) == []  # classical backend
     with pytest.raises(ContractError, match=r"results/samples.parquet holds no shard 7"):
         inputs.shard_region(SimpleNamespace(shard="7"))

@@ -34,9 +34,9 @@ from df4lcz.io.predictions import predictions_frame
 from df4lcz.mapping.agreement import agreement_table
 from df4lcz.mapping.grid import candidate_batches, map_grid
 from df4lcz.mapping.outputs import AGREEMENT_COLUMNS
+from df4lcz.mapping.region import map_region
 from df4lcz.segmentation.classical import ClassicalSegmenter
 from df4lcz.segmentation.labels import segment_images
-from df4lcz.stages.lcz_map import map_region
 from df4lcz.training import predict_gcn, predict_s2, train_gcn, train_s2
 from df4lcz.training.data import load_graphs, load_s2_chips
 

@@ -19,8 +19,8 @@ from df4lcz.constants import LCZ_NAMES, N_CLASSES
 from df4lcz.mapping.gather import smoothed_blocks
 from df4lcz.mapping.grid import candidate_rows
 from df4lcz.mapping.outputs import lcz_colormap, map_rasters
+from df4lcz.mapping.region import gather_map
 from df4lcz.mapping.tiles import read_plan, tile_side, write_plan, write_tile, write_tiles_vrt
-from df4lcz.stages.lcz_map import gather_map
 
 H, W = 45, 61
 

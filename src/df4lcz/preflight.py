@@ -30,8 +30,9 @@ from .run import RunPlan, training_window
 __all__ = ["input_problems", "load_config", "validate_run_config"]
 
 
-def validate_run_config(config: Mapping[str, Any], base_dir: str | os.PathLike = ".",
-                        check_files: bool = True) -> dict[str, Any]:
+def validate_run_config(
+    config: Mapping[str, Any], base_dir: str | os.PathLike = ".", check_files: bool = True
+) -> dict[str, Any]:
     """:func:`~df4lcz.config.validate_config`, and (``check_files``) :func:`input_problems`.
 
     Every problem is reported at once: the cross-key rules and the files of a schema-valid config.
@@ -127,8 +128,10 @@ def _sam_checkpoint_problems(sam: Mapping[str, Any], base: Path) -> list[str]:
     """A given ``segment.sam.checkpoint`` exists and fits ``segment.sam.model_type``."""
     path = base / sam["checkpoint"]
     if not path.exists():
-        return [f"config key 'segment.sam.checkpoint': file not found: {sam['checkpoint']} "
-                "(set it to null to let rule sam_checkpoint download the official file)"]
+        return [
+            f"config key 'segment.sam.checkpoint': file not found: {sam['checkpoint']} "
+            "(set it to null to let rule sam_checkpoint download the official file)"
+        ]
     from .segmentation.sam import sam_checkpoint_state  # torch: only when a checkpoint is given
 
     try:
@@ -147,8 +150,9 @@ def _map_model_problems(cfg: Mapping[str, Any], base: Path) -> list[str]:
 
     models = plan.map_models
     try:
-        check_map_models(base / models["s2"], base / models["gcn"],
-                         {"graphs": cfg["graphs"], **training_window(cfg)})
+        check_map_models(
+            base / models["s2"], base / models["gcn"], {"graphs": cfg["graphs"], **training_window(cfg)}
+        )
     except (InputError, ContractError) as exc:
         return [str(exc)]
     return []

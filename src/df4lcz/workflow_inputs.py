@@ -65,8 +65,10 @@ class RunInputs:
 
     def map_raster_inputs(self, wildcards: Any) -> dict[str, Any]:
         """The rasters of ``wildcards.region`` a map job reads (Google input and Sentinel-2 input(s))."""
-        return {"google": self.google_inputs(wildcards.region),
-                "sentinel2": self.plan.regions[wildcards.region]["sentinel2"]}
+        return {
+            "google": self.google_inputs(wildcards.region),
+            "sentinel2": self.plan.regions[wildcards.region]["sentinel2"],
+        }
 
     def sam_checkpoint_input(self, wildcards: Any) -> list[str]:
         """The SAM checkpoint a segmenting job needs (none for the classical backend)."""
@@ -102,7 +104,9 @@ class RunInputs:
         """The ``regions[]`` entry of the shard in ``wildcards.shard``."""
         name = self.shard_index().regions.get(int(wildcards.shard))
         if name is None:
-            raise ContractError(f"results/samples.parquet holds no shard {wildcards.shard}; rerun the samples rule")
+            raise ContractError(
+                f"results/samples.parquet holds no shard {wildcards.shard}; rerun the samples rule"
+            )
         return self.plan.regions[name]
 
     def shard_column_files(self, column: str) -> Any:

@@ -37,6 +37,7 @@ import rasterio.warp
 from rasterio.crs import CRS
 from rasterio.windows import Window
 
+from ..errors import InputError
 from ..io.checks import CheckRow
 from ..logs import get_logger
 from .google.chips import check_google_raster
@@ -90,7 +91,7 @@ def check_region_rasters(
         :data:`UPSAMPLING_WARN_FACTOR`.
 
     Raises:
-        ValueError: see the module docstring; the message names the raster.
+        InputError (a ValueError): see the module docstring; the message names the raster.
     """
     bounds = np.asarray(bounds, dtype=np.float64).reshape(-1, 4)
     if len(bounds) == 0:
@@ -108,7 +109,7 @@ def _read(path: str | os.PathLike, square: np.ndarray, window: Window, read: Cal
     try:
         return read()
     except rasterio.errors.RasterioIOError as exc:
-        raise ValueError(
+        raise InputError(
             f"{path}: failed to read pixels (column {window.col_off}, row {window.row_off}, {window.width} × "
             f"{window.height}) under the sample square x {square[0]:.0f}..{square[2]:.0f}, "
             f"y {square[1]:.0f}..{square[3]:.0f} ({exc}); the file is truncated or corrupt: re-download or "
@@ -169,7 +170,7 @@ def check_google(region: str, google: GoogleInput, bounds: np.ndarray, crs: CRS,
         pixel_m = ground_pixel_m(src, crs, cx, cy)
         factor = pixel_m / chip_m
         if factor > max_upsampling:
-            raise ValueError(
+            raise InputError(
                 f"{path}: the Google raster's pixels are {pixel_m:.2g} m on the ground, {factor:.1f}× the chip "
                 f"pixel of {chip_m:.2g} m (samples.size_m / google.chip_px); chips would be upsampled "
                 f"{factor:.1f}× (more than google.max_upsampling = {max_upsampling:g}). Expected imagery of "
@@ -198,7 +199,7 @@ def check_google(region: str, google: GoogleInput, bounds: np.ndarray, crs: CRS,
         if found is None:
             why = ("its alpha band (band 4) is 0 over every one" if info.has_alpha
                    else f"every pixel there is nodata (nodata value {src.nodata}, or the raster's mask)")
-            raise ValueError(
+            raise InputError(
                 f"{path}: the Google raster has no valid pixel over any of the {len(bounds)} sample squares of "
                 f"region {region!r}: {why}; expected RGB imagery over the labelled polygons"
             )
@@ -220,7 +221,7 @@ def check_sentinel2(region: str, path: str | os.PathLike, band_names: Sequence[s
         for part in source.parts:
             dtypes = sorted({part.dataset.dtypes[k - 1] for k in part.indexes})
             if any(np.dtype(d).itemsize < 2 or np.dtype(d).kind not in "uif" for d in dtypes):
-                raise ValueError(
+                raise InputError(
                     f"{part.path}: Sentinel-2 band(s) of data type {', '.join(dtypes)}; expected digital numbers "
                     "(reflectance × 10000) as uint16, int16 or float (an 8-bit raster is a rendered picture)"
                 )
@@ -246,7 +247,7 @@ def check_sentinel2(region: str, path: str | os.PathLike, band_names: Sequence[s
                 if several:
                     log.warning("%s (one of several inputs: the others must cover the squares)", message)
                     return
-                raise ValueError(message)
+                raise InputError(message)
             if empty:
                 log.info("%s: %d of the first squares checked hold only nodata (region %s); the chipper "
                          "excludes squares with nodata", part.path, empty, region)

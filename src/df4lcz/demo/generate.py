@@ -37,6 +37,7 @@ from shapely.geometry import Polygon
 
 from ..atomic import atomic_path, write_text_atomic
 from ..constants import LCZ_COLORS, S2_BANDS, S2_REFLECTANCE_SCALE, SAMPLE_SIZE_M
+from ..errors import ConfigError
 from ..logs import get_logger
 from .materials import MATERIAL_RGB, MATERIAL_SPECTRA, N_MATERIALS
 from .render import render_patch
@@ -77,7 +78,7 @@ class DemoSettings:
         s.patch_cells = tuple(s.patch_cells)  # type: ignore[assignment]
         s.classes = tuple(s.classes)
         if S2_PIXEL_M / s.ground_m != int(S2_PIXEL_M / s.ground_m):
-            raise ValueError(f"config key 'demo.ground_m': {s.ground_m} must divide 10 m exactly (e.g. 0.5, 1, 2)")
+            raise ConfigError(f"config key 'demo.ground_m': {s.ground_m} must divide 10 m exactly (e.g. 0.5, 1, 2)")
         return s
 
 
@@ -117,7 +118,7 @@ def utm_crs(lon: float, lat: float) -> str:
 def plan_cities(settings: DemoSettings) -> list[CityPlan]:
     """Lay out every city's patch grid and assign classes, balanced over labelled patches."""
     if settings.n_cities > len(CITY_SITES):
-        raise ValueError(f"config key 'demo.n_cities': at most {len(CITY_SITES)} cities are defined")
+        raise ConfigError(f"config key 'demo.n_cities': at most {len(CITY_SITES)} cities are defined")
     rng = np.random.default_rng([settings.seed, 0])
     lo, hi = settings.patch_cells
     plans: list[CityPlan] = []

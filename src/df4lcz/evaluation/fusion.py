@@ -38,6 +38,8 @@ from df4lcz.evaluation.calibration import apply_temperature, fit_temperature
 from df4lcz.io.predictions import PROB_COLUMNS, probabilities, validate_predictions
 from df4lcz.logs import get_logger
 
+from ..errors import ContractError
+
 log = get_logger(__name__)
 
 #: Fusion weight of the Sentinel-2 stream used in the DF4LCZ paper; also the tie-break target.
@@ -79,7 +81,7 @@ def _join_streams(pred_s2: pd.DataFrame, pred_gcn: pd.DataFrame) -> pd.DataFrame
     """Inner-join two validated prediction frames on sample_id (suffixes _s2 / _gcn)."""
     merged = pred_s2.merge(pred_gcn, on="sample_id", how="inner", suffixes=("_s2", "_gcn"), sort=False)
     if merged.empty:
-        raise ValueError("fusion: the Sentinel-2 and GCN predictions share no sample_id")
+        raise ContractError("fusion: the Sentinel-2 and GCN predictions share no sample_id")
     dropped_s2 = len(pred_s2) - len(merged)
     dropped_gcn = len(pred_gcn) - len(merged)
     if dropped_s2 or dropped_gcn:
@@ -91,7 +93,7 @@ def _join_streams(pred_s2: pd.DataFrame, pred_gcn: pd.DataFrame) -> pd.DataFrame
         differs = merged[f"{col}_s2"] != merged[f"{col}_gcn"]
         if differs.any():
             ids = merged.loc[differs, "sample_id"].iloc[:5].tolist()
-            raise ValueError(
+            raise ContractError(
                 f"fusion: '{col}' differs between the Sentinel-2 and GCN predictions for "
                 f"{int(differs.sum())} sample(s), e.g. sample_id {ids}"
             )

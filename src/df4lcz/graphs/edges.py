@@ -223,13 +223,26 @@ def _is_positive_int(value: Any) -> bool:
 
 #: The edge rules, by name (the schema's ``graphs.edge_rule`` enum lists the same names: a test checks it).
 EDGE_RULES: dict[str, EdgeRule] = {
-    "adjacency": EdgeRule("adjacency", "tolerance_px", int, _is_positive_int,
-                          "must be an integer >= 1 (1 = touching masks)"),
+    "adjacency": EdgeRule(
+        "adjacency", "tolerance_px", int, _is_positive_int, "must be an integer >= 1 (1 = touching masks)"
+    ),
     "complete": EdgeRule("complete", None, centre_edges=lambda centres, _: complete_edges(centres)),
-    "radius": EdgeRule("radius", "radius_px", float, lambda value: value > 0, "must be > 0",
-                       lambda centres, radius_px: undirected_edges(radius_pairs(centres, radius_px))),
-    "knn": EdgeRule("knn", "k", int, _is_positive_int, "must be an integer >= 1",
-                    lambda centres, k: undirected_edges(knn_pairs(centres, k))),
+    "radius": EdgeRule(
+        "radius",
+        "radius_px",
+        float,
+        lambda value: value > 0,
+        "must be > 0",
+        lambda centres, radius_px: undirected_edges(radius_pairs(centres, radius_px)),
+    ),
+    "knn": EdgeRule(
+        "knn",
+        "k",
+        int,
+        _is_positive_int,
+        "must be an integer >= 1",
+        lambda centres, k: undirected_edges(knn_pairs(centres, k)),
+    ),
 }
 
 

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ..constants import N_CLASSES, S2_BANDS, S2_CHIP_PX, SPLIT_NAMES
+from ..errors import ContractError, InputError
 from ..io.chips import IMPORTED_S2_ATTRS, write_chips
 from ..io.samples import read_sample_table, read_shard, write_samples
 from ..io.splits import write_split
@@ -91,24 +92,24 @@ def _open(path: Path) -> h5py.File:
     try:
         return h5py.File(path, "r")
     except OSError as exc:
-        raise ValueError(f"{path}: not a readable HDF5 file ({exc})") from None
+        raise InputError(f"{path}: not a readable HDF5 file ({exc})") from None
 
 
 def _check_layout(path: Path, f: h5py.File) -> int:
     """Number of patches of an open So2Sat file after checking ``sen2`` and ``label`` shapes."""
     missing = [k for k in (SEN2_KEY, LABEL_KEY) if k not in f]
     if missing:
-        raise ValueError(f"{path}: missing dataset(s) {missing}; found {sorted(f.keys())}")
+        raise InputError(f"{path}: missing dataset(s) {missing}; found {sorted(f.keys())}")
     sen2, label = f[SEN2_KEY], f[LABEL_KEY]
     if sen2.ndim != 4 or sen2.shape[1:] != SEN2_PATCH_SHAPE:
         expected = ", ".join(map(str, SEN2_PATCH_SHAPE))
-        raise ValueError(f"{path}: '{SEN2_KEY}' has shape {sen2.shape}; expected (N, {expected})"
+        raise InputError(f"{path}: '{SEN2_KEY}' has shape {sen2.shape}; expected (N, {expected})"
                          f" — {len(S2_BANDS)} bands {', '.join(S2_BANDS)}")
     if label.ndim != 2 or label.shape != (sen2.shape[0], N_CLASSES):
-        raise ValueError(f"{path}: '{LABEL_KEY}' has shape {label.shape}; expected ({sen2.shape[0]}, {N_CLASSES}) "
+        raise InputError(f"{path}: '{LABEL_KEY}' has shape {label.shape}; expected ({sen2.shape[0]}, {N_CLASSES}) "
                          f"one-hot rows, one per patch of '{SEN2_KEY}'")
     if sen2.dtype.kind not in "iuf" or label.dtype.kind not in "biuf":
-        raise ValueError(f"{path}: '{SEN2_KEY}' ({sen2.dtype}) and '{LABEL_KEY}' ({label.dtype}) must be numeric")
+        raise InputError(f"{path}: '{SEN2_KEY}' ({sen2.dtype}) and '{LABEL_KEY}' ({label.dtype}) must be numeric")
     return int(sen2.shape[0])
 
 
@@ -122,7 +123,7 @@ def onehot_codes(block: np.ndarray, where: str, first_row: int = 0) -> np.ndarra
     ok = np.isin(block, (0, 1)).all(axis=1) & (block.sum(axis=1) == 1)
     if not ok.all():
         r = int(np.flatnonzero(~ok)[0])
-        raise ValueError(f"{where}: row {first_row + r} is not one-hot ({np.round(block[r], 3).tolist()}); "
+        raise InputError(f"{where}: row {first_row + r} is not one-hot ({np.round(block[r], 3).tolist()}); "
                          f"expected exactly one 1 among {N_CLASSES} values")
     return block.argmax(axis=1).astype(np.int64) + 1
 
@@ -169,7 +170,7 @@ def so2sat_samples(files: Mapping[str, PathLike], out_parquet: PathLike, shard_s
                                     INDEX_COLUMN: np.arange(n, dtype=np.int64)}))
         log.info("%s: %d patches, per class %s", path, n, pd.Series(codes).value_counts().sort_index().to_dict())
     if not tables:
-        raise ValueError(f"So2Sat files {[str(p) for p in files.values()]}: no patch at all")
+        raise InputError(f"So2Sat files {[str(p) for p in files.values()]}: no patch at all")
     table = assign_ids_and_shards(tables, int(shard_size))
     table["polygon_id"] = table["sample_id"].to_numpy().copy()
     extra = pd.concat(extras, ignore_index=True)
@@ -207,21 +208,21 @@ def import_so2sat_shard(
     rows = read_shard(samples, shard, extra=(FILE_COLUMN, INDEX_COLUMN))
     names = sorted(set(rows[FILE_COLUMN].astype(str)))
     if len(names) != 1:
-        raise ValueError(f"shard {shard} spans the So2Sat files {names}; "
+        raise ContractError(f"shard {shard} spans the So2Sat files {names}; "
                          "rebuild the sample table with so2sat_samples")
     canonical = _canonical_files(files)
     name = names[0]
     if name not in canonical:
-        raise ValueError(f"shard {shard} comes from the So2Sat {name!r} file, "
+        raise ContractError(f"shard {shard} comes from the So2Sat {name!r} file, "
                          f"which is not among files {list(canonical)}")
     path = canonical[name]
     index = rows[INDEX_COLUMN].to_numpy().astype(np.int64)
     if (np.diff(index) <= 0).any():
-        raise ValueError(f"shard {shard}: {INDEX_COLUMN} must increase with sample_id")
+        raise ContractError(f"shard {shard}: {INDEX_COLUMN} must increase with sample_id")
     with _open(path) as f:
         n = _check_layout(path, f)
         if index[0] < 0 or index[-1] >= n:
-            raise ValueError(f"{path}: holds {n} patches but shard {shard} needs rows {index[0]}..{index[-1]}")
+            raise InputError(f"{path}: holds {n} patches but shard {shard} needs rows {index[0]}..{index[-1]}")
         contiguous = index[-1] - index[0] + 1 == len(index)
         sel = slice(int(index[0]), int(index[-1]) + 1) if contiguous else index
         images = np.asarray(f[SEN2_KEY][sel], dtype=np.float32)
@@ -230,7 +231,7 @@ def import_so2sat_shard(
     differ = np.flatnonzero(codes != rows["lcz"].to_numpy().astype(np.int64))
     if differ.size:
         k = int(differ[0])
-        raise ValueError(f"{path}: row {index[k]} has LCZ {codes[k]} but sample {ids[k]} has lcz "
+        raise InputError(f"{path}: row {index[k]} has LCZ {codes[k]} but sample {ids[k]} has lcz "
                          f"{int(rows['lcz'].iloc[k])} in the sample table; the file changed — rebuild the table")
     finite = np.isfinite(images).all(axis=(1, 2, 3))
     n_clipped = int(np.count_nonzero((images[finite] < 0.0) | (images[finite] > 1.0)))
@@ -265,7 +266,7 @@ def so2sat_split(samples: PathLike | pd.DataFrame, out_csv: PathLike) -> pd.Data
     files = table[FILE_COLUMN].astype(str)
     unknown = sorted(set(files) - set(SO2SAT_FILES))
     if unknown:
-        raise ValueError(f"sample table: {FILE_COLUMN} values {unknown} are not So2Sat files {list(SO2SAT_FILES)}")
+        raise ContractError(f"sample table: {FILE_COLUMN} values {unknown} are not So2Sat files {list(SO2SAT_FILES)}")
     split = pd.DataFrame({"sample_id": table["sample_id"].to_numpy().astype(np.int64),
                           "split": files.map(SO2SAT_FILES).to_numpy()})
     split = split.sort_values("sample_id").reset_index(drop=True)

@@ -23,6 +23,8 @@ import pandas as pd
 
 from df4lcz.atomic import atomic_path
 
+from ..errors import ContractError
+
 #: Columns of an α curve file, in order.
 ALPHA_CURVE_COLUMNS: tuple[str, ...] = ("model", "alpha", "score", "metric", "chosen")
 
@@ -36,7 +38,7 @@ def _bools(series: pd.Series, where: str, column: str) -> pd.Series:
     """A column of True/False (as pandas reads them back) as bool, else ``ValueError``."""
     mapped = series.map({True: True, False: False, "True": True, "False": False})
     if mapped.isna().any():
-        raise ValueError(f"{where}: column '{column}' must hold True/False, got {sorted(set(series.astype(str)))[:5]}")
+        raise ContractError(f"{where}: column '{column}' must hold True/False, got {sorted(set(series.astype(str)))[:5]}")
     return mapped.astype(bool)
 
 
@@ -64,15 +66,15 @@ def validate_alpha_curve(curve: pd.DataFrame, where: str) -> pd.DataFrame:
     """Check an α curve frame (columns, α in [0, 1], one chosen row per model); return it, ``chosen`` bool."""
     missing = [c for c in ALPHA_CURVE_COLUMNS if c not in curve.columns]
     if missing:
-        raise ValueError(f"{where}: missing column(s) {missing}; expected {', '.join(ALPHA_CURVE_COLUMNS)}")
+        raise ContractError(f"{where}: missing column(s) {missing}; expected {', '.join(ALPHA_CURVE_COLUMNS)}")
     out = curve.loc[:, list(ALPHA_CURVE_COLUMNS)].copy()
     out["chosen"] = _bools(out["chosen"], where, "chosen")
     alpha = out["alpha"].to_numpy(float)
     if np.isnan(alpha).any() or (alpha < 0).any() or (alpha > 1).any():
-        raise ValueError(f"{where}: alpha values must lie in [0, 1]")
+        raise ContractError(f"{where}: alpha values must lie in [0, 1]")
     for model, rows in out.groupby("model", sort=False):
         if int(rows["chosen"].sum()) != 1:
-            raise ValueError(f"{where}: expected exactly one row with chosen = True for model {model!r}, "
+            raise ContractError(f"{where}: expected exactly one row with chosen = True for model {model!r}, "
                              f"found {int(rows['chosen'].sum())}")
     return out
 
@@ -82,7 +84,7 @@ def read_alpha_curve(path: str | os.PathLike) -> tuple[dict[str, float], pd.Data
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: the file breaks the contract (naming the file).
+        ContractError (a ValueError): the file breaks the contract (naming the file).
     """
     path = Path(path)
     if not path.is_file():
@@ -97,19 +99,19 @@ def validate_fusion_table(table: pd.DataFrame, where: str) -> pd.DataFrame:
     calibrated rows); return it with bool ``calibrated``/``alpha_tuned`` and int ``n_val``."""
     missing = [c for c in FUSION_TABLE_COLUMNS if c not in table.columns]
     if missing:
-        raise ValueError(f"{where}: missing column(s) {missing}; expected {', '.join(FUSION_TABLE_COLUMNS)}")
+        raise ContractError(f"{where}: missing column(s) {missing}; expected {', '.join(FUSION_TABLE_COLUMNS)}")
     out = table.loc[:, list(FUSION_TABLE_COLUMNS)].copy()
     if out["model"].duplicated().any():
-        raise ValueError(f"{where}: duplicate model {out.loc[out['model'].duplicated(), 'model'].tolist()}")
+        raise ContractError(f"{where}: duplicate model {out.loc[out['model'].duplicated(), 'model'].tolist()}")
     for col in ("calibrated", "alpha_tuned"):
         out[col] = _bools(out[col], where, col)
     alpha = out["alpha"].to_numpy(float)
     if np.isnan(alpha).any() or (alpha < 0).any() or (alpha > 1).any():
-        raise ValueError(f"{where}: alpha values must lie in [0, 1]")
+        raise ContractError(f"{where}: alpha values must lie in [0, 1]")
     temps = out[["T_s2", "T_gcn"]].to_numpy(float)
     cal = out["calibrated"].to_numpy()
     if np.isnan(temps[cal]).any() or (temps[cal] <= 0).any() or not np.isnan(temps[~cal]).all():
-        raise ValueError(f"{where}: T_s2/T_gcn must be positive on calibrated rows and empty on the others")
+        raise ContractError(f"{where}: T_s2/T_gcn must be positive on calibrated rows and empty on the others")
     out["n_val"] = out["n_val"].astype(np.int64)
     return out
 
@@ -126,7 +128,7 @@ def read_fusion_table(path: str | os.PathLike) -> pd.DataFrame:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: the file breaks the contract (naming the file).
+        ContractError (a ValueError): the file breaks the contract (naming the file).
     """
     path = Path(path)
     if not path.is_file():

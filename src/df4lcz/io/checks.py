@@ -26,6 +26,7 @@ from dataclasses import astuple, dataclass
 import pandas as pd
 
 from ..atomic import atomic_path
+from ..errors import ContractError
 
 #: Columns of a checks file, in order.
 CHECK_COLUMNS: tuple[str, ...] = ("stage", "level", "subject", "check", "value", "threshold", "message")
@@ -70,17 +71,17 @@ def validate_checks(where: str, rows: Sequence[CheckRow]) -> None:
     """
     for i, row in enumerate(rows):
         if row.level not in CHECK_LEVELS:
-            raise ValueError(f"{where}: row {i}: level {row.level!r}; expected one of {list(CHECK_LEVELS)}")
+            raise ContractError(f"{where}: row {i}: level {row.level!r}; expected one of {list(CHECK_LEVELS)}")
         if row.check not in CHECK_NAMES:
-            raise ValueError(f"{where}: row {i}: check {row.check!r}; expected one of {list(CHECK_NAMES)}")
+            raise ContractError(f"{where}: row {i}: check {row.check!r}; expected one of {list(CHECK_NAMES)}")
         for name in ("stage", "subject", "message"):
             text = getattr(row, name)
             if not isinstance(text, str) or not text.strip():
-                raise ValueError(f"{where}: row {i}: {name} is empty; expected text")
+                raise ContractError(f"{where}: row {i}: {name} is empty; expected text")
         if "\n" in row.message:
-            raise ValueError(f"{where}: row {i}: the message spans several lines; expected one line")
+            raise ContractError(f"{where}: row {i}: the message spans several lines; expected one line")
         if not math.isfinite(float(row.value)):
-            raise ValueError(f"{where}: row {i}: value {row.value!r} is not a finite number")
+            raise ContractError(f"{where}: row {i}: value {row.value!r} is not a finite number")
 
 
 def write_checks(path: str | os.PathLike, rows: Iterable[CheckRow]) -> None:
@@ -103,14 +104,14 @@ def read_checks(path: str | os.PathLike) -> list[CheckRow]:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: columns other than :data:`CHECK_COLUMNS`, or a row breaking the contract.
+        ContractError (a ValueError): columns other than :data:`CHECK_COLUMNS`, or a row breaking the contract.
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: checks file not found")
     frame = pd.read_csv(path, dtype={"stage": str, "level": str, "subject": str, "check": str, "message": str},
                         keep_default_na=False, na_values={"value": [""], "threshold": [""]})
     if tuple(frame.columns) != CHECK_COLUMNS:
-        raise ValueError(f"{path}: columns {list(frame.columns)}; expected {list(CHECK_COLUMNS)}")
+        raise ContractError(f"{path}: columns {list(frame.columns)}; expected {list(CHECK_COLUMNS)}")
     rows = [
         CheckRow(stage=r.stage, level=r.level, subject=r.subject, check=r.check, value=float(r.value),
                  threshold=None if pd.isna(r.threshold) else float(r.threshold), message=r.message)

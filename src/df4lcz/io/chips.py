@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..constants import S2_BANDS, S2_REFLECTANCE_SCALE
+from ..errors import ContractError
 from .hdf5 import read_h5, read_h5_info, write_h5
 
 #: Ground sampling distance (m) of the Sentinel-2 chips (attr ``pixel_size_m``): the native
@@ -105,7 +106,7 @@ def _check_sample_ids(where: str | os.PathLike, sample_ids: np.ndarray) -> np.nd
     """``sample_ids`` as a 1-D int64 array; ``ValueError`` naming ``where`` otherwise."""
     ids = np.asarray(sample_ids)
     if ids.ndim != 1 or ids.dtype.kind not in "iu":
-        raise ValueError(f"{where}: sample_ids must be a 1-D integer array, got {ids.dtype} {ids.shape}")
+        raise ContractError(f"{where}: sample_ids must be a 1-D integer array, got {ids.dtype} {ids.shape}")
     return ids.astype(np.int64)
 
 
@@ -133,7 +134,7 @@ def validate_chips(
         check_values: check the value range of reflectance chips (the writer does).
 
     Raises:
-        ValueError: ids not 1-D integers, shape, dtype, value range or attrs off the contract.
+        ContractError (a ValueError): ids not 1-D integers, shape, dtype, value range or attrs off the contract.
     """
     spec = chip_spec(stream)
     ids = _check_sample_ids(where, sample_ids)
@@ -141,15 +142,15 @@ def validate_chips(
     hw = "H, H" if spec.square else "H, W"
     bad_shape = img.ndim != 4 or img.shape[0] != len(ids) or (spec.square and img.shape[1] != img.shape[2])
     if bad_shape or img.shape[3] != spec.channels:
-        raise ValueError(f"{where}: images must be (N={len(ids)}, {hw}, {spec.channels}), got {img.shape}")
+        raise ContractError(f"{where}: images must be (N={len(ids)}, {hw}, {spec.channels}), got {img.shape}")
     if img.dtype != spec.dtype:
-        raise ValueError(f"{where}: images must be {spec.what}, got {img.dtype}")
+        raise ContractError(f"{where}: images must be {spec.what}, got {img.dtype}")
     if check_values and spec.reflectance and not _in_unit_range(img):
-        raise ValueError(f"{where}: images must be finite reflectance in [0, 1]")
+        raise ContractError(f"{where}: images must be finite reflectance in [0, 1]")
     if attrs is not None and "bands" in spec.attrs:
         bands = attrs.get("bands")
         if bands is None or list(bands) != list(spec.attrs["bands"]):
-            raise ValueError(f"{where}: attr 'bands' is {bands!r}; expected {list(spec.attrs['bands'])}")
+            raise ContractError(f"{where}: attr 'bands' is {bands!r}; expected {list(spec.attrs['bands'])}")
     return ids, img
 
 
@@ -210,7 +211,7 @@ def read_chips(path: str | os.PathLike, stream: str) -> ChipShard:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not HDF5, datasets missing, or shapes/dtype/attrs off the contract.
+        ContractError (a ValueError): not HDF5, datasets missing, or shapes/dtype/attrs off the contract.
     """
     data, attrs = read_h5(path, ["sample_id", "image"])
     ids, img = validate_chips(path, stream, data["sample_id"], data["image"], attrs, check_values=False)
@@ -222,11 +223,11 @@ def read_chip_info(path: str | os.PathLike) -> tuple[tuple[int, ...], dict[str, 
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not HDF5, or no ``image`` dataset.
+        ContractError (a ValueError): not HDF5, or no ``image`` dataset.
     """
     shapes, attrs = read_h5_info(path, what="chip file")
     if "image" not in shapes:
-        raise ValueError(f"{path}: missing dataset 'image'; found {sorted(shapes)} (expected a chip file)")
+        raise ContractError(f"{path}: missing dataset 'image'; found {sorted(shapes)} (expected a chip file)")
     return shapes["image"], attrs
 
 
@@ -239,7 +240,7 @@ def read_excluded(path: str | os.PathLike) -> pd.DataFrame:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not HDF5, or the exclusion datasets are missing.
+        ContractError (a ValueError): not HDF5, or the exclusion datasets are missing.
     """
     data, _ = read_h5(path, ["excluded_sample_id", "excluded_reason"])
     reasons = _decode_reasons(data["excluded_reason"].tolist())
@@ -254,7 +255,7 @@ def read_ids_and_excluded(path: str | os.PathLike) -> tuple[np.ndarray, pd.DataF
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not HDF5, or no ``sample_id`` dataset.
+        ContractError (a ValueError): not HDF5, or no ``sample_id`` dataset.
     """
     data, _ = read_h5(path, ["sample_id"], optional=["excluded_sample_id", "excluded_reason"], what="chip file")
     ids = data["sample_id"].astype(np.int64)

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ContractError
 from .hdf5 import read_h5, write_h5
 
 #: Datasets of a graph file, in the order they are written.
@@ -68,9 +69,9 @@ class GraphSet:
 
 def _check_ptr(where: str, name: str, ptr: np.ndarray, n_graphs: int, total: int) -> None:
     if ptr.ndim != 1 or len(ptr) != n_graphs + 1:
-        raise ValueError(f"{where}: '{name}' has shape {ptr.shape}; expected ({n_graphs + 1},) for {n_graphs} graphs")
+        raise ContractError(f"{where}: '{name}' has shape {ptr.shape}; expected ({n_graphs + 1},) for {n_graphs} graphs")
     if ptr[0] != 0 or ptr[-1] != total or (np.diff(ptr) < 0).any():
-        raise ValueError(
+        raise ContractError(
             f"{where}: '{name}' must start at 0, never decrease and end at {total}; got {ptr[:3].tolist()}…{ptr[-1]}"
         )
 
@@ -83,26 +84,26 @@ def validate_graphs(where: str, sample_ids: np.ndarray, y: np.ndarray, gs: Graph
     column of ``x``, and every edge of graph ``g`` joins local node indices ``0..n_g - 1``.
 
     Raises:
-        ValueError: the first failed check, naming ``where`` (and the sample of a bad graph).
+        ContractError (a ValueError): the first failed check, naming ``where`` (and the sample of a bad graph).
     """
     n = len(sample_ids)
     if gs.x.ndim != 2:
-        raise ValueError(f"{where}: 'x' has shape {gs.x.shape}; expected (total nodes, features)")
+        raise ContractError(f"{where}: 'x' has shape {gs.x.shape}; expected (total nodes, features)")
     if gs.edge_index.ndim != 2 or gs.edge_index.shape[0] != 2:
-        raise ValueError(f"{where}: 'edge_index' has shape {gs.edge_index.shape}; expected (2, total edges)")
+        raise ContractError(f"{where}: 'edge_index' has shape {gs.edge_index.shape}; expected (2, total edges)")
     if len(y) != n:
-        raise ValueError(f"{where}: 'y' has {len(y)} values for {n} sample ids")
+        raise ContractError(f"{where}: 'y' has {len(y)} values for {n} sample ids")
     _check_ptr(where, "node_ptr", gs.node_ptr, n, gs.x.shape[0])
     _check_ptr(where, "edge_ptr", gs.edge_ptr, n, gs.edge_index.shape[1])
     if gs.x.shape[1] != len(gs.feature_names):
-        raise ValueError(f"{where}: {len(gs.feature_names)} feature_names for {gs.x.shape[1]} feature columns")
+        raise ContractError(f"{where}: {len(gs.feature_names)} feature_names for {gs.x.shape[1]} feature columns")
     if gs.edge_index.shape[1]:
         graph_of_edge = np.repeat(np.arange(n), np.diff(gs.edge_ptr))
         n_nodes = np.diff(gs.node_ptr)[graph_of_edge]
         bad = ((gs.edge_index < 0) | (gs.edge_index >= n_nodes)).any(axis=0)
         if bad.any():
             g = int(graph_of_edge[int(np.argmax(bad))])
-            raise ValueError(
+            raise ContractError(
                 f"{where}: graph of sample {int(sample_ids[g])} has edge indices outside "
                 f"0..{int(gs.node_ptr[g + 1] - gs.node_ptr[g]) - 1} "
                 "(edge_index must hold local node indices per graph)"
@@ -154,7 +155,7 @@ def read_graphs(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, GraphS
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not HDF5, datasets missing or inconsistent.
+        ContractError (a ValueError): not HDF5, datasets missing or inconsistent.
     """
     data, attrs = read_h5(path, list(GRAPH_ARRAYS))
     names = [str(n) for n in attrs.pop("feature_names", [])]
@@ -178,7 +179,7 @@ def read_graph_ids(path: str | os.PathLike) -> np.ndarray:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not HDF5, or no ``sample_id`` dataset.
+        ContractError (a ValueError): not HDF5, or no ``sample_id`` dataset.
     """
     data, _ = read_h5(path, ["sample_id"])
     return data["sample_id"].astype(np.int64).reshape(-1)
@@ -191,7 +192,7 @@ def read_graph_attrs(path: str | os.PathLike) -> dict[str, Any]:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not HDF5.
+        ContractError (a ValueError): not HDF5.
     """
     _, attrs = read_h5(path, [], what="graphs file")
     if "feature_names" in attrs:
@@ -204,10 +205,10 @@ def read_node_counts(path: str | os.PathLike) -> np.ndarray:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not HDF5, no ``node_ptr`` dataset, or one that is not rising from 0.
+        ContractError (a ValueError): not HDF5, no ``node_ptr`` dataset, or one that is not rising from 0.
     """
     data, _ = read_h5(path, ["node_ptr"], what="graphs file")
     ptr = data["node_ptr"].astype(np.int64).reshape(-1)
     if len(ptr) == 0 or ptr[0] != 0 or (np.diff(ptr) < 0).any():
-        raise ValueError(f"{path}: 'node_ptr' must start at 0 and never decrease")
+        raise ContractError(f"{path}: 'node_ptr' must start at 0 and never decrease")
     return np.diff(ptr)

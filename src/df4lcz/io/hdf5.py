@@ -10,6 +10,7 @@ import h5py
 import numpy as np
 
 from ..atomic import atomic_path
+from ..errors import ContractError
 
 
 def write_h5(
@@ -47,7 +48,7 @@ def _open(path: str | os.PathLike, what: str) -> h5py.File:
     try:
         return h5py.File(path, "r")
     except OSError as exc:
-        raise ValueError(f"{path}: not a readable {what} ({exc})") from exc
+        raise ContractError(f"{path}: not a readable {what} ({exc})") from exc
 
 
 def read_h5(
@@ -66,13 +67,13 @@ def read_h5(
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: the file is not readable HDF5, or a required dataset is missing.
+        ContractError (a ValueError): the file is not readable HDF5, or a required dataset is missing.
     """
     with _open(path, what) as f:
         wanted = list(f.keys()) if names is None else list(names)
         missing = [n for n in wanted if n not in f]
         if missing:
-            raise ValueError(f"{path}: missing dataset(s) {missing}; found {sorted(f.keys())} (expected a {what})")
+            raise ContractError(f"{path}: missing dataset(s) {missing}; found {sorted(f.keys())} (expected a {what})")
         wanted += [n for n in optional if n in f and n not in wanted]
         data = {n: f[n][()] for n in wanted}
         attrs = {k: _decode_attr(v) for k, v in f.attrs.items()}
@@ -84,7 +85,7 @@ def read_h5_info(path: str | os.PathLike, what: str = "HDF5 file") -> tuple[dict
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: the file is not readable HDF5.
+        ContractError (a ValueError): the file is not readable HDF5.
     """
     with _open(path, what) as f:
         shapes = {n: tuple(f[n].shape) for n in f}

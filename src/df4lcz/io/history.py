@@ -12,6 +12,7 @@ import os
 import pandas as pd
 
 from ..atomic import atomic_path
+from ..errors import ContractError
 
 #: Columns every history has, in the order they are written (others follow).
 HISTORY_COLUMNS: tuple[str, ...] = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr")
@@ -21,11 +22,11 @@ def validate_history(history: pd.DataFrame) -> None:
     """Check that ``history`` has every column of :data:`HISTORY_COLUMNS`.
 
     Raises:
-        ValueError: a column is missing.
+        ContractError (a ValueError): a column is missing.
     """
     missing = [c for c in HISTORY_COLUMNS if c not in history.columns]
     if missing:
-        raise ValueError(f"history: missing column(s) {missing}; expected {list(HISTORY_COLUMNS)}")
+        raise ContractError(f"history: missing column(s) {missing}; expected {list(HISTORY_COLUMNS)}")
 
 
 def write_history(history: pd.DataFrame, path: str | os.PathLike) -> None:
@@ -41,15 +42,15 @@ def read_history(path: str | os.PathLike) -> pd.DataFrame:
 
     Raises:
         FileNotFoundError: the file is missing.
-        ValueError: a column of :data:`HISTORY_COLUMNS` is missing.
+        ContractError (a ValueError): a column of :data:`HISTORY_COLUMNS` is missing.
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: training history not found")
     history = pd.read_csv(path)
     try:
         validate_history(history)
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
+    except ContractError as exc:
+        raise ContractError(f"{path}: {exc}") from None
     return history
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ContractError
 from .hdf5 import read_h5, write_h5
 from .rle import MASK_ENCODING, check_rle, decode_mask
 
@@ -95,23 +96,23 @@ def validate_masks(where: str, ids: np.ndarray, ms: MaskSet) -> None:
     """Check ``ms`` against the contract for the sample ids ``ids``; ``ValueError`` naming ``where``."""
     n = len(ids)
     if int(ms.height) < 1 or int(ms.width) < 1:
-        raise ValueError(f"{where}: height and width must be >= 1 pixel, got {ms.height} × {ms.width}")
+        raise ContractError(f"{where}: height and width must be >= 1 pixel, got {ms.height} × {ms.width}")
     if ms.mask_ptr.shape != (n + 1,) or ms.mask_ptr[0] != 0 or (np.diff(ms.mask_ptr) < 0).any():
-        raise ValueError(
+        raise ContractError(
             f"{where}: mask_ptr must be ({n + 1},) non-decreasing from 0, got {ms.mask_ptr.shape}"
         )
     m = int(ms.mask_ptr[-1])
     if ms.bbox.shape != (m, 4):
-        raise ValueError(f"{where}: bbox must be ({m}, 4), got {ms.bbox.shape}")
+        raise ContractError(f"{where}: bbox must be ({m}, 4), got {ms.bbox.shape}")
     for name in ("area", "predicted_iou", "stability_score"):
         if getattr(ms, name).shape != (m,):
-            raise ValueError(f"{where}: {name} must be ({m},), got {getattr(ms, name).shape}")
+            raise ContractError(f"{where}: {name} must be ({m},), got {getattr(ms, name).shape}")
     if ms.rle_ptr.shape != (m + 1,):
-        raise ValueError(f"{where}: rle_ptr must be ({m + 1},) (one run list per mask), got {ms.rle_ptr.shape}")
+        raise ContractError(f"{where}: rle_ptr must be ({m + 1},) (one run list per mask), got {ms.rle_ptr.shape}")
     check_rle(where, ms.rle_counts, ms.rle_ptr, int(ms.height) * int(ms.width), ms.area)
     x, y, w, h = (ms.bbox[:, j] for j in range(4))
     if m and ((x < 0) | (y < 0) | (w < 0) | (h < 0) | (x + w >= ms.width) | (y + h >= ms.height)).any():
-        raise ValueError(f"{where}: bbox (XYWH) outside the {ms.width} × {ms.height} chip")
+        raise ContractError(f"{where}: bbox (XYWH) outside the {ms.width} × {ms.height} chip")
 
 
 def write_masks(
@@ -125,7 +126,7 @@ def write_masks(
     ``width``, ``bbox_format``, ``mask_encoding``.
 
     Raises:
-        ValueError: arrays inconsistent with each other or with ``sample_ids``.
+        ContractError (a ValueError): arrays inconsistent with each other or with ``sample_ids``.
     """
     ids = np.asarray(sample_ids).astype(np.int64).reshape(-1)
     validate_masks(str(path), ids, maskset)
@@ -140,13 +141,13 @@ def read_masks(path: str | os.PathLike) -> tuple[np.ndarray, MaskSet]:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not HDF5, datasets or attrs missing (e.g. a file of the former label-map
+        ContractError (a ValueError): not HDF5, datasets or attrs missing (e.g. a file of the former label-map
             format), or inconsistent.
     """
     data, attrs = read_h5(path, ["sample_id", *MASK_ARRAYS], what="masks file")
     missing = [k for k in ("height", "width") if k not in attrs]
     if missing:
-        raise ValueError(f"{path}: attr(s) {missing} missing (chip side in pixels); rerun the segment rule")
+        raise ContractError(f"{path}: attr(s) {missing} missing (chip side in pixels); rerun the segment rule")
     params = dict(attrs)
     height, width = int(params.pop("height")), int(params.pop("width"))
     ids = data["sample_id"].astype(np.int64)
@@ -160,7 +161,7 @@ def read_mask_attrs(path: str | os.PathLike) -> dict[str, Any]:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not HDF5.
+        ContractError (a ValueError): not HDF5.
     """
     _, attrs = read_h5(path, [], what="masks file")
     return attrs

@@ -23,6 +23,8 @@ from df4lcz.atomic import atomic_path
 from df4lcz.constants import LCZ_CODES, N_CLASSES, codes_to_index
 from df4lcz.logs import get_logger
 
+from ..errors import ContractError
+
 log = get_logger(__name__)
 
 #: Probability columns of a prediction file, in class order 1..17.
@@ -55,51 +57,53 @@ def validate_predictions(df: pd.DataFrame, where: str) -> pd.DataFrame:
         The validated (N, 21) frame.
 
     Raises:
-        ValueError: missing columns, missing values, duplicate ``sample_id``, a split other than
+        ContractError (a ValueError): missing columns, missing values, duplicate ``sample_id``, a split other than
             val/test, labels outside 1–17, probabilities outside [0, 1] or rows not summing to 1.
     """
     missing = [c for c in PREDICTION_COLUMNS if c not in df.columns]
     if missing:
-        raise ValueError(f"{where}: missing column(s) {missing}; expected columns {list(PREDICTION_COLUMNS)}")
+        raise ContractError(
+            f"{where}: missing column(s) {missing}; expected columns {list(PREDICTION_COLUMNS)}"
+        )
     out = df.loc[:, list(PREDICTION_COLUMNS)].copy()
     nulls = out.columns[out.isna().any(axis=0).to_numpy()].tolist()
     if nulls:
-        raise ValueError(f"{where}: missing values in column(s) {nulls}")
+        raise ContractError(f"{where}: missing values in column(s) {nulls}")
     for col in ("sample_id", "y_true", "y_pred"):
         values = pd.to_numeric(out[col], errors="coerce")
         if values.isna().any() or not np.all(np.mod(values.to_numpy(dtype=float), 1.0) == 0.0):
-            raise ValueError(f"{where}: column '{col}' must hold integers")
+            raise ContractError(f"{where}: column '{col}' must hold integers")
         out[col] = values.astype(np.int64)
     duplicated = out["sample_id"][out["sample_id"].duplicated()]
     if len(duplicated):
-        raise ValueError(
+        raise ContractError(
             f"{where}: duplicate sample_id values, e.g. {duplicated.iloc[:5].tolist()}; "
             "each sample must appear once"
         )
     out["split"] = out["split"].astype(str)
     bad_split = sorted(set(out["split"]) - set(PREDICTION_SPLITS))
     if bad_split:
-        raise ValueError(
+        raise ContractError(
             f"{where}: split values {bad_split} not allowed; expected one of {list(PREDICTION_SPLITS)}"
         )
     for col in ("y_true", "y_pred"):
         bad = out[col][(out[col] < 1) | (out[col] > N_CLASSES)]
         if len(bad):
-            raise ValueError(
+            raise ContractError(
                 f"{where}: column '{col}' has values {sorted(set(bad.tolist()))[:5]} "
                 f"outside the LCZ codes 1–{N_CLASSES}"
             )
     try:
         proba = out.loc[:, list(PROB_COLUMNS)].to_numpy(dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{where}: probability columns p_1..p_{N_CLASSES} must be numeric") from None
+        raise ContractError(f"{where}: probability columns p_1..p_{N_CLASSES} must be numeric") from None
     in_range = proba.min(initial=0.0) >= 0.0 and proba.max(initial=0.0) <= 1.0 + PROB_SUM_TOL
     if not np.all(np.isfinite(proba)) or not in_range:
-        raise ValueError(f"{where}: probabilities must be finite and within [0, 1]")
+        raise ContractError(f"{where}: probabilities must be finite and within [0, 1]")
     sums = proba.sum(axis=1)
     off = np.flatnonzero(np.abs(sums - 1.0) > PROB_SUM_TOL)
     if off.size:
-        raise ValueError(
+        raise ContractError(
             f"{where}: {off.size} probability row(s) do not sum to 1 (±{PROB_SUM_TOL}), e.g. sample_id "
             f"{int(out['sample_id'].iloc[off[0]])} sums to {sums[off[0]]:.6f}"
         )
@@ -121,7 +125,7 @@ def read_predictions(path: str | os.PathLike) -> pd.DataFrame:
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: the file is empty, unreadable as CSV, or breaks the contract.
+        ContractError (a ValueError): the file is empty, unreadable as CSV, or breaks the contract.
     """
     path = Path(path)
     if not path.is_file():
@@ -129,7 +133,7 @@ def read_predictions(path: str | os.PathLike) -> pd.DataFrame:
     try:
         df = pd.read_csv(path)
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable prediction CSV ({exc})") from None
+        raise ContractError(f"{path}: not a readable prediction CSV ({exc})") from None
     return validate_predictions(df, str(path))
 
 

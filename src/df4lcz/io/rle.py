@@ -20,6 +20,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..errors import ContractError
+
 #: Value of the masks file's ``mask_encoding`` attr.
 MASK_ENCODING: str = (
     "row-major run lengths, background first, per mask summing to height*width "
@@ -83,24 +85,24 @@ def check_rle(where: str, counts: np.ndarray, ptr: np.ndarray, n_px: int, area: 
     their foreground runs to ``area`` (one per mask)."""
     m = len(ptr) - 1
     if ptr.shape != (m + 1,) or ptr[0] != 0 or ptr[-1] != len(counts) or (np.diff(ptr) < 1).any():
-        raise ValueError(
+        raise ContractError(
             f"{where}: rle_ptr must rise strictly from 0 to {len(counts)} (len(rle_counts)), one step per mask"
         )
     if counts.dtype != np.uint32:
-        raise ValueError(f"{where}: rle_counts must be uint32, got {counts.dtype}")
+        raise ContractError(f"{where}: rle_counts must be uint32, got {counts.dtype}")
     if m == 0:
         return
     c = counts.astype(np.int64)
     totals = np.add.reduceat(c, ptr[:-1])
     if (totals != n_px).any():
         bad = int(np.flatnonzero(totals != n_px)[0])
-        raise ValueError(
+        raise ContractError(
             f"{where}: the run lengths of mask {bad} sum to {int(totals[bad])}; expected height*width = {n_px}"
         )
     mask_of, start, stop = foreground_runs(counts, ptr)
     fg_area = np.bincount(mask_of, weights=stop - start, minlength=m)
     if (fg_area != area).any():
         bad = int(np.flatnonzero(fg_area != area)[0])
-        raise ValueError(
+        raise ContractError(
             f"{where}: mask {bad} has {int(fg_area[bad])} pixels in rle_counts but area {int(area[bad])}"
         )

@@ -20,6 +20,8 @@ import pandas as pd
 
 from df4lcz.atomic import atomic_path
 
+from ..errors import ContractError
+
 if TYPE_CHECKING:  # geopandas is imported where geometries are read: the workflow reads shards without it
     import geopandas as gpd
 
@@ -49,7 +51,7 @@ def validate_samples(path: PathLike, samples: pd.DataFrame) -> None:
     ids = samples["sample_id"]
     dup_ids = ids[ids.duplicated()].unique()
     if len(dup_ids):
-        raise ValueError(f"{path}: sample_id(s) {sorted(int(i) for i in dup_ids[:10])} occur more than once; "
+        raise ContractError(f"{path}: sample_id(s) {sorted(int(i) for i in dup_ids[:10])} occur more than once; "
                          "expected unique ids")
     bounds = ["xmin", "ymin", "xmax", "ymax"]
     located = samples[samples[bounds].notna().all(axis=1)]
@@ -58,7 +60,7 @@ def validate_samples(path: PathLike, samples: pd.DataFrame) -> None:
         groups = repeated.groupby(["region", *bounds], sort=False)["sample_id"].apply(list)
         lines = [f"region {key[0]!r}, square {key[1]:.10g}, {key[2]:.10g}, {key[3]:.10g}, {key[4]:.10g}: samples {ids_}"
                  for key, ids_ in list(groups.items())[:10]]
-        raise ValueError(f"{path}: {len(groups)} square(s) laid more than once (each scene must be one sample; "
+        raise ContractError(f"{path}: {len(groups)} square(s) laid more than once (each scene must be one sample; "
                          "overlapping or repeated label polygons?):\n  " + "\n  ".join(lines))
 
 
@@ -94,7 +96,7 @@ def read_samples(
     present = set(pq.read_schema(p).names)
     missing = [c for c in wanted if c not in present]
     if missing:
-        raise ValueError(f"{p}: missing column(s) {missing}")
+        raise ContractError(f"{p}: missing column(s) {missing}")
     filters = None if shard is None else [("shard", "==", int(shard))]
     if columns is not None:
         return pd.read_parquet(p, columns=wanted, filters=filters)
@@ -109,7 +111,7 @@ def read_sample_table(samples: PathLike | pd.DataFrame, extra: Collection[str] =
     table = samples if isinstance(samples, pd.DataFrame) else read_samples(samples)
     missing = [c for c in (*SHARD_COLUMNS, *extra) if c not in table.columns]
     if missing:
-        raise ValueError(f"{where}: missing column(s) {missing}; was it written by this importer?")
+        raise ContractError(f"{where}: missing column(s) {missing}; was it written by this importer?")
     return table
 
 
@@ -120,7 +122,7 @@ def read_shard(samples: PathLike | pd.DataFrame, shard: int, extra: Collection[s
     groups are decoded.
 
     Raises:
-        ValueError: a column is missing, or the shard holds no sample.
+        ContractError (a ValueError): a column is missing, or the shard holds no sample.
     """
     where = "sample table" if isinstance(samples, pd.DataFrame) else str(samples)
     if isinstance(samples, pd.DataFrame):
@@ -130,7 +132,7 @@ def read_shard(samples: PathLike | pd.DataFrame, shard: int, extra: Collection[s
         rows = read_sample_table(read_samples(samples, shard=int(shard)), extra)
     if rows.empty:
         shards = sorted(int(s) for s in pd.unique(read_sample_table(samples)["shard"]))
-        raise ValueError(f"{where}: shard {shard} holds no sample; shards are {shards[:10]}"
+        raise ContractError(f"{where}: shard {shard} holds no sample; shards are {shards[:10]}"
                          f"{' …' if len(shards) > 10 else ''}")
     return rows.sort_values("sample_id").reset_index(drop=True)
 
@@ -152,13 +154,13 @@ def read_shard_index(path: PathLike) -> ShardIndex:
     """The :class:`ShardIndex` of ``results/samples.parquet`` (two columns read, one pass).
 
     Raises:
-        ValueError: a shard whose samples come from several regions (the table breaks its contract).
+        ContractError (a ValueError): a shard whose samples come from several regions (the table breaks its contract).
     """
     table = pd.read_parquet(path, columns=["region", "shard"]).drop_duplicates()
     counts = table["shard"].value_counts()
     if (counts > 1).any():
         bad = sorted(int(s) for s in counts.index[counts > 1])
-        raise ValueError(f"{path}: shard(s) {bad[:10]} hold samples of several regions; expected one region per "
+        raise ContractError(f"{path}: shard(s) {bad[:10]} hold samples of several regions; expected one region per "
                          "shard (docs/contracts.md §1)")
     regions = {int(s): str(r) for s, r in zip(table["shard"], table["region"])}
     return ShardIndex(tuple(sorted(regions)), regions)

@@ -16,6 +16,8 @@ import pandas as pd
 from df4lcz.atomic import atomic_path
 from df4lcz.constants import SPLIT_NAMES
 
+from ..errors import ContractError
+
 #: Columns of a split table, in order.
 SPLIT_COLUMNS: tuple[str, str] = ("sample_id", "split")
 
@@ -34,21 +36,21 @@ def read_split(path: str | os.PathLike) -> pd.DataFrame:
 
     Raises:
         FileNotFoundError: the file is missing.
-        ValueError: columns missing or not first, unknown split names, or repeated sample ids.
+        ContractError (a ValueError): columns missing or not first, unknown split names, or repeated sample ids.
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: split table not found")
     table = pd.read_csv(path)
     missing = [c for c in SPLIT_COLUMNS if c not in table.columns]
     if missing:
-        raise ValueError(f"{path}: missing column(s) {missing}; expected columns {list(SPLIT_COLUMNS)}")
+        raise ContractError(f"{path}: missing column(s) {missing}; expected columns {list(SPLIT_COLUMNS)}")
     if list(table.columns[:2]) != list(SPLIT_COLUMNS):
-        raise ValueError(f"{path}: expected columns sample_id,split; found {list(table.columns)}")
+        raise ContractError(f"{path}: expected columns sample_id,split; found {list(table.columns)}")
     split = table["split"].astype(str)
     bad = sorted(set(split) - set(SPLIT_NAMES))
     if bad:
-        raise ValueError(f"{path}: unknown split value(s) {bad}; expected one of {list(SPLIT_NAMES)}")
+        raise ContractError(f"{path}: unknown split value(s) {bad}; expected one of {list(SPLIT_NAMES)}")
     ids = table["sample_id"].astype(np.int64)
     if ids.duplicated().any():
-        raise ValueError(f"{path}: sample_id(s) {ids[ids.duplicated()].head(10).tolist()} appear more than once")
+        raise ContractError(f"{path}: sample_id(s) {ids[ids.duplicated()].head(10).tolist()} appear more than once")
     return pd.DataFrame({"sample_id": ids.to_numpy(), "split": split.to_numpy()})

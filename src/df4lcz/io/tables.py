@@ -29,6 +29,8 @@ import pandas as pd
 from df4lcz.atomic import atomic_path, write_text_atomic
 from df4lcz.constants import LCZ_CODES
 
+from ..errors import ContractError
+
 #: Columns of the paper-style tables (``metrics.md``, the summary), in order.
 DISPLAY_COLUMNS: tuple[str, ...] = (
     "strategy", "model", "OA", "OA_BU", "OA_N", "kappa", "F1_weighted", "F1_macro",
@@ -141,14 +143,14 @@ def validate_metrics(table: pd.DataFrame, where: str = "metrics_table") -> pd.Da
     values and ordered intervals (``lo ≤ hi``, both or neither empty), else raise ``ValueError``."""
     missing = [c for c in METRIC_COLUMNS if c not in table.columns]
     if missing:
-        raise ValueError(f"{where}: missing column(s) {missing}; expected {list(METRIC_COLUMNS)}")
+        raise ContractError(f"{where}: missing column(s) {missing}; expected {list(METRIC_COLUMNS)}")
     units = set(table["bootstrap_unit"].dropna()) - set(BOOTSTRAP_UNITS)
     if units:
-        raise ValueError(f"{where}: bootstrap_unit {sorted(units)} not allowed; expected one of {list(BOOTSTRAP_UNITS)}")
+        raise ContractError(f"{where}: bootstrap_unit {sorted(units)} not allowed; expected one of {list(BOOTSTRAP_UNITS)}")
     for metric in CI_METRICS:
         lo, hi = table[f"{metric}_lo"].to_numpy(float), table[f"{metric}_hi"].to_numpy(float)
         if np.any(np.isnan(lo) != np.isnan(hi)) or np.any(lo > hi):
-            raise ValueError(f"{where}: {metric}_lo/{metric}_hi must both be empty or satisfy lo ≤ hi")
+            raise ContractError(f"{where}: {metric}_lo/{metric}_hi must both be empty or satisfy lo ≤ hi")
     return table
 
 

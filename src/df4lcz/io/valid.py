@@ -12,6 +12,8 @@ import pandas as pd
 
 from df4lcz.atomic import atomic_path
 
+from ..errors import ContractError
+
 #: Columns of the valid-sample table, in order.
 VALID_COLUMNS: tuple[str, ...] = ("sample_id", "valid", "reason")
 
@@ -33,5 +35,5 @@ def read_valid_ids(path: str | os.PathLike) -> set[int]:
     """The set of valid sample ids from ``results/valid_samples.csv``."""
     table = pd.read_csv(path)
     if not {"sample_id", "valid"} <= set(table.columns):
-        raise ValueError(f"{path}: expected columns sample_id, valid, reason")
+        raise ContractError(f"{path}: expected columns sample_id, valid, reason")
     return set(table.loc[table["valid"].astype(bool), "sample_id"].astype(int))

@@ -22,6 +22,7 @@ from pyproj import CRS, Transformer
 from rasterio.windows import Window
 
 from ..constants import LCZ_NAMES, N_CLASSES
+from ..errors import InputError
 from ..logs import get_logger
 from ..sampling.labels import read_labels
 from .grid import MapGrid
@@ -67,10 +68,10 @@ def truth_reference(truth: PathLike, grid: MapGrid) -> np.ndarray:
     try:
         src = rasterio.open(truth)
     except rasterio.errors.RasterioIOError as exc:
-        raise ValueError(f"{truth}: not a readable raster ({exc})") from exc
+        raise InputError(f"{truth}: not a readable raster ({exc})") from exc
     with src:
         if src.crs is None:
-            raise ValueError(f"{truth}: truth raster has no CRS")
+            raise InputError(f"{truth}: truth raster has no CRS")
         same = CRS.from_user_input(src.crs) == CRS.from_user_input(grid.crs)
         to_src = None if same else Transformer.from_crs(grid.crs, src.crs, always_xy=True)
         inv = ~src.transform

@@ -28,6 +28,7 @@ from rasterio.windows import Window
 from scipy.ndimage import gaussian_filter
 
 from ..constants import N_CLASSES
+from ..errors import ConfigError, ContractError
 
 #: Side (output pixels) of the blocks the gather job processes.
 BLOCK_PX: int = 512
@@ -40,7 +41,7 @@ PathLike = str | os.PathLike
 def sigma_pixels(smooth_sigma_m: float, stride_m: float) -> float:
     """σ of the Gaussian filter in output pixels (``map.smooth_sigma_m / map.stride_m``)."""
     if not (math.isfinite(smooth_sigma_m) and smooth_sigma_m >= 0):
-        raise ValueError(f"map.smooth_sigma_m: {smooth_sigma_m!r} must be a number of metres ≥ 0")
+        raise ConfigError(f"map.smooth_sigma_m: {smooth_sigma_m!r} must be a number of metres ≥ 0")
     return float(smooth_sigma_m) / float(stride_m)
 
 
@@ -106,7 +107,7 @@ def smoothed_blocks(
     halo = halo_pixels(sigma_px)
     with rasterio.open(probabilities) as src:
         if src.count != N_CLASSES:
-            raise ValueError(f"{probabilities}: expected {N_CLASSES} probability bands, got {src.count}")
+            raise ContractError(f"{probabilities}: expected {N_CLASSES} probability bands, got {src.count}")
         for window in blocks(src.height, src.width, block_px):
             p = smooth_probabilities(read_with_halo(src, window, halo), sigma_px)
             yield window, p[:, halo : halo + int(window.height), halo : halo + int(window.width)]

@@ -23,11 +23,13 @@ import rasterio
 import rasterio.errors
 import shapely
 from pyproj import CRS
+from pyproj.exceptions import CRSError
 from rasterio.transform import Affine
 from shapely.geometry.base import BaseGeometry
 
 from ..chipping.google.sources import GoogleInput
 from ..constants import S2_CHIP_PX
+from ..errors import ConfigError, InputError
 from ..io.chips import S2_PIXEL_SIZE_M
 from ..sampling.footprints import google_footprint, sentinel2_footprint, sentinel2_reference_file
 
@@ -88,7 +90,7 @@ def _grid_phase(reference: str | os.PathLike, crs: CRS) -> tuple[float, float]:
         with rasterio.open(reference) as src:
             t, src_crs = src.transform, src.crs
     except rasterio.errors.RasterioIOError as exc:
-        raise ValueError(f"{reference}: not a readable raster ({exc})") from exc
+        raise InputError(f"{reference}: not a readable raster ({exc})") from exc
     north_up = (t.b == 0 and t.d == 0 and math.isclose(abs(t.a), S2_PIXEL_SIZE_M)
                 and math.isclose(abs(t.e), S2_PIXEL_SIZE_M))
     if src_crs is None or CRS.from_user_input(src_crs) != crs or not north_up:
@@ -121,18 +123,18 @@ def map_grid(
         try:
             with rasterio.open(reference) as src:
                 if src.crs is None:
-                    raise ValueError(f"{reference}: raster has no CRS; georeference it or pass working_crs")
+                    raise InputError(f"{reference}: raster has no CRS; georeference it or pass working_crs")
                 working_crs = src.crs.to_string()
         except rasterio.errors.RasterioIOError as exc:
-            raise ValueError(f"{reference}: not a readable raster ({exc})") from exc
+            raise InputError(f"{reference}: not a readable raster ({exc})") from exc
     try:
         crs = CRS.from_user_input(working_crs)
-    except Exception as exc:  # pyproj raises CRSError
-        raise ValueError(f"working_crs: {working_crs!r} is not a CRS ({exc})") from None
+    except CRSError as exc:
+        raise ConfigError(f"working_crs: {working_crs!r} is not a CRS ({exc})") from None
     crs_name = crs.to_string()
     coverage = shapely.intersection(google_footprint(google, crs_name), sentinel2_footprint(sentinel2, crs_name))
     if coverage.is_empty or coverage.area <= 0:
-        raise ValueError(f"the Google raster {google} and the Sentinel-2 input {sentinel2} do not overlap "
+        raise InputError(f"the Google raster {google} and the Sentinel-2 input {sentinel2} do not overlap "
                          f"(in {crs_name}); nothing to map")
     left, bottom, right, top = coverage.bounds
     width = max(1, math.ceil((right - left) / stride_m - _EPS_M))

@@ -28,6 +28,7 @@ import pandas as pd
 from ..chipping.google.chips import chip_google
 from ..chipping.google.sources import GoogleInput
 from ..constants import N_CLASSES
+from ..errors import ContractError
 from ..evaluation.fusion import fuse_probabilities
 from ..graphs.build import build_graphs
 from ..graphs.pyg import graphs_to_pyg
@@ -119,6 +120,6 @@ def load_map_model(path: PathLike, kind: str, device: Any) -> LoadedModel:
     loaded = load_model(path, device=device)
     if loaded.kind != kind:
         what = "a Sentinel-2 model" if kind == "s2" else "the GCN"
-        raise ValueError(f"{path}: holds a {loaded.kind!r} model; expected {what}")
+        raise ContractError(f"{path}: holds a {loaded.kind!r} model; expected {what}")
     return loaded
 

@@ -42,6 +42,7 @@ from rasterio.enums import Resampling
 
 from ..atomic import atomic_path, write_text_atomic
 from ..constants import LCZ_CODES, LCZ_COLORS, LCZ_NAMES, N_CLASSES
+from ..errors import ConfigError
 from .grid import MapGrid
 
 #: Output value of pixels without a class.
@@ -83,7 +84,7 @@ def lcz_profile(grid: MapGrid) -> dict[str, Any]:
 def probability_profile(grid: MapGrid, product: str) -> dict[str, Any]:
     """Rasterio profile of the probability GeoTIFF ``product`` (``all17`` or ``top2``) of ``grid``."""
     if product not in PROBABILITY_PRODUCTS[1:]:
-        raise ValueError(f"map.probabilities: {product!r} must be one of {list(PROBABILITY_PRODUCTS)}")
+        raise ConfigError(f"map.probabilities: {product!r} must be one of {list(PROBABILITY_PRODUCTS)}")
     count, nodata = (N_CLASSES, PROBABILITY_NODATA) if product == "all17" else (3, TOP2_NODATA)
     return {**lcz_profile(grid), "count": count, "nodata": nodata, "interleave": "band"}
 
@@ -157,7 +158,7 @@ def map_rasters(
         probabilities_path: the probability COG (unless ``probabilities`` is ``none``).
     """
     if probabilities != "none" and probabilities_path is None:
-        raise ValueError(f"map.probabilities: {probabilities!r} needs an output path for the probability GeoTIFF")
+        raise ConfigError(f"map.probabilities: {probabilities!r} needs an output path for the probability GeoTIFF")
     with tempfile.TemporaryDirectory(prefix=".tmp-gather-", dir=Path(out_tif).parent) as tmp:
         classes_tmp, probs_tmp = Path(tmp) / "classes.tif", Path(tmp) / "probabilities.tif"
         with contextlib.ExitStack() as stack:

@@ -38,6 +38,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ..atomic import atomic_path, write_text_atomic
 from ..constants import LCZ_CODES, LCZ_NAMES, N_CLASSES
+from ..errors import ConfigError, ContractError
 from .grid import MapGrid, candidate_rows
 
 #: ``format`` entry of a tile plan.
@@ -110,7 +111,7 @@ class TilePlan:
 def tile_side(tile_windows: int) -> int:
     """Side (output pixels) of a square tile of about ``tile_windows`` windows."""
     if int(tile_windows) != tile_windows or tile_windows < 1:
-        raise ValueError(f"map.tile_windows: {tile_windows!r} must be an integer ≥ 1")
+        raise ConfigError(f"map.tile_windows: {tile_windows!r} must be an integer ≥ 1")
     return max(1, round(math.sqrt(int(tile_windows))))
 
 
@@ -154,14 +155,14 @@ def read_plan(path: PathLike) -> TilePlan:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not a tile plan of this version.
+        ContractError (a ValueError): not a tile plan of this version.
     """
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not a JSON tile plan ({exc})") from None
+        raise ContractError(f"{path}: not a JSON tile plan ({exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != PLAN_FORMAT or doc.get("version") != PLAN_VERSION:
-        raise ValueError(f"{path}: expected a map tile plan (format {PLAN_FORMAT!r}, version {PLAN_VERSION})")
+        raise ContractError(f"{path}: expected a map tile plan (format {PLAN_FORMAT!r}, version {PLAN_VERSION})")
     try:
         g = doc["grid"]
         grid = MapGrid(str(g["crs"]), Affine(*[float(v) for v in g["transform"]]), int(g["width"]),
@@ -170,7 +171,7 @@ def read_plan(path: PathLike) -> TilePlan:
         coverage = shapely.from_wkb(doc["coverage_wkb"])
         return TilePlan(grid, coverage, int(doc["tile_windows"]), int(doc["tile_px"]), tiles)
     except (KeyError, TypeError, shapely.errors.GEOSException) as exc:
-        raise ValueError(f"{path}: malformed map tile plan ({exc!r})") from None
+        raise ContractError(f"{path}: malformed map tile plan ({exc!r})") from None
 
 
 def tile_transform(grid: MapGrid, tile: MapTile) -> Affine:
@@ -201,7 +202,7 @@ def check_tile(path: PathLike, grid: MapGrid, tile: MapTile) -> dict[str, str]:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not a readable raster, or not this tile.
+        ContractError (a ValueError): not a readable raster, or not this tile.
     """
     if not Path(path).exists():
         raise FileNotFoundError(f"{path}: map tile {tile.id} is missing")
@@ -210,10 +211,10 @@ def check_tile(path: PathLike, grid: MapGrid, tile: MapTile) -> dict[str, str]:
             got = (src.count, src.dtypes[0], src.height, src.width)
             transform, tags = src.transform, src.tags()
     except rasterio.errors.RasterioIOError as exc:
-        raise ValueError(f"{path}: not a readable raster ({exc})") from None
+        raise ContractError(f"{path}: not a readable raster ({exc})") from None
     want = (N_CLASSES, TILE_DTYPE, tile.height, tile.width)
     if got != want or not transform.almost_equals(tile_transform(grid, tile)):
-        raise ValueError(f"{path}: expected map tile {tile.id} ({N_CLASSES} {TILE_DTYPE} bands of {tile.height} × "
+        raise ContractError(f"{path}: expected map tile {tile.id} ({N_CLASSES} {TILE_DTYPE} bands of {tile.height} × "
                          f"{tile.width} px at {tuple(tile_transform(grid, tile))[:6]}), got bands/dtype/size {got} "
                          f"at {tuple(transform)[:6]}; remove it and rerun the map")
     return tags

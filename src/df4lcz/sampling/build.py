@@ -11,6 +11,7 @@ import shapely
 from pyproj import CRS
 
 from ..chipping.inputs import check_region_rasters
+from ..errors import ConfigError, InputError
 from ..io.checks import CheckRow
 from ..io.samples import SAMPLE_COLUMNS
 from ..logs import get_logger
@@ -55,10 +56,10 @@ def region_samples(region: RegionInputs, params: SampleParams, seed: int) -> tup
     fp_s = sentinel2_footprint(region.sentinel2, crs)
     coverage = shapely.intersection(fp_g, fp_s)
     if coverage.is_empty:
-        raise ValueError(f"region {region.name!r}: the Google raster {google} and the Sentinel-2 input "
+        raise InputError(f"region {region.name!r}: the Google raster {google} and the Sentinel-2 input "
                          f"{region.sentinel2} do not overlap")
     if not polys.intersects(coverage).any():
-        raise ValueError(f"region {region.name!r}: no polygon of {region.labels} overlaps the area covered by both "
+        raise InputError(f"region {region.name!r}: no polygon of {region.labels} overlaps the area covered by both "
                          f"{google} and {region.sentinel2} (check the CRS of each file)")
     rng = np.random.default_rng(seed)
     rows: list[pd.DataFrame] = []
@@ -92,7 +93,7 @@ def check_projected(region: RegionInputs, crs: str) -> None:
     fp = raster_footprint(sentinel2_reference_file(region.sentinel2), "EPSG:4326").centroid
     zone = int((fp.x + 180) // 6) % 60 + 1
     utm = f"EPSG:{(32600 if fp.y >= 0 else 32700) + zone}"
-    raise ValueError(
+    raise InputError(
         f"region {region.name!r}: the working CRS {parsed.to_string()} ({where}) is geographic (degrees), but "
         f"sample squares are laid in metres; reproject the Sentinel-2 input to its UTM zone (e.g. gdalwarp -t_srs "
         f"{utm}), or set regions[].working_crs to a projected CRS such as {utm!r}"
@@ -137,7 +138,7 @@ def build_samples(regions: list[RegionInputs], params: SampleParams, seed: int) 
         ValueError: when no sample at all fits (with the reason per region).
     """
     if not regions:
-        raise ValueError("no region given: set dataset: demo or list regions in the config")
+        raise ConfigError("no region given: set dataset: demo or list regions in the config")
     tables, contexts = [], {}
     for region in sorted(regions, key=lambda r: r.name):
         t, ctx = region_samples(region, params, seed)
@@ -145,7 +146,7 @@ def build_samples(regions: list[RegionInputs], params: SampleParams, seed: int) 
         contexts[region.name] = ctx
     table = assign_ids_and_shards(tables, params.shard_size)
     if table.empty:
-        raise ValueError(f"no {params.size_m:g} m sample square fits inside any labelled polygon and both raster "
+        raise InputError(f"no {params.size_m:g} m sample square fits inside any labelled polygon and both raster "
                          "footprints; polygons must be larger than one square (or lower samples.size_m)")
     table["lcz"] = table["lcz"].astype(np.int64)
     table["polygon_id"] = table["polygon_id"].astype(np.int64)

@@ -18,6 +18,7 @@ from ..chipping.google.sources import GoogleInput, resolve_google
 from ..chipping.google.vrt import open_google
 from ..chipping.sentinel2.bands import find_band_files
 from ..chipping.sentinel2.products import is_product, open_product
+from ..errors import InputError
 
 
 def sentinel2_inputs(spec: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
@@ -59,7 +60,7 @@ def raster_footprint(path: str | os.PathLike, working_crs: str) -> Polygon:
         with rasterio.open(p) as src:
             bounds, crs = src.bounds, src.crs
     except rasterio.errors.RasterioIOError as exc:
-        raise ValueError(f"{p}: not a readable raster ({exc})") from exc
+        raise InputError(f"{p}: not a readable raster ({exc})") from exc
     return bounds_footprint(bounds, crs, working_crs, str(p))
 
 
@@ -81,7 +82,7 @@ def bounds_footprint(bounds: Any, crs: Any, working_crs: str, name: str) -> Poly
         ValueError: ``crs`` is None (the message names ``name``).
     """
     if crs is None:
-        raise ValueError(f"{name}: raster has no CRS; georeference it (e.g. gdal_edit.py -a_srs EPSG:…)")
+        raise InputError(f"{name}: raster has no CRS; georeference it (e.g. gdal_edit.py -a_srs EPSG:…)")
     left, bottom, right, top = bounds
     poly = box(left, bottom, right, top)
     if CRS.from_user_input(crs) == CRS.from_user_input(working_crs):
@@ -97,7 +98,7 @@ def raster_crs(path: str | os.PathLike) -> Any:
     try:
         with rasterio.open(path) as src:
             if src.crs is None:
-                raise ValueError(f"{path}: raster has no CRS; georeference it")
+                raise InputError(f"{path}: raster has no CRS; georeference it")
             return src.crs
     except rasterio.errors.RasterioIOError as exc:
-        raise ValueError(f"{path}: not a readable raster ({exc})") from exc
+        raise InputError(f"{path}: not a readable raster ({exc})") from exc

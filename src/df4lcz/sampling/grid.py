@@ -10,6 +10,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import Polygon
 
+from ..errors import ConfigError
 from ..io.samples import SAMPLE_COLUMNS
 from .settings import SampleParams
 
@@ -52,7 +53,7 @@ def assign_ids_and_shards(tables: list[pd.DataFrame], shard_size: int) -> pd.Dat
     Each region's samples fill ``ceil(n / shard_size)`` shards of their own, numbered globally.
     """
     if shard_size < 1:
-        raise ValueError(f"config key 'samples.shard_size': {shard_size} must be ≥ 1")
+        raise ConfigError(f"config key 'samples.shard_size': {shard_size} must be ≥ 1")
     out, next_shard = [], 0
     for t in tables:
         t = t.reset_index(drop=True).copy()

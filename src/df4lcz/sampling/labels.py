@@ -12,6 +12,7 @@ import pandas as pd
 import shapely
 
 from ..constants import N_CLASSES
+from ..errors import InputError
 from ..io.checks import CheckRow
 from ..logs import get_logger
 from .wudapt import CONTAINER_COLUMN, KML_SUFFIXES, is_wudapt_layout, read_kml, wudapt_polygons
@@ -90,7 +91,7 @@ def load_labels(path: str | os.PathLike, working_crs: str, label_column: str,
         merged (:class:`LabelStats`).
 
     Raises:
-        FileNotFoundError, ValueError: with the file name and the problem (no CRS, missing or
+        FileNotFoundError, InputError (a ValueError): with the file name and the problem (no CRS, missing or
         non-integer column, class codes outside 1–17, no polygons, no polygon with area left
         after repair, polygons of different classes that overlap; in a WUDAPT file, polygons in
         a folder named by no class).
@@ -112,33 +113,33 @@ def load_labels(path: str | os.PathLike, working_crs: str, label_column: str,
         try:
             gdf = gpd.read_file(p)
         except Exception as exc:  # pyogrio raises several types for unreadable files
-            raise ValueError(f"{p}: not a readable vector file ({exc})") from exc
+            raise InputError(f"{p}: not a readable vector file ({exc})") from exc
     if gdf.empty:
-        raise ValueError(f"{p}: contains no polygons")
+        raise InputError(f"{p}: contains no polygons")
     if gdf.crs is None:
-        raise ValueError(f"{p}: polygons have no CRS; set one (e.g. ogr2ogr -a_srs EPSG:4326)")
+        raise InputError(f"{p}: polygons have no CRS; set one (e.g. ogr2ogr -a_srs EPSG:4326)")
     if label_column not in gdf.columns:
-        raise ValueError(f"{p}: column {label_column!r} not found; columns are {list(gdf.columns.drop('geometry'))} "
+        raise InputError(f"{p}: column {label_column!r} not found; columns are {list(gdf.columns.drop('geometry'))} "
                          f"(set regions[].label_column{hint})")
     raw = gdf[label_column]
     if raw.isna().any():
-        raise ValueError(f"{p}: column {label_column!r} has {int(raw.isna().sum())} empty value(s)")
+        raise InputError(f"{p}: column {label_column!r} has {int(raw.isna().sum())} empty value(s)")
     values = pd.to_numeric(raw, errors="coerce")
     if values.isna().any() or not np.all(values == np.round(values)):
         bad = raw[values.isna() | (values != np.round(values))].unique()[:5]
-        raise ValueError(f"{p}: column {label_column!r} must hold integer class codes; found {list(bad)}")
+        raise InputError(f"{p}: column {label_column!r} must hold integer class codes; found {list(bad)}")
     codes = values.astype(int)
     if label_map:
         mapping = {int(k): int(v) for k, v in label_map.items()}
         codes = codes.map(lambda c: mapping.get(c, c))
     bad = sorted(set(codes[(codes < 1) | (codes > N_CLASSES)]))
     if bad:
-        raise ValueError(f"{p}: column {label_column!r} has class code(s) {bad[:10]} outside 1–17 "
+        raise InputError(f"{p}: column {label_column!r} has class code(s) {bad[:10]} outside 1–17 "
                          "(recode them with regions[].label_map, e.g. WUDAPT 101–107 → 11–17)")
     geoms = gdf.geometry
     keep = geoms.geom_type.isin(["Polygon", "MultiPolygon"])
     if not keep.any():
-        raise ValueError(f"{p}: no polygon geometries (found {sorted(set(geoms.geom_type.dropna()))})")
+        raise InputError(f"{p}: no polygon geometries (found {sorted(set(geoms.geom_type.dropna()))})")
     if (~keep).any():
         log.warning("%s: %d non-polygon feature(s) ignored", p, int((~keep).sum()))
     polys = gpd.GeoDataFrame({"polygon_id": np.arange(len(gdf))[keep.values], "lcz": codes[keep].values},
@@ -190,7 +191,7 @@ def _drop_unprojectable(polys: gpd.GeoDataFrame, path: Path, file_crs: object, b
         return polys
     where = ", ".join(f"{v:.6g}" for v in bounds)
     if bad.all():
-        raise ValueError(f"{path}: no polygon reprojects into the working CRS {polys.crs.to_string()}: its "
+        raise InputError(f"{path}: no polygon reprojects into the working CRS {polys.crs.to_string()}: its "
                          f"coordinates ({where}) are out of range for the file's CRS {file_crs}; check the CRS "
                          "of the file (a GeoJSON is read as EPSG:4326 unless it says otherwise)")
     log.warning("%s: polygon(s) of row(s) %s do not reproject into the working CRS (coordinates out of range "
@@ -238,7 +239,7 @@ def _repair(polys: gpd.GeoDataFrame, path: Path) -> tuple[gpd.GeoDataFrame, int]
         log.warning("%s: polygon of row %d (LCZ %d) %s no area; dropped", path, polys.polygon_id.iloc[i],
                     polys.lcz.iloc[i], how)
     if empty.all():
-        raise ValueError(f"{path}: none of its {len(polys)} polygon(s) has any area once repaired (invalid or "
+        raise InputError(f"{path}: none of its {len(polys)} polygon(s) has any area once repaired (invalid or "
                          "degenerate geometries: self-intersections, collapsed rings); fix the label file")
     out = polys.copy()
     out["geometry"] = fixed
@@ -255,7 +256,7 @@ def dissolve_overlaps(polys: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
     training and test polygons. The result is sorted by ``polygon_id``.
 
     Raises:
-        ValueError: polygons of different classes overlap (each pair listed with rows, classes and
+        InputError (a ValueError): polygons of different classes overlap (each pair listed with rows, classes and
             overlap area), since squares there would carry two labels.
     """
     geoms = polys.geometry.to_numpy()
@@ -272,7 +273,7 @@ def dissolve_overlaps(polys: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
         lines = [f"row {ids[a]} (LCZ {lcz[a]}) and row {ids[b]} (LCZ {lcz[b]}) overlap by {area:.0f} m²"
                  for a, b, area in zip(left[clash], right[clash], overlap[clash])]
         more = f"\n  … and {len(lines) - 20} more" if len(lines) > 20 else ""
-        raise ValueError(f"{path}: {len(lines)} pair(s) of polygons of different classes overlap; a sample square "
+        raise InputError(f"{path}: {len(lines)} pair(s) of polygons of different classes overlap; a sample square "
                          "there would carry two labels. Fix the overlaps (areas in the working CRS):\n  "
                          + "\n  ".join(lines[:20]) + more)
     if not len(left):
@@ -310,7 +311,7 @@ def check_dropped_polygons(stats: LabelStats, max_fraction: float) -> None:
         ValueError: naming the file, the counts and :data:`MAX_DROPPED_KEY`.
     """
     if stats.dropped_fraction > max_fraction:
-        raise ValueError(
+        raise InputError(
             f"{stats.path}: {stats.n_dropped} of its {stats.n_polygons} polygons "
             f"({100 * stats.dropped_fraction:.1f} %) were dropped ({stats.n_no_area} without area once repaired, "
             f"{stats.n_unprojectable} not reprojectable: rows {list(stats.dropped_rows[:10])}"

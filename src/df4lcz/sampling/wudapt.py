@@ -33,6 +33,7 @@ import pandas as pd
 import shapely
 
 from ..constants import LCZ_SHORT, N_CLASSES
+from ..errors import InputError
 from ..logs import get_logger
 
 log = get_logger(__name__)
@@ -125,13 +126,13 @@ def _kml_bytes(path: Path) -> bytes:
         with zipfile.ZipFile(path) as archive:
             names = [n for n in archive.namelist() if n.lower().endswith(".kml")]
             if not names:
-                raise ValueError(f"{path}: KMZ archive holds no .kml file (entries: {archive.namelist()[:10]})")
+                raise InputError(f"{path}: KMZ archive holds no .kml file (entries: {archive.namelist()[:10]})")
             main = next((n for n in names if n.lower() == KMZ_MAIN_KML), names[0])
             if len(names) > 1:
                 log.warning("%s: KMZ holds %d .kml files; reading %s only", path, len(names), main)
             return archive.read(main)
     except zipfile.BadZipFile as exc:
-        raise ValueError(f"{path}: not a readable KMZ file (a KMZ is a zip archive holding doc.kml): {exc}") from exc
+        raise InputError(f"{path}: not a readable KMZ file (a KMZ is a zip archive holding doc.kml): {exc}") from exc
 
 
 def _containers(node: minidom.Node, above: tuple[str, ...], found: list[tuple[minidom.Element, tuple[str, ...]]]) -> None:
@@ -179,12 +180,12 @@ def read_kml(path: Path) -> KmlPlacemarks:
     """Read every placemark of every folder of a KML or KMZ file (GDAL reads the geometries).
 
     Raises:
-        ValueError: the file is no readable KML/KMZ, or holds no placemark.
+        InputError (a ValueError): the file is no readable KML/KMZ, or holds no placemark.
     """
     try:
         doc = minidom.parseString(_kml_bytes(path))
     except ExpatError as exc:
-        raise ValueError(f"{path}: not a readable KML file (XML error: {exc})") from exc
+        raise InputError(f"{path}: not a readable KML file (XML error: {exc})") from exc
     found: list[tuple[minidom.Element, tuple[str, ...]]] = []
     _containers(doc, (), found)
     for i, (element, _) in enumerate(found):
@@ -198,11 +199,11 @@ def read_kml(path: Path) -> KmlPlacemarks:
         layers = list(gpd.list_layers(io.BytesIO(data))["name"])
         read = [(index.get(layer, -1), gpd.read_file(io.BytesIO(data), layer=layer)) for layer in layers]
     except Exception as exc:  # pyogrio raises several types for unreadable files
-        raise ValueError(f"{path}: not a readable KML file ({exc})") from exc
+        raise InputError(f"{path}: not a readable KML file ({exc})") from exc
     # layers in document order of their containers (drivers list them in different orders)
     frames = [f.assign(**{CONTAINER_COLUMN: i}) for i, f in sorted(read, key=lambda t: t[0]) if len(f)]
     if not frames:
-        raise ValueError(f"{path}: contains no placemarks (folders found: {_folder_list([p for _, p in found])})")
+        raise InputError(f"{path}: contains no placemarks (folders found: {_folder_list([p for _, p in found])})")
     placemarks = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry")
     if placemarks.crs is None:
         placemarks = placemarks.set_crs(KML_CRS)
@@ -254,11 +255,11 @@ def wudapt_polygons(kml: KmlPlacemarks, path: Path) -> gpd.GeoDataFrame:
     unnamed = sorted({int(i) for i in containers[has_poly & (codes == 0)]})
     if unnamed:
         where = ["/".join(kml.containers[i]) if i >= 0 else "(outside any folder)" for i in unnamed]
-        raise ValueError(f"{path}: polygons in folder(s) {where} whose name names no LCZ class; name each class "
+        raise InputError(f"{path}: polygons in folder(s) {where} whose name names no LCZ class; name each class "
                          "folder like 'LCZ 1', '1 Compact highrise', 'LCZ A' or 'A Dense trees' (classes 1–10, A–G). "
                          f"Folders found: {_folder_list(kml.containers)}")
     if not has_poly.any():
-        raise ValueError(f"{path}: no polygon placemark in any class folder (found {sorted(set(frame.geom_type.dropna()))})")
+        raise InputError(f"{path}: no polygon placemark in any class folder (found {sorted(set(frame.geom_type.dropna()))})")
     ignored = frame.geom_type[~has_poly].fillna("no geometry").value_counts()
     if len(ignored):
         log.warning("%s: %d placemark(s) without polygons ignored (%s)", path, int(ignored.sum()),

@@ -106,8 +106,10 @@ def sam_checkpoint_file(segment: Mapping[str, Any]) -> str | None:
     if sam["checkpoint"]:
         return str(sam["checkpoint"])
     if sam["model_type"] not in SAM_CHECKPOINTS:
-        raise ConfigError(f"config key 'segment.sam.checkpoint': model_type {sam['model_type']!r} has no official "
-                          "checkpoint to download; give the path of a checkpoint file")
+        raise ConfigError(
+            f"config key 'segment.sam.checkpoint': model_type {sam['model_type']!r} has no official "
+            "checkpoint to download; give the path of a checkpoint file"
+        )
     return f"{SAM_CHECKPOINT_DIR}/{SAM_CHECKPOINTS[sam['model_type']].filename}"
 
 

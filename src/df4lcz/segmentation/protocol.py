@@ -26,6 +26,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..errors import ConfigError
+
 
 class Segmenter(Protocol):
     """What :func:`df4lcz.segmentation.labels.segment_images` needs from a backend."""
@@ -80,6 +82,6 @@ def make_segmenter(backend: str, sam: dict[str, Any] | None = None, classical: d
         if ckpt is None:
             info = SAM_CHECKPOINTS.get(model_type)
             hint = f" (official file {info.filename})" if info else ""
-            raise ValueError(f"segment.sam: no checkpoint given for model_type {model_type!r}{hint}")
+            raise ConfigError(f"segment.sam: no checkpoint given for model_type {model_type!r}{hint}")
         return SamSegmenter(model_type, ckpt, **settings)
     raise ValueError(f"segment.backend {backend!r} is unknown; expected 'sam' or 'classical'")

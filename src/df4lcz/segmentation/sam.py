@@ -198,7 +198,7 @@ def sam_checkpoint_state(model_type: str, checkpoint: str | os.PathLike, mmap: b
             if not mmap:
                 raise
             state = torch.load(path, map_location="cpu", weights_only=True)  # a legacy (non-zip) file
-    except Exception as exc:
+    except Exception as exc:  # torch.load raises many types for truncated or foreign files
         raise InputError(
             f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__}: {str(exc)[:200]}); "
             "the file is "

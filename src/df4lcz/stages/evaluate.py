@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..constants import POLYGON_STRATEGY
+from ..errors import ContractError
 from ..evaluation import figures
 from ..evaluation.report import (
     alpha_png_path,
@@ -102,7 +103,7 @@ def polygon_clusters(samples_path: str | os.PathLike) -> pd.Series:
     table = read_samples(samples_path, columns=["sample_id", "polygon_id"])
     if table["polygon_id"].isna().any():
         ids = table.loc[table["polygon_id"].isna(), "sample_id"].iloc[:5].tolist()
-        raise ValueError(f"{samples_path}: polygon_id is empty for sample_id {ids}; the polygon strategy's "
+        raise ContractError(f"{samples_path}: polygon_id is empty for sample_id {ids}; the polygon strategy's "
                          "bootstrap resamples whole polygons and needs every sample's polygon")
     return pd.Series(table["polygon_id"].to_numpy(), index=table["sample_id"].to_numpy(np.int64), name="polygon_id")
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ContractError
 from ..graphs.build import build_graphs, graph_settings
 from ..graphs.degenerate import count_graphs, graph_check_rows
 from ..io.checks import write_checks
@@ -62,11 +63,11 @@ def graphs_shard_file(
     chips = read_chips(chips_path, "google")
     chip_ids, images = chips.sample_id, chips.image
     if not np.array_equal(mask_ids, chip_ids):
-        raise ValueError(f"{masks_path} and {chips_path} hold different samples; rerun the segment rule")
+        raise ContractError(f"{masks_path} and {chips_path} hold different samples; rerun the segment rule")
     lcz = read_samples(samples_path, columns=["sample_id", "lcz"]).set_index("sample_id")["lcz"]
     missing = [int(i) for i in mask_ids if int(i) not in lcz.index]
     if missing:
-        raise ValueError(f"{masks_path}: sample(s) {missing[:5]} are not in the sample table {samples_path}")
+        raise ContractError(f"{masks_path}: sample(s) {missing[:5]} are not in the sample table {samples_path}")
     y = lcz.loc[mask_ids].to_numpy().astype(np.int64)
     graphset = build_graphs(maskset, images, **graph_settings(params))
     n_nodes = np.diff(graphset.node_ptr)

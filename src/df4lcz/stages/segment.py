@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..errors import ContractError
 from ..io.chips import read_chips
 from ..io.masks import MaskSet, write_masks
 from ..io.samples import read_samples
@@ -64,7 +65,7 @@ def segment_shard_file(
     lcz = read_samples(samples_path, columns=["sample_id", "lcz"]).set_index("sample_id")["lcz"]
     missing = [int(i) for i in ids if int(i) not in lcz.index]
     if missing:
-        raise ValueError(f"{chips_path}: sample(s) {missing[:5]} are not in the sample table {samples_path}")
+        raise ContractError(f"{chips_path}: sample(s) {missing[:5]} are not in the sample table {samples_path}")
     classes = lcz.loc[ids].to_numpy().astype(int)
     per_class = int(params["overlay_samples_per_class"])
     plot_mask_overlays(images, maskset, classes, overlay_path, per_class)

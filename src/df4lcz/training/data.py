@@ -25,6 +25,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import coalesce, remove_self_loops, to_undirected
 
 from ..constants import validate_lcz_code
+from ..errors import ContractError
 from ..io.chips import read_chips
 from ..io.graphs import read_graphs
 
@@ -99,7 +100,7 @@ def _check_unique(ids: np.ndarray, what: str) -> None:
     uniq, counts = np.unique(ids, return_counts=True)
     if (counts > 1).any():
         dup = uniq[counts > 1][:10].tolist()
-        raise ValueError(f"{what}: duplicate sample_id(s) {dup} across the given shard files")
+        raise ContractError(f"{what}: duplicate sample_id(s) {dup} across the given shard files")
 
 
 def load_s2_chips(files: PathLike | Iterable[PathLike], keep_ids: Collection[int] | None = None) -> S2Chips:
@@ -124,7 +125,7 @@ def load_s2_chips(files: PathLike | Iterable[PathLike], keep_ids: Collection[int
         if shape is None:
             shape = image.shape[1:]
         elif image.shape[1:] != shape:
-            raise ValueError(f"{path}: chips of shape {image.shape[1:]} differ from earlier shards {shape}")
+            raise ContractError(f"{path}: chips of shape {image.shape[1:]} differ from earlier shards {shape}")
         file_bands = shard.attrs.get("bands")
         if file_bands is not None and bands is None:
             bands = [str(b) for b in file_bands]
@@ -176,25 +177,25 @@ def load_graphs(
     for path in _as_file_list(files):
         ids, y_file, gs = read_graphs(path)
         if len(y_file) != len(ids):
-            raise ValueError(f"{path}: 'y' has {len(y_file)} values for {len(ids)} sample ids")
+            raise ContractError(f"{path}: 'y' has {len(y_file)} values for {len(ids)} sample ids")
         names = list(gs.feature_names)
         if feature_names is None:
             feature_names = names
         elif names != feature_names:
-            raise ValueError(f"{path}: node features {names} differ from earlier shards {feature_names}")
+            raise ContractError(f"{path}: node features {names} differ from earlier shards {feature_names}")
         keep = _keep_mask(ids, keep_ids)
         for g in np.flatnonzero(keep).tolist():
             sid = int(ids[g])
             x, local = gs.graph(g)
             n_nodes = int(gs.node_ptr[g + 1] - gs.node_ptr[g])
             if local.size and (local.min() < 0 or local.max() >= n_nodes):
-                raise ValueError(
+                raise ContractError(
                     f"{path}: graph of sample {sid} has edge indices outside 0..{n_nodes - 1} "
                     "(edge_index must hold local node indices per graph)"
                 )
             if labels is not None:
                 if sid not in labels:
-                    raise ValueError(f"labels: sample {sid} (from {path}) is not in the sample table")
+                    raise ContractError(f"labels: sample {sid} (from {path}) is not in the sample table")
                 code = labels[sid]
             else:
                 code = y_file[g]

@@ -14,6 +14,7 @@ from torch_geometric.data import Data
 
 from ..constants import N_CLASSES
 from ..devices import resolve_device
+from ..errors import ContractError
 from ..io.models import read_model_record
 from ..models import LCZGCN, build_s2_model
 from .gcn import gcn_logits
@@ -46,7 +47,7 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> L
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as exc:
-        raise ValueError(f"{path}: weights do not match model {name!r} {kwargs} ({exc})") from exc
+        raise ContractError(f"{path}: weights do not match model {name!r} {kwargs} ({exc})") from exc
     model.to(resolve_device(device, key="train.device")).eval()
     meta = {k: v for k, v in payload.items() if k != "state_dict"}
     return LoadedModel(model, meta)
@@ -76,7 +77,7 @@ def predict_s2(
     dev = resolve_device(device, key="train.device")
     loaded = _as_loaded(model_file, dev)
     if loaded.kind != "s2":
-        raise ValueError(f"predict_s2: {model_file} holds a {loaded.kind!r} model, not a Sentinel-2 model")
+        raise ContractError(f"predict_s2: {model_file} holds a {loaded.kind!r} model, not a Sentinel-2 model")
     X = np.asarray(X, dtype=np.float32)
     n_bands = len(loaded.meta["norm_mean"])
     if X.ndim != 4 or X.shape[-1] != n_bands:
@@ -102,7 +103,7 @@ def predict_gcn(
     dev = resolve_device(device, key="train.device")
     loaded = _as_loaded(model_file, dev)
     if loaded.kind != "gcn":
-        raise ValueError(f"predict_gcn: {model_file} holds a {loaded.kind!r} model, not the GCN")
+        raise ContractError(f"predict_gcn: {model_file} holds a {loaded.kind!r} model, not the GCN")
     graphs = list(getattr(graphs, "graphs", graphs))
     if not graphs:
         return np.zeros((0, N_CLASSES), dtype=np.float32)

@@ -49,6 +49,7 @@ from rasterio.enums import ColorInterp, MaskFlags, Resampling
 from rasterio.transform import from_origin
 from rasterio.windows import Window
 
+from ...errors import InputError
 from ...logs import get_logger, progress
 from .sources import GoogleInput, resolve_google
 from .vrt import open_google
@@ -93,19 +94,19 @@ def check_google_raster(src: rasterio.io.DatasetReader, name: str | None = None)
             better named by its input).
 
     Raises:
-        ValueError: no CRS, band count not 3 or 4, or data type not uint8 (message names the file).
+        InputError (a ValueError): no CRS, band count not 3 or 4, or data type not uint8 (message names the file).
     """
     name = name or src.name
     if src.crs is None:
-        raise ValueError(
+        raise InputError(
             f"{name}: the Google raster has no CRS; assign one (e.g. gdal_edit.py -a_srs EPSG:3857)"
         )
     if src.count not in (3, 4):
-        raise ValueError(
+        raise InputError(
             f"{name}: the Google raster has {src.count} band(s); expected 3 (RGB) or 4 (RGB + alpha)"
         )
     if any(dt != "uint8" for dt in src.dtypes):
-        raise ValueError(f"{name}: the Google raster has data type {src.dtypes[0]}; expected uint8 RGB")
+        raise InputError(f"{name}: the Google raster has data type {src.dtypes[0]}; expected uint8 RGB")
     has_alpha = src.count == 4
     if has_alpha and src.colorinterp[3] != ColorInterp.alpha:
         log.warning("%s: band 4 is not flagged as alpha (%s); using it as alpha anyway",
@@ -288,7 +289,7 @@ def chip_google(
             try:
                 pixels = src.read([1, 2, 3], window=window) if fast else _read_valid(src, info, window)
             except rasterio.errors.RasterioIOError as exc:
-                raise ValueError(
+                raise InputError(
                     f"{raster_path}: failed to read pixels (column {window.col_off}, row {window.row_off}, "
                     f"{window.width} × {window.height}) of sample {ids[i]} ({exc}); the Google raster is "
                     "truncated or corrupt: re-download or rebuild it"
@@ -309,7 +310,7 @@ def chip_google(
             images[i] = np.clip(np.rint(rgbv[:3]), 0, 255).astype(np.uint8).transpose(1, 2, 0)
             ok[i] = True
     if n and n_outside == n:
-        raise ValueError(
+        raise InputError(
             f"{raster_path}: the Google raster does not overlap any of the {n} sample squares "
             f"(raster bounds {src_bounds} in {info.crs}; samples in {sorted(set(crs_codes))})"
         )

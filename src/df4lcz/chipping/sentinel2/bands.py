@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from ...constants import S2_BANDS
+from ...errors import ConfigError, InputError
 
 #: File extensions recognised as per-band rasters in a folder.
 BAND_FILE_EXTENSIONS: tuple[str, ...] = (".jp2", ".tif", ".tiff")
@@ -59,7 +60,7 @@ def find_band_files(folder: str | os.PathLike, bands: Sequence[str] = S2_BANDS) 
 
     Raises:
         FileNotFoundError: ``folder`` does not exist.
-        ValueError: a wanted band has no file (the band is named), or one band has several
+        InputError (a ValueError): a wanted band has no file (the band is named), or one band has several
             files at the same resolution (they are listed).
     """
     root = Path(folder)
@@ -95,7 +96,7 @@ def pick_band_files(names: Sequence[str], where: str, bands: Sequence[str] = S2_
     found: dict[str, str] = {}
     missing = [b for b in bands if b not in candidates]
     if missing:
-        raise ValueError(
+        raise InputError(
             f"{where}: no file for band(s) {', '.join(repr(b) for b in missing)} "
             f"(looked recursively for *_<BAND>{{{','.join(BAND_FILE_EXTENSIONS)}}}); "
             f"bands found: {sorted(candidates) or 'none'}"
@@ -104,7 +105,7 @@ def pick_band_files(names: Sequence[str], where: str, bands: Sequence[str] = S2_
         options = sorted(candidates[band], key=lambda item: item[0])
         best = [p for res, p in options if res == options[0][0]]
         if len(best) > 1:
-            raise ValueError(
+            raise InputError(
                 f"{where}: several files for band {band!r}: {best}; point to a single granule folder"
             )
         found[band] = best[0]
@@ -118,20 +119,20 @@ def identify_bands(
     expected = ", ".join(S2_BANDS)
     if band_names is not None:
         if len(band_names) != count:
-            raise ValueError(
+            raise InputError(
                 f"{path}: band_names has {len(band_names)} names but the file has {count} bands; "
                 "give one name per band in file order"
             )
         names = [normalise_band_name(n) for n in band_names]
         unknown = [n for n, canon in zip(band_names, names) if canon is None]
         if unknown:
-            raise ValueError(f"{path}: band_names {unknown} are not Sentinel-2 band names (B01…B12, B8A)")
+            raise ConfigError(f"{path}: band_names {unknown} are not Sentinel-2 band names (B01…B12, B8A)")
         source = "band_names"
     else:
         names = [normalise_band_name(d) for d in descriptions]
         source = "band descriptions"
         if not any(names):
-            raise ValueError(
+            raise InputError(
                 f"{path}: found {count} band(s) and no band descriptions naming Sentinel-2 bands, so which band "
                 f"is which cannot be known (a 10-band file is not assumed to be in So2Sat order {expected}). "
                 "Name the bands in file order with regions[].s2_band_names (e.g. s2_band_names: "
@@ -140,10 +141,10 @@ def identify_bands(
             )
     duplicated = sorted({n for n in names if n is not None and names.count(n) > 1})
     if duplicated:
-        raise ValueError(f"{path}: band(s) {duplicated} named twice in the {source} ({list(descriptions)})")
+        raise InputError(f"{path}: band(s) {duplicated} named twice in the {source} ({list(descriptions)})")
     missing = [b for b in S2_BANDS if b not in names]
     if missing:
-        raise ValueError(
+        raise InputError(
             f"{path}: band(s) {missing} not found among the {source} {list(band_names or descriptions)} "
             f"of its {count} band(s); expected {expected}. Pass band_names=[...] to name the bands"
         )

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ...constants import S2_BANDS
+from ...errors import InputError
 from .bands import normalise_band_name, pick_band_files
 
 #: File names of the product metadata, by processing level.
@@ -109,12 +110,12 @@ def parse_product_metadata(text: bytes | str, where: str) -> ProductMetadata:
         where: the file, for messages and :attr:`ProductMetadata.metadata_file`.
 
     Raises:
-        ValueError: not XML, no quantification value, an offset for an unknown band id.
+        InputError (a ValueError): not XML, no quantification value, an offset for an unknown band id.
     """
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
-        raise ValueError(f"{where}: not a readable Sentinel-2 product metadata file ({exc})") from exc
+        raise InputError(f"{where}: not a readable Sentinel-2 product metadata file ({exc})") from exc
     found: dict[str, list[ET.Element]] = {}
     for element in root.iter():
         found.setdefault(_local(element.tag), []).append(element)
@@ -133,16 +134,16 @@ def parse_product_metadata(text: bytes | str, where: str) -> ProductMetadata:
     quant = first_text("BOA_QUANTIFICATION_VALUE") if level == "L2A" else None
     quant = quant or first_text("QUANTIFICATION_VALUE")
     if quant is None:
-        raise ValueError(
+        raise InputError(
             f"{where}: no QUANTIFICATION_VALUE / BOA_QUANTIFICATION_VALUE; expected a Sentinel-2 L1C or L2A "
             "product metadata file"
         )
     try:
         quantification = float(quant)
     except ValueError:
-        raise ValueError(f"{where}: quantification value {quant!r} is not a number") from None
+        raise InputError(f"{where}: quantification value {quant!r} is not a number") from None
     if not quantification > 0:
-        raise ValueError(f"{where}: quantification value {quantification:g} must be positive")
+        raise InputError(f"{where}: quantification value {quantification:g} must be positive")
 
     band_of_id = dict(enumerate(PRODUCT_BAND_ORDER))
     for element in found.get("Spectral_Information", []):
@@ -153,7 +154,7 @@ def parse_product_metadata(text: bytes | str, where: str) -> ProductMetadata:
     for element in found.get("BOA_ADD_OFFSET", []) + found.get("RADIO_ADD_OFFSET", []):
         band_id = element.get("band_id", "")
         if not band_id.isdigit() or int(band_id) not in band_of_id:
-            raise ValueError(f"{where}: offset for unknown band_id {band_id!r}; expected 0–12")
+            raise InputError(f"{where}: offset for unknown band_id {band_id!r}; expected 0–12")
         offsets[band_of_id[int(band_id)]] = float((element.text or "0").strip())
     return ProductMetadata(level, first_text("PROCESSING_BASELINE") or "", quantification, offsets, where)
 
@@ -175,7 +176,7 @@ def _list_files(path: Path) -> tuple[list[str], str]:
         with zipfile.ZipFile(path) as archive:
             names = sorted(n for n in archive.namelist() if not n.endswith("/"))
     except (zipfile.BadZipFile, OSError) as exc:
-        raise ValueError(f"{path}: not a readable zip file ({exc}); expected a zipped Sentinel-2 .SAFE product") from exc
+        raise InputError(f"{path}: not a readable zip file ({exc}); expected a zipped Sentinel-2 .SAFE product") from exc
     return names, f"/vsizip/{path.resolve()}/"
 
 
@@ -191,7 +192,7 @@ def open_product(path: str | os.PathLike) -> SafeProduct:
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: no product metadata file, several granules, a band missing — naming the product.
+        InputError (a ValueError): no product metadata file, several granules, a band missing — naming the product.
     """
     root = Path(path)
     if not root.exists():
@@ -201,7 +202,7 @@ def open_product(path: str | os.PathLike) -> SafeProduct:
         (n for n in names if PurePosixPath(n).name in PRODUCT_METADATA_FILES), key=lambda n: (n.count("/"), n)
     )
     if not metadata_names:
-        raise ValueError(
+        raise InputError(
             f"{root}: no {' or '.join(PRODUCT_METADATA_FILES)} found; expected a Sentinel-2 .SAFE product "
             "(folder or .zip) as ESA ships it"
         )
@@ -212,7 +213,7 @@ def open_product(path: str | os.PathLike) -> SafeProduct:
     images = [n for n in names if n.startswith(product_root) and "/IMG_DATA/" in f"/{n}"]
     granules = sorted({f"/{n}".split("/GRANULE/", 1)[1].split("/", 1)[0] for n in images if "/GRANULE/" in f"/{n}"})
     if len(granules) > 1:
-        raise ValueError(
+        raise InputError(
             f"{root}: {len(granules)} granules ({', '.join(granules)}); expected one tile per product "
             "(older multi-tile products: list each tile's band folder instead)"
         )

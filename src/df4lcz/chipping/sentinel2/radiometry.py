@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...constants import S2_BANDS, S2_REFLECTANCE_SCALE
+from ...errors import ConfigError
 from ...logs import get_logger
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ def _offsets(value: float | Sequence[float] | None, key: str) -> tuple[float, ..
         return (float(value),) * len(S2_BANDS)
     values = [float(v) for v in value]
     if len(values) != len(S2_BANDS):
-        raise ValueError(f"{key}: {len(values)} offsets; expected one number or {len(S2_BANDS)} (So2Sat order)")
+        raise ConfigError(f"{key}: {len(values)} offsets; expected one number or {len(S2_BANDS)} (So2Sat order)")
     return tuple(values)
 
 
@@ -124,7 +125,7 @@ def resolve_radiometry(
         ValueError: a scale that is not positive, an offset list of the wrong length.
     """
     if scale is not None and not scale > 0:
-        raise ValueError(f"regions[].s2_scale: {scale!r} must be a positive number (reflectance = (DN + offset) / scale)")
+        raise ConfigError(f"regions[].s2_scale: {scale!r} must be a positive number (reflectance = (DN + offset) / scale)")
     config_offsets = _offsets(offset, "regions[].s2_offset")
     if product is not None:
         meta = product.metadata

@@ -29,6 +29,7 @@ import rasterio.errors
 from rasterio.crs import CRS
 
 from ...constants import S2_CHIP_PX
+from ...errors import ConfigError, InputError
 from ...logs import get_logger
 from ..windows import square_windows
 from .products import CLASSI_CLOUD_BANDS, SCL_CLOUD_CLASSES, SCL_NODATA
@@ -103,7 +104,7 @@ def cloud_fractions(source: Sentinel2Source, bounds: np.ndarray, crs: CRS) -> np
     try:
         dataset = rasterio.open(product.cloud_mask)
     except rasterio.errors.RasterioIOError as exc:
-        raise ValueError(f"{product.cloud_mask}: cloud mask of {product.path} cannot be read ({exc})") from exc
+        raise InputError(f"{product.cloud_mask}: cloud mask of {product.path} cannot be read ({exc})") from exc
     out = np.full(n, np.nan)
     with dataset:
         for i, window in enumerate(square_windows(dataset, crs, bounds)):
@@ -139,9 +140,9 @@ class Sentinel2Scenes:
     ) -> None:
         inputs = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
         if not inputs:
-            raise ValueError("regions[].sentinel2: empty list; expected at least one Sentinel-2 input")
+            raise ConfigError("regions[].sentinel2: empty list; expected at least one Sentinel-2 input")
         if not 0.0 <= max_cloud_fraction <= 1.0:
-            raise ValueError(f"sentinel2.max_cloud_fraction: {max_cloud_fraction!r} must lie in [0, 1]")
+            raise ConfigError(f"sentinel2.max_cloud_fraction: {max_cloud_fraction!r} must lie in [0, 1]")
         self.max_cloud_fraction = float(max_cloud_fraction)
         self.sources: list[Sentinel2Source] = []
         try:
@@ -208,7 +209,7 @@ class Sentinel2Scenes:
                     continue
                 try:
                     got, chips, excluded = source.chip(samples[pick], working_crs, resampling, chip_px, tile_px)
-                except ValueError as exc:
+                except InputError as exc:
                     if len(sources) == 1 or "does not overlap any" not in str(exc):
                         raise
                     got, chips = np.zeros(0, np.int64), None

@@ -16,6 +16,7 @@ from rasterio.crs import CRS
 from rasterio.transform import Affine
 
 from ...constants import S2_BANDS, S2_CHIP_PX
+from ...errors import ConfigError, InputError
 from ...logs import get_logger
 from .bands import find_band_files, identify_bands
 from .products import SafeProduct, is_product, open_product
@@ -54,13 +55,13 @@ def _open_raster(path: Path | str) -> Any:
     try:
         dataset = rasterio.open(path)
     except rasterio.errors.RasterioIOError as exc:
-        raise ValueError(f"{path}: cannot be read as a raster ({exc})") from exc
+        raise InputError(f"{path}: cannot be read as a raster ({exc})") from exc
     if dataset.crs is None:
         dataset.close()
-        raise ValueError(f"{path}: raster has no CRS; Sentinel-2 input must be georeferenced (e.g. UTM)")
+        raise InputError(f"{path}: raster has no CRS; Sentinel-2 input must be georeferenced (e.g. UTM)")
     if dataset.transform == Affine.identity():
         dataset.close()
-        raise ValueError(f"{path}: raster has no geotransform; Sentinel-2 input must be georeferenced")
+        raise InputError(f"{path}: raster has no geotransform; Sentinel-2 input must be georeferenced")
     return dataset
 
 
@@ -143,7 +144,7 @@ def open_sentinel2(
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: a band is missing, the bands cannot be identified, a file is unreadable or
+        InputError (a ValueError): a band is missing, the bands cannot be identified, a file is unreadable or
             has no CRS — always naming the file.
     """
     root = Path(path)
@@ -153,7 +154,7 @@ def open_sentinel2(
         )
     product = open_product(root) if is_product(root) else None
     if (root.is_dir() or product is not None) and band_names is not None:
-        raise ValueError(
+        raise ConfigError(
             f"{root}: band_names (regions[].s2_band_names) applies to a multi-band file, not to a folder of "
             "per-band files or a product"
         )

@@ -17,6 +17,7 @@ from rasterio.transform import Affine
 from rasterio.windows import Window
 
 from ...constants import S2_BANDS
+from ...errors import InputError
 from ...io.chips import S2_PIXEL_SIZE_M
 from ...logs import get_logger, progress
 from .squares import GRID_TOLERANCE_PX, Squares, group_squares, resolve_working_crs, squares_from_table
@@ -166,7 +167,7 @@ def _read_window(part: RasterPart, window: Window, sample_ids: np.ndarray) -> np
     """Band-interleaved read (k, h, w) of ``part``'s bands for the samples ``sample_ids``.
 
     Raises:
-        ValueError: GDAL cannot read the window (a truncated or corrupt file whose header is
+        InputError (a ValueError): GDAL cannot read the window (a truncated or corrupt file whose header is
             intact); the message names the file, the window and the samples.
     """
     try:
@@ -174,7 +175,7 @@ def _read_window(part: RasterPart, window: Window, sample_ids: np.ndarray) -> np
     except rasterio.errors.RasterioIOError as exc:
         ids = [int(i) for i in sample_ids[:5]]
         more = f" and {len(sample_ids) - 5} more" if len(sample_ids) > 5 else ""
-        raise ValueError(
+        raise InputError(
             f"{part.path}: failed to read pixels (column {window.col_off}, row {window.row_off}, "
             f"{window.width} × {window.height}) of sample(s) {ids}{more} ({exc}); the file is truncated "
             "or corrupt: re-download or rebuild it"
@@ -222,7 +223,7 @@ def chip_source(
         overlaps, inside = sup.overlaps(width, height), sup.inside(width, height)
         if part is source.parts[0] and not overlaps.any():
             b, side = part.dataset.bounds, chip_px * S2_PIXEL_SIZE_M
-            raise ValueError(
+            raise InputError(
                 f"{part.path}: the raster (bounds {b.left:.0f}, {b.bottom:.0f}, {b.right:.0f}, {b.top:.0f} "
                 f"in {part.dataset.crs}) does not overlap any of the {n} sample squares "
                 f"(x {squares.xmin.min():.0f}..{squares.xmin.max() + side:.0f}, "

@@ -7,6 +7,7 @@ import os
 import numpy as np
 import pandas as pd
 
+from ...errors import InputError
 from ...io.graphs import GraphSet, write_graphs
 from ...io.samples import read_shard
 from ...logs import get_logger, progress
@@ -61,7 +62,7 @@ def import_graph_shard(samples: PathLike | pd.DataFrame, shard: int, out_h5: Pat
                                     desc=f"import graph shard {shard}", logger=log):
         x, a, label = read_graph_file(path)
         if label != int(code):
-            raise ValueError(f"{path}: label {label} differs from lcz {int(code)} of sample {int(sid)} in the "
+            raise InputError(f"{path}: label {label} differs from lcz {int(code)} of sample {int(sid)} in the "
                              "sample table; the dataset changed since the table was written — rerun the import")
         if x.shape[0] == 0:
             dropped.append((int(sid), f"{path}: graph without nodes"))

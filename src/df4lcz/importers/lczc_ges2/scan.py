@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ...constants import validate_lcz_code
+from ...errors import InputError
 from ...io.samples import SAMPLE_COLUMNS, write_samples
 from ...logs import get_logger, progress
 from .files import GRAPH_FILE_RE, GRAPH_Y_KEY, S2_FILE_RE, S2_LABEL_KEY, decode_label, open_npz
@@ -35,7 +36,7 @@ def _index_files(root: Path, pattern: re.Pattern[str]) -> dict[int, Path]:
             continue
         i = int(m.group(1))
         if i in found:
-            raise ValueError(f"sample {i} is stored twice: {found[i]} and {path}; keep one of them")
+            raise InputError(f"sample {i} is stored twice: {found[i]} and {path}; keep one of them")
         found[i] = path
     return found
 
@@ -73,7 +74,7 @@ def scan_lczc_ges2(root: PathLike) -> pd.DataFrame:
         log.warning("%s: %d sample(s) have only a Sentinel-2 patch (e.g. %s) and %d only a graph (e.g. %s); "
                     "they are left out", base, len(only_s2), only_s2[:5], len(only_graph), only_graph[:5])
     if not both:
-        raise ValueError(f"{base}: no sample has both sen2_image_<i>.npz and graph_<i>.npz "
+        raise InputError(f"{base}: no sample has both sen2_image_<i>.npz and graph_<i>.npz "
                          f"({len(s2_files)} patch file(s), {len(graph_files)} graph file(s))")
     lcz = np.empty(len(both), dtype=np.int64)
     for k, i in enumerate(progress(both, desc="scan LCZC-GES2", logger=log)):
@@ -83,7 +84,7 @@ def scan_lczc_ges2(root: PathLike) -> pd.DataFrame:
         code_g = decode_label(open_npz(graph_path, [GRAPH_Y_KEY])[GRAPH_Y_KEY],
                               f"{graph_path}: key '{GRAPH_Y_KEY}'")
         if code_s2 != code_g:
-            raise ValueError(f"sample {i}: label {code_s2} in {s2_path} disagrees with label {code_g} "
+            raise InputError(f"sample {i}: label {code_s2} in {s2_path} disagrees with label {code_g} "
                              f"in {graph_path}")
         lcz[k] = code_s2
     table = pd.DataFrame({

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ...constants import S2_REFLECTANCE_SCALE
+from ...errors import InputError
 from ...io.chips import IMPORTED_S2_ATTRS, write_chips
 from ...io.samples import read_shard
 from ...logs import get_logger, progress
@@ -62,7 +63,7 @@ def import_s2_shard(samples: PathLike | pd.DataFrame, shard: int, out_h5: PathLi
                                                    desc=f"import sentinel-2 shard {shard}", logger=log)):
         image, label = read_s2_patch(path)
         if label != int(code):
-            raise ValueError(f"{path}: label {label} differs from lcz {int(code)} of sample {int(sid)} in the "
+            raise InputError(f"{path}: label {label} differs from lcz {int(code)} of sample {int(sid)} in the "
                              "sample table; the dataset changed since the table was written — rerun the import")
         if not np.isfinite(image).all():
             keep[k] = False

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ...constants import SPLIT_NAMES
+from ...errors import InputError
 from ...io.samples import read_samples
 from ...io.splits import write_split
 from ...logs import get_logger
@@ -38,7 +39,7 @@ def _load_pickle(path: Path) -> Any:
         with open(path, "rb") as f:
             return pickle.load(f, encoding="latin1")
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError) as exc:
-        raise ValueError(f"{path}: not a readable pickle ({exc})") from None
+        raise InputError(f"{path}: not a readable pickle ({exc})") from None
 
 
 def _known_ids(sample_ids: Collection[int] | pd.DataFrame | PathLike) -> set[int]:
@@ -70,7 +71,7 @@ def import_split(
 
     Raises:
         FileNotFoundError: the pickle does not exist.
-        ValueError: not a dict, a key missing, non-integer ids, ids not in the sample table, or an
+        InputError (a ValueError): not a dict, a key missing, non-integer ids, ids not in the sample table, or an
             id in two splits (all naming the file).
     """
     if unknown_ids not in UNKNOWN_ID_MODES:
@@ -80,17 +81,17 @@ def import_split(
         raise FileNotFoundError(f"{path}: split pickle not found")
     obj = _load_pickle(path)
     if not isinstance(obj, Mapping):
-        raise ValueError(f"{path}: holds a {type(obj).__name__}; expected a dict with keys {list(SPLIT_KEYS)}")
+        raise InputError(f"{path}: holds a {type(obj).__name__}; expected a dict with keys {list(SPLIT_KEYS)}")
     missing = [k for k in SPLIT_KEYS if k not in obj]
     if missing:
-        raise ValueError(f"{path}: missing key(s) {missing}; found {sorted(map(str, obj))}, "
+        raise InputError(f"{path}: missing key(s) {missing}; found {sorted(map(str, obj))}, "
                          f"expected {list(SPLIT_KEYS)}")
     known = _known_ids(sample_ids)
     split_of: dict[int, str] = {}
     for key, name in SPLIT_KEYS.items():
         arr = np.asarray(obj[key]).reshape(-1)
         if arr.size and (arr.dtype.kind not in "iuf" or not np.all(np.mod(arr, 1) == 0)):
-            raise ValueError(f"{path}: key '{key}' must list integer sample ids; "
+            raise InputError(f"{path}: key '{key}' must list integer sample ids; "
                              f"found {arr[:5].tolist()} ({arr.dtype})")
         ids = arr.astype(np.int64)
         unique, counts = np.unique(ids, return_counts=True)
@@ -99,10 +100,10 @@ def import_split(
                         int((counts > 1).sum()), unique[counts > 1][:5].tolist())
         unknown = [int(i) for i in unique if int(i) not in known]
         if unknown and unknown_ids == "error":
-            raise ValueError(f"{path}: key '{key}' lists {len(unknown)} id(s) not in the sample table, e.g. "
+            raise InputError(f"{path}: key '{key}' lists {len(unknown)} id(s) not in the sample table, e.g. "
                              f"{unknown[:5]}")
         if unknown and len(unknown) == len(unique):
-            raise ValueError(f"{path}: none of the {len(unique)} id(s) of key '{key}' is in the sample table "
+            raise InputError(f"{path}: none of the {len(unique)} id(s) of key '{key}' is in the sample table "
                              f"(e.g. {unknown[:5]}); is this split file from another copy of the dataset?")
         if unknown:
             log.warning("%s: key '%s' lists %d id(s) not in the sample table (e.g. %s); dropped", path, key,
@@ -110,7 +111,7 @@ def import_split(
             unique = np.array([i for i in unique if int(i) in known], dtype=np.int64)
         both = [int(i) for i in unique if int(i) in split_of]
         if both:
-            raise ValueError(f"{path}: sample id(s) {both[:5]} appear in '{key}' and in another split "
+            raise InputError(f"{path}: sample id(s) {both[:5]} appear in '{key}' and in another split "
                              f"({sorted({split_of[i] for i in both})}); a sample must be in one split only")
         split_of.update({int(i): name for i in unique})
     table = pd.DataFrame({"sample_id": np.fromiter(split_of.keys(), dtype=np.int64, count=len(split_of)),
