@@ -12,7 +12,9 @@ Three figures, each beside the bare ``python -c "import snakemake.api"`` measure
   --forcerun valid_samples``: wall time minus the time of the stage function itself (logged by
   ``df4lcz.scripting.run_stage`` in ``logs/valid_samples.log``), i.e. the fixed cost of one job
   that needs no torch: Snakemake's start, parse and DAG, the script process, its imports, and
-  Snakemake's bookkeeping.
+  Snakemake's bookkeeping;
+* ``floor``: the same forced job of a one-rule workflow whose script does nothing (with ``log:`` and
+  ``benchmark:``): what Snakemake itself costs per job on this machine, whatever the workflow.
 
 Targets (the "light" issue): dry ≤ 2× and ≤ 400 MB; job overhead ≤ 2×.
 
@@ -105,6 +107,42 @@ def job_overhead(work: Path) -> tuple[float, float]:
     return wall, float(found[-1])
 
 
+FLOOR_SNAKEFILE = """
+rule noop:
+    output:
+        "out.txt",
+    log:
+        "logs/noop.log",
+    benchmark:
+        "benchmarks/noop.tsv"
+    script:
+        "noop.py"
+"""
+FLOOR_SCRIPT = "from pathlib import Path\nPath(snakemake.output[0]).write_text('done')\n"
+
+
+def floor_job(work: Path) -> float:
+    """Wall seconds of Snakemake's own floor: a one-rule workflow whose script does nothing, forced."""
+    (work / "Snakefile").write_text(FLOOR_SNAKEFILE, encoding="utf-8")
+    (work / "noop.py").write_text(FLOOR_SCRIPT, encoding="utf-8")
+    wall, _ = timed(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(work / "Snakefile"),
+            "--cores",
+            "1",
+            "out.txt",
+            "--forcerun",
+            "noop",
+        ],
+        cwd=work,
+    )
+    return wall
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=3, help="runs of each measurement (medians are printed)")
@@ -123,7 +161,9 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
         finished_tiny_run(work)
         # interleaved, so that each figure and its unit see the same machine load
-        bare, dry, imports, jobs = [], [], [], []
+        bare, dry, imports, jobs, floors = [], [], [], [], []
+        floor_dir = Path(tmp) / "floor"
+        floor_dir.mkdir()
         for _ in range(opts.repeat):
             bare.append(timed([sys.executable, "-c", "import snakemake.api"]))
             with tempfile.TemporaryDirectory() as empty:
@@ -135,6 +175,7 @@ def main() -> None:
                 )
             imports.append(import_seconds(modules))
             jobs.append(job_overhead(work))
+            floors.append(floor_job(floor_dir))
     bare_s = statistics.median(w for w, _ in bare)
     bare_mib = statistics.median(m for _, m in bare)
     print(f"bare import snakemake.api      {bare_s:6.2f} s   {bare_mib:6.0f} MiB", flush=True)
@@ -156,9 +197,16 @@ def main() -> None:
         f"{statistics.median(s for _, s in jobs):.3f} s, overhead {overhead:.2f} s   ratio {overhead / bare_s:.2f}x",
         flush=True,
     )
+    floor = statistics.median(floors)
+    print(
+        f"Snakemake's floor (one-rule workflow, empty script) {floor:.2f} s   ratio {floor / bare_s:.2f}x; "
+        f"this workflow's own share of a job: {overhead - floor:.2f} s",
+        flush=True,
+    )
     print(
         f"RESULT bare_s={bare_s:.3f} dry_s={dry_s:.3f} dry_ratio={dry_s / bare_s:.3f} dry_mib={dry_mib:.0f} "
-        f"imports_s={imports_s:.3f} job_overhead_s={overhead:.3f} job_ratio={overhead / bare_s:.3f}"
+        f"imports_s={imports_s:.3f} job_overhead_s={overhead:.3f} job_ratio={overhead / bare_s:.3f} "
+        f"floor_s={floor:.3f} floor_ratio={floor / bare_s:.3f}"
     )
 
 
