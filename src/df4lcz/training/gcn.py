@@ -16,13 +16,12 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch_geometric.data import Batch, Data
-from torch_geometric.loader import DataLoader
 
 from ..constants import GCN_MODEL_NAME, N_CLASSES, codes_to_index
 from ..devices import resolve_device
 from ..logs import get_logger
 from ..models import LCZGCN
+from ..pyg import Batch, Data, DataLoader
 from .loop import EVAL_BATCH_SIZE, TrainResult, fit
 from .params import GCN_PARAM_KEYS, check_params
 
