@@ -165,7 +165,11 @@ def main() -> None:
     parser.add_argument("--demo-rounds", type=int, default=3,
                         help="alternated before/after rounds of the demo line (0 = skip it); each round times "
                              "--steps steps per setting")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's, one per core; a train job uses its rule's threads)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     devices = []
     if args.device in ("all", "cpu"):
         devices.append(torch.device("cpu"))
