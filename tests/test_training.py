@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import h5py
@@ -10,7 +11,6 @@ import pandas as pd
 import pytest
 import torch
 from helpers.labels import labels_for
-from torch_geometric.data import Data
 
 from df4lcz.config import schema_defaults
 from df4lcz.constants import S2_BANDS, codes_to_index
@@ -18,6 +18,8 @@ from df4lcz.io.history import write_history
 from df4lcz.io.models import save_model
 from df4lcz.io.predictions import MODEL_FLOAT_FORMAT, PREDICTION_COLUMNS, predictions_frame, write_predictions
 from df4lcz.io.splits import read_split
+from df4lcz.pyg import Data
+from df4lcz.scripting import Job, NamedFiles
 from df4lcz.training import LoadedModel, load_model, predict_gcn, predict_s2, train_gcn, train_s2
 from df4lcz.training.data import (
     GraphSamples,
@@ -25,8 +27,11 @@ from df4lcz.training.data import (
     load_s2_chips,
     split_of,
 )
+from df4lcz.training.determinism import deterministic
+from df4lcz.training.gcn import GCNAdapter, gcn_logits
 from df4lcz.training.history import plot_history
 from df4lcz.training.params import GCN_PARAM_KEYS, S2_PARAM_KEYS, check_params
+from df4lcz.training.runtime import configure_cpu_job
 from df4lcz.training.s2 import band_statistics, transform_batch
 
 N_CLASSES = 17
@@ -404,3 +409,63 @@ def test_read_split_and_labels(tmp_path):
     pd.DataFrame({"id": [1], "split": ["val"]}).to_csv(path, index=False)
     with pytest.raises(ValueError, match=r"missing column\(s\) \['sample_id'\]"):
         read_split(path)
+
+
+# ---------------------------------------------------------------- CPU job settings
+
+
+@pytest.fixture
+def restore_threads():
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def test_configure_cpu_job_sets_torch_threads(restore_threads):
+    configure_cpu_job(1)
+    assert torch.get_num_threads() == 1
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(ValueError, match="threads must be a positive integer"):
+            configure_cpu_job(bad)
+
+
+@pytest.mark.parametrize("stage_name", ["train", "predict"])
+def test_train_and_predict_stages_run_on_the_rules_threads(monkeypatch, restore_threads, stage_name):
+    stage = importlib.import_module(f"df4lcz.stages.{stage_name}")
+    seen = []
+    worker = "train_model_files" if stage_name == "train" else "predict_model_files"
+    monkeypatch.setattr(stage, worker, lambda *a, **k: seen.append(torch.get_num_threads()))
+    monkeypatch.setattr(stage, "training_data_spec", lambda *a: {}, raising=False)
+    files = {"data": ["chips.h5"], "split": "s.csv", "samples": "s.parquet", "valid": "v.csv", "model": "m.pt"}
+    outs = {"model": "m.pt", "history": "h.csv", "curve": "c.png", "predictions": "p.csv"}
+    job = Job(rule=stage_name, input=NamedFiles(["chips.h5"], files), output=NamedFiles(list(outs.values()), outs),
+              params={"train": {}, "seed": 1, "device": "cpu", "window": {}},
+              wildcards={"model": "resnet11_3d", "strategy": "random"}, log=NamedFiles([]), threads=1)
+    stage.run(job)
+    assert seen == [1]
+
+
+def test_deterministic_block_skips_the_nan_fill_and_restores_settings():
+    fill_before = torch.utils.deterministic.fill_uninitialized_memory
+    det_before = torch.are_deterministic_algorithms_enabled()
+    with deterministic(0, torch.device("cpu")):
+        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.utils.deterministic.fill_uninitialized_memory is False
+    assert torch.utils.deterministic.fill_uninitialized_memory == fill_before
+    assert torch.are_deterministic_algorithms_enabled() == det_before
+
+
+def test_gcn_validation_batches_are_collated_once_and_give_the_logits_of_gcn_logits(gcn_data):
+    va = gcn_data[1][:20]
+    adapter = GCNAdapter({"in_features": 5, "hidden": 8, "n_layers": 2, "n_classes": N_CLASSES}, gcn_data[0][:10],
+                         va, batch_size=8, device=torch.device("cpu"))
+    torch.manual_seed(0)
+    model = adapter.build_model()
+    first = adapter.val_logits(model)
+    batches = adapter._val_batches
+    assert first.shape == (20, N_CLASSES)
+    assert adapter.val_logits(model) is not first and adapter._val_batches is batches
+    torch.testing.assert_close(adapter.val_logits(model), gcn_logits(model, va, torch.device("cpu")), rtol=0, atol=0)
+    # batches of 7 graphs give each graph the logits it gets alone
+    alone = torch.cat([gcn_logits(model, [g], torch.device("cpu")) for g in va])
+    torch.testing.assert_close(gcn_logits(model, va, torch.device("cpu"), batch_size=7), alone)

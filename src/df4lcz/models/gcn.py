@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch_geometric.nn import GCNConv, global_mean_pool
 
 from ..constants import N_CLASSES
+from ..pyg import GCNConv, global_mean_pool
 
 #: Default node features (mean R, G, B and bounding-box centre x, y).
 DEFAULT_NODE_FEATURES: int = 5

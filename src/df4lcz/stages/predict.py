@@ -17,6 +17,7 @@ from ..io.predictions import MODEL_FLOAT_FORMAT, predictions_frame, write_predic
 from ..logs import get_logger
 from ..scripting import Job
 from ..training import load_model, predict_gcn, predict_s2
+from ..training.runtime import configure_cpu_job
 from ..training.stream import load_stream
 
 #: The logger of the train and predict stages (their log lines keep the name ``df4lcz.experiment``).
@@ -27,6 +28,7 @@ PathLike = str | os.PathLike
 
 def run(job: Job) -> None:
     """Predict with ``job.input.model`` and write ``job.output.predictions``."""
+    configure_cpu_job(job.threads, log)
     predict_model_files(job.input.model, job.wildcards["model"], list(job.input.data), job.input.split,
                         job.input.samples, job.input.valid, job.output.predictions, device=job.params["device"])
 

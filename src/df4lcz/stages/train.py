@@ -20,6 +20,7 @@ from ..scripting import Job
 from ..training import TrainResult, train_gcn, train_s2
 from ..training.data_spec import training_data_spec
 from ..training.history import plot_history
+from ..training.runtime import configure_cpu_job
 from ..training.stream import load_stream
 
 #: The logger of the train and predict stages (their log lines keep the name ``df4lcz.experiment``).
@@ -30,6 +31,7 @@ PathLike = str | os.PathLike
 
 def run(job: Job) -> None:
     """Train ``job.wildcards["model"]`` on ``job.input.data`` with the ``train.s2``/``train.gcn`` slice."""
+    configure_cpu_job(job.threads, log)
     train_model_files(
         job.wildcards["model"], list(job.input.data), job.input.split, job.input.samples, job.input.valid,
         params=job.params["train"], seed=job.params["seed"], device=job.params["device"],

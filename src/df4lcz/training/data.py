@@ -21,13 +21,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
-from torch_geometric.data import Data
-from torch_geometric.utils import coalesce, remove_self_loops, to_undirected
 
 from ..constants import validate_lcz_code
 from ..errors import ContractError
 from ..io.chips import read_chips
 from ..io.graphs import read_graphs
+from ..pyg import Data, coalesce, remove_self_loops, to_undirected
 
 PathLike = str | os.PathLike
 

@@ -16,13 +16,12 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch_geometric.data import Batch, Data
-from torch_geometric.loader import DataLoader
 
 from ..constants import GCN_MODEL_NAME, N_CLASSES, codes_to_index
 from ..devices import resolve_device
 from ..logs import get_logger
 from ..models import LCZGCN
+from ..pyg import Batch, Data, DataLoader
 from .loop import EVAL_BATCH_SIZE, TrainResult, fit
 from .params import GCN_PARAM_KEYS, check_params
 
@@ -54,12 +53,22 @@ def gcn_forward(model: nn.Module, batch: Batch, device: torch.device) -> torch.T
     return model(batch.x.float(), batch.edge_index, batch.batch, batch.num_graphs)
 
 
+def eval_batches(graphs: Sequence[Data], batch_size: int = EVAL_BATCH_SIZE) -> list[Batch]:
+    """``graphs`` collated in order into batches of ``batch_size`` (the last one may be smaller)."""
+    graphs = list(graphs)
+    return [Batch.from_data_list(graphs[i : i + batch_size]) for i in range(0, len(graphs), batch_size)]
+
+
 @torch.no_grad()
+def batches_logits(model: nn.Module, batches: Iterable[Batch], device: torch.device) -> torch.Tensor:
+    """Logits ``(G, C)`` (on CPU) of collated ``batches`` in order, eval mode."""
+    model.eval()
+    return torch.cat([gcn_forward(model, b, device).float().cpu() for b in batches])
+
+
 def gcn_logits(model: nn.Module, graphs: Sequence[Data], device: torch.device, batch_size: int = EVAL_BATCH_SIZE) -> torch.Tensor:
     """Logits ``(G, C)`` (on CPU) of ``graphs`` in order, eval mode."""
-    model.eval()
-    loader = DataLoader(list(graphs), batch_size=batch_size, shuffle=False)
-    return torch.cat([gcn_forward(model, b, device).float().cpu() for b in loader])
+    return batches_logits(model, eval_batches(graphs, batch_size), device)
 
 
 def graph_labels(graphs: Sequence[Data]) -> torch.Tensor:
@@ -72,6 +81,7 @@ class GCNAdapter:
 
     One shuffling ``DataLoader`` on the loop's generator, made at the first epoch (after the
     network and optimiser) and reused; the batch loss is the cross-entropy summed over the graphs.
+    The validation graphs are collated once, at the first validation, and reused every epoch.
     """
 
     reduction = "sum"
@@ -84,6 +94,7 @@ class GCNAdapter:
         self.y_val = graph_labels(val_graphs)
         self.batch_size, self.device = batch_size, device
         self._loader: DataLoader | None = None
+        self._val_batches: list[Batch] | None = None
 
     def build_model(self) -> nn.Module:
         return LCZGCN(**self.model_kwargs).to(self.device)
@@ -98,7 +109,9 @@ class GCNAdapter:
         return gcn_forward(model, batch, self.device), yb, int(batch.num_graphs)
 
     def val_logits(self, model: nn.Module) -> torch.Tensor:
-        return gcn_logits(model, self.val_graphs, self.device)
+        if self._val_batches is None:
+            self._val_batches = eval_batches(self.val_graphs)
+        return batches_logits(model, self._val_batches, self.device)
 
 
 def train_gcn(

@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch_geometric.data import Data
 
 from ..constants import N_CLASSES
 from ..devices import resolve_device
 from ..errors import ContractError
 from ..io.models import read_model_record
 from ..models import LCZGCN, build_s2_model
+from ..pyg import Data
 from .gcn import gcn_logits
 from .loop import EVAL_BATCH_SIZE
 from .s2 import s2_logits
