@@ -11,8 +11,12 @@ from __future__ import annotations
 import warnings
 
 with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning,
-                            module=r"torch\.jit\._script")
+    warnings.filterwarnings(
+        "ignore",
+        message=r"`torch\.jit\.script` is deprecated",
+        category=FutureWarning,
+        module=r"torch\.jit\._script",
+    )
     import torch_geometric
     from torch_geometric.data import Batch, Data
     from torch_geometric.loader import DataLoader

@@ -29,13 +29,13 @@ def deterministic(seed: int, device: torch.device) -> Iterator[torch.Generator]:
     prev_det = torch.are_deterministic_algorithms_enabled()
     prev_warn = torch.is_deterministic_algorithms_warn_only_enabled()
     prev_cudnn = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
-    prev_fill = torch.utils.deterministic.fill_uninitialized_memory
+    prev_fill = torch.utils.deterministic.fill_uninitialized_memory  # type: ignore[attr-defined]
     torch.manual_seed(int(seed))
     gen = torch.Generator().manual_seed(int(seed))
     try:
         if device.type == "cpu":
             torch.use_deterministic_algorithms(True)
-            torch.utils.deterministic.fill_uninitialized_memory = False
+            torch.utils.deterministic.fill_uninitialized_memory = False  # type: ignore[attr-defined]
         else:
             torch.backends.cudnn.deterministic = True
             torch.backends.cudnn.benchmark = False
@@ -43,4 +43,4 @@ def deterministic(seed: int, device: torch.device) -> Iterator[torch.Generator]:
     finally:
         torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = prev_cudnn
-        torch.utils.deterministic.fill_uninitialized_memory = prev_fill
+        torch.utils.deterministic.fill_uninitialized_memory = prev_fill  # type: ignore[attr-defined]

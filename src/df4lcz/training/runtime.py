@@ -49,7 +49,9 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError):
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return bool(mallopt(_M_MMAP_THRESHOLD, HEAP_KEEP_BYTES)) and bool(mallopt(_M_TRIM_THRESHOLD, HEAP_KEEP_BYTES))
+    return bool(mallopt(_M_MMAP_THRESHOLD, HEAP_KEEP_BYTES)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, HEAP_KEEP_BYTES)
+    )
 
 
 def configure_cpu_job(threads: int, log: logging.Logger | None = None) -> None:
@@ -59,5 +61,8 @@ def configure_cpu_job(threads: int, log: logging.Logger | None = None) -> None:
     torch.set_num_threads(threads)
     kept = keep_freed_memory()
     if log is not None:
-        log.info("torch CPU threads %d; freed memory kept for reuse: %s", torch.get_num_threads(),
-                 "yes" if kept else "no (not glibc)")
+        log.info(
+            "torch CPU threads %d; freed memory kept for reuse: %s",
+            torch.get_num_threads(),
+            "yes" if kept else "no (not glibc)",
+        )
