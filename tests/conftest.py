@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 import rasterio
 from helpers.logs import kept_records
+from helpers.workflow import copy_run, output_state, run_tiny_workflow
 from rasterio.transform import from_origin
 from shapely.geometry import Polygon, box
 
@@ -70,3 +72,23 @@ def tiny_region(tmp_path: Path) -> dict:
 def records():
     """Log records (INFO and above) of the package logger during the test (it may not propagate to caplog)."""
     yield from kept_records()
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Iterator[Path]:
+    """The whole tiny workflow (``tests/data/tiny.yaml``, ``all``), run once per pytest session.
+
+    Shared by every test that only reads a finished run: do not change its files (``tiny_run_copy``
+    gives a private copy to change).
+    """
+    work = run_tiny_workflow(tmp_path_factory.mktemp("tiny_run"))
+    before = output_state(work)
+    yield work
+    changed = sorted(set(before.items()) ^ set(output_state(work).items()))
+    assert not changed, f"a test changed the shared tiny run (use tiny_run_copy): {changed[:10]}"
+
+
+@pytest.fixture()
+def tiny_run_copy(tiny_run, tmp_path) -> Path:
+    """A private copy of the shared tiny run (files, modification times and ``.snakemake`` metadata)."""
+    return copy_run(tiny_run, tmp_path / "tiny_run")
