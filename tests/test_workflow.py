@@ -140,8 +140,9 @@ def test_tiny_sam_backend_in_workflow(tmp_path):
     """The SAM backend runs in the workflow (tiny random-weight SAM from segment-anything's modules);
     its masks equal SamAutomaticMaskGenerator.generate called directly with the same settings.
 
-    What the SAM backend changes is upstream of training, so the run is cut short after it: no map
-    (``map.enabled: false``; the tiles would segment again), one split strategy, the shortest training."""
+    The SAM backend changes what is upstream of training, so the run is kept short after it: a city of
+    2 × 2 patches (11 samples, one shard), no map (``map.enabled: false``; the tiles would segment
+    again), one split strategy, the shortest training."""
     from segment_anything import SamAutomaticMaskGenerator
 
     from df4lcz.io.chips import read_chips
@@ -152,9 +153,11 @@ def test_tiny_sam_backend_in_workflow(tmp_path):
     ckpt = build_tiny_sam_checkpoint(tmp_path / "sam_tiny.pth", seed=0)
     sam = dict(model_type="tiny", checkpoint=str(ckpt), device="cpu", points_per_side=4, pred_iou_thresh=0.0,
                stability_score_thresh=0.0, box_nms_thresh=0.9, crop_n_layers=0, min_mask_region_area=0)
-    # random weights give about half the chips a single mask (27 of 55 measured): a degenerate run the
+    tiny = yaml.safe_load(TINY.read_text())
+    # random weights give about half the chips a single mask (7 of 11 measured): a degenerate run the
     # summary warns about; the limit is raised so that it still runs through
-    config = tiny_config(tmp_path / "sam.yaml", segment={"backend": "sam", "sam": sam, "min_area": 50, "max_masks": 50},
+    config = tiny_config(tmp_path / "sam.yaml", demo={**tiny["demo"], "patches_per_side": 2},
+                         segment={"backend": "sam", "sam": sam, "min_area": 50, "max_masks": 50},
                          graphs={"max_single_node_fraction": 0.9}, map={"enabled": False},
                          splits={"strategies": ["random"]},
                          train={"device": "cpu", "s2": {"base_width": 4, "epochs": 1, "batch_size": 16},
