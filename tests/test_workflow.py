@@ -37,15 +37,19 @@ def test_tiny_run_predictions_and_metrics(tiny_run):
     res = tiny_run / "results"
     valid = set(pd.read_csv(res / "valid_samples.csv").sample_id)
     metrics = pd.read_csv(res / "tables" / "metrics.csv")
+    samples = pd.read_parquet(res / "samples.parquet", columns=["sample_id", "lcz"]).set_index("sample_id")
     models = ["resnet11_3d", "gcn", "df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned"]
     assert sorted(zip(metrics.strategy, metrics.model)) == sorted((s, m) for s in ("random", "polygon")
                                                                   for m in models)
     for strategy in ("random", "polygon"):
         split = pd.read_csv(res / "splits" / f"{strategy}.csv")
         expected = split[split.split.isin(["val", "test"]) & split.sample_id.isin(valid)]
+        assert len(expected) > 0
         for model in models:
             pred = pd.read_csv(res / "predictions" / strategy / f"{model}.csv")
             assert sorted(pred.sample_id) == sorted(expected.sample_id)
+            assert (pred.set_index("sample_id").split == expected.set_index("sample_id").split).all()
+            np.testing.assert_array_equal(pred.y_true, samples.loc[pred.sample_id, "lcz"])
             proba = pred[[f"p_{c}" for c in range(1, 18)]].to_numpy()
             np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-4)
             np.testing.assert_array_equal(pred.y_pred, proba.argmax(axis=1) + 1)
