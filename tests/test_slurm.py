@@ -7,8 +7,11 @@ SLURM's formats, so the plugin's own submission, status, failure and cancel code
 * the fakes alone (fast);
 * the plugin on a two-rule Snakefile: a failing job is reported as ``FAILED``, a GPU request
   reaches ``sbatch`` and the job step, and Ctrl-C cancels a running job with ``scancel``;
-* the tiny workflow through ``profiles/slurm`` (placeholders filled in as a user would), every
-  job submitted with the resources its rule and the profile declare (``slow``).
+* jobs of the tiny workflow through ``profiles/slurm`` (placeholders filled in as a user would):
+  in a copy of the session's shared tiny run, a map tile and a prediction (GPU rules) and a fusion
+  (CPU rule) are rerun, each submitted with the resources its rule and the profile declare, and
+  they rewrite their outputs with the local run's contents (``slow``). The profile's resources of
+  every other rule are checked on its dry run (``tests/test_cluster.py``).
 """
 
 from __future__ import annotations
@@ -20,15 +23,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+import rasterio
 import yaml
 from helpers import fake_slurm
+from helpers.workflow import assert_same_file, copy_run, output_state
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "tests" / "data" / "tiny.yaml"
@@ -277,10 +281,14 @@ def test_slurm_plugin_cancels_running_jobs_on_interrupt(mini):
 
 
 # --------------------------------------------------------------------------------------------
-# the tiny workflow through profiles/slurm
+# jobs of the tiny workflow through profiles/slurm
 
-STRATEGIES = ("random", "polygon")
-MODELS = ("resnet11_3d", "gcn", "df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned")
+#: Jobs rerun through the profile in a copy of the shared tiny run (``--force``: these jobs only, none
+#: upstream of another): a map tile and a prediction (GPU rules, 4 threads in the profile) and a fusion
+#: (CPU rule, the profile's default runtime and the rule's memory).
+SLURM_TARGETS = {"lcz_map_tile": "results/maps/tiles/demo_city_1/r0c0.tif",
+                 "predict": "results/predictions/polygon/gcn.csv",
+                 "fuse": "results/predictions/random/df4lcz.csv"}
 
 
 def filled_profile(dest: Path) -> Path:
@@ -312,58 +320,51 @@ def submitted_jobs(log: str) -> dict[int, dict]:
 
 
 @pytest.fixture(scope="module")
-def slurm_run(tmp_path_factory) -> SimpleNamespace:
+def slurm_run(tiny_run, tmp_path_factory) -> SimpleNamespace:
     pytest.importorskip("snakemake_executor_plugin_slurm")
     root = tmp_path_factory.mktemp("slurm_workflow")
-    work, state = root / "work", root / "state"
+    work, state = copy_run(tiny_run, root / "work"), root / "state"
+    before = output_state(work)
     profile = filled_profile(root / "profile")
     env = fake_slurm.install(root / "bin", state, partition_names=PARTITIONS, account_names=[ACCOUNT])
-    cmd = [*SNAKEMAKE, "all", "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
-           "--configfile", str(TINY), "--workflow-profile", str(profile), "--jobs", "2", *FAST_POLLING]
+    cmd = [*SNAKEMAKE, "--force", *SLURM_TARGETS.values(), "--snakefile", str(REPO / "Snakefile"), "--directory",
+           str(work), "--configfile", str(TINY), "--workflow-profile", str(profile), "--jobs", "2", *FAST_POLLING]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=WORKFLOW_HANG_GUARD_S)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-5000:]
+    after = output_state(work)
     return SimpleNamespace(work=work, state=state, log=log, profile=yaml.safe_load((profile / "config.yaml").read_text()),
                            jobs=fake_slurm.read_jsonl(state / "sbatch.jsonl"),
-                           steps={s["job_id"]: s for s in fake_slurm.read_jsonl(state / "srun.jsonl")})
+                           steps={s["job_id"]: s for s in fake_slurm.read_jsonl(state / "srun.jsonl")},
+                           rewritten=sorted(rel for rel in after if after[rel] != before.get(rel)))
 
 
 @pytest.mark.slow
-def test_slurm_profile_run_outputs(slurm_run):
-    res = slurm_run.work / "results"
-    metrics = pd.read_csv(res / "tables" / "metrics.csv")
-    assert sorted(zip(metrics.strategy, metrics.model)) == sorted((s, m) for s in STRATEGIES for m in MODELS)
-    assert metrics.OA.between(0, 100).all()
-    valid = pd.read_csv(res / "valid_samples.csv")
-    valid_ids = set(valid.sample_id[valid.valid])
-    samples = pd.read_parquet(res / "samples.parquet", columns=["sample_id", "lcz"]).set_index("sample_id")
-    for strategy in STRATEGIES:
-        split = pd.read_csv(res / "splits" / f"{strategy}.csv")
-        expected = split[split.split.isin(["val", "test"]) & split.sample_id.isin(valid_ids)]
-        for model in MODELS:
-            pred = pd.read_csv(res / "predictions" / strategy / f"{model}.csv")
-            assert sorted(pred.sample_id) == sorted(expected.sample_id), (strategy, model)
-            assert (pred.y_true.to_numpy() == samples.loc[pred.sample_id, "lcz"].to_numpy()).all()
-            row = metrics[(metrics.strategy == strategy) & (metrics.model == model)].iloc[0]
-            assert row.n_test == (expected.split == "test").sum()
-    (tif,) = (res / "maps").glob("*_lcz.tif")
-    assert tif.stat().st_size > 0
-    assert (res / "summary.md").read_text().strip()
+def test_slurm_profile_run_outputs(slurm_run, tiny_run):
+    """The jobs run through SLURM rewrote their outputs with what the local run made, and nothing else."""
+    made = [rel for rel in slurm_run.rewritten if rel.startswith("results/")]
+    fuse_outputs = [f"results/predictions/random/{name}.csv" for name in (
+        "df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned", "alpha_curve", "fusion")]
+    assert sorted(made) == sorted([SLURM_TARGETS["lcz_map_tile"], SLURM_TARGETS["predict"], *fuse_outputs])
+    for rel in made:
+        assert_same_file(slurm_run.work / rel, tiny_run / rel)
+    pred = pd.read_csv(slurm_run.work / SLURM_TARGETS["predict"])
+    split = pd.read_csv(slurm_run.work / "results" / "splits" / "polygon.csv")
+    valid = pd.read_csv(slurm_run.work / "results" / "valid_samples.csv")
+    expected = split[split.split.isin(["val", "test"]) & split.sample_id.isin(valid.sample_id[valid.valid])]
+    assert len(pred) > 0 and sorted(pred.sample_id) == sorted(expected.sample_id)
+    samples = pd.read_parquet(slurm_run.work / "results" / "samples.parquet", columns=["sample_id", "lcz"])
+    assert (pred.y_true.to_numpy() == samples.set_index("sample_id").loc[pred.sample_id, "lcz"].to_numpy()).all()
+    with rasterio.open(slurm_run.work / SLURM_TARGETS["lcz_map_tile"]) as tile:
+        assert tile.count == 17 and tile.width == tile.height == 6
 
 
 @pytest.mark.slow
 def test_slurm_profile_every_job_went_through_sbatch(slurm_run):
     log, jobs = slurm_run.log, slurm_run.jobs
     started = re.findall(r"^(localrule|rule|checkpoint) (\w+):$", log, flags=re.M)
-    assert [name for kind, name in started if kind == "localrule"] == ["all"]  # the target, no script
-    assert sorted(r["rule"] for r in jobs) == sorted(name for kind, name in started if kind != "localrule")
-    counts = Counter(r["rule"] for r in jobs)
-    n_shards = pd.read_parquet(slurm_run.work / "results" / "samples.parquet", columns=["shard"]).shard.nunique()
-    assert counts["train"] == counts["predict"] == 2 * len(STRATEGIES)
-    assert counts["segment"] == counts["graphs"] == counts["chip_google"] == counts["chip_sentinel2"] == n_shards
-    assert counts["lcz_map"] == counts["lcz_map_plan"] == counts["demo_city"] == counts["samples"] == 1
-    tiles = list((slurm_run.work / "results" / "maps" / "tiles" / "demo_city_1").glob("r*c*.tif"))
-    assert counts["lcz_map_tile"] == len(tiles) > 1
+    assert [name for kind, name in started if kind == "localrule"] == []  # nothing ran in the main process
+    assert sorted(r["rule"] for r in jobs) == sorted(name for _, name in started) == sorted(SLURM_TARGETS)
     # one run id as job name; every job ran its step through srun and ended COMPLETED
     assert len({r["job_name"] for r in jobs}) == 1
     for job in jobs:
@@ -373,6 +374,7 @@ def test_slurm_profile_every_job_went_through_sbatch(slurm_run):
     queries = fake_slurm.read_jsonl(slurm_run.state / "queries.jsonl")
     assert queries and all(q["command"] == "sacct" and "--format=JobIdRaw,State" in q["argv"]
                            and q["argv"][q["argv"].index("--name") + 1] == jobs[0]["job_name"] for q in queries)
+    assert {i for q in queries for i in q["ids"]} <= {str(j["id"]) for j in jobs}
     assert not (slurm_run.state / "scancel.jsonl").exists()
 
 
@@ -412,8 +414,8 @@ def test_slurm_profile_resources_reach_sbatch(slurm_run):
         assert step["ntasks"] == 1
     # spot checks against the profile file's literal values
     by_rule = {j["rule"]: j for j in slurm_run.jobs}
-    assert (by_rule["train"]["minutes"], by_rule["train"]["mem_mb"], by_rule["train"]["cpus_per_task"]) == (720, 32000, 8)
-    assert (by_rule["segment"]["minutes"], by_rule["segment"]["mem_mb"]) == (240, 16000)
-    assert (by_rule["lcz_map_tile"]["minutes"], by_rule["lcz_map_tile"]["cpus_per_task"]) == (120, 4)
-    assert (by_rule["lcz_map"]["minutes"], by_rule["lcz_map"]["mem_mb"]) == (60, 4000)
+    assert (by_rule["lcz_map_tile"]["minutes"], by_rule["lcz_map_tile"]["mem_mb"],
+            by_rule["lcz_map_tile"]["cpus_per_task"]) == (120, 16000, 4)
+    assert (by_rule["predict"]["minutes"], by_rule["predict"]["mem_mb"], by_rule["predict"]["cpus_per_task"]) == (
+        60, 16000, 4)
     assert (by_rule["fuse"]["minutes"], by_rule["fuse"]["mem_mb"]) == (60, 1000)  # default runtime, rule's memory

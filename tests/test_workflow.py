@@ -5,35 +5,18 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import h5py
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from helpers.workflow import REPO, SNAKEMAKE, TINY, snakemake, tiny_config
 
 from df4lcz.io.checks import read_checks
 
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-
-
-def snakemake(workdir: Path, *args: str, configfile: Path = REPO / "tests" / "data" / "tiny.yaml",
-              check: bool = True) -> subprocess.CompletedProcess:
-    cmd = [*SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(configfile), *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3000)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
-    return proc
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("wf")
-    snakemake(work, "--cores", "2", "all")
-    return work
+# ``tiny_run`` (tests/conftest.py): the whole tiny workflow, run once per session and shared; tests that
+# change a run use ``tiny_run_copy``.
 
 
 @pytest.mark.slow
@@ -54,15 +37,19 @@ def test_tiny_run_predictions_and_metrics(tiny_run):
     res = tiny_run / "results"
     valid = set(pd.read_csv(res / "valid_samples.csv").sample_id)
     metrics = pd.read_csv(res / "tables" / "metrics.csv")
+    samples = pd.read_parquet(res / "samples.parquet", columns=["sample_id", "lcz"]).set_index("sample_id")
     models = ["resnet11_3d", "gcn", "df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned"]
     assert sorted(zip(metrics.strategy, metrics.model)) == sorted((s, m) for s in ("random", "polygon")
                                                                   for m in models)
     for strategy in ("random", "polygon"):
         split = pd.read_csv(res / "splits" / f"{strategy}.csv")
         expected = split[split.split.isin(["val", "test"]) & split.sample_id.isin(valid)]
+        assert len(expected) > 0
         for model in models:
             pred = pd.read_csv(res / "predictions" / strategy / f"{model}.csv")
             assert sorted(pred.sample_id) == sorted(expected.sample_id)
+            assert (pred.set_index("sample_id").split == expected.set_index("sample_id").split).all()
+            np.testing.assert_array_equal(pred.y_true, samples.loc[pred.sample_id, "lcz"])
             proba = pred[[f"p_{c}" for c in range(1, 18)]].to_numpy()
             np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-4)
             np.testing.assert_array_equal(pred.y_pred, proba.argmax(axis=1) + 1)
@@ -99,10 +86,7 @@ def test_rerun_is_noop(tiny_run):
 
 @pytest.mark.slow
 def test_graph_param_change_reruns_only_graphs_and_downstream(tiny_run, tmp_path):
-    override = tmp_path / "override.yaml"
-    cfg = yaml.safe_load((REPO / "tests" / "data" / "tiny.yaml").read_text())
-    cfg["graphs"] = {"tolerance_px": 5}
-    override.write_text(yaml.safe_dump(cfg))
+    override = tiny_config(tmp_path / "override.yaml", graphs={"tolerance_px": 5})
     proc = snakemake(tiny_run, "--cores", "1", "all", "-n", "--quiet", "rules", configfile=override)
     text = proc.stdout + proc.stderr
     counts = dict(re.findall(r"^(\w+)\s+(\d+)\s*$", text, flags=re.M))
@@ -115,12 +99,12 @@ def test_graph_param_change_reruns_only_graphs_and_downstream(tiny_run, tmp_path
 
 
 @pytest.mark.slow
-def test_script_runs_alone_from_saved_job(tiny_run):
-    out = tiny_run / "results" / "splits" / "polygon.csv"
+def test_script_runs_alone_from_saved_job(tiny_run_copy):
+    out = tiny_run_copy / "results" / "splits" / "polygon.csv"
     before = out.read_bytes()
     out.unlink()
-    job = tiny_run / "logs" / "splits" / "polygon.log.job.json"
-    subprocess.run([sys.executable, str(REPO / "workflow_scripts" / "splits.py"), str(job)], cwd=tiny_run,
+    job = tiny_run_copy / "logs" / "splits" / "polygon.log.job.json"
+    subprocess.run([sys.executable, str(REPO / "workflow_scripts" / "splits.py"), str(job)], cwd=tiny_run_copy,
                    check=True, capture_output=True)
     assert out.read_bytes() == before
 
@@ -158,7 +142,11 @@ def test_every_rule_has_log_and_benchmark():
 @pytest.mark.slow
 def test_tiny_sam_backend_in_workflow(tmp_path):
     """The SAM backend runs in the workflow (tiny random-weight SAM from segment-anything's modules);
-    its masks equal SamAutomaticMaskGenerator.generate called directly with the same settings."""
+    its masks equal SamAutomaticMaskGenerator.generate called directly with the same settings.
+
+    The SAM backend changes what is upstream of training, so the run is kept short after it: a city of
+    2 × 2 patches (11 samples, one shard), no map (``map.enabled: false``; the tiles would segment
+    again), one split strategy, the shortest training."""
     from segment_anything import SamAutomaticMaskGenerator
 
     from df4lcz.io.chips import read_chips
@@ -169,13 +157,15 @@ def test_tiny_sam_backend_in_workflow(tmp_path):
     ckpt = build_tiny_sam_checkpoint(tmp_path / "sam_tiny.pth", seed=0)
     sam = dict(model_type="tiny", checkpoint=str(ckpt), device="cpu", points_per_side=4, pred_iou_thresh=0.0,
                stability_score_thresh=0.0, box_nms_thresh=0.9, crop_n_layers=0, min_mask_region_area=0)
-    cfg = yaml.safe_load((REPO / "tests" / "data" / "tiny.yaml").read_text())
-    cfg["segment"] = {"backend": "sam", "sam": sam, "min_area": 50, "max_masks": 50}
-    # random weights give about half the chips a single mask (27 of 55 measured): a degenerate run the
+    tiny = yaml.safe_load(TINY.read_text())
+    # random weights give about half the chips a single mask (7 of 11 measured): a degenerate run the
     # summary warns about; the limit is raised so that it still runs through
-    cfg["graphs"] = {"max_single_node_fraction": 0.9}
-    config = tmp_path / "sam.yaml"
-    config.write_text(yaml.safe_dump(cfg))
+    config = tiny_config(tmp_path / "sam.yaml", demo={**tiny["demo"], "patches_per_side": 2},
+                         segment={"backend": "sam", "sam": sam, "min_area": 50, "max_masks": 50},
+                         graphs={"max_single_node_fraction": 0.9}, map={"enabled": False},
+                         splits={"strategies": ["random"]},
+                         train={"device": "cpu", "s2": {"base_width": 4, "epochs": 1, "batch_size": 16},
+                                "gcn": {"epochs": 1, "batch_size": 8}})
     work = tmp_path / "wf"
     snakemake(work, "--cores", "2", "all", configfile=config)
     res = work / "results"
@@ -184,7 +174,10 @@ def test_tiny_sam_backend_in_workflow(tmp_path):
     overall = {r.check: r for r in read_checks(res / "checks" / "graphs.csv")}["single_node_graphs"]
     assert overall.level == "warning" and overall.threshold == 0.9
     assert f"- {overall.message}\n" in summary.split("## Input checks")[1].split("## Models")[0]
-    assert (res / "tables" / "metrics.csv").stat().st_size > 0
+    metrics = pd.read_csv(res / "tables" / "metrics.csv")
+    assert sorted(zip(metrics.strategy, metrics.model)) == sorted(
+        ("random", m) for m in ("resnet11_3d", "gcn", "df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned"))
+    assert not (res / "maps").exists()
 
     generator = SamAutomaticMaskGenerator(
         build_tiny_sam(seed=0), points_per_side=4, pred_iou_thresh=0.0, stability_score_thresh=0.0,
@@ -266,9 +259,9 @@ def test_tiny_run_lcz_map(tiny_run):
 
 
 @pytest.mark.slow
-def test_snakemake_report(tiny_run, tmp_path):
+def test_snakemake_report(tiny_run_copy, tmp_path):
     report = tmp_path / "report.zip"
-    snakemake(tiny_run, "--report", str(report))
+    snakemake(tiny_run_copy, "--report", str(report))
     import zipfile
 
     with zipfile.ZipFile(report) as z:
@@ -288,7 +281,7 @@ def test_map_only_region_with_models_of_a_previous_run(tiny_run, tmp_path):
 
     city = tiny_run / "resources" / "demo" / "demo_city_1"
     models = tiny_run / "results" / "models" / "random"
-    cfg = yaml.safe_load((REPO / "tests" / "data" / "tiny.yaml").read_text())
+    cfg = yaml.safe_load(TINY.read_text())
     cfg.update(dataset="regions",
                regions=[{"name": "unlabelled", "google": str(city / "google.tif"),
                          "sentinel2": str(city / "sentinel2.tif")}],

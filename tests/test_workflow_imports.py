@@ -10,12 +10,13 @@ import pandas as pd
 import pytest
 import yaml
 from helpers.importer_fixtures import write_lczc_ges2_fixture, write_so2sat_fixture
-from test_workflow import snakemake
+from helpers.workflow import snakemake
 
 from df4lcz.training.data import load_graphs, load_s2_chips
 
-TRAIN = {"device": "cpu", "s2": {"base_width": 4, "epochs": 2, "batch_size": 16},
-         "gcn": {"epochs": 3, "batch_size": 8}}
+#: The shortest training (what these tests check is the import, not the models).
+TRAIN = {"device": "cpu", "s2": {"base_width": 4, "epochs": 1, "batch_size": 16},
+         "gcn": {"epochs": 1, "batch_size": 8}}
 CLASSES = [2, 6, 11, 14]
 
 
