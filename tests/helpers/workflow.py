@@ -28,7 +28,12 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 RUN_HANG_GUARD_S = 3000
 
 #: Files of the tiny run's first shard (shard 0): both chip streams, its masks and graphs.
-SHARD0 = ("results/chips/google/0.h5", "results/chips/sentinel2/0.h5", "results/masks/0.h5", "results/graphs/0.h5")
+SHARD0 = (
+    "results/chips/google/0.h5",
+    "results/chips/sentinel2/0.h5",
+    "results/masks/0.h5",
+    "results/graphs/0.h5",
+)
 
 
 def snakemake_cmd(workdir: Path, *args: str, configfile: Path | None = TINY) -> list[str]:
@@ -37,13 +42,26 @@ def snakemake_cmd(workdir: Path, *args: str, configfile: Path | None = TINY) -> 
     return [*SNAKEMAKE, "--snakefile", str(SNAKEFILE), "--directory", str(workdir), *config, *args]
 
 
-def snakemake(workdir: Path, *args: str, configfile: Path | None = TINY, check: bool = True,
-              env: dict | None = None, timeout: float = RUN_HANG_GUARD_S) -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path,
+    *args: str,
+    configfile: Path | None = TINY,
+    check: bool = True,
+    env: dict | None = None,
+    timeout: float = RUN_HANG_GUARD_S,
+) -> subprocess.CompletedProcess:
     """Run Snakemake to its end; with ``check``, fail with the end of its output when it fails."""
-    proc = subprocess.run(snakemake_cmd(workdir, *args, configfile=configfile), capture_output=True, text=True,
-                          env=env, timeout=timeout)
+    proc = subprocess.run(
+        snakemake_cmd(workdir, *args, configfile=configfile),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+        raise AssertionError(
+            f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}"
+        )
     return proc
 
 
@@ -119,8 +137,13 @@ def rules_started(log: str) -> list[str]:
     return re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):$", log, flags=re.M)
 
 
-def wait_for(condition: Callable[[], bool], what: str, proc: subprocess.Popen | None = None,
-             timeout: float = 900, poll_s: float = 0.2) -> None:
+def wait_for(
+    condition: Callable[[], bool],
+    what: str,
+    proc: subprocess.Popen | None = None,
+    timeout: float = 900,
+    poll_s: float = 0.2,
+) -> None:
     """Poll ``condition`` until it holds; fail when ``proc`` ends first or after ``timeout`` s (a hang guard)."""
     deadline = time.monotonic() + timeout
     while not condition():
