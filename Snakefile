@@ -56,6 +56,20 @@ onstart:
             raise WorkflowError(str(err)) from None
 
 
+# Once the run is over, cancel the scheduler's last re-evaluation timer, which the interpreter
+# would otherwise wait for (up to a second per call and per cluster job; df4lcz.exit_wait).
+onsuccess:
+    from df4lcz.exit_wait import cancel_reevaluation_timers
+
+    cancel_reevaluation_timers()
+
+
+onerror:
+    from df4lcz.exit_wait import cancel_reevaluation_timers
+
+    cancel_reevaluation_timers()
+
+
 # the run's targets (df4lcz.run.RunPlan.final_outputs); a run without labels only maps
 rule all:
     default_target: True

@@ -455,3 +455,34 @@ def test_fake_scheduler_scripts_have_no_third_party_imports():
             assert imports <= {"__future__", "argparse", "fcntl", "json", "os", "shutil", "signal", "subprocess",
                                "sys", "time", "pathlib", "fakesched", "_jobprops"}, (path, imports)
 
+
+
+def test_exit_wait_cancels_only_the_schedulers_timers():
+    # Snakemake's scheduler leaves a non-daemon re-evaluation Timer behind that the interpreter waits
+    # for at exit (df4lcz.exit_wait); the onsuccess/onerror hooks cancel those and no other timer.
+    import threading
+
+    from df4lcz.exit_wait import SCHEDULER_MODULE, cancel_reevaluation_timers
+
+    calls: list[str] = []
+
+    def scheduler_wakeup() -> None:
+        calls.append("scheduler")
+
+    def other_work() -> None:
+        calls.append("other")
+
+    scheduler_wakeup.__module__ = SCHEDULER_MODULE
+    theirs = threading.Timer(3600, scheduler_wakeup)
+    ours = threading.Timer(3600, other_work)
+    theirs.start()
+    ours.start()
+    try:
+        assert cancel_reevaluation_timers() == 1
+        assert theirs.finished.is_set() and not ours.finished.is_set()
+        theirs.join()  # a cancelled timer ends without calling its function
+        assert not theirs.is_alive() and calls == []
+    finally:
+        ours.cancel()
+        theirs.cancel()
+    assert cancel_reevaluation_timers() == 0
