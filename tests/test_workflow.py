@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from helpers.workflow import REPO, SNAKEMAKE, TINY, snakemake, tiny_config
+from helpers.named_configs import SAM_SEED, config_path, load_config, make_fixtures
+from helpers.workflow import REPO, SNAKEMAKE, job_counts, snakemake, tiny_config
 
 from df4lcz.io.checks import read_checks
 
@@ -152,22 +153,13 @@ def test_tiny_sam_backend_in_workflow(tmp_path):
     from df4lcz.io.chips import read_chips
     from df4lcz.io.graphs import read_graph_attrs, read_graphs
     from df4lcz.io.masks import read_masks
-    from df4lcz.segmentation.sam import build_tiny_sam, build_tiny_sam_checkpoint
+    from df4lcz.segmentation.sam import build_tiny_sam
 
-    ckpt = build_tiny_sam_checkpoint(tmp_path / "sam_tiny.pth", seed=0)
-    sam = dict(model_type="tiny", checkpoint=str(ckpt), device="cpu", points_per_side=4, pred_iou_thresh=0.0,
-               stability_score_thresh=0.0, box_nms_thresh=0.9, crop_n_layers=0, min_mask_region_area=0)
-    tiny = yaml.safe_load(TINY.read_text())
-    # random weights give about half the chips a single mask (7 of 11 measured): a degenerate run the
-    # summary warns about; the limit is raised so that it still runs through
-    config = tiny_config(tmp_path / "sam.yaml", demo={**tiny["demo"], "patches_per_side": 2},
-                         segment={"backend": "sam", "sam": sam, "min_area": 50, "max_masks": 50},
-                         graphs={"max_single_node_fraction": 0.9}, map={"enabled": False},
-                         splits={"strategies": ["random"]},
-                         train={"device": "cpu", "s2": {"base_width": 4, "epochs": 1, "batch_size": 16},
-                                "gcn": {"epochs": 1, "batch_size": 8}})
     work = tmp_path / "wf"
-    snakemake(work, "--cores", "2", "all", configfile=config)
+    make_fixtures("sam", work)
+    segment = load_config("sam")["segment"]
+    sam = segment["sam"]
+    snakemake(work, "--cores", "2", "all", configfile=config_path("sam"))
     res = work / "results"
     summary = (res / "summary.md").read_text()
     assert "SAM tiny" in summary
@@ -180,8 +172,10 @@ def test_tiny_sam_backend_in_workflow(tmp_path):
     assert not (res / "maps").exists()
 
     generator = SamAutomaticMaskGenerator(
-        build_tiny_sam(seed=0), points_per_side=4, pred_iou_thresh=0.0, stability_score_thresh=0.0,
-        box_nms_thresh=0.9, crop_n_layers=0, min_mask_region_area=0)
+        build_tiny_sam(seed=SAM_SEED),
+        **{k: sam[k] for k in ("points_per_side", "pred_iou_thresh", "stability_score_thresh", "box_nms_thresh",
+                               "crop_n_layers", "min_mask_region_area")})
+    assert (segment["min_area"], segment["max_masks"]) == (50, 50)
     chips = read_chips(res / "chips" / "google" / "0.h5", "google")
     chip_ids, images = chips.sample_id, chips.image[:3]
     mask_ids, ms = read_masks(res / "masks" / "0.h5")
@@ -279,19 +273,9 @@ def test_map_only_region_with_models_of_a_previous_run(tiny_run, tmp_path):
     features is refused before any job."""
     import rasterio
 
-    city = tiny_run / "resources" / "demo" / "demo_city_1"
-    models = tiny_run / "results" / "models" / "random"
-    cfg = yaml.safe_load(TINY.read_text())
-    cfg.update(dataset="regions",
-               regions=[{"name": "unlabelled", "google": str(city / "google.tif"),
-                         "sentinel2": str(city / "sentinel2.tif")}],
-               map={"regions": ["unlabelled"],
-                    "models": {"s2": str(models / "resnet11_3d.pt"), "gcn": str(models / "gcn.pt")}})
-    configfile = tmp_path / "map_only.yaml"
-    configfile.write_text(yaml.safe_dump(cfg))
     work = tmp_path / "run"
-    work.mkdir()
-    snakemake(work, "--cores", "2", "all", configfile=configfile)
+    make_fixtures("map_only", work, previous_run=tiny_run)
+    snakemake(work, "--cores", "2", "all", configfile=config_path("map_only"))
     assert not (work / "results" / "samples.parquet").exists() and not (work / "results" / "models").exists()
     with rasterio.open(work / "results" / "maps" / "unlabelled_lcz.tif") as got, \
             rasterio.open(tiny_run / "results" / "maps" / "demo_city_1_lcz.tif") as ref:
@@ -300,13 +284,49 @@ def test_map_only_region_with_models_of_a_previous_run(tiny_run, tmp_path):
     agreement = pd.read_csv(work / "results" / "tables" / "map_agreement_unlabelled.csv")
     assert agreement.empty  # no labels, no truth: nothing to compare with
 
+    cfg = load_config("map_only")
     cfg["graphs"] = {"features": ["r", "g", "b"]}
+    configfile = tmp_path / "map_only_rgb.yaml"
     configfile.write_text(yaml.safe_dump(cfg))
     other = tmp_path / "refused"
-    other.mkdir()
+    make_fixtures("map_only", other, previous_run=tiny_run)
     proc = snakemake(other, "--cores", "2", "all", configfile=configfile, check=False)
     assert proc.returncode != 0
     message = proc.stdout + proc.stderr
     assert "map.models cannot be used with this configuration" in message
-    assert f"{models / 'gcn.pt'}: trained on node features" in message and "graphs.features is ['r', 'g', 'b']" in message
+    assert "previous_run/results/models/random/gcn.pt: trained on node features" in message and "graphs.features is ['r', 'g', 'b']" in message
     assert not (other / "results").exists() and not (other / "logs").exists()
+
+
+#: What ``snakemake -n all`` plans for each named config before its sample-table checkpoint runs.
+NAMED_CONFIG_DRY_RUNS = {
+    "sam": {"demo_city": 1, "samples": 1, "graph_checks": 1, "splits": 1, "valid_samples": 1, "train": 2,
+            "predict": 2, "fuse": 1, "evaluate": 1, "summary": 1, "all": 1},
+    "lczc_ges2": {"lczc_ges2_samples": 1, "graph_checks": 1, "lczc_ges2_splits": 2, "valid_samples": 1, "train": 4,
+                  "predict": 4, "fuse": 2, "evaluate": 1, "summary": 1, "all": 1},
+    "so2sat": {"so2sat_samples": 1, "so2sat_splits": 1, "valid_samples": 1, "train": 1, "predict": 1,
+               "evaluate": 1, "summary": 1, "all": 1},
+    # no samples, no training: the map only (its tiles are known once the plan checkpoint has run)
+    "map_only": {"lcz_map_plan": 1, "lcz_map": 1, "all": 1},
+}
+
+
+@pytest.mark.parametrize("name", NAMED_CONFIG_DRY_RUNS)
+def test_named_configs_dry_run_by_hand(name, tiny_run, tmp_path):
+    """Each config of ``tests/configs/`` runs by hand as documented: its inputs written by
+    ``tests/configs/make_fixtures.py``, then ``snakemake -n all`` plans the expected jobs; without its inputs
+    the dry run stops with an error naming the missing file."""
+    work = tmp_path / name
+    bare = snakemake(work, "-n", "all", configfile=config_path(name), check=False)
+    assert bare.returncode != 0
+    missing = {"sam": "fixtures/sam_tiny.pth", "lczc_ges2": "fixtures/lczc_ges2", "so2sat": "fixtures/so2sat/training.h5",
+               "map_only": "previous_run/resources/demo/demo_city_1/google.tif"}[name]
+    assert missing in bare.stdout + bare.stderr
+
+    script = REPO / "tests" / "configs" / "make_fixtures.py"
+    extra = ["--previous-run", str(tiny_run)] if name == "map_only" else []
+    made = subprocess.run([sys.executable, str(script), str(work), name, *extra], capture_output=True, text=True,
+                          check=True)
+    assert f"--configfile {config_path(name)} -n all" in made.stdout
+    proc = snakemake(work, "-n", "all", configfile=config_path(name))
+    assert job_counts(proc.stdout + proc.stderr) == NAMED_CONFIG_DRY_RUNS[name]

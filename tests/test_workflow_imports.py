@@ -1,6 +1,7 @@
 """End-to-end: the workflow on imported datasets (LCZC-GES2 release layout, So2Sat LCZ42 HDF5).
 
-The fixtures are written by ``helpers.importer_fixtures`` in the exact published formats.
+The runs use the named configs ``tests/configs/lczc_ges2.yaml`` and ``so2sat.yaml``; their inputs are
+written by ``helpers.importer_fixtures`` in the exact published formats (``helpers.named_configs``).
 """
 
 from __future__ import annotations
@@ -10,14 +11,10 @@ import pandas as pd
 import pytest
 import yaml
 from helpers.importer_fixtures import write_lczc_ges2_fixture, write_so2sat_fixture
+from helpers.named_configs import SO2SAT_SIZES, config_path, load_config, make_fixtures
 from helpers.workflow import snakemake
 
 from df4lcz.training.data import load_graphs, load_s2_chips
-
-#: The shortest training (what these tests check is the import, not the models).
-TRAIN = {"device": "cpu", "s2": {"base_width": 4, "epochs": 1, "batch_size": 16},
-         "gcn": {"epochs": 1, "batch_size": 8}}
-CLASSES = [2, 6, 11, 14]
 
 
 def write_config(path, cfg) -> str:
@@ -27,12 +24,10 @@ def write_config(path, cfg) -> str:
 
 @pytest.mark.slow
 def test_lczc_ges2_workflow(tmp_path):
-    fx = write_lczc_ges2_fixture(tmp_path / "lczc", n_samples=60, seed=3, classes=CLASSES)
-    cfg = {"dataset": "lczc_ges2", "seed": 1, "samples": {"shard_size": 25}, "train": TRAIN,
-           "lczc_ges2": {"root": str(fx.root), "split_files": {"random": str(fx.root / "split_random.pkl"),
-                                                               "polygon": str(fx.root / "split_polygon.pkl")}}}
     work = tmp_path / "wf"
-    snakemake(work, "--cores", "2", "all", configfile=write_config(tmp_path / "c.yaml", cfg))
+    fx = make_fixtures("lczc_ges2", work)
+    assert load_config("lczc_ges2")["samples"]["shard_size"] == 25 and len(fx.sample_id) == 60
+    snakemake(work, "--cores", "2", "all", configfile=config_path("lczc_ges2"))
     res = work / "results"
     samples = pd.read_parquet(res / "samples.parquet")
     assert sorted(samples.sample_id) == sorted(fx.sample_id.tolist())
@@ -65,12 +60,10 @@ def test_lczc_ges2_workflow(tmp_path):
 
 @pytest.mark.slow
 def test_so2sat_workflow(tmp_path):
-    fx = write_so2sat_fixture(tmp_path / "so2sat", n=(48, 16, 16), seed=2, classes=CLASSES)
-    cfg = {"dataset": "so2sat", "seed": 1, "samples": {"shard_size": 20}, "train": TRAIN,
-           "splits": {"strategies": ["official"]},
-           "so2sat": {k: str(v) for k, v in fx.files.items()}}
     work = tmp_path / "wf"
-    snakemake(work, "--cores", "2", "all", configfile=write_config(tmp_path / "c.yaml", cfg))
+    fx = make_fixtures("so2sat", work)
+    assert load_config("so2sat")["samples"]["shard_size"] == 20 and SO2SAT_SIZES == (48, 16, 16)
+    snakemake(work, "--cores", "2", "all", configfile=config_path("so2sat"))
     res = work / "results"
     samples = pd.read_parquet(res / "samples.parquet")
     assert len(samples) == 80
