@@ -71,10 +71,20 @@ def synthetic_samples(n: int, shard_size: int, seed: int = 0) -> pd.DataFrame:
         ymax = y1 - (cells // side) * SQUARE_M
         polygon = (cells // side) // 4 * 1000 + (cells % side) // 4  # 4×4-cell polygons
         lcz_of_polygon = rng.integers(1, 18, size=int(polygon.max()) + 1)
-        tables.append(pd.DataFrame({
-            "region": name, "polygon_id": polygon.astype(np.int64), "lcz": lcz_of_polygon[polygon].astype(np.int64),
-            "crs": crs, "xmin": xmin, "ymin": ymax - SQUARE_M, "xmax": xmin + SQUARE_M, "ymax": ymax,
-        }))
+        tables.append(
+            pd.DataFrame(
+                {
+                    "region": name,
+                    "polygon_id": polygon.astype(np.int64),
+                    "lcz": lcz_of_polygon[polygon].astype(np.int64),
+                    "crs": crs,
+                    "xmin": xmin,
+                    "ymin": ymax - SQUARE_M,
+                    "xmax": xmin + SQUARE_M,
+                    "ymax": ymax,
+                }
+            )
+        )
     table = assign_ids_and_shards(tables, shard_size)
     table["shard"] = table["shard"].astype(np.int64)
     return table
@@ -109,11 +119,25 @@ def dry_run(work: Path, config: Path, profile_out: Path | None = None) -> tuple[
     cmd = [sys.executable]
     if profile_out:
         cmd += ["-m", "cProfile", "-o", str(profile_out)]
-    cmd += ["-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
-            "--configfile", str(config), "-n", "--quiet", "rules",
-            # the stand-ins have no Snakemake metadata, and Snakemake 9 reruns such a job ("Code has
-            # changed since last execution"), then the checkpoint after it: judge by mtime only
-            "--rerun-triggers", "mtime", "--", "all"]
+    cmd += [
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(work),
+        "--configfile",
+        str(config),
+        "-n",
+        "--quiet",
+        "rules",
+        # the stand-ins have no Snakemake metadata, and Snakemake 9 reruns such a job ("Code has
+        # changed since last execution"), then the checkpoint after it: judge by mtime only
+        "--rerun-triggers",
+        "mtime",
+        "--",
+        "all",
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     elapsed = time.perf_counter() - t0
@@ -136,7 +160,9 @@ def print_profile(path: Path, top: int = 15) -> None:
     for (filename, line, func), (_cc, nc, tt, ct, _callers) in stats.stats.items():
         rows.append((ct, tt, nc, filename, line, func))
     print("  workflow code (rules/*.smk, Snakefile), by cumulative time:")
-    workflow = [r for r in sorted(rows, reverse=True) if r[3].endswith((".smk", "Snakefile")) or "/rules/" in r[3]]
+    workflow = [
+        r for r in sorted(rows, reverse=True) if r[3].endswith((".smk", "Snakefile")) or "/rules/" in r[3]
+    ]
     for ct, tt, nc, filename, line, func in workflow[:top]:
         if ct >= 0.005:
             print(f"    {ct:8.2f} s cum  {tt:7.2f} s own  {nc:>8} calls  {Path(filename).name}:{line} {func}")
@@ -168,16 +194,26 @@ def main() -> None:
         total = stats.pop("total", sum(stats.values()))
         per_shard = {r: stats.get(r, 0) for r in ("chip_google", "segment", "graphs", "chip_sentinel2")}
         assert "samples" not in stats and "demo_city" not in stats, f"checkpoint not up to date: {stats}"
-        assert all(c == n_shards for c in per_shard.values()), f"expected {n_shards} jobs per shard rule: {stats}"
-        print(f"DAG benchmark: {args.samples} samples, shard_size {args.shard_size}, {n_shards} shards, "
-              f"{N_REGIONS} regions, load average {os.getloadavg()[0]:.2f}")
+        assert all(c == n_shards for c in per_shard.values()), (
+            f"expected {n_shards} jobs per shard rule: {stats}"
+        )
+        print(
+            f"DAG benchmark: {args.samples} samples, shard_size {args.shard_size}, {n_shards} shards, "
+            f"{N_REGIONS} regions, load average {os.getloadavg()[0]:.2f}"
+        )
         print("  jobs per rule: " + ", ".join(f"{r} {c}" for r, c in stats.items()))
-        print(f"  snakemake -n all: {min(times):.2f} s best, {float(np.median(times)):.2f} s median of {len(times)} "
-              f"(target ≤ {args.target_s:g} s: {'met' if min(times) <= args.target_s else 'NOT met'})")
-        print(f"  jobs: {total} (bound 4·⌈N/shard_size⌉ + 50 = {bound}: "
-              f"{'within' if total <= bound else 'EXCEEDED'})")
-        print(f"RESULT dag_seconds={min(times):.3f} jobs={total} bound={bound} samples={args.samples} "
-              f"shards={n_shards}")
+        print(
+            f"  snakemake -n all: {min(times):.2f} s best, {float(np.median(times)):.2f} s median of {len(times)} "
+            f"(target ≤ {args.target_s:g} s: {'met' if min(times) <= args.target_s else 'NOT met'})"
+        )
+        print(
+            f"  jobs: {total} (bound 4·⌈N/shard_size⌉ + 50 = {bound}: "
+            f"{'within' if total <= bound else 'EXCEEDED'})"
+        )
+        print(
+            f"RESULT dag_seconds={min(times):.3f} jobs={total} bound={bound} samples={args.samples} "
+            f"shards={n_shards}"
+        )
         if args.profile or min(times) > args.target_s:
             prof = work / "dag.prof"
             dry_run(work, config, profile_out=prof)

@@ -60,9 +60,14 @@ GRAPH_VARIANTS: tuple[tuple[str, str, str], ...] = (
 SAM_SETTINGS = {k: v for k, v in SEGMENT["sam"].items() if k not in ("model_type", "checkpoint", "device")}
 
 #: Generator thresholds under which the random tiny SAM keeps masks (for a masks/s figure).
-LOOSE_SAM = {**SAM_SETTINGS, "pred_iou_thresh": 0.0, "stability_score_thresh": 0.0, "box_nms_thresh": 0.9,
-             "min_mask_region_area": 0,
-             "crop_nms_thresh": 0.9}
+LOOSE_SAM = {
+    **SAM_SETTINGS,
+    "pred_iou_thresh": 0.0,
+    "stability_score_thresh": 0.0,
+    "box_nms_thresh": 0.9,
+    "min_mask_region_area": 0,
+    "crop_nms_thresh": 0.9,
+}
 
 
 def sample_grid(city: dict) -> pd.DataFrame:
@@ -70,8 +75,18 @@ def sample_grid(city: dict) -> pd.DataFrame:
     xmin, ymin, xmax, ymax = city["bounds"]
     xs = np.arange(xmin, xmax - SAMPLE_SIZE_M + 1, SAMPLE_SIZE_M)
     ys = np.arange(ymax, ymin + SAMPLE_SIZE_M - 1, -SAMPLE_SIZE_M)
-    rows = [dict(sample_id=i * len(xs) + j, crs=city["crs"], xmin=x, xmax=x + SAMPLE_SIZE_M,
-                 ymin=y - SAMPLE_SIZE_M, ymax=y) for i, y in enumerate(ys) for j, x in enumerate(xs)]
+    rows = [
+        dict(
+            sample_id=i * len(xs) + j,
+            crs=city["crs"],
+            xmin=x,
+            xmax=x + SAMPLE_SIZE_M,
+            ymin=y - SAMPLE_SIZE_M,
+            ymax=y,
+        )
+        for i, y in enumerate(ys)
+        for j, x in enumerate(xs)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -79,8 +94,10 @@ def mask_bytes(path: Path, ms) -> str:
     """Bytes per sample of a masks file: run lengths in memory, and the whole file on disk."""
     n = max(len(ms), 1)
     per_mask = (ms.rle_counts.nbytes + ms.rle_ptr.nbytes) / max(int(ms.mask_ptr[-1]), 1)
-    return (f"{path.stat().st_size / n:,.0f} B/sample on disk, {ms.rle_counts.nbytes / n:,.0f} B/sample of "
-            f"run lengths in memory ({per_mask:,.0f} B/mask, {ms.mask_ptr[-1] / n:.1f} masks/sample)")
+    return (
+        f"{path.stat().st_size / n:,.0f} B/sample on disk, {ms.rle_counts.nbytes / n:,.0f} B/sample of "
+        f"run lengths in memory ({per_mask:,.0f} B/mask, {ms.mask_ptr[-1] / n:.1f} masks/sample)"
+    )
 
 
 def timed(fn, *args, **kwargs):
@@ -101,7 +118,9 @@ def main() -> None:
 
     torch.set_num_threads(1)
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_google_"))
-    settings = DemoSettings.from_config({**schema_defaults("demo"), "seed": 7, "n_cities": 1, "patches_per_side": 3})
+    settings = DemoSettings.from_config(
+        {**schema_defaults("demo"), "seed": 7, "n_cities": 1, "patches_per_side": 3}
+    )
     plan = plan_cities(settings)[0]
     city_dir = work / plan.name
     if not (city_dir / "google.tif").exists():
@@ -112,11 +131,19 @@ def main() -> None:
 
     # 1. chips
     google = schema_defaults("google")
-    (ids, images, excluded), dt = timed(chip_google, city_dir / "google.tif", samples, chip_px=google["chip_px"],
-                                        resampling=google["resampling"])
-    results.append(("chip_google (bilinear, 320 px)",
-                    f"{len(samples) / dt:.1f} chips/s ({len(ids)} kept, {len(excluded)} excluded, "
-                    f"{dt:.2f} s)"))
+    (ids, images, excluded), dt = timed(
+        chip_google,
+        city_dir / "google.tif",
+        samples,
+        chip_px=google["chip_px"],
+        resampling=google["resampling"],
+    )
+    results.append(
+        (
+            "chip_google (bilinear, 320 px)",
+            f"{len(samples) / dt:.1f} chips/s ({len(ids)} kept, {len(excluded)} excluded, {dt:.2f} s)",
+        )
+    )
     write_chips(work / "chips.h5", "google", ids, images, excluded)
 
     # 2. segmentation
@@ -124,9 +151,12 @@ def main() -> None:
     n_cls = min(len(images), 40)
     ms, dt = timed(segment_images, images[:n_cls], classical, 50, 50)
     n_masks = int(ms.mask_ptr[-1])
-    results.append(("classical felzenszwalb (scale 150)",
-                    f"{n_cls / dt:.2f} images/s, {n_masks / dt:.0f} masks/s "
-                    f"({n_masks / n_cls:.1f} masks/image)"))
+    results.append(
+        (
+            "classical felzenszwalb (scale 150)",
+            f"{n_cls / dt:.2f} images/s, {n_masks / dt:.0f} masks/s ({n_masks / n_cls:.1f} masks/image)",
+        )
+    )
     ckpt = build_tiny_sam_checkpoint(work / "tiny_sam.pth")
     n_sam = min(args.sam_images, len(images))
     sam_masks = None
@@ -135,8 +165,9 @@ def main() -> None:
         segment_images(images[:1], sam, 50, 50)  # warm-up
         sm, dt = timed(segment_images, images[:n_sam], sam, 50, 50)
         k = int(sm.mask_ptr[-1])
-        results.append((name, f"{dt / n_sam:.2f} s/image, {k / dt:.2f} masks/s "
-                              f"({k / n_sam:.1f} masks/image)"))
+        results.append(
+            (name, f"{dt / n_sam:.2f} s/image, {k / dt:.2f} masks/s ({k / n_sam:.1f} masks/image)")
+        )
         sam_masks = sm
 
     # 3. masks files: bytes per sample
@@ -155,9 +186,13 @@ def main() -> None:
         for _ in range(args.graph_repeats):
             gs, dt = timed(build_graphs, full, images, **kwargs)
             best = min(best, dt)
-        results.append((f"build_graphs {label}, in memory",
-                        f"{n_g / best:.0f} graphs/s ({mean_masks:.1f} masks, "
-                        f"{gs.edge_ptr[-1] / max(n_g, 1):.0f} directed edges per graph)"))
+        results.append(
+            (
+                f"build_graphs {label}, in memory",
+                f"{n_g / best:.0f} graphs/s ({mean_masks:.1f} masks, "
+                f"{gs.edge_ptr[-1] / max(n_g, 1):.0f} directed edges per graph)",
+            )
+        )
     best_io = float("inf")
     for _ in range(args.graph_repeats):
         t0 = time.perf_counter()
@@ -165,7 +200,12 @@ def main() -> None:
         imgs2 = read_chips(work / "chips.h5", "google").image
         build_graphs(m2, imgs2, **GRAPHS)
         best_io = min(best_io, time.perf_counter() - t0)
-    results.append(("read masks + chips (HDF5) + build_graphs", f"{n_g / best_io:.0f} graphs/s (default: whole + adjacency)"))
+    results.append(
+        (
+            "read masks + chips (HDF5) + build_graphs",
+            f"{n_g / best_io:.0f} graphs/s (default: whole + adjacency)",
+        )
+    )
 
     flat = paint_labels(full, 0).ravel()
     calib = min(timed(np.bincount, flat)[1] for _ in range(50))

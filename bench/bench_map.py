@@ -69,16 +69,26 @@ def train_models(city: Path, work: Path, segment: dict, graphs: dict, google: di
     grid, coverage = map_grid(city / "google.tif", city / "sentinel2.tif", WINDOW_M, None)
     flat = np.concatenate(list(candidate_rows(grid, coverage)))[:TRAIN_WINDOWS]
     table = window_table(grid, flat)
-    _, g_img, _ = chip_google(city / "google.tif", table, chip_px=google["chip_px"], resampling=google["resampling"])
-    _, s_img, _ = chip_sentinel2(city / "sentinel2.tif", table, None, schema_defaults("sentinel2")["resampling"])
+    _, g_img, _ = chip_google(
+        city / "google.tif", table, chip_px=google["chip_px"], resampling=google["resampling"]
+    )
+    _, s_img, _ = chip_sentinel2(
+        city / "sentinel2.tif", table, None, schema_defaults("sentinel2")["resampling"]
+    )
     y = np.random.default_rng(0).integers(1, 18, size=len(flat))
     train = schema_defaults("train")
     s2 = train_s2("resnet11_3d", (s_img, y), (s_img, y), {**train["s2"], "epochs": 1}, seed=0, device="cpu")
     segmenter = make_segmenter("classical", classical=segment["classical"])
     masks = segment_images(g_img, segmenter, segment["min_area"], segment["max_masks"])
     gs = build_graphs(masks, g_img, **graph_settings(graphs))
-    gcn = train_gcn(graphs_to_pyg(gs, y), graphs_to_pyg(gs, y), {**train["gcn"], "epochs": 1}, seed=0, device="cpu",
-                    feature_names=gs.feature_names)
+    gcn = train_gcn(
+        graphs_to_pyg(gs, y),
+        graphs_to_pyg(gs, y),
+        {**train["gcn"], "epochs": 1},
+        seed=0,
+        device="cpu",
+        feature_names=gs.feature_names,
+    )
     save_model(work / "s2.pt", s2)
     save_model(work / "gcn.pt", gcn)
     return work / "s2.pt", work / "gcn.pt"
@@ -90,35 +100,68 @@ def map_speed(work: Path, stride: float, patches: int) -> None:
     from df4lcz.demo.generate import DemoSettings
     from df4lcz.mapping.region import map_region
 
-    generate_demo(work, DemoSettings.from_config({**schema_defaults("demo"), "n_cities": 1,
-                                                  "patches_per_side": patches}))
+    generate_demo(
+        work,
+        DemoSettings.from_config({**schema_defaults("demo"), "n_cities": 1, "patches_per_side": patches}),
+    )
     city = work / CITY_SITES[0][0]
     segment = {**schema_defaults("segment"), "backend": "classical"}
     graphs, google, map_cfg = schema_defaults("graphs"), schema_defaults("google"), schema_defaults("map")
     s2_model, gcn_model = train_models(city, work, segment, graphs, google)
     t0 = time.perf_counter()
     result = map_region(
-        city / "google.tif", city / "sentinel2.tif", s2_model, gcn_model, work / "map.tif", work / "map.png",
-        work / "agreement.csv", working_crs=None, stride_m=stride, alpha=schema_defaults("fusion")["alpha"],
-        segment_params=segment, graph_params=graphs, google_params=google,
-        sentinel2_params=schema_defaults("sentinel2"), band_names=None, label_column="lcz", label_map={},
-        device="cpu", batch_size=map_cfg["batch_size"], labels=city / "labels.gpkg",
+        city / "google.tif",
+        city / "sentinel2.tif",
+        s2_model,
+        gcn_model,
+        work / "map.tif",
+        work / "map.png",
+        work / "agreement.csv",
+        working_crs=None,
+        stride_m=stride,
+        alpha=schema_defaults("fusion")["alpha"],
+        segment_params=segment,
+        graph_params=graphs,
+        google_params=google,
+        sentinel2_params=schema_defaults("sentinel2"),
+        band_names=None,
+        label_column="lcz",
+        label_map={},
+        device="cpu",
+        batch_size=map_cfg["batch_size"],
+        labels=city / "labels.gpkg",
         tile_windows=map_cfg["tile_windows"],
     )
     seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
     from df4lcz.mapping.region import gather_map, plan_map  # the gather alone, on the tiles just written
 
-    plan = plan_map(city / "google.tif", city / "sentinel2.tif", None, stride_m=stride, working_crs=None,
-                    tile_windows=map_cfg["tile_windows"])
+    plan = plan_map(
+        city / "google.tif",
+        city / "sentinel2.tif",
+        None,
+        stride_m=stride,
+        working_crs=None,
+        tile_windows=map_cfg["tile_windows"],
+    )
     grid = plan.grid
     tiles = [work / "map_tiles" / f"{t.id}.tif" for t in plan.tiles]
-    gather_map(plan, tiles, work / "g_tiles.vrt", work / "g.tif", work / "g.png", work / "g.csv", work / "g.qml",
-               smooth_sigma_m=2 * stride)
+    gather_map(
+        plan,
+        tiles,
+        work / "g_tiles.vrt",
+        work / "g.tif",
+        work / "g.png",
+        work / "g.csv",
+        work / "g.qml",
+        smooth_sigma_m=2 * stride,
+    )
     gather_s = time.perf_counter() - t1
-    print(f"map stage on a demo city ({patches} × {patches} patches, classical segmentation, CPU, "
-          f"{os.environ['OMP_NUM_THREADS']} thread(s)): {grid.width} × {grid.height} pixels of {stride:g} m, "
-          f"{result.n_windows} windows in {result.n_tiles} tile(s)")
+    print(
+        f"map stage on a demo city ({patches} × {patches} patches, classical segmentation, CPU, "
+        f"{os.environ['OMP_NUM_THREADS']} thread(s)): {grid.width} × {grid.height} pixels of {stride:g} m, "
+        f"{result.n_windows} windows in {result.n_tiles} tile(s)"
+    )
     print(f"  map_region: {seconds:.1f} s, {result.n_mapped / seconds:.2f} windows/s")
     print(f"  gather alone (with the Gaussian filter, sigma {2 * stride:g} m): {gather_s:.2f} s")
     print(f"RESULT map_windows_per_s={result.n_mapped / seconds:.3f} windows={result.n_mapped}")
@@ -130,7 +173,9 @@ def synthetic_plan(area_km2: float, stride: float, tile_windows: int):
     n = math.ceil(side_m / stride)
     grid = MapGrid("EPSG:32650", Affine(stride, 0.0, 400_000.0, 0.0, -stride, 3_500_000.0), n, n, stride)
     h = WINDOW_M / 2
-    coverage = shapely.box(400_000.0 - h, 3_500_000.0 - n * stride - h, 400_000.0 + n * stride + h, 3_500_000.0 + h)
+    coverage = shapely.box(
+        400_000.0 - h, 3_500_000.0 - n * stride - h, 400_000.0 + n * stride + h, 3_500_000.0 + h
+    )
     return plan_tiles(grid, coverage, tile_windows)
 
 
@@ -150,17 +195,38 @@ def city_jobs(work: Path, area_km2: float, max_jobs: int) -> None:
     for f in DEMO_FILES:
         (folder / f).touch()
         os.utime(folder / f, (old, old))
-    strategy = (config.get("map", {}).get("strategy") or (config.get("splits", {}).get("strategies")
-                                                         or schema_defaults("splits")["strategies"])[0])
+    strategy = (
+        config.get("map", {}).get("strategy")
+        or (config.get("splits", {}).get("strategies") or schema_defaults("splits")["strategies"])[0]
+    )
     models = work / "results" / "models" / strategy
     models.mkdir(parents=True, exist_ok=True)
     for f in ("resnet11_3d.pt", "gcn.pt"):
         (models / f).touch()
     plan = synthetic_plan(area_km2, CITY_STRIDE_M, tile_windows)
     write_plan(work / "results" / "maps" / "tiles" / region / "plan.json", plan)
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
-           "--configfile", str(config_path), "-n", "--quiet", "rules", "--rerun-triggers", "mtime",
-           "--allowed-rules", "lcz_map_plan", "lcz_map_tile", "lcz_map", "--", f"results/maps/{region}_lcz.tif"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(work),
+        "--configfile",
+        str(config_path),
+        "-n",
+        "--quiet",
+        "rules",
+        "--rerun-triggers",
+        "mtime",
+        "--allowed-rules",
+        "lcz_map_plan",
+        "lcz_map_tile",
+        "lcz_map",
+        "--",
+        f"results/maps/{region}_lcz.tif",
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
@@ -171,9 +237,11 @@ def city_jobs(work: Path, area_km2: float, max_jobs: int) -> None:
     stats = {r: int(c) for r, c in re.findall(r"^(\w+)\s+(\d+)\s*$", block, flags=re.M)}
     total = stats.pop("total", sum(stats.values()))
     assert stats.get("lcz_map_tile") == len(plan.tiles) and stats.get("lcz_map") == 1, stats
-    print(f"city-scale map (dry run): {area_km2:g} km² at {CITY_STRIDE_M:g} m = {plan.grid.width} × "
-          f"{plan.grid.height} pixels, {plan.n_windows:,} windows; map.tile_windows {tile_windows} "
-          f"({plan.tile_px} × {plan.tile_px}-pixel tiles)")
+    print(
+        f"city-scale map (dry run): {area_km2:g} km² at {CITY_STRIDE_M:g} m = {plan.grid.width} × "
+        f"{plan.grid.height} pixels, {plan.n_windows:,} windows; map.tile_windows {tile_windows} "
+        f"({plan.tile_px} × {plan.tile_px}-pixel tiles)"
+    )
     print("  jobs per rule: " + ", ".join(f"{r} {c}" for r, c in stats.items()) + f"; DAG in {seconds:.1f} s")
     print(f"  jobs: {total} (bound {max_jobs}: {'within' if total <= max_jobs else 'EXCEEDED'})")
     print(f"RESULT map_jobs={total} tiles={len(plan.tiles)} windows={plan.n_windows} bound={max_jobs}")

@@ -71,8 +71,13 @@ REPO = BENCH.parent
 SCRIPTS = REPO / "workflow_scripts"
 CITY = "demo_city_1"  # plan_cities(n_cities=1) lays out the first demo site only
 
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "GDAL_NUM_THREADS",
-               "NUMEXPR_NUM_THREADS")
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "GDAL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
 
 #: Shard job kinds measured, in pipeline order.
 JOBS = ("chip_google", "chip_sentinel2", "segment", "graphs")
@@ -84,12 +89,33 @@ TABLE = "sample_table"
 #: package functions it calls import lazily (so that the job's increment is data, not code).
 IMPORTS: dict[str, tuple[str, ...]] = {
     "chip_google": ("df4lcz.stages.chip_google", "df4lcz.logs", "df4lcz.io.samples", "df4lcz.scripting"),
-    "chip_sentinel2": ("df4lcz.stages.chip_sentinel2", "df4lcz.logs", "df4lcz.io.samples", "df4lcz.scripting"),
-    "segment": ("df4lcz.stages.segment", "df4lcz.segmentation.classical", "df4lcz.logs", "df4lcz.scripting", "df4lcz.io.chips", "df4lcz.io.samples",
-                "scipy.ndimage", "skimage.segmentation", "matplotlib", "matplotlib.figure",
-                "matplotlib.backends.backend_agg"),
-    "graphs": ("df4lcz.stages.graphs", "df4lcz.logs", "df4lcz.scripting", "df4lcz.io.chips", "df4lcz.io.samples",
-               "df4lcz.io.masks"),
+    "chip_sentinel2": (
+        "df4lcz.stages.chip_sentinel2",
+        "df4lcz.logs",
+        "df4lcz.io.samples",
+        "df4lcz.scripting",
+    ),
+    "segment": (
+        "df4lcz.stages.segment",
+        "df4lcz.segmentation.classical",
+        "df4lcz.logs",
+        "df4lcz.scripting",
+        "df4lcz.io.chips",
+        "df4lcz.io.samples",
+        "scipy.ndimage",
+        "skimage.segmentation",
+        "matplotlib",
+        "matplotlib.figure",
+        "matplotlib.backends.backend_agg",
+    ),
+    "graphs": (
+        "df4lcz.stages.graphs",
+        "df4lcz.logs",
+        "df4lcz.scripting",
+        "df4lcz.io.chips",
+        "df4lcz.io.samples",
+        "df4lcz.io.masks",
+    ),
     TABLE: ("df4lcz.io.samples",),
     # set-up steps (not in the table)
     "demo_city": ("df4lcz.demo", "df4lcz.demo.generate", "df4lcz.logs", "df4lcz.scripting"),
@@ -155,8 +181,11 @@ def child_inspect(size_dir: str, shard: int) -> None:
 
     root = Path(size_dir)
     table = read_samples(root / "results" / "samples.parquet")
-    info = {"n": int(len(table)), "shards": int(table["shard"].nunique()),
-            "shard_n": int((table["shard"] == shard).sum())}
+    info = {
+        "n": int(len(table)),
+        "shards": int(table["shard"].nunique()),
+        "shard_n": int((table["shard"] == shard).sum()),
+    }
     city = json.loads((root / "resources" / "demo" / CITY / "city.json").read_text())
     xmin, ymin, xmax, ymax = city["bounds"]
     info["area_km2"] = (xmax - xmin) * (ymax - ymin) / 1e6
@@ -165,8 +194,11 @@ def child_inspect(size_dir: str, shard: int) -> None:
         path = root / "resources" / "demo" / CITY / f"{kind}.tif"
         with rasterio.open(path) as src:
             itemsize = np.dtype(src.dtypes[0]).itemsize
-            info[kind] = {"px": f"{src.width}×{src.height}", "bands": src.count,
-                          "mib": src.width * src.height * src.count * itemsize / 2**20}
+            info[kind] = {
+                "px": f"{src.width}×{src.height}",
+                "bands": src.count,
+                "mib": src.width * src.height * src.count * itemsize / 2**20,
+            }
     print(json.dumps(info))
 
 
@@ -188,8 +220,13 @@ def run_child(args: list[str], cwd: Path) -> tuple[int, str, float, float]:
     """Run ``bench_memory.py ARGS`` as a child; return (exit status, output, peak RSS MiB, wall s)."""
     with tempfile.TemporaryFile(mode="w+") as out:
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *args], stdout=out,
-                                stderr=subprocess.STDOUT, cwd=cwd, env=_child_env())
+        proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=_child_env(),
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -224,14 +261,22 @@ def _files(items: dict[str, str | list[str]]) -> dict[str, object]:
     return {"items": flat, "names": items}
 
 
-def write_job(root: Path, rule: str, inputs: dict, outputs: dict, params: dict, wildcards: dict,
-              log_name: str) -> Path:
+def write_job(
+    root: Path, rule: str, inputs: dict, outputs: dict, params: dict, wildcards: dict, log_name: str
+) -> Path:
     """Write ``logs/<rule>/<log_name>.log.job.json`` the way ``load_job`` saves a Snakemake job."""
     log = root / "logs" / rule / f"{log_name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    job = {"rule": rule, "input": _files(inputs), "output": _files(outputs), "params": params,
-           "wildcards": wildcards, "log": {"items": [str(log)], "names": {}}, "threads": 1,
-           "resources": {}}
+    job = {
+        "rule": rule,
+        "input": _files(inputs),
+        "output": _files(outputs),
+        "params": params,
+        "wildcards": wildcards,
+        "log": {"items": [str(log)], "names": {}},
+        "threads": 1,
+        "resources": {},
+    }
     path = Path(f"{log}.job.json")
     path.write_text(json.dumps(job, indent=1), encoding="utf-8")
     return path
@@ -263,16 +308,27 @@ def segment_params(cfg: dict) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--small", type=int, default=4, help="patches_per_side of the small city")
-    ap.add_argument("--large", type=int, default=8,
-                    help="patches_per_side of the large city (2× small → 4× area)")
-    ap.add_argument("--patch-cells", type=int, nargs=2, default=[3, 3], metavar=("MIN", "MAX"),
-                    help="demo.patch_cells (equal values: city area exactly ∝ patches_per_side²)")
+    ap.add_argument(
+        "--large", type=int, default=8, help="patches_per_side of the large city (2× small → 4× area)"
+    )
+    ap.add_argument(
+        "--patch-cells",
+        type=int,
+        nargs=2,
+        default=[3, 3],
+        metavar=("MIN", "MAX"),
+        help="demo.patch_cells (equal values: city area exactly ∝ patches_per_side²)",
+    )
     ap.add_argument("--ground-m", type=float, default=2.0, help="demo.ground_m (material map resolution)")
     ap.add_argument("--seed", type=int, default=7, help="demo.seed")
     ap.add_argument("--shard-size", type=int, default=64, help="samples.shard_size, the same for both cities")
     ap.add_argument("--shard", type=int, default=0, help="the shard measured in each city")
-    ap.add_argument("--repeat", type=int, default=2,
-                    help="runs of every measured child; the lowest peak is kept (segment varies by ±10 MiB)")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=2,
+        help="runs of every measured child; the lowest peak is kept (segment varies by ±10 MiB)",
+    )
     ap.add_argument("--work", type=Path, help="work folder (kept; cities already there are reused)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary work folder")
     ap.add_argument("--child", nargs="+", metavar="ARG", help=argparse.SUPPRESS)  # KIND [JOB.json [SHARD]]
@@ -305,16 +361,26 @@ def main() -> None:
 
 
 def _run(opts: argparse.Namespace, work: Path, sizes: dict[str, int]) -> None:
-    print(f"bench_memory: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
-          f"GDAL_CACHEMAX={os.environ.get('GDAL_CACHEMAX', 'unset (GDAL default)')}; work folder {work}",
-          flush=True)
+    print(
+        f"bench_memory: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
+        f"GDAL_CACHEMAX={os.environ.get('GDAL_CACHEMAX', 'unset (GDAL default)')}; work folder {work}",
+        flush=True,
+    )
     overrides = {
-        size: {"dataset": "demo", "seed": 42,
-               "demo": {"seed": opts.seed, "n_cities": 1, "patches_per_side": pps,
-                        "patch_cells": list(opts.patch_cells), "ground_m": opts.ground_m,
-                        "labelled_fraction": 1.0},
-               "samples": {"shard_size": opts.shard_size},
-               "segment": {"backend": "classical"}}
+        size: {
+            "dataset": "demo",
+            "seed": 42,
+            "demo": {
+                "seed": opts.seed,
+                "n_cities": 1,
+                "patches_per_side": pps,
+                "patch_cells": list(opts.patch_cells),
+                "ground_m": opts.ground_m,
+                "labelled_fraction": 1.0,
+            },
+            "samples": {"shard_size": opts.shard_size},
+            "segment": {"backend": "classical"},
+        }
         for size, pps in sizes.items()
     }
     cfg_path = work / "configs.json"
@@ -337,121 +403,254 @@ def _run(opts: argparse.Namespace, work: Path, sizes: dict[str, int]) -> None:
         root = work / size
         demo = root / "resources" / "demo" / CITY
         res = root / "results"
-        city_files = {k: str(demo / f) for k, f in (("google", "google.tif"), ("sentinel2", "sentinel2.tif"),
-                                                    ("labels", "labels.gpkg"), ("truth", "lcz_truth.tif"),
-                                                    ("meta", "city.json"))}
+        city_files = {
+            k: str(demo / f)
+            for k, f in (
+                ("google", "google.tif"),
+                ("sentinel2", "sentinel2.tif"),
+                ("labels", "labels.gpkg"),
+                ("truth", "lcz_truth.tif"),
+                ("meta", "city.json"),
+            )
+        }
         # 2. the city (reused from --work when its settings match) and its samples (set-up; not measured)
         if _city_settings(demo) != cfg["demo"]:
             job = write_job(root, "demo_city", {}, city_files, {"demo": cfg["demo"]}, {"city": CITY}, CITY)
             rc, text, peak, wall = run_child(["--child", "demo_city", str(job)], root)
             _check(rc, text, f"{size} city generation")
-            print(f"  {size}: demo_city (patches_per_side {sizes[size]}) {wall:.1f} s, "
-                  f"peak RSS {peak:.0f} MiB", flush=True)
+            print(
+                f"  {size}: demo_city (patches_per_side {sizes[size]}) {wall:.1f} s, peak RSS {peak:.0f} MiB",
+                flush=True,
+            )
         samples = str(res / "samples.parquet")
         # the samples checkpoint: always rerun (cheap; the shard size may differ from a kept run's)
         from df4lcz.chipping.google.sources import GoogleSpec  # the parent imports df4lcz only here
         from df4lcz.config import region_defaults
 
-        region = {**region_defaults(), "name": CITY, "google": city_files["google"],
-                  "sentinel2": city_files["sentinel2"], "labels": city_files["labels"], "label_column": "lcz",
-                  "label_map": {}, "working_crs": None, "s2_band_names": None}
-        job = write_job(root, "samples", {"google": [city_files["google"]],
-                                          "sentinel2": [city_files["sentinel2"]],
-                                          "labels": [city_files["labels"]]},
-                        {"table": samples, "overview": str(res / "figures" / "samples_overview.png"),
-                         "summary": str(res / "tables" / "samples_per_class.csv"),
-                         "checks": str(res / "checks" / "samples.csv")},
-                        {"samples": cfg["samples"], "regions": [region], "seed": cfg["seed"],
-                         # as rules/samples.smk passes them
-                         "google": {k: cfg["google"][k] for k in ("chip_px", "max_upsampling")}}, {},
-                        "samples")
+        region = {
+            **region_defaults(),
+            "name": CITY,
+            "google": city_files["google"],
+            "sentinel2": city_files["sentinel2"],
+            "labels": city_files["labels"],
+            "label_column": "lcz",
+            "label_map": {},
+            "working_crs": None,
+            "s2_band_names": None,
+        }
+        job = write_job(
+            root,
+            "samples",
+            {
+                "google": [city_files["google"]],
+                "sentinel2": [city_files["sentinel2"]],
+                "labels": [city_files["labels"]],
+            },
+            {
+                "table": samples,
+                "overview": str(res / "figures" / "samples_overview.png"),
+                "summary": str(res / "tables" / "samples_per_class.csv"),
+                "checks": str(res / "checks" / "samples.csv"),
+            },
+            {
+                "samples": cfg["samples"],
+                "regions": [region],
+                "seed": cfg["seed"],
+                # as rules/samples.smk passes them
+                "google": {k: cfg["google"][k] for k in ("chip_px", "max_upsampling")},
+            },
+            {},
+            "samples",
+        )
         rc, text, peak, wall = run_child(["--child", "samples", str(job)], root)
         _check(rc, text, f"{size} samples")
         rc, text, _, _ = run_child(["--child-inspect", str(root), shard], root)
         _check(rc, text, f"{size} inspection")
         info[size] = json.loads(text.strip().splitlines()[-1])
         if info[size]["shard_n"] != opts.shard_size:
-            sys.exit(f"{size} city: shard {shard} holds {info[size]['shard_n']} samples, not "
-                     f"{opts.shard_size}; use a larger --small or a smaller --shard-size")
+            sys.exit(
+                f"{size} city: shard {shard} holds {info[size]['shard_n']} samples, not "
+                f"{opts.shard_size}; use a larger --small or a smaller --shard-size"
+            )
 
         # 3. the four shard jobs, each in its own child
         chips_g = str(res / "chips" / "google" / f"{shard}.h5")
         chips_s = str(res / "chips" / "sentinel2" / f"{shard}.h5")
         masks = str(res / "masks" / f"{shard}.h5")
         jobs = {
-            "chip_google": ({"samples": samples, "raster": city_files["google"]}, {"chips": chips_g},
-                            {"google": cfg["google"],
-                             "google_input": GoogleSpec.from_region(region, 0).as_params()}),
-            "chip_sentinel2": ({"samples": samples, "raster": city_files["sentinel2"]}, {"chips": chips_s},
-                               {"sentinel2": cfg["sentinel2"],  # as rules/sentinel2.smk passes them
-                                "region": {"sentinel2": city_files["sentinel2"], "s2_band_names": None,
-                                           "s2_scale": None, "s2_offset": None}}),
-            "segment": ({"chips": chips_g, "samples": samples, "checkpoint": []},
-                        {"masks": masks, "overlay": str(res / "figures" / "masks" / f"{shard}.png")},
-                        {"segment": segment_params(cfg)}),
-            "graphs": ({"masks": masks, "chips": chips_g, "samples": samples},
-                       {"graphs": str(res / "graphs" / f"{shard}.h5"),
-                        "checks": str(res / "checks" / "graphs" / f"{shard}.csv")}, {"graphs": cfg["graphs"]}),
+            "chip_google": (
+                {"samples": samples, "raster": city_files["google"]},
+                {"chips": chips_g},
+                {"google": cfg["google"], "google_input": GoogleSpec.from_region(region, 0).as_params()},
+            ),
+            "chip_sentinel2": (
+                {"samples": samples, "raster": city_files["sentinel2"]},
+                {"chips": chips_s},
+                {
+                    "sentinel2": cfg["sentinel2"],  # as rules/sentinel2.smk passes them
+                    "region": {
+                        "sentinel2": city_files["sentinel2"],
+                        "s2_band_names": None,
+                        "s2_scale": None,
+                        "s2_offset": None,
+                    },
+                },
+            ),
+            "segment": (
+                {"chips": chips_g, "samples": samples, "checkpoint": []},
+                {"masks": masks, "overlay": str(res / "figures" / "masks" / f"{shard}.png")},
+                {"segment": segment_params(cfg)},
+            ),
+            "graphs": (
+                {"masks": masks, "chips": chips_g, "samples": samples},
+                {
+                    "graphs": str(res / "graphs" / f"{shard}.h5"),
+                    "checks": str(res / "checks" / "graphs" / f"{shard}.csv"),
+                },
+                {"graphs": cfg["graphs"]},
+            ),
         }
         for kind in JOBS:
             inputs, outputs, params = jobs[kind]
             job = write_job(root, kind, inputs, outputs, params, {"shard": shard}, shard)
             peak, runs, text, wall = measure(["--child", kind, str(job)], root, opts.repeat, f"{size} {kind}")
             peaks[size][kind] = peak
-            after = next((line.split("=")[1] for line in text.splitlines()
-                          if line.startswith("CHILD after_imports_mib=")), "?")
-            print(f"  {size}: {kind:<15} peak RSS {peak:7.1f} MiB{runs}, after its imports {after} MiB; "
-                  f"{chip_counts(job)}{wall:.1f} s", flush=True)
-        peak, runs, text, wall = measure(["--child", TABLE, samples, shard], root, opts.repeat,
-                                         f"{size} {TABLE}")
+            after = next(
+                (
+                    line.split("=")[1]
+                    for line in text.splitlines()
+                    if line.startswith("CHILD after_imports_mib=")
+                ),
+                "?",
+            )
+            print(
+                f"  {size}: {kind:<15} peak RSS {peak:7.1f} MiB{runs}, after its imports {after} MiB; "
+                f"{chip_counts(job)}{wall:.1f} s",
+                flush=True,
+            )
+        peak, runs, text, wall = measure(
+            ["--child", TABLE, samples, shard], root, opts.repeat, f"{size} {TABLE}"
+        )
         peaks[size][TABLE] = peak
-        print(f"  {size}: {TABLE:<15} peak RSS {peak:7.1f} MiB{runs}, read_samples of all "
-              f"{info[size]['n']} rows + shard selection; {wall:.1f} s", flush=True)
+        print(
+            f"  {size}: {TABLE:<15} peak RSS {peak:7.1f} MiB{runs}, read_samples of all "
+            f"{info[size]['n']} rows + shard selection; {wall:.1f} s",
+            flush=True,
+        )
 
     # 4. the small city's shard (the same squares: the cities share their centre) cut from the
     #    large city's mosaics: mosaic size alone changes, squares and N stay
     same: dict[str, float] = {}
     root = work / "large"
     for kind, raster in (("chip_google", "google.tif"), ("chip_sentinel2", "sentinel2.tif")):
-        job = write_job(root, kind, {"samples": str(work / "small" / "results" / "samples.parquet"),
-                                     "raster": str(root / "resources" / "demo" / CITY / raster)},
-                        {"chips": str(root / "results" / "same_squares" / kind / f"{shard}.h5")},
-                        {"google": configs["large"]["google"],
-                         "google_input": GoogleSpec.from_region(
-                             {**region_defaults(), "google": str(root / "resources" / "demo" / CITY / raster)}, 0
-                         ).as_params()} if kind == "chip_google" else
-                        {"sentinel2": configs["large"]["sentinel2"],
-                         "region": {"sentinel2": str(root / "resources" / "demo" / CITY / raster),
-                                    "s2_band_names": None, "s2_scale": None, "s2_offset": None}},
-                        {"shard": shard}, f"{shard}_small_city_squares")
-        peak, runs, text, wall = measure(["--child", kind, str(job)], root, opts.repeat,
-                                         f"{kind} of the small city's squares on the large mosaic")
+        job = write_job(
+            root,
+            kind,
+            {
+                "samples": str(work / "small" / "results" / "samples.parquet"),
+                "raster": str(root / "resources" / "demo" / CITY / raster),
+            },
+            {"chips": str(root / "results" / "same_squares" / kind / f"{shard}.h5")},
+            {
+                "google": configs["large"]["google"],
+                "google_input": GoogleSpec.from_region(
+                    {**region_defaults(), "google": str(root / "resources" / "demo" / CITY / raster)}, 0
+                ).as_params(),
+            }
+            if kind == "chip_google"
+            else {
+                "sentinel2": configs["large"]["sentinel2"],
+                "region": {
+                    "sentinel2": str(root / "resources" / "demo" / CITY / raster),
+                    "s2_band_names": None,
+                    "s2_scale": None,
+                    "s2_offset": None,
+                },
+            },
+            {"shard": shard},
+            f"{shard}_small_city_squares",
+        )
+        peak, runs, text, wall = measure(
+            ["--child", kind, str(job)],
+            root,
+            opts.repeat,
+            f"{kind} of the small city's squares on the large mosaic",
+        )
         same[kind] = peak
-        print(f"  small city's squares, large mosaic: {kind:<15} peak RSS {peak:7.1f} MiB{runs}; "
-              f"{chip_counts(job)}{wall:.1f} s", flush=True)
+        print(
+            f"  small city's squares, large mosaic: {kind:<15} peak RSS {peak:7.1f} MiB{runs}; "
+            f"{chip_counts(job)}{wall:.1f} s",
+            flush=True,
+        )
 
     _report(opts, sizes, baseline, peaks, info, same)
 
 
-def _report(opts: argparse.Namespace, sizes: dict[str, int], baseline: dict[str, float],
-            peaks: dict[str, dict[str, float]], info: dict[str, dict], same: dict[str, float]) -> None:
+def _report(
+    opts: argparse.Namespace,
+    sizes: dict[str, int],
+    baseline: dict[str, float],
+    peaks: dict[str, dict[str, float]],
+    info: dict[str, dict],
+    same: dict[str, float],
+) -> None:
     small, large = info["small"], info["large"]
-    print(f"\nPeak RSS of ONE shard job (shard {opts.shard}, {opts.shard_size} samples, the same in both "
-          "cities), MiB: ru_maxrss of the job's own process (os.wait4)")
-    rows = [("city", "patches_per_side", "side km", "area km²", "Google raster (decoded)",
-             "S2 raster (decoded)", "samples N", "shards")]
+    print(
+        f"\nPeak RSS of ONE shard job (shard {opts.shard}, {opts.shard_size} samples, the same in both "
+        "cities), MiB: ru_maxrss of the job's own process (os.wait4)"
+    )
+    rows = [
+        (
+            "city",
+            "patches_per_side",
+            "side km",
+            "area km²",
+            "Google raster (decoded)",
+            "S2 raster (decoded)",
+            "samples N",
+            "shards",
+        )
+    ]
     for size in sizes:
         c = info[size]
-        rows.append((size, str(sizes[size]), c["side_km"], f"{c['area_km2']:.1f}",
-                     f"{c['google']['px']} ({c['google']['mib']:.0f} MiB)",
-                     f"{c['sentinel2']['px']} ({c['sentinel2']['mib']:.0f} MiB)", str(c["n"]),
-                     str(c["shards"])))
-    rows.append(("large/small", "", "", f"{large['area_km2'] / small['area_km2']:.2f}", "", "",
-                 f"{large['n'] / small['n']:.2f}", ""))
+        rows.append(
+            (
+                size,
+                str(sizes[size]),
+                c["side_km"],
+                f"{c['area_km2']:.1f}",
+                f"{c['google']['px']} ({c['google']['mib']:.0f} MiB)",
+                f"{c['sentinel2']['px']} ({c['sentinel2']['mib']:.0f} MiB)",
+                str(c["n"]),
+                str(c["shards"]),
+            )
+        )
+    rows.append(
+        (
+            "large/small",
+            "",
+            "",
+            f"{large['area_km2'] / small['area_km2']:.2f}",
+            "",
+            "",
+            f"{large['n'] / small['n']:.2f}",
+            "",
+        )
+    )
     _table(rows)
     print()
-    rows = [("job", "imports only", "small peak", "large peak", "small job", "large job",
-             "peak large/small", "job large/small")]
+    rows = [
+        (
+            "job",
+            "imports only",
+            "small peak",
+            "large peak",
+            "small job",
+            "large job",
+            "peak large/small",
+            "job large/small",
+        )
+    ]
     ratios = {}
     for kind in (*JOBS, TABLE):
         ps, pl = peaks["small"][kind], peaks["large"][kind]
@@ -459,30 +658,52 @@ def _report(opts: argparse.Namespace, sizes: dict[str, int], baseline: dict[str,
         rp, rj = pl / ps, (jl / js if js > 0 else float("nan"))
         ratios[kind] = (rp, rj, ps, pl, js, jl)
         label = f"({kind})" if kind == TABLE else kind
-        rows.append((label, f"{baseline[kind]:.1f}", f"{ps:.1f}", f"{pl:.1f}", f"{js:.1f}", f"{jl:.1f}",
-                     f"{rp:.2f}", f"{rj:.2f}"))
+        rows.append(
+            (
+                label,
+                f"{baseline[kind]:.1f}",
+                f"{ps:.1f}",
+                f"{pl:.1f}",
+                f"{js:.1f}",
+                f"{jl:.1f}",
+                f"{rp:.2f}",
+                f"{rj:.2f}",
+            )
+        )
     _table(rows)
-    print("  job = peak − imports only (the job's own increment); "
-          f"this process's own peak (a floor for every child): {_maxrss_mib():.1f} MiB")
-    print(f"  ({TABLE}): diagnostic, not a job: only read_samples() of the whole table (all N rows) and the "
-          "shard's selection, the first step of every shard job above")
+    print(
+        "  job = peak − imports only (the job's own increment); "
+        f"this process's own peak (a floor for every child): {_maxrss_mib():.1f} MiB"
+    )
+    print(
+        f"  ({TABLE}): diagnostic, not a job: only read_samples() of the whole table (all N rows) and the "
+        "shard's selection, the first step of every shard job above"
+    )
     print()
-    print(f"Mosaic size alone: the small city's shard {opts.shard} (the same {opts.shard_size} squares, "
-          f"the same table of N = {small['n']}) cut from the small and from the large city's mosaic")
+    print(
+        f"Mosaic size alone: the small city's shard {opts.shard} (the same {opts.shard_size} squares, "
+        f"the same table of N = {small['n']}) cut from the small and from the large city's mosaic"
+    )
     rows = [("job", "small mosaic", "large mosaic", "large/small")]
     for kind, peak in same.items():
         ref = peaks["small"][kind]
         rows.append((kind, f"{ref:.1f}", f"{peak:.1f}", f"{peak / ref:.2f}"))
     _table(rows)
     print()
-    print(f"RATIO samples n={large['n'] / small['n']:.2f} area={large['area_km2'] / small['area_km2']:.2f} "
-          f"n_small={small['n']} n_large={large['n']}")
+    print(
+        f"RATIO samples n={large['n'] / small['n']:.2f} area={large['area_km2'] / small['area_km2']:.2f} "
+        f"n_small={small['n']} n_large={large['n']}"
+    )
     for kind, (rp, rj, ps, pl, js, jl) in ratios.items():
-        print(f"RATIO {kind} peak={rp:.2f} job={rj:.2f} small_mib={ps:.1f} large_mib={pl:.1f} "
-              f"job_small_mib={js:.1f} job_large_mib={jl:.1f}")
+        print(
+            f"RATIO {kind} peak={rp:.2f} job={rj:.2f} small_mib={ps:.1f} large_mib={pl:.1f} "
+            f"job_small_mib={js:.1f} job_large_mib={jl:.1f}"
+        )
     for kind, peak in same.items():
-        print(f"RATIO {kind} same_squares_mosaic={peak / peaks['small'][kind]:.2f} small_mib="
-              f"{peaks['small'][kind]:.1f} large_mosaic_mib={peak:.1f}")
+        print(
+            f"RATIO {kind} same_squares_mosaic={peak / peaks['small'][kind]:.2f} small_mib="
+            f"{peaks['small'][kind]:.1f} large_mosaic_mib={peak:.1f}"
+        )
 
 
 def _table(rows: list[tuple[str, ...]]) -> None:

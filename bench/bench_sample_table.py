@@ -38,10 +38,21 @@ def child_write(path: str, n: int) -> None:
     x, y = rng.uniform(500_000, 600_000, n), rng.uniform(2_500_000, 2_600_000, n)
     lon, lat = rng.uniform(113, 114, n), rng.uniform(22, 23, n)
     table = gpd.GeoDataFrame(
-        {"sample_id": np.arange(n), "region": "r", "polygon_id": np.arange(n) // 10,
-         "lcz": rng.integers(1, 18, n), "shard": np.arange(n) // SHARD_SIZE, "crs": "EPSG:32649",
-         "xmin": x, "ymin": y, "xmax": x + 320, "ymax": y + 320},
-        geometry=shapely.box(lon, lat, lon + 0.003, lat + 0.003), crs=4326)
+        {
+            "sample_id": np.arange(n),
+            "region": "r",
+            "polygon_id": np.arange(n) // 10,
+            "lcz": rng.integers(1, 18, n),
+            "shard": np.arange(n) // SHARD_SIZE,
+            "crs": "EPSG:32649",
+            "xmin": x,
+            "ymin": y,
+            "xmax": x + 320,
+            "ymax": y + 320,
+        },
+        geometry=shapely.box(lon, lat, lon + 0.003, lat + 0.003),
+        crs=4326,
+    )
     write_samples(path, table)
 
 

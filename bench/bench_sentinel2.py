@@ -61,9 +61,19 @@ def build_raster(path: Path, size: int) -> None:
 
     rng = np.random.default_rng(SEED)
     profile = dict(
-        driver="GTiff", width=size, height=size, count=len(S2_BANDS), dtype="uint16", crs=RASTER_CRS,
-        transform=from_origin(ORIGIN_X, ORIGIN_Y, PIXEL_M, PIXEL_M), tiled=True, blockxsize=256,
-        blockysize=256, compress="DEFLATE", predictor=2, interleave="pixel",
+        driver="GTiff",
+        width=size,
+        height=size,
+        count=len(S2_BANDS),
+        dtype="uint16",
+        crs=RASTER_CRS,
+        transform=from_origin(ORIGIN_X, ORIGIN_Y, PIXEL_M, PIXEL_M),
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+        compress="DEFLATE",
+        predictor=2,
+        interleave="pixel",
     )
     cols = np.arange(size, dtype=np.float32)
     with rasterio.open(path, "w", **profile) as dst:
@@ -107,8 +117,13 @@ def _table(cells_ij: list[tuple[int, int]], x0: float, y0: float) -> pd.DataFram
     xmin = x0 + ij[:, 1] * SQUARE_M
     ymax = y0 - ij[:, 0] * SQUARE_M
     return pd.DataFrame(
-        {"sample_id": np.arange(len(ij), dtype=np.int64), "xmin": xmin, "ymin": ymax - SQUARE_M,
-         "xmax": xmin + SQUARE_M, "ymax": ymax}
+        {
+            "sample_id": np.arange(len(ij), dtype=np.int64),
+            "xmin": xmin,
+            "ymin": ymax - SQUARE_M,
+            "xmax": xmin + SQUARE_M,
+            "ymax": ymax,
+        }
     )
 
 
@@ -168,17 +183,21 @@ def main() -> None:
 
     from df4lcz.chipping.sentinel2 import open_sentinel2
 
-    print(f"after imports: peak RSS {peak_rss_mb():.0f} MB; "
-          f"GDAL_NUM_THREADS={os.environ['GDAL_NUM_THREADS']}, "
-          f"GDAL_CACHEMAX={os.environ['GDAL_CACHEMAX']} MB, 1 core")
+    print(
+        f"after imports: peak RSS {peak_rss_mb():.0f} MB; "
+        f"GDAL_NUM_THREADS={os.environ['GDAL_NUM_THREADS']}, "
+        f"GDAL_CACHEMAX={os.environ['GDAL_CACHEMAX']} MB, 1 core"
+    )
     rng = np.random.default_rng(SEED)
     extent = args.size * PIXEL_M
     with tempfile.TemporaryDirectory() as tmp:
         tif = Path(tmp) / "s2_10band.tif"
         t0 = time.perf_counter()
         subprocess.run([sys.executable, __file__, "--build", str(tif), "--size", str(args.size)], check=True)
-        print(f"built {tif.name}: {args.size}x{args.size} px x 10 bands uint16, "
-              f"{tif.stat().st_size / 1e6:.0f} MB on disk ({time.perf_counter() - t0:.1f} s)")
+        print(
+            f"built {tif.name}: {args.size}x{args.size} px x 10 bands uint16, "
+            f"{tif.stat().st_size / 1e6:.0f} MB on disk ({time.perf_counter() - t0:.1f} s)"
+        )
         warm_page_cache(tif)
         clustered = clustered_squares(args.samples, rng, ORIGIN_X, ORIGIN_Y, extent)
         time_case("same-CRS clustered", tif, clustered, RASTER_CRS, args.repeat)

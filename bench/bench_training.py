@@ -82,8 +82,16 @@ def _random_batch(gen: torch.Generator) -> Batch:
         src = torch.randint(0, n, (3 * n,), generator=gen)
         dst = torch.randint(0, n, (3 * n,), generator=gen)
         keep = src != dst
-        ei = torch.unique(torch.cat([torch.stack([src[keep], dst[keep]]), torch.stack([dst[keep], src[keep]])], 1), dim=1)
-        graphs.append(Data(x=torch.rand(n, NODE_FEATURES, generator=gen), edge_index=ei, y=torch.randint(0, 17, (1,), generator=gen)))
+        ei = torch.unique(
+            torch.cat([torch.stack([src[keep], dst[keep]]), torch.stack([dst[keep], src[keep]])], 1), dim=1
+        )
+        graphs.append(
+            Data(
+                x=torch.rand(n, NODE_FEATURES, generator=gen),
+                edge_index=ei,
+                y=torch.randint(0, 17, (1,), generator=gen),
+            )
+        )
     return Batch.from_data_list(graphs)
 
 
@@ -157,16 +165,26 @@ def bench_demo(steps: int, rounds: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--base-width", type=int, default=64, help="S2 model width (64 = paper)")
     parser.add_argument("--steps", type=int, default=3, help="timed steps per model (CPU; CUDA uses 10×)")
     parser.add_argument("--device", choices=["all", "cpu", "cuda"], default="all")
     parser.add_argument("--models", nargs="*", default=list(S2_MODEL_NAMES), choices=list(S2_MODEL_NAMES))
-    parser.add_argument("--demo-rounds", type=int, default=3,
-                        help="alternated before/after rounds of the demo line (0 = skip it); each round times "
-                             "--steps steps per setting")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's, one per core; a train job uses its rule's threads)")
+    parser.add_argument(
+        "--demo-rounds",
+        type=int,
+        default=3,
+        help="alternated before/after rounds of the demo line (0 = skip it); each round times "
+        "--steps steps per setting",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's, one per core; a train job uses its rule's threads)",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -175,20 +193,28 @@ def main() -> None:
         devices.append(torch.device("cpu"))
     if args.device in ("all", "cuda") and torch.cuda.is_available():
         devices.append(torch.device("cuda"))
-    print(f"torch {torch.__version__}, CPU threads {torch.get_num_threads()}, "
-          f"CUDA {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'not available'}")
+    print(
+        f"torch {torch.__version__}, CPU threads {torch.get_num_threads()}, "
+        f"CUDA {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'not available'}"
+    )
     print(f"{'model':<14}{'width':>6}{'params':>12}{'device':>8}{'batch':>7}{'train samples/s':>18}")
     for dev in devices:
         steps = args.steps * (10 if dev.type == "cuda" else 1)
         for name in args.models:
             params, rate = bench_s2(name, args.base_width, dev, steps, warmup=1 if dev.type == "cpu" else 5)
-            print(f"{name:<14}{args.base_width:>6}{params:>12,}{dev.type:>8}{S2_BATCH:>7}{rate:>18.1f}", flush=True)
+            print(
+                f"{name:<14}{args.base_width:>6}{params:>12,}{dev.type:>8}{S2_BATCH:>7}{rate:>18.1f}",
+                flush=True,
+            )
         params, rate = bench_gcn(dev, steps * 10, warmup=3)
         print(f"{'gcn':<14}{32:>6}{params:>12,}{dev.type:>8}{GCN_BATCH:>7}{rate:>18.1f}", flush=True)
     if args.demo_rounds > 0 and args.device in ("all", "cpu"):
         before, after = bench_demo(max(args.steps, 2), args.demo_rounds)
-        print(f"demo width {DEMO_WIDTH}: before {before:.1f} samples/s, after {after:.1f} samples/s, "
-              f"ratio {after / before:.2f}", flush=True)
+        print(
+            f"demo width {DEMO_WIDTH}: before {before:.1f} samples/s, after {after:.1f} samples/s, "
+            f"ratio {after / before:.2f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,10 @@ def _files(root: Path) -> set[str]:
 
 
 def _same_model(a: Path, b: Path) -> str | None:
-    ra, rb = torch.load(a, map_location="cpu", weights_only=False), torch.load(b, map_location="cpu", weights_only=False)
+    ra, rb = (
+        torch.load(a, map_location="cpu", weights_only=False),
+        torch.load(b, map_location="cpu", weights_only=False),
+    )
     sa, sb = ra.pop("state_dict"), rb.pop("state_dict")
     if list(sa) != list(sb):
         return "state_dict keys differ"
@@ -50,7 +53,9 @@ def _same_history(a: Path, b: Path) -> str | None:
 def compare(before: Path, after: Path) -> list[str]:
     """Problems found, one line each (empty: the folders hold the same results)."""
     fa, fb = _files(before), _files(after)
-    problems = [f"only in {before}: {f}" for f in sorted(fa - fb)] + [f"only in {after}: {f}" for f in sorted(fb - fa)]
+    problems = [f"only in {before}: {f}" for f in sorted(fa - fb)] + [
+        f"only in {after}: {f}" for f in sorted(fb - fa)
+    ]
     for rel in sorted(fa & fb):
         a, b = before / rel, after / rel
         if rel.endswith(".pt"):

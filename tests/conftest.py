@@ -22,10 +22,18 @@ TINY_CRS = "EPSG:32650"
 TINY_X0, TINY_Y1 = 400_000.0, 3_400_000.0
 
 
-def write_raster(path: Path, data: np.ndarray, crs: str | None, transform, nodata=None, descriptions=None) -> Path:
+def write_raster(
+    path: Path, data: np.ndarray, crs: str | None, transform, nodata=None, descriptions=None
+) -> Path:
     """Write a (bands, H, W) array as a GeoTIFF."""
-    profile = dict(driver="GTiff", width=data.shape[2], height=data.shape[1], count=data.shape[0],
-                   dtype=data.dtype, transform=transform)
+    profile = dict(
+        driver="GTiff",
+        width=data.shape[2],
+        height=data.shape[1],
+        count=data.shape[0],
+        dtype=data.dtype,
+        transform=transform,
+    )
     if crs:
         profile["crs"] = crs
     if nodata is not None:
@@ -46,8 +54,13 @@ def tiny_region(tmp_path: Path) -> dict:
     """
     rng = np.random.default_rng(0)
     s2 = rng.integers(100, 3000, size=(10, 200, 180), dtype=np.uint16)  # 1800 m wide, 2000 m tall
-    write_raster(tmp_path / "s2.tif", s2, TINY_CRS, from_origin(TINY_X0, TINY_Y1, 10, 10),
-                 descriptions=["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"])
+    write_raster(
+        tmp_path / "s2.tif",
+        s2,
+        TINY_CRS,
+        from_origin(TINY_X0, TINY_Y1, 10, 10),
+        descriptions=["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"],
+    )
     from pyproj import Transformer
 
     tr = Transformer.from_crs(TINY_CRS, "EPSG:3857", always_xy=True)
@@ -58,15 +71,30 @@ def tiny_region(tmp_path: Path) -> dict:
     rgb = rng.integers(0, 255, size=(3, h, w), dtype=np.uint8)
     write_raster(tmp_path / "google.tif", rgb, "EPSG:3857", from_origin(gx0, gy1, px, px))
     polys = [
-        (2, box(TINY_X0 + 30, TINY_Y1 - 700, TINY_X0 + 1010, TINY_Y1 - 30)),      # 3 × 2 cells
-        (14, Polygon([(TINY_X0 + 20, TINY_Y1 - 1700), (TINY_X0 + 700, TINY_Y1 - 1700),
-                      (TINY_X0 + 700, TINY_Y1 - 1000), (TINY_X0 + 20, TINY_Y1 - 1000)])),  # 2 × 2
+        (2, box(TINY_X0 + 30, TINY_Y1 - 700, TINY_X0 + 1010, TINY_Y1 - 30)),  # 3 × 2 cells
+        (
+            14,
+            Polygon(
+                [
+                    (TINY_X0 + 20, TINY_Y1 - 1700),
+                    (TINY_X0 + 700, TINY_Y1 - 1700),
+                    (TINY_X0 + 700, TINY_Y1 - 1000),
+                    (TINY_X0 + 20, TINY_Y1 - 1000),
+                ]
+            ),
+        ),  # 2 × 2
         (17, box(TINY_X0 + 1100, TINY_Y1 - 1900, TINY_X0 + 2300, TINY_Y1 - 1200)),  # beyond the east edge
     ]
     gdf = gpd.GeoDataFrame({"lcz": [p[0] for p in polys]}, geometry=[p[1] for p in polys], crs=TINY_CRS)
     gdf.to_crs("EPSG:4326").to_file(tmp_path / "labels.gpkg", driver="GPKG")
-    return {"name": "tiny", "google": str(tmp_path / "google.tif"), "sentinel2": str(tmp_path / "s2.tif"),
-            "labels": str(tmp_path / "labels.gpkg"), "dir": tmp_path, "polygons": gdf}
+    return {
+        "name": "tiny",
+        "google": str(tmp_path / "google.tif"),
+        "sentinel2": str(tmp_path / "s2.tif"),
+        "labels": str(tmp_path / "labels.gpkg"),
+        "dir": tmp_path,
+        "polygons": gdf,
+    }
 
 
 @pytest.fixture()

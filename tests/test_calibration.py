@@ -69,7 +69,7 @@ def test_bins_are_right_closed_on_exact_edges():
     proba[1, :4] = 0.25
     proba[2, 16] = 1.0
     bins = calibration.reliability_bins(proba, np.array([1, 2, 17]), n_bins=20)
-    assert bins.loc[9, "count"] == 1 and bins.loc[9, "upper"] == 0.5   # (0.45, 0.5]
+    assert bins.loc[9, "count"] == 1 and bins.loc[9, "upper"] == 0.5  # (0.45, 0.5]
     assert bins.loc[4, "count"] == 1 and bins.loc[4, "upper"] == 0.25  # (0.2, 0.25]
     assert bins.loc[19, "count"] == 1
     # hand: bin 9 acc 1 conf .5, bin 4 acc 0 conf .25, bin 19 acc 1 conf 1 -> ECE = (.5 + .25 + 0)/3
@@ -160,8 +160,9 @@ def test_weighted_bin_sums_equal_the_repeated_samples():
     weights = rng.integers(0, 4, size=(5, 300)).astype(float)
     idx, conf, correct = calibration.confidence_bins(proba, y, N_BINS)
     onehot = np.eye(N_BINS)[idx]
-    ece, mce = calibration.ece_mce_from_sums(weights @ onehot, weights @ (onehot * correct[:, None]),
-                                             weights @ (onehot * conf[:, None]))
+    ece, mce = calibration.ece_mce_from_sums(
+        weights @ onehot, weights @ (onehot * correct[:, None]), weights @ (onehot * conf[:, None])
+    )
     assert ece.shape == mce.shape == (5,)
     for b in range(5):
         rows = np.repeat(np.arange(300), weights[b].astype(int))

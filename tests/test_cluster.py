@@ -48,7 +48,9 @@ FAKE = REPO / "tests" / "fake_scheduler"
 PROFILES = REPO / "profiles"
 
 
-def run(workdir: Path, *args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+def run(
+    workdir: Path, *args: str, env: dict | None = None, check: bool = True
+) -> subprocess.CompletedProcess:
     return snakemake(workdir, *args, env=env, check=check)
 
 
@@ -62,8 +64,13 @@ def dry_run_jobs(text: str) -> dict[str, dict]:
     for m in re.finditer(r"^(?:rule|checkpoint) (\w+):\n(.*?)(?=^\S|\Z)", text, flags=re.M | re.S):
         threads = re.search(r"^\s+threads: (\d+)$", m.group(2), flags=re.M)
         resources = re.search(r"^\s+resources: (.*)$", m.group(2), flags=re.M).group(1)
-        jobs.setdefault(m.group(1), dict(threads=int(threads.group(1)) if threads else 1,
-                                         **dict(kv.split("=", 1) for kv in resources.split(", "))))
+        jobs.setdefault(
+            m.group(1),
+            dict(
+                threads=int(threads.group(1)) if threads else 1,
+                **dict(kv.split("=", 1) for kv in resources.split(", ")),
+            ),
+        )
     return jobs
 
 
@@ -72,10 +79,23 @@ def dry_run_jobs(text: str) -> dict[str, dict]:
 
 #: What the cluster run makes: the chips of shards 0 and 1 (four jobs ready at once after the samples
 #: checkpoint, for the --jobs 2 limit), the masks and graphs of shard 0.
-CLUSTER_TARGETS = ("results/chips/google/0.h5", "results/chips/google/1.h5", "results/chips/sentinel2/0.h5",
-                   "results/chips/sentinel2/1.h5", "results/masks/0.h5", "results/graphs/0.h5")
+CLUSTER_TARGETS = (
+    "results/chips/google/0.h5",
+    "results/chips/google/1.h5",
+    "results/chips/sentinel2/0.h5",
+    "results/chips/sentinel2/1.h5",
+    "results/masks/0.h5",
+    "results/graphs/0.h5",
+)
 #: The jobs that makes, by rule.
-CLUSTER_JOBS = {"demo_city": 1, "samples": 1, "chip_google": 2, "chip_sentinel2": 2, "segment": 1, "graphs": 1}
+CLUSTER_JOBS = {
+    "demo_city": 1,
+    "samples": 1,
+    "chip_google": 2,
+    "chip_sentinel2": 2,
+    "segment": 1,
+    "graphs": 1,
+}
 
 
 @pytest.fixture(scope="module")
@@ -84,13 +104,27 @@ def cluster_run(tmp_path_factory) -> SimpleNamespace:
     state = work / ".fake_scheduler"
     env = dict(os.environ, FAKE_SCHEDULER_DIR=str(state))
     py = shlex.quote(sys.executable)
-    submit = (f"{py} {shlex.quote(str(FAKE / 'submit'))} --name {{rule}} --cpus {{threads}} "
-              "--mem-mb {resources.mem_mb} --gpus {resources.gpu}")
-    proc = run(work, "--executor", "cluster-generic",
-               "--cluster-generic-submit-cmd", submit,
-               "--cluster-generic-status-cmd", f"{py} {shlex.quote(str(FAKE / 'status'))}",
-               "--cluster-generic-cancel-cmd", str(FAKE / "cancel"),
-               "--jobs", "2", "--seconds-between-status-checks", "1", *CLUSTER_TARGETS, env=env)
+    submit = (
+        f"{py} {shlex.quote(str(FAKE / 'submit'))} --name {{rule}} --cpus {{threads}} "
+        "--mem-mb {resources.mem_mb} --gpus {resources.gpu}"
+    )
+    proc = run(
+        work,
+        "--executor",
+        "cluster-generic",
+        "--cluster-generic-submit-cmd",
+        submit,
+        "--cluster-generic-status-cmd",
+        f"{py} {shlex.quote(str(FAKE / 'status'))}",
+        "--cluster-generic-cancel-cmd",
+        str(FAKE / "cancel"),
+        "--jobs",
+        "2",
+        "--seconds-between-status-checks",
+        "1",
+        *CLUSTER_TARGETS,
+        env=env,
+    )
     return SimpleNamespace(work=work, state=state, log=proc.stdout + proc.stderr)
 
 
@@ -98,12 +132,21 @@ def cluster_run(tmp_path_factory) -> SimpleNamespace:
 def test_cluster_generic_run_outputs(cluster_run, tiny_run):
     """The cluster run's files equal the local run's (same config): the demo city, the sample table,
     the chips, masks and graphs."""
-    made = sorted(str(p.relative_to(cluster_run.work)) for folder in ("resources", "results")
-                  for p in (cluster_run.work / folder).rglob("*") if p.is_file())
-    assert set(CLUSTER_TARGETS) | {"results/samples.parquet", "resources/demo/demo_city_1/sentinel2.tif"} <= set(made)
+    made = sorted(
+        str(p.relative_to(cluster_run.work))
+        for folder in ("resources", "results")
+        for p in (cluster_run.work / folder).rglob("*")
+        if p.is_file()
+    )
+    assert set(CLUSTER_TARGETS) | {
+        "results/samples.parquet",
+        "resources/demo/demo_city_1/sentinel2.tif",
+    } <= set(made)
     for rel in made:
         assert_same_file(cluster_run.work / rel, tiny_run / rel)
-    samples = pd.read_parquet(cluster_run.work / "results" / "samples.parquet", columns=["sample_id", "shard"])
+    samples = pd.read_parquet(
+        cluster_run.work / "results" / "samples.parquet", columns=["sample_id", "shard"]
+    )
     for shard in (0, 1):
         with h5py.File(cluster_run.work / "results" / "chips" / "google" / f"{shard}.h5") as f:
             assert sorted(f["sample_id"][()]) == sorted(samples.sample_id[samples.shard == shard])
@@ -122,13 +165,19 @@ def test_cluster_generic_every_job_went_through_the_scheduler(cluster_run):
     assert len(re.findall(r"Submitted job \d+ with external jobid '\d+'", log)) == len(submitted)
     # the submit command got each job's threads, memory and GPUs (as the main log printed them)
     declared = {}
-    for m in re.finditer(r"^(?:rule|checkpoint) (\w+):\n(.*?)^Submitted job \d+ with external jobid '(\d+)'",
-                         log, flags=re.M | re.S):
+    for m in re.finditer(
+        r"^(?:rule|checkpoint) (\w+):\n(.*?)^Submitted job \d+ with external jobid '(\d+)'",
+        log,
+        flags=re.M | re.S,
+    ):
         threads = re.search(r"^\s+threads: (\d+)$", m.group(2), flags=re.M)
         resources = re.search(r"^\s+resources: (.*)$", m.group(2), flags=re.M).group(1)
-        declared[int(m.group(3))] = dict(name=m.group(1), cpus=int(threads.group(1)) if threads else 1,
-                                         mem_mb=int(re.search(r"\bmem_mb=(\d+)", resources).group(1)),
-                                         gpus=int(re.search(r"\bgpu=(\d+)", resources).group(1)))
+        declared[int(m.group(3))] = dict(
+            name=m.group(1),
+            cpus=int(threads.group(1)) if threads else 1,
+            mem_mb=int(re.search(r"\bmem_mb=(\d+)", resources).group(1)),
+            gpus=int(re.search(r"\bgpu=(\d+)", resources).group(1)),
+        )
     assert sorted(declared) == sorted(j["id"] for j in submitted)
     for job in submitted:
         assert (cluster_run.state / f"{job['id']}.rc").read_text().strip() == "0", job
@@ -136,12 +185,19 @@ def test_cluster_generic_every_job_went_through_the_scheduler(cluster_run):
         script = (cluster_run.state / f"{job['id']}.sh").read_text()
         assert f'"rule": "{job["name"]}"' in script and "--mode 'remote'" in script, job
     mem = {j["name"]: j["mem_mb"] for j in submitted}
-    assert (mem["demo_city"], mem["samples"], mem["chip_sentinel2"], mem["graphs"]) == (6000, 2000, 1500, 1500)
+    assert (mem["demo_city"], mem["samples"], mem["chip_sentinel2"], mem["graphs"]) == (
+        6000,
+        2000,
+        1500,
+        1500,
+    )
     assert all(j["gpus"] == 0 for j in submitted)  # tiny config: classical segmentation
     # at most two jobs at once (--jobs 2): no submission while two earlier ones were unfinished
     ends = {j["id"]: (cluster_run.state / f"{j['id']}.rc").stat().st_mtime for j in submitted}
     for job in submitted:
-        running = [o for o in submitted if o["submitted"] < job["submitted"] and ends[o["id"]] > job["submitted"]]
+        running = [
+            o for o in submitted if o["submitted"] < job["submitted"] and ends[o["id"]] > job["submitted"]
+        ]
         assert len(running) <= 1, job
     # ... and reached, not merely respected: once the checkpoint had made four chip jobs ready, two at once
     assert "Execute 2 jobs..." in log
@@ -153,11 +209,19 @@ def test_rules_declare_threads_memory_and_gpus(tiny_run):
     train.device cpu): train, predict and the map tiles 2 threads, the others 1; no GPU anywhere."""
     proc = run(tiny_run, "--forcerun", "chip_google", "chip_sentinel2", "-n", "--cores", DRY_RUN_CORES, "all")
     jobs = dry_run_jobs(proc.stdout + proc.stderr)
-    assert {"chip_google", "segment", "graphs", "train", "predict", "lcz_map_tile", "lcz_map"} <= set(jobs), jobs
+    assert {"chip_google", "segment", "graphs", "train", "predict", "lcz_map_tile", "lcz_map"} <= set(jobs), (
+        jobs
+    )
     threads = {rule: job["threads"] for rule, job in jobs.items()}
-    assert {r: t for r, t in threads.items() if t != 1} == {"train": 2, "predict": 2, "lcz_map_tile": 2}, threads
+    assert {r: t for r, t in threads.items() if t != 1} == {"train": 2, "predict": 2, "lcz_map_tile": 2}, (
+        threads
+    )
     assert {rule: job["gpu"] for rule, job in jobs.items()} == dict.fromkeys(jobs, "0")
-    assert (jobs["train"]["mem_mb"], jobs["predict"]["mem_mb"], jobs["segment"]["mem_mb"]) == ("6000", "4000", "2000")
+    assert (jobs["train"]["mem_mb"], jobs["predict"]["mem_mb"], jobs["segment"]["mem_mb"]) == (
+        "6000",
+        "4000",
+        "2000",
+    )
 
 
 @pytest.mark.slow
@@ -166,8 +230,18 @@ def test_slurm_profile_builds_the_dag_with_gpu_resources(tiny_run, how):
     pytest.importorskip("snakemake_executor_plugin_slurm")  # the `cluster` extra (make install)
     # force every job after the checkpoint (with --forceall the checkpoint would rerun too and
     # the per-shard jobs could not be listed)
-    proc = run(tiny_run, how, str(PROFILES / "slurm"), "--forcerun", "chip_google", "chip_sentinel2",
-               "-n", "--cores", DRY_RUN_CORES, "all")
+    proc = run(
+        tiny_run,
+        how,
+        str(PROFILES / "slurm"),
+        "--forcerun",
+        "chip_google",
+        "chip_sentinel2",
+        "-n",
+        "--cores",
+        DRY_RUN_CORES,
+        "all",
+    )
     text = proc.stdout + proc.stderr
     counts = job_counts(text)
     n_shards = pd.read_parquet(tiny_run / "results" / "samples.parquet", columns=["shard"]).shard.nunique()
@@ -176,16 +250,28 @@ def test_slurm_profile_builds_the_dag_with_gpu_resources(tiny_run, how):
     resources = dry_run_jobs(text)
     # the map's tiles are in the DAG: the checkpoint lcz_map_plan ran in tiny_run (only rasters above it)
     assert counts["lcz_map_tile"] >= 1 and "lcz_map_plan" not in counts
-    for rule, runtime, mem in (("segment", "240", "16000"), ("train", "720", "32000"), ("predict", "60", "16000"),
-                               ("lcz_map_tile", "120", "16000")):
+    for rule, runtime, mem in (
+        ("segment", "240", "16000"),
+        ("train", "720", "32000"),
+        ("predict", "60", "16000"),
+        ("lcz_map_tile", "120", "16000"),
+    ):
         assert resources[rule]["gpu"] == "1", (rule, resources[rule])
         assert resources[rule]["slurm_partition"] == "<your_gpu_partition>"
         assert resources[rule]["runtime"] == runtime and resources[rule]["mem_mb"] == mem
     assert resources["chip_sentinel2"]["gpu"] == "0" and resources["lcz_map"]["gpu"] == "0"
-    assert {rule for rule, r in resources.items() if r["gpu"] != "0"} == {"segment", "train", "predict", "lcz_map_tile"}
+    assert {rule for rule, r in resources.items() if r["gpu"] != "0"} == {
+        "segment",
+        "train",
+        "predict",
+        "lcz_map_tile",
+    }
     # the profile's set-threads (the rules declare 2 for these)
-    assert (resources["train"]["threads"], resources["predict"]["threads"], resources["lcz_map_tile"]["threads"]) == (
-        8, 4, 4)
+    assert (
+        resources["train"]["threads"],
+        resources["predict"]["threads"],
+        resources["lcz_map_tile"]["threads"],
+    ) == (8, 4, 4)
     assert (resources["lcz_map"]["runtime"], resources["lcz_map"]["mem_mb"]) == ("60", "4000")
     if how == "--workflow-profile":  # replaces profiles/default: the profile's default-resources apply
         assert resources["chip_sentinel2"]["slurm_partition"] == "<your_cpu_partition>"
@@ -223,12 +309,20 @@ def _wait_status(cmd: list[str], env: dict, want: str, timeout: float = 30) -> s
 
 def test_fake_scheduler_submit_status_cancel(tmp_path):
     env = dict(os.environ, FAKE_SCHEDULER_DIR=str(tmp_path / "state"))
-    ok = _script(tmp_path / "ok.sh", "#!/bin/sh\necho \"job $FAKE_SCHEDULER_JOB_ID on $FAKE_SCHEDULER_CPUS\"\n")
+    ok = _script(tmp_path / "ok.sh", '#!/bin/sh\necho "job $FAKE_SCHEDULER_JOB_ID on $FAKE_SCHEDULER_CPUS"\n')
     bad = _script(tmp_path / "bad.sh", "#!/bin/sh\nexit 3\n")
     slow = _script(tmp_path / "slow.sh", "#!/bin/sh\nsleep 60\n")
-    ids = [subprocess.run([str(FAKE / "submit"), "--name", n, "--cpus", "3", str(s)], capture_output=True,
-                          text=True, env=env, cwd=tmp_path, check=True).stdout.strip()
-           for n, s in (("ok", ok), ("bad", bad), ("slow", slow))]
+    ids = [
+        subprocess.run(
+            [str(FAKE / "submit"), "--name", n, "--cpus", "3", str(s)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            check=True,
+        ).stdout.strip()
+        for n, s in (("ok", ok), ("bad", bad), ("slow", slow))
+    ]
     assert ids == ["1", "2", "3"]
     status = [str(FAKE / "status")]
     assert _wait_status([*status, "1"], env, "success") == "success"
@@ -240,7 +334,9 @@ def test_fake_scheduler_submit_status_cancel(tmp_path):
     subprocess.run([str(FAKE / "cancel"), "3"], env=env, check=True, timeout=2)
     assert _wait_status([*status, "3"], env, "failed") == "failed"
     deadline = time.monotonic() + 10
-    while Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split(")")[-1][:3]:
+    while (
+        Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split(")")[-1][:3]
+    ):
         assert time.monotonic() < deadline, "cancelled job still running"
         time.sleep(0.1)
     records = [json.loads(line) for line in (tmp_path / "state" / "jobs.jsonl").read_text().splitlines()]
@@ -258,30 +354,52 @@ def test_cluster_generic_scripts_call_slurm_correctly(tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     calls = tmp_path / "calls.txt"
-    for name, reply in (("sbatch", "4242;cluster_a"), ("scancel", ""), ("squeue", "PENDING"),
-                        ("sacct", "$(cat " + str(tmp_path / "sacct_state") + ")")):
+    for name, reply in (
+        ("sbatch", "4242;cluster_a"),
+        ("scancel", ""),
+        ("squeue", "PENDING"),
+        ("sacct", "$(cat " + str(tmp_path / "sacct_state") + ")"),
+    ):
         _script(bin_dir / name, f'#!/bin/sh\necho "{name} $*" >> {calls}\necho "{reply}"\n')
-    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", DF4LCZ_SCHEDULER="slurm",
-               DF4LCZ_ACCOUNT="proj42")
+    env = dict(
+        os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", DF4LCZ_SCHEDULER="slurm", DF4LCZ_ACCOUNT="proj42"
+    )
     env.pop("DF4LCZ_PARTITION", None)
     job = tmp_path / "job.sh"
     job.write_text(JOBSCRIPT)
     gen = PROFILES / "cluster-generic"
-    out = subprocess.run([str(gen / "submit"), str(job)], capture_output=True, text=True, env=env, cwd=tmp_path,
-                         check=True).stdout
+    out = subprocess.run(
+        [str(gen / "submit"), str(job)], capture_output=True, text=True, env=env, cwd=tmp_path, check=True
+    ).stdout
     assert out == "4242\n"
     sbatch = calls.read_text().splitlines()[0].split()
     assert sbatch[0] == "sbatch" and sbatch[-1] == str(job)
-    assert set(sbatch[1:-1]) == {"--parsable", "--job-name=df4lcz-train", "--cpus-per-task=8", "--mem=32000M",
-                                 "--time=720", "--output=logs/cluster/train/%j.log", "--partition=gpu",
-                                 "--account=proj42", "--gpus=1"}
+    assert set(sbatch[1:-1]) == {
+        "--parsable",
+        "--job-name=df4lcz-train",
+        "--cpus-per-task=8",
+        "--mem=32000M",
+        "--time=720",
+        "--output=logs/cluster/train/%j.log",
+        "--partition=gpu",
+        "--account=proj42",
+        "--gpus=1",
+    }
     assert (tmp_path / "logs" / "cluster" / "train").is_dir()
-    for sacct_state, want in (("COMPLETED", "success"), ("RUNNING", "running"), ("PENDING", "running"),
-                              ("FAILED", "failed"), ("CANCELLED by 0", "failed"), ("OUT_OF_MEMORY", "failed"),
-                              ("TIMEOUT", "failed"), ("", "running")):  # unknown to sacct: squeue says PENDING
+    for sacct_state, want in (
+        ("COMPLETED", "success"),
+        ("RUNNING", "running"),
+        ("PENDING", "running"),
+        ("FAILED", "failed"),
+        ("CANCELLED by 0", "failed"),
+        ("OUT_OF_MEMORY", "failed"),
+        ("TIMEOUT", "failed"),
+        ("", "running"),
+    ):  # unknown to sacct: squeue says PENDING
         (tmp_path / "sacct_state").write_text(sacct_state)
-        got = subprocess.run([str(gen / "status"), "4242"], capture_output=True, text=True, env=env,
-                             check=True).stdout
+        got = subprocess.run(
+            [str(gen / "status"), "4242"], capture_output=True, text=True, env=env, check=True
+        ).stdout
         assert got == f"{want}\n", sacct_state
     subprocess.run([str(gen / "cancel"), "4242", "4243"], env=env, check=True)
     assert calls.read_text().splitlines()[-1] == "scancel 4242 4243"
@@ -326,8 +444,11 @@ def _terminate_like_a_scheduler(proc: subprocess.Popen) -> int:
 
 def _result_files(work: Path) -> dict[str, int]:
     """Every file under results/ (relative path → mtime in ns)."""
-    return {str(p.relative_to(work)): p.stat().st_mtime_ns for p in sorted((work / "results").rglob("*"))
-            if p.is_file()}
+    return {
+        str(p.relative_to(work)): p.stat().st_mtime_ns
+        for p in sorted((work / "results").rglob("*"))
+        if p.is_file()
+    }
 
 
 def _assert_complete(work: Path, rel: str) -> None:
@@ -365,7 +486,11 @@ def _assert_complete(work: Path, rel: str) -> None:
 
 def _incomplete_markers(work: Path) -> list[Path]:
     folder = work / ".snakemake" / "incomplete"
-    return [p for p in folder.rglob("*") if p.is_file() and p.name != "migration_underway"] if folder.exists() else []
+    return (
+        [p for p in folder.rglob("*") if p.is_file() and p.name != "migration_underway"]
+        if folder.exists()
+        else []
+    )
 
 
 @pytest.mark.slow
@@ -400,8 +525,15 @@ def test_resume_after_sigterm_and_crash(tiny_run, tmp_path):
 
     # 2. Resume, then SIGKILL the whole process group (a crash) while the model trains
     proc = _start(work, tmp_path / "run2.log")
-    wait_for(lambda: any(p.stat().st_size > 0 for p in (work / "logs" / "train").glob("*.log"))
-             if (work / "logs" / "train").exists() else False, "training to start", proc)
+    wait_for(
+        lambda: (
+            any(p.stat().st_size > 0 for p in (work / "logs" / "train").glob("*.log"))
+            if (work / "logs" / "train").exists()
+            else False
+        ),
+        "training to start",
+        proc,
+    )
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
     log2 = (tmp_path / "run2.log").read_text()
@@ -452,9 +584,21 @@ def test_fake_scheduler_scripts_have_no_third_party_imports():
         if path.is_file() and (path.suffix == ".py" or path.read_text().startswith("#!/usr/bin/env python3")):
             code = path.read_text()
             imports = set(re.findall(r"^\s*(?:from|import) (\w+)", code, flags=re.M))
-            assert imports <= {"__future__", "argparse", "fcntl", "json", "os", "shutil", "signal", "subprocess",
-                               "sys", "time", "pathlib", "fakesched", "_jobprops"}, (path, imports)
-
+            assert imports <= {
+                "__future__",
+                "argparse",
+                "fcntl",
+                "json",
+                "os",
+                "shutil",
+                "signal",
+                "subprocess",
+                "sys",
+                "time",
+                "pathlib",
+                "fakesched",
+                "_jobprops",
+            }, (path, imports)
 
 
 def test_exit_wait_cancels_only_the_schedulers_timers():

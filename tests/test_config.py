@@ -15,8 +15,12 @@ def test_defaults_filled_with_paper_values():
     cfg = validate_config({})
     assert cfg["dataset"] == "demo"
     sam = cfg["segment"]["sam"]
-    assert (sam["model_type"], sam["points_per_side"], sam["pred_iou_thresh"], sam["stability_score_thresh"]) == (
-        "vit_h", 12, 0.88, 0.92)
+    assert (
+        sam["model_type"],
+        sam["points_per_side"],
+        sam["pred_iou_thresh"],
+        sam["stability_score_thresh"],
+    ) == ("vit_h", 12, 0.88, 0.92)
     assert (sam["box_nms_thresh"], sam["crop_n_layers"], sam["min_mask_region_area"]) == (0.4, 1, 100)
     assert cfg["segment"]["min_area"] == 50 and cfg["segment"]["max_masks"] == 50
     assert cfg["fusion"]["alpha"] == 0.6
@@ -31,25 +35,35 @@ def test_input_not_modified():
 
 
 def test_unknown_key_named_with_valid_alternatives():
-    with pytest.raises(ConfigError, match=r"unknown config key\(s\) 'segment.bakend'; valid keys here are: backend"):
+    with pytest.raises(
+        ConfigError, match=r"unknown config key\(s\) 'segment.bakend'; valid keys here are: backend"
+    ):
         validate_config({"segment": {"bakend": "sam"}})
 
 
 def test_wrong_type_names_key_and_expectation():
-    with pytest.raises(ConfigError, match=r"config key 'samples.shard_size': 'many' is not of type 'integer' "
-                                          r"\(expected: Samples per shard"):
+    with pytest.raises(
+        ConfigError,
+        match=r"config key 'samples.shard_size': 'many' is not of type 'integer' "
+        r"\(expected: Samples per shard",
+    ):
         validate_config({"samples": {"shard_size": "many"}})
 
 
 def test_bad_enum_value():
-    with pytest.raises(ConfigError, match=r"config key 'segment.backend': 'slic' is not one of \['sam', 'classical'\]"):
+    with pytest.raises(
+        ConfigError, match=r"config key 'segment.backend': 'slic' is not one of \['sam', 'classical'\]"
+    ):
         validate_config({"segment": {"backend": "slic"}})
 
 
-@pytest.mark.parametrize("cfg, key, msg", [
-    ({"demo": {"classes": [1, 18]}}, r"demo.classes\[1\]", "18 is greater than the maximum of 17"),
-    ({"demo": {"classes": [0, 3]}}, r"demo.classes\[0\]", "0 is less than the minimum of 1"),
-])
+@pytest.mark.parametrize(
+    "cfg, key, msg",
+    [
+        ({"demo": {"classes": [1, 18]}}, r"demo.classes\[1\]", "18 is greater than the maximum of 17"),
+        ({"demo": {"classes": [0, 3]}}, r"demo.classes\[0\]", "0 is less than the minimum of 1"),
+    ],
+)
 def test_class_code_outside_range(cfg, key, msg):
     with pytest.raises(ConfigError, match=rf"config key '{key}': {msg} \(expected: an LCZ class code 1–17\)"):
         validate_config(cfg)
@@ -78,7 +92,9 @@ def test_regions_required_for_regions_dataset():
 
 
 def test_split_shares_must_sum_to_one():
-    with pytest.raises(ConfigError, match=r"'splits.train', 'splits.val', 'splits.test' sum to 0.9; expected 1"):
+    with pytest.raises(
+        ConfigError, match=r"'splits.train', 'splits.val', 'splits.test' sum to 0.9; expected 1"
+    ):
         validate_config({"splits": {"train": 0.5}})
 
 
@@ -118,7 +134,14 @@ def test_schema_holds_only_json_schema_keywords():
 
     from df4lcz.config import load_schema
 
-    known = set(Draft202012Validator.VALIDATORS) | {"type", "default", "description", "title", "$schema", "$id"}
+    known = set(Draft202012Validator.VALIDATORS) | {
+        "type",
+        "default",
+        "description",
+        "title",
+        "$schema",
+        "$id",
+    }
     odd = []
 
     def walk(node, path):
@@ -131,7 +154,10 @@ def test_schema_holds_only_json_schema_keywords():
     walk(load_schema(), "")
     assert odd == []
     table = schema_markdown()
-    assert "| `train.gcn.lr_decay` | number | `1.0` | Step-decay factor (1.0 = constant rate, as in the released" in table
+    assert (
+        "| `train.gcn.lr_decay` | number | `1.0` | Step-decay factor (1.0 = constant rate, as in the released"
+        in table
+    )
     assert "| `map.strategy` | `random` \\| `polygon` \\| `null` | `null` |" in table
 
 
@@ -155,8 +181,11 @@ def test_key_order_does_not_matter():
 
 
 def test_map_strategy_must_be_trained():
-    with pytest.raises(ConfigError, match=r"config key 'map.strategy': 'random' is not among splits.strategies "
-                                          r"\['polygon'\]"):
+    with pytest.raises(
+        ConfigError,
+        match=r"config key 'map.strategy': 'random' is not among splits.strategies "
+        r"\['polygon'\]",
+    ):
         validate_config({"splits": {"strategies": ["polygon"]}, "map": {"strategy": "random"}})
     # by default the map uses the first trained strategy
     assert validate_config({"splits": {"strategies": ["polygon"]}})["map"]["strategy"] is None
@@ -196,8 +225,18 @@ def test_schema_names_match_constants():
 
 
 @pytest.mark.parametrize("key", ["train", "segment.sam"])
-@pytest.mark.parametrize("device,ok", [("auto", True), ("cpu", True), ("cuda", True), ("cuda:1", True),
-                                       ("gpu0", False), ("cuda:x", False), ("CPU", False)])
+@pytest.mark.parametrize(
+    "device,ok",
+    [
+        ("auto", True),
+        ("cpu", True),
+        ("cuda", True),
+        ("cuda:1", True),
+        ("gpu0", False),
+        ("cuda:x", False),
+        ("CPU", False),
+    ],
+)
 def test_device_setting_checked_at_load(key, device, ok):
     cfg: dict = {}
     node = cfg
@@ -212,15 +251,26 @@ def test_device_setting_checked_at_load(key, device, ok):
 
 
 def test_unknown_overview_region_named():
-    with pytest.raises(ConfigError, match=r"'samples.overview_region': 'demo_city_9' is not a region of this run; "
-                                          r"expected one of \['demo_city_1', 'demo_city_2', 'demo_city_3'\]"):
+    with pytest.raises(
+        ConfigError,
+        match=r"'samples.overview_region': 'demo_city_9' is not a region of this run; "
+        r"expected one of \['demo_city_1', 'demo_city_2', 'demo_city_3'\]",
+    ):
         validate_config({"samples": {"overview_region": "demo_city_9"}})
     validate_config({"samples": {"overview_region": "demo_city_2"}})
 
 
 def test_invalid_working_crs_named():
-    region = {"name": "a", "google": "g.tif", "sentinel2": "s.tif", "labels": "l.gpkg", "working_crs": "EPSG:99999"}
-    with pytest.raises(ConfigError, match=r"'regions\[0\]\.working_crs': 'EPSG:99999' is not a coordinate reference"):
+    region = {
+        "name": "a",
+        "google": "g.tif",
+        "sentinel2": "s.tif",
+        "labels": "l.gpkg",
+        "working_crs": "EPSG:99999",
+    }
+    with pytest.raises(
+        ConfigError, match=r"'regions\[0\]\.working_crs': 'EPSG:99999' is not a coordinate reference"
+    ):
         validate_config({"dataset": "regions", "regions": [region]})
     region["working_crs"] = "EPSG:32650"
     validate_config({"dataset": "regions", "regions": [region]})

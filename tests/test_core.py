@@ -48,7 +48,9 @@ def test_atomic_path_requires_content(tmp_path):
 
 def test_h5_round_trip_and_errors(tmp_path):
     path = tmp_path / "x.h5"
-    write_h5(path, {"a": np.arange(5000).reshape(50, 10, 10), "b": np.array([1.5])}, {"names": ["r", "g"], "n": 3})
+    write_h5(
+        path, {"a": np.arange(5000).reshape(50, 10, 10), "b": np.array([1.5])}, {"names": ["r", "g"], "n": 3}
+    )
     data, attrs = read_h5(path)
     assert data["a"].shape == (50, 10, 10) and data["a"][49, 9, 9] == 4999
     assert attrs == {"names": ["r", "g"], "n": 3}
@@ -75,9 +77,15 @@ def test_logging_and_progress_into_log_file(tmp_path):
 
 
 def test_job_json_round_trip(tmp_path):
-    job = Job("graphs", NamedFiles(["a.h5", "b.h5"], {"masks": "a.h5", "chips": "b.h5"}),
-              NamedFiles(["g.h5"], {"graphs": "g.h5"}), {"graphs": {"k": 6}}, {"shard": "3"},
-              NamedFiles([str(tmp_path / "g.log")], {}), threads=2)
+    job = Job(
+        "graphs",
+        NamedFiles(["a.h5", "b.h5"], {"masks": "a.h5", "chips": "b.h5"}),
+        NamedFiles(["g.h5"], {"graphs": "g.h5"}),
+        {"graphs": {"k": 6}},
+        {"shard": "3"},
+        NamedFiles([str(tmp_path / "g.log")], {}),
+        threads=2,
+    )
     path = tmp_path / "g.log.job.json"
     path.write_text(job.to_json())
     back = load_job(None, [str(path)])
@@ -90,9 +98,14 @@ def test_job_json_round_trip(tmp_path):
 
 
 def _chip_file(path, ids, excluded=()):
-    write_h5(path, {"sample_id": np.asarray(ids, dtype=np.int64),
-                    "excluded_sample_id": np.asarray([e[0] for e in excluded], dtype=np.int64),
-                    "excluded_reason": np.asarray([e[1] for e in excluded], dtype=object).astype("S")})
+    write_h5(
+        path,
+        {
+            "sample_id": np.asarray(ids, dtype=np.int64),
+            "excluded_sample_id": np.asarray([e[0] for e in excluded], dtype=np.int64),
+            "excluded_reason": np.asarray([e[1] for e in excluded], dtype=object).astype("S"),
+        },
+    )
     return path
 
 

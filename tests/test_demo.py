@@ -103,8 +103,9 @@ def test_class_signal_in_sentinel2(small_demo):
     stats = {}
     with rasterio.open(d / "sentinel2.tif") as src:
         for p in meta["patches"]:
-            win = rasterio.windows.from_bounds(p["xmin"] + 100, p["ymin"] + 100, p["xmax"] - 100, p["ymax"] - 100,
-                                               src.transform)
+            win = rasterio.windows.from_bounds(
+                p["xmin"] + 100, p["ymin"] + 100, p["xmax"] - 100, p["ymax"] - 100, src.transform
+            )
             px = src.read(window=win).astype(float) / 10000
             red, nir, swir = px[2].mean(), px[6].mean(), px[8].mean()
             stats[p["lcz"]] = ((nir - red) / (nir + red), nir, swir)

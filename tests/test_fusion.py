@@ -61,10 +61,18 @@ def frame(ids, splits, y_true, proba) -> pd.DataFrame:
 
 
 def test_fuse_matches_hand_computation():
-    s2 = frame([1, 2, 3], ["val", "test", "test"], [1, 2, 17],
-               one_hot_rows([{1: 0.6, 2: 0.4}, {1: 0.9, 2: 0.1}, {17: 0.5, 16: 0.5}]))
-    gcn = frame([3, 2, 1], ["test", "test", "val"], [17, 2, 1],
-                one_hot_rows([{16: 1.0}, {2: 0.8, 3: 0.2}, {1: 0.2, 2: 0.8}]))
+    s2 = frame(
+        [1, 2, 3],
+        ["val", "test", "test"],
+        [1, 2, 17],
+        one_hot_rows([{1: 0.6, 2: 0.4}, {1: 0.9, 2: 0.1}, {17: 0.5, 16: 0.5}]),
+    )
+    gcn = frame(
+        [3, 2, 1],
+        ["test", "test", "val"],
+        [17, 2, 1],
+        one_hot_rows([{16: 1.0}, {2: 0.8, 3: 0.2}, {1: 0.2, 2: 0.8}]),
+    )
     fused = fusion.fuse(s2, gcn, alpha=0.25)
     assert list(fused.columns) == list(PREDICTION_COLUMNS)
     assert fused["sample_id"].tolist() == [1, 2, 3]  # order of the Sentinel-2 frame
@@ -216,24 +224,48 @@ def test_fuse_files_fixed_and_tuned(tmp_path):
     s2, gcn = two_streams(6, n=80)
     write_predictions(s2, tmp_path / "s2.csv", float_format=None)
     write_predictions(gcn, tmp_path / "gcn.csv", float_format=None)
-    table = fuse_files(tmp_path / "s2.csv", tmp_path / "gcn.csv", paper_outputs(tmp_path), tmp_path / "alpha.csv",
-                       tmp_path / "fusion.csv", alpha=0.6, grid=GRID, calibrate=False)
+    table = fuse_files(
+        tmp_path / "s2.csv",
+        tmp_path / "gcn.csv",
+        paper_outputs(tmp_path),
+        tmp_path / "alpha.csv",
+        tmp_path / "fusion.csv",
+        alpha=0.6,
+        grid=GRID,
+        calibrate=False,
+    )
     assert table["model"].tolist() == ["df4lcz", "df4lcz_tuned"]
-    np.testing.assert_allclose(probabilities(read_predictions(tmp_path / "df4lcz.csv")),
-                               0.6 * probabilities(s2) + 0.4 * probabilities(gcn), atol=1e-12)
+    np.testing.assert_allclose(
+        probabilities(read_predictions(tmp_path / "df4lcz.csv")),
+        0.6 * probabilities(s2) + 0.4 * probabilities(gcn),
+        atol=1e-12,
+    )
     expected_alpha, _ = fusion.tune_alpha(s2, gcn, grid=GRID)
     chosen, curve = read_alpha_curve(tmp_path / "alpha.csv")
     assert chosen == {"df4lcz_tuned": pytest.approx(expected_alpha)} and len(curve) == 21
-    np.testing.assert_allclose(probabilities(read_predictions(tmp_path / "df4lcz_tuned.csv")),
-                               expected_alpha * probabilities(s2) + (1 - expected_alpha) * probabilities(gcn))
+    np.testing.assert_allclose(
+        probabilities(read_predictions(tmp_path / "df4lcz_tuned.csv")),
+        expected_alpha * probabilities(s2) + (1 - expected_alpha) * probabilities(gcn),
+    )
     back = read_fusion_table(tmp_path / "fusion.csv")
     assert back["alpha"].tolist() == pytest.approx([0.6, expected_alpha])
     assert back["alpha_tuned"].tolist() == [False, True] and not back["calibrated"].any()
     assert back[["T_s2", "T_gcn"]].isna().all().all()
-    with pytest.raises(ValueError, match=r"with calibrate=True the fuse rule makes \['df4lcz', 'df4lcz_tuned', "
-                                         r"'df4lcz_cal', 'df4lcz_cal_tuned'\]"):
-        fuse_files(tmp_path / "s2.csv", tmp_path / "gcn.csv", paper_outputs(tmp_path), tmp_path / "alpha.csv",
-                   tmp_path / "fusion.csv", alpha=0.6, grid=GRID, calibrate=True)
+    with pytest.raises(
+        ValueError,
+        match=r"with calibrate=True the fuse rule makes \['df4lcz', 'df4lcz_tuned', "
+        r"'df4lcz_cal', 'df4lcz_cal_tuned'\]",
+    ):
+        fuse_files(
+            tmp_path / "s2.csv",
+            tmp_path / "gcn.csv",
+            paper_outputs(tmp_path),
+            tmp_path / "alpha.csv",
+            tmp_path / "fusion.csv",
+            alpha=0.6,
+            grid=GRID,
+            calibrate=True,
+        )
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
 
 
@@ -276,8 +308,16 @@ def test_calibrated_fusion_files_and_table(tmp_path):
     write_predictions(s2, tmp_path / "s2.csv", float_format=None)
     write_predictions(gcn, tmp_path / "gcn.csv", float_format=None)
     outputs = paper_outputs(tmp_path, ("df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned"))
-    fuse_files(tmp_path / "s2.csv", tmp_path / "gcn.csv", outputs, tmp_path / "alpha.csv", tmp_path / "fusion.csv",
-               alpha=0.6, grid=GRID, calibrate=True)
+    fuse_files(
+        tmp_path / "s2.csv",
+        tmp_path / "gcn.csv",
+        outputs,
+        tmp_path / "alpha.csv",
+        tmp_path / "fusion.csv",
+        alpha=0.6,
+        grid=GRID,
+        calibrate=True,
+    )
     table = read_fusion_table(tmp_path / "fusion.csv").set_index("model")
     assert table.index.tolist() == ["df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned"]
     assert table["calibrated"].tolist() == [False, False, True, True]
@@ -292,16 +332,20 @@ def test_calibrated_fusion_files_and_table(tmp_path):
     cal_gcn = plain_softmax_t(probabilities(gcn), table.loc["df4lcz_cal", "T_gcn"])
     chosen, curve = read_alpha_curve(tmp_path / "alpha.csv")
     assert sorted(chosen) == ["df4lcz_cal_tuned", "df4lcz_tuned"] and len(curve) == 2 * len(GRID)
-    expected = {"df4lcz": 0.6 * probabilities(s2) + 0.4 * probabilities(gcn),
-                "df4lcz_cal": 0.6 * cal_s2 + 0.4 * cal_gcn,
-                "df4lcz_tuned": chosen["df4lcz_tuned"] * probabilities(s2)
-                + (1 - chosen["df4lcz_tuned"]) * probabilities(gcn),
-                "df4lcz_cal_tuned": chosen["df4lcz_cal_tuned"] * cal_s2 + (1 - chosen["df4lcz_cal_tuned"]) * cal_gcn}
+    expected = {
+        "df4lcz": 0.6 * probabilities(s2) + 0.4 * probabilities(gcn),
+        "df4lcz_cal": 0.6 * cal_s2 + 0.4 * cal_gcn,
+        "df4lcz_tuned": chosen["df4lcz_tuned"] * probabilities(s2)
+        + (1 - chosen["df4lcz_tuned"]) * probabilities(gcn),
+        "df4lcz_cal_tuned": chosen["df4lcz_cal_tuned"] * cal_s2 + (1 - chosen["df4lcz_cal_tuned"]) * cal_gcn,
+    }
     for model, proba in expected.items():
         fused = read_predictions(outputs[model])
         np.testing.assert_allclose(probabilities(fused), proba, atol=1e-9)
         np.testing.assert_array_equal(fused["y_pred"], proba.argmax(axis=1) + 1)
-        assert table.loc[model, "val_accuracy"] == pytest.approx(np.mean(proba[val].argmax(axis=1) + 1 == y[val]))
+        assert table.loc[model, "val_accuracy"] == pytest.approx(
+            np.mean(proba[val].argmax(axis=1) + 1 == y[val])
+        )
         assert table.loc[model, "n_val"] == val.sum()
     # the tuned α is the best of the calibrated curve, scored independently
     cal_curve = curve[curve["model"] == "df4lcz_cal_tuned"]
@@ -318,14 +362,34 @@ def test_calibrate_stream_needs_val_rows():
 
 
 def test_fusion_files_reject_broken_contents(tmp_path):
-    curve = pd.DataFrame({"model": ["df4lcz_tuned"] * 2, "alpha": [0.0, 1.0], "score": [0.5, 0.6],
-                          "metric": "accuracy", "chosen": [True, True]})
+    curve = pd.DataFrame(
+        {
+            "model": ["df4lcz_tuned"] * 2,
+            "alpha": [0.0, 1.0],
+            "score": [0.5, 0.6],
+            "metric": "accuracy",
+            "chosen": [True, True],
+        }
+    )
     curve.to_csv(tmp_path / "alpha.csv", index=False)
-    with pytest.raises(ValueError, match=r"alpha.csv: expected exactly one row with chosen = True for model "
-                                         r"'df4lcz_tuned', found 2"):
+    with pytest.raises(
+        ValueError,
+        match=r"alpha.csv: expected exactly one row with chosen = True for model "
+        r"'df4lcz_tuned', found 2",
+    ):
         read_alpha_curve(tmp_path / "alpha.csv")
-    table = pd.DataFrame({"model": ["df4lcz_cal"], "calibrated": [True], "alpha": [0.6], "alpha_tuned": [False],
-                          "T_s2": [np.nan], "T_gcn": [1.0], "val_accuracy": [0.9], "n_val": [10]})
+    table = pd.DataFrame(
+        {
+            "model": ["df4lcz_cal"],
+            "calibrated": [True],
+            "alpha": [0.6],
+            "alpha_tuned": [False],
+            "T_s2": [np.nan],
+            "T_gcn": [1.0],
+            "val_accuracy": [0.9],
+            "n_val": [10],
+        }
+    )
     table.to_csv(tmp_path / "fusion.csv", index=False)
     with pytest.raises(ValueError, match="fusion.csv: T_s2/T_gcn must be positive on calibrated rows"):
         read_fusion_table(tmp_path / "fusion.csv")
@@ -333,11 +397,14 @@ def test_fusion_files_reject_broken_contents(tmp_path):
         read_fusion_table(tmp_path / "nope.csv")
 
 
-@pytest.mark.parametrize(("metric", "sk_score"), [
-    ("kappa", lambda t, p: skm.cohen_kappa_score(t, p)),
-    ("f1_macro", lambda t, p: skm.f1_score(t, p, average="macro", zero_division=0)),
-    ("f1_weighted", lambda t, p: skm.f1_score(t, p, average="weighted", zero_division=0)),
-])
+@pytest.mark.parametrize(
+    ("metric", "sk_score"),
+    [
+        ("kappa", lambda t, p: skm.cohen_kappa_score(t, p)),
+        ("f1_macro", lambda t, p: skm.f1_score(t, p, average="macro", zero_division=0)),
+        ("f1_weighted", lambda t, p: skm.f1_score(t, p, average="weighted", zero_division=0)),
+    ],
+)
 def test_tune_alpha_other_metrics_match_sklearn(metric, sk_score):
     s2, gcn = two_streams(8, n=100)
     grid = [0.0, 0.3, 0.6, 1.0]

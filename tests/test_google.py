@@ -26,8 +26,15 @@ GOOGLE = {k: schema_defaults("google")[k] for k in ("chip_px", "resampling")}
 
 
 def write_rgb(path: Path, data: np.ndarray, transform, crs: str | None = "EPSG:3857", **profile) -> Path:
-    kw = dict(driver="GTiff", width=data.shape[2], height=data.shape[1], count=data.shape[0],
-              dtype=data.dtype, transform=transform, **profile)
+    kw = dict(
+        driver="GTiff",
+        width=data.shape[2],
+        height=data.shape[1],
+        count=data.shape[0],
+        dtype=data.dtype,
+        transform=transform,
+        **profile,
+    )
     if crs:
         kw["crs"] = crs
     with rasterio.open(path, "w", **kw) as dst:
@@ -54,8 +61,18 @@ def mosaic(tmp_path: Path) -> dict:
 
 def squares(*offsets: tuple[float, float], crs: str = UTM) -> pd.DataFrame:
     """Sample table of 320 m squares whose NW corners are (X0 + dx, Y1 - dy)."""
-    rows = [dict(sample_id=100 + i, crs=crs, xmin=X0 + dx, xmax=X0 + dx + 320, ymax=Y1 - dy,
-                 ymin=Y1 - dy - 320, lcz=2) for i, (dx, dy) in enumerate(offsets)]
+    rows = [
+        dict(
+            sample_id=100 + i,
+            crs=crs,
+            xmin=X0 + dx,
+            xmax=X0 + dx + 320,
+            ymax=Y1 - dy,
+            ymin=Y1 - dy - 320,
+            lcz=2,
+        )
+        for i, (dx, dy) in enumerate(offsets)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -70,7 +87,9 @@ def chip_centre_in_source(transform, row: int, col: int, crs: str = UTM) -> tupl
 
 
 def test_bilinear_chip_matches_independent_transform(mosaic):
-    ids, images, excluded = chip_google(mosaic["path"], squares((0, 0)), chip_px=CHIP, resampling=GOOGLE["resampling"])
+    ids, images, excluded = chip_google(
+        mosaic["path"], squares((0, 0)), chip_px=CHIP, resampling=GOOGLE["resampling"]
+    )
     assert ids.tolist() == [100] and images.shape == (1, CHIP, CHIP, 3) and images.dtype == np.uint8
     assert excluded.empty
     for row, col in [(0, 0), (5, 40), (31, 31), (63, 63), (50, 7)]:
@@ -107,21 +126,33 @@ def test_partial_and_outside_squares_are_excluded(mosaic):
 def test_no_overlap_at_all_is_an_error(mosaic):
     message = r"google\.tif: the Google raster does not overlap any of the 2 sample squares"
     with pytest.raises(ValueError, match=message):
-        chip_google(mosaic["path"], squares((5000, 0), (0, 9000)), chip_px=CHIP, resampling=GOOGLE["resampling"])
+        chip_google(
+            mosaic["path"], squares((5000, 0), (0, 9000)), chip_px=CHIP, resampling=GOOGLE["resampling"]
+        )
 
 
 def test_alpha_and_nodata_areas_are_excluded(tmp_path, mosaic):
     data = mosaic["data"]
     alpha = np.full((1, 250, 250), 255, np.uint8)
     alpha[0, 120:125, 120:125] = 0  # a hole in the middle of the first square
-    rgba = write_rgb(tmp_path / "rgba.tif", np.concatenate([data, alpha]), mosaic["transform"],
-                     photometric="RGB", alpha="YES")
+    rgba = write_rgb(
+        tmp_path / "rgba.tif",
+        np.concatenate([data, alpha]),
+        mosaic["transform"],
+        photometric="RGB",
+        alpha="YES",
+    )
     ids, _, excluded = chip_google(rgba, squares((0, 0)), chip_px=CHIP, resampling=GOOGLE["resampling"])
     assert ids.size == 0 and excluded["reason"].iloc[0].startswith("partial coverage")
     # without the hole the 4-band file chips exactly like the RGB one
     alpha[:] = 255
-    rgba_full = write_rgb(tmp_path / "rgba_full.tif", np.concatenate([data, alpha]), mosaic["transform"],
-                          photometric="RGB", alpha="YES")
+    rgba_full = write_rgb(
+        tmp_path / "rgba_full.tif",
+        np.concatenate([data, alpha]),
+        mosaic["transform"],
+        photometric="RGB",
+        alpha="YES",
+    )
     _, img4, _ = chip_google(rgba_full, squares((0, 0)), chip_px=CHIP, resampling=GOOGLE["resampling"])
     _, img3, _ = chip_google(mosaic["path"], squares((0, 0)), chip_px=CHIP, resampling=GOOGLE["resampling"])
     assert np.abs(img4.astype(int) - img3.astype(int)).max() <= 1
@@ -156,7 +187,9 @@ def test_input_errors_name_the_file(tmp_path, mosaic):
 
 
 def test_chip_shard_roundtrip(tmp_path, mosaic):
-    ids, images, excluded = chip_google(mosaic["path"], squares((0, 0), (200, 0)), chip_px=CHIP, resampling=GOOGLE["resampling"])
+    ids, images, excluded = chip_google(
+        mosaic["path"], squares((0, 0), (200, 0)), chip_px=CHIP, resampling=GOOGLE["resampling"]
+    )
     path = tmp_path / "chips" / "google" / "3.h5"
     write_chips(path, "google", ids, images, excluded, {"resampling": "bilinear"})
     back = read_chips(path, "google")

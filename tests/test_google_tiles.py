@@ -45,13 +45,20 @@ OFFSETS = [(20.0, 20.0), (200.0, 150.0), (350.0, 330.0), (100.0, 300.0), (330.0,
 
 
 def spec(source, zoom=None, scheme="xyz") -> GoogleSpec:
-    return GoogleSpec(source if isinstance(source, str) else tuple(map(str, source)), zoom, scheme,
-                      "regions[0].google")
+    return GoogleSpec(
+        source if isinstance(source, str) else tuple(map(str, source)), zoom, scheme, "regions[0].google"
+    )
 
 
 def squares(offsets=OFFSETS) -> pd.DataFrame:
-    return pd.DataFrame([dict(sample_id=10 + i, crs=UTM, xmin=X0 + dx, xmax=X0 + dx + 320, ymax=Y1 - dy,
-                              ymin=Y1 - dy - 320) for i, (dx, dy) in enumerate(offsets)])
+    return pd.DataFrame(
+        [
+            dict(
+                sample_id=10 + i, crs=UTM, xmin=X0 + dx, xmax=X0 + dx + 320, ymax=Y1 - dy, ymin=Y1 - dy - 320
+            )
+            for i, (dx, dy) in enumerate(offsets)
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -119,8 +126,12 @@ def test_missing_tile_excludes_only_the_squares_over_it(forms, tmp_path):
     left, top = -HALF_M + gone[0] * tile_m, HALF_M - gone[1] * tile_m
     hit = []
     for row in table.itertuples():
-        xs, ys = rasterio.warp.transform(UTM, "EPSG:3857", [row.xmin, row.xmax, row.xmin, row.xmax],
-                                         [row.ymin, row.ymin, row.ymax, row.ymax])
+        xs, ys = rasterio.warp.transform(
+            UTM,
+            "EPSG:3857",
+            [row.xmin, row.xmax, row.xmin, row.xmax],
+            [row.ymin, row.ymin, row.ymax, row.ymax],
+        )
         hit.append(max(xs) > left and min(xs) < left + tile_m and max(ys) > top - tile_m and min(ys) < top)
     expect_gone = table.sample_id[np.array(hit)].tolist()
     assert expect_gone and len(expect_gone) < len(table)
@@ -154,7 +165,9 @@ def test_tms_folder_read_as_xyz_is_flipped(forms):
     wrong = spec(forms["tms"].source, scheme="xyz")
     with open_google(wrong) as src:
         tile_m = 2 * HALF_M / 2**ZOOM
-        assert src.transform.f == pytest.approx(HALF_M - (2**ZOOM - forms["mosaic"].y0 - forms["mosaic"].ny) * tile_m)
+        assert src.transform.f == pytest.approx(
+            HALF_M - (2**ZOOM - forms["mosaic"].y0 - forms["mosaic"].ny) * tile_m
+        )
 
 
 def test_files_snakemake_tracks(forms):
@@ -176,17 +189,26 @@ def test_files_snakemake_tracks(forms):
 
 def test_empty_glob_names_key_and_pattern(tmp_path):
     pattern = str(tmp_path / "none" / "*.tif")
-    with pytest.raises(ValueError, match=r"config key 'regions\[0\].google': the pattern '.*none/\*\.tif' matches no "
-                                         r"file"):
+    with pytest.raises(
+        ValueError,
+        match=r"config key 'regions\[0\].google': the pattern '.*none/\*\.tif' matches no "
+        r"file",
+    ):
         resolve_google(spec(pattern))
 
 
 def test_zoom_absent_lists_the_zooms_present(forms):
-    with pytest.raises(ValueError, match=r"'regions\[0\].google': the tile folder .*xyz has no tile at zoom 15 "
-                                         r"\(google_zoom\); zooms present: \[17\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"'regions\[0\].google': the tile folder .*xyz has no tile at zoom 15 "
+        r"\(google_zoom\); zooms present: \[17\]",
+    ):
         resolve_google(spec(forms["xyz"].source, zoom=15))
-    with pytest.raises(ValueError, match=r"'regions\[0\].google': the MBTiles file .*tiles.mbtiles has no tile at "
-                                         r"zoom 18 \(google_zoom\); zooms present: \[16, 17\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"'regions\[0\].google': the MBTiles file .*tiles.mbtiles has no tile at "
+        r"zoom 18 \(google_zoom\); zooms present: \[16, 17\]",
+    ):
         resolve_google(spec(forms["mbtiles"].source, zoom=18))
 
 
@@ -203,8 +225,11 @@ def test_mixed_crs_names_the_odd_file(forms, tmp_path):
     parts = write_geotiff_tiles(tmp_path / "mixed", forms["mosaic"], 512)
     with rasterio.open(parts[-1], "r+") as dst:
         dst.crs = rasterio.crs.CRS.from_epsg(3395)
-    with pytest.raises(ValueError, match=r"regions\[0\].google: .*part_1_1\.tif is in EPSG:3395 but .*part_0_0\.tif "
-                                         r"is in EPSG:3857; expected every GeoTIFF of the mosaic in one CRS"):
+    with pytest.raises(
+        ValueError,
+        match=r"regions\[0\].google: .*part_1_1\.tif is in EPSG:3395 but .*part_0_0\.tif "
+        r"is in EPSG:3857; expected every GeoTIFF of the mosaic in one CRS",
+    ):
         chip_google(spec(str(tmp_path / "mixed" / "*.tif")), squares(), CHIP, "nearest")
 
 
@@ -212,8 +237,11 @@ def test_mixed_band_layout_names_the_odd_file(forms, tmp_path):
     write_geotiff_tiles(tmp_path / "bands", forms["mosaic"], 512)
     odd = write_geotiff_tiles(tmp_path / "bands4", forms["mosaic"], 512, count=4)[1]
     files = [*sorted((tmp_path / "bands").glob("*.tif")), odd]
-    with pytest.raises(ValueError, match=r"bands4/part_0_1\.tif has 4 band\(s\) of uint8/uint8/uint8/uint8 but "
-                                         r".*part_0_0\.tif has 3"):
+    with pytest.raises(
+        ValueError,
+        match=r"bands4/part_0_1\.tif has 4 band\(s\) of uint8/uint8/uint8/uint8 but "
+        r".*part_0_0\.tif has 3",
+    ):
         with open_google(spec(files)):
             pass
 
@@ -234,7 +262,9 @@ def test_zoom_for_a_geotiff_is_a_warning(forms, caplog):
 
 
 def test_missing_path_is_not_found(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"nope: Google Earth mosaic not found \(config key 'regions\[0\].google'"):
+    with pytest.raises(
+        FileNotFoundError, match=r"nope: Google Earth mosaic not found \(config key 'regions\[0\].google'"
+    ):
         resolve_google(spec(str(tmp_path / "nope")))
 
 
@@ -251,12 +281,20 @@ def test_config_accepts_every_form_and_reports_problems(forms, tmp_path):
     root: Path = forms["root"]
     (tmp_path / "s2.tif").write_bytes(b"")
     (tmp_path / "l.gpkg").write_bytes(b"")
-    for google in (forms["xyz"].source, forms["mbtiles"].source, str(root / "parts" / "*.tif"),
-                   [str(p) for p in (root / "parts").glob("*.tif")]):
+    for google in (
+        forms["xyz"].source,
+        forms["mbtiles"].source,
+        str(root / "parts" / "*.tif"),
+        [str(p) for p in (root / "parts").glob("*.tif")],
+    ):
         cfg = validate_run_config({"dataset": "regions", "regions": [_region(google)]}, base_dir=tmp_path)
         assert cfg["regions"][0]["google_zoom"] is None and cfg["regions"][0]["google_tile_scheme"] == "xyz"
-    bad = [_region("g/*.tif"), _region(forms["xyz"].source, name="z", google_zoom=12),
-           _region([], name="e"), _region("t", name="s", google_tile_scheme="slippy")]
+    bad = [
+        _region("g/*.tif"),
+        _region(forms["xyz"].source, name="z", google_zoom=12),
+        _region([], name="e"),
+        _region("t", name="s", google_tile_scheme="slippy"),
+    ]
     with pytest.raises(ConfigError) as err:
         validate_run_config({"dataset": "regions", "regions": bad[:2]}, base_dir=tmp_path)
     text = str(err.value)
@@ -302,12 +340,34 @@ def test_workflow_chips_a_tile_folder_region(tiny_region, tmp_path):
     mosaic = tile_aligned_mosaic(bounds, UTM, 16)
     reference = write_mosaic_geotiff(tmp_path / "mosaic.tif", mosaic)
     write_tile_folder(tmp_path / "xyz", mosaic)
-    config = {"dataset": "regions", "segment": {"backend": "classical"}, "samples": {"shard_size": 16},
-              "regions": [{"name": "tiles", "google": "xyz", "sentinel2": tiny_region["sentinel2"],
-                           "labels": tiny_region["labels"]}]}
+    config = {
+        "dataset": "regions",
+        "segment": {"backend": "classical"},
+        "samples": {"shard_size": 16},
+        "regions": [
+            {
+                "name": "tiles",
+                "google": "xyz",
+                "sentinel2": tiny_region["sentinel2"],
+                "labels": tiny_region["labels"],
+            }
+        ],
+    }
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"), "--directory", str(tmp_path),
-           "--configfile", str(tmp_path / "config.yaml"), "--cores", "1", "results/chips/google/0.h5"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(repo / "Snakefile"),
+        "--directory",
+        str(tmp_path),
+        "--configfile",
+        str(tmp_path / "config.yaml"),
+        "--cores",
+        "1",
+        "results/chips/google/0.h5",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     shard = read_samples(tmp_path / "results" / "samples.parquet", shard=0)
@@ -323,7 +383,9 @@ def test_workflow_chips_a_tile_folder_region(tiny_region, tmp_path):
     assert images.shape == expected.shape and diff.max() <= 1 and (diff > 0).mean() < 1e-4
     # the tile folder is an input of the samples and chip jobs: touching it reruns them
     (tmp_path / "xyz").touch()
-    proc = subprocess.run([*cmd, "-n", "--rerun-triggers", "mtime"], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [*cmd, "-n", "--rerun-triggers", "mtime"], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0 and "chip_google" in proc.stdout + proc.stderr
 
 
@@ -334,8 +396,12 @@ def test_pyramids_cut_from_a_demo_google_raster_chip_like_its_mosaic(tmp_path):
 
     from df4lcz.demo import generate_demo
 
-    generate_demo(tmp_path / "demo", demo_settings(seed=3, n_cities=1, patches_per_side=2, patch_cells=(1, 1),
-                                                   classes=(2, 11), labelled_fraction=1.0))
+    generate_demo(
+        tmp_path / "demo",
+        demo_settings(
+            seed=3, n_cities=1, patches_per_side=2, patch_cells=(1, 1), classes=(2, 11), labelled_fraction=1.0
+        ),
+    )
     google = tmp_path / "demo" / "demo_city_1" / "google.tif"
     with rasterio.open(google) as src:
         crs, left, top = src.crs.to_string(), src.bounds.left, src.bounds.top
@@ -344,11 +410,19 @@ def test_pyramids_cut_from_a_demo_google_raster_chip_like_its_mosaic(tmp_path):
     assert mosaic.data.std() > 5  # real demo imagery, not an empty warp
     reference = str(write_mosaic_geotiff(tmp_path / "mosaic.tif", mosaic))
     write_geotiff_tiles(tmp_path / "parts", mosaic, 300)
-    forms = [str(write_tile_folder(tmp_path / "xyz", mosaic)), str(write_mbtiles(tmp_path / "t.mbtiles", [mosaic])),
-             str(tmp_path / "parts" / "*.tif")]
-    table = pd.DataFrame({"sample_id": [1, 2, 3], "crs": crs,
-                          "xmin": [box[0] + 20, box[0] + 300, box[0] + 150], "ymax": [box[3] - 20, box[3] - 100,
-                                                                                     box[3] - 330]})
+    forms = [
+        str(write_tile_folder(tmp_path / "xyz", mosaic)),
+        str(write_mbtiles(tmp_path / "t.mbtiles", [mosaic])),
+        str(tmp_path / "parts" / "*.tif"),
+    ]
+    table = pd.DataFrame(
+        {
+            "sample_id": [1, 2, 3],
+            "crs": crs,
+            "xmin": [box[0] + 20, box[0] + 300, box[0] + 150],
+            "ymax": [box[3] - 20, box[3] - 100, box[3] - 330],
+        }
+    )
     table["xmax"], table["ymin"] = table.xmin + 320, table.ymax - 320
     ref_ids, ref_images, _ = chip_google(reference, table, CHIP, "bilinear")
     assert ref_ids.tolist() == [1, 2, 3]

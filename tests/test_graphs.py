@@ -44,6 +44,7 @@ def maskset_of_maps(maps) -> object:
     maps = np.asarray(maps)
     return maskset_from_records([records_of_masks(masks_of_label_map(m)) for m in maps], maps.shape[1:])
 
+
 # 6 × 8 label map: four rectangles separated by background gaps (0).
 HAND_LABELS = np.array(
     [
@@ -180,8 +181,16 @@ def reference_graph(labels: np.ndarray, image: np.ndarray, t: int) -> tuple[np.n
         mask = labels == lab
         ys, xs = np.nonzero(mask)
         mean = image[mask].astype(np.float64).mean(axis=0) / 255
-        rows.append([*mean, (xs.min() + xs.max() + 1) / (2 * w), (ys.min() + ys.max() + 1) / (2 * h),
-                     mask.sum() / (h * w), (xs.max() - xs.min() + 1) / w, (ys.max() - ys.min() + 1) / h])
+        rows.append(
+            [
+                *mean,
+                (xs.min() + xs.max() + 1) / (2 * w),
+                (ys.min() + ys.max() + 1) / (2 * h),
+                mask.sum() / (h * w),
+                (xs.max() - xs.min() + 1) / w,
+                (ys.max() - ys.min() + 1) / h,
+            ]
+        )
         grown = ndimage.binary_dilation(mask, structure=np.ones((2 * t + 1, 2 * t + 1), dtype=bool))
         for other in np.unique(labels[grown & ~mask & (labels > 0)]):
             edges.add((i, int(np.searchsorted(nodes, other))))
@@ -342,8 +351,11 @@ def test_build_graphs_collates_with_local_indices():
 
 def test_write_read_graphs_and_pyg(tmp_path):
     labels, images = collated_example()
-    gs = build_graphs(maskset_of_maps(labels), images,
-                      **shard_settings(features=["r", "g", "b", "cx", "cy", "area"], edge_rule="knn", k=2))
+    gs = build_graphs(
+        maskset_of_maps(labels),
+        images,
+        **shard_settings(features=["r", "g", "b", "cx", "cy", "area"], edge_rule="knn", k=2),
+    )
     path = tmp_path / "graphs" / "0.h5"
     write_graphs(path, np.array([10, 11, 12]), np.array([2, 14, 17]), gs, {"shard": 0})
     ids, y, back = read_graphs(path)
@@ -353,8 +365,13 @@ def test_write_read_graphs_and_pyg(tmp_path):
     np.testing.assert_array_equal(back.node_ptr, gs.node_ptr)
     assert back.feature_names == ["r", "g", "b", "cx", "cy", "area"]
     assert back.params["edge_rule"] == "knn" and back.params["k"] == 2 and back.params["shard"] == 0
-    assert read_graph_attrs(path) == {"mask_view": "visible", "edge_rule": "knn", "k": 2, "shard": 0,
-                                      "feature_names": ["r", "g", "b", "cx", "cy", "area"]}
+    assert read_graph_attrs(path) == {
+        "mask_view": "visible",
+        "edge_rule": "knn",
+        "k": 2,
+        "shard": 0,
+        "feature_names": ["r", "g", "b", "cx", "cy", "area"],
+    }
     data = graphs_to_pyg(back, y, ids)
     assert len(data) == 3 and data[0].num_nodes == 4 and data[1].edge_index.shape == (2, 0)
     assert data[2].y.tolist() == [17] and data[2].sample_id == 12
@@ -391,25 +408,52 @@ def test_shard_pipeline_chips_to_masks_to_graphs(tmp_path):
     chips = tmp_path / "chips.h5"
     write_chips(chips, "google", ids, images, pd.DataFrame({"sample_id": [], "reason": []}))
     table = gpd.GeoDataFrame(
-        {"sample_id": [12, 5, 9, 30], "region": "r", "polygon_id": 0, "lcz": [17, 2, 14, 6],
-         "shard": 0,
-         "crs": "EPSG:32650", "xmin": 0.0, "ymin": 0.0, "xmax": 320.0, "ymax": 320.0},
-        geometry=[box(0, 0, 1, 1)] * 4, crs="EPSG:4326",
+        {
+            "sample_id": [12, 5, 9, 30],
+            "region": "r",
+            "polygon_id": 0,
+            "lcz": [17, 2, 14, 6],
+            "shard": 0,
+            "crs": "EPSG:32650",
+            "xmin": 0.0,
+            "ymin": 0.0,
+            "xmax": 320.0,
+            "ymax": 320.0,
+        },
+        geometry=[box(0, 0, 1, 1)] * 4,
+        crs="EPSG:4326",
     )
     samples = tmp_path / "samples.parquet"
     table.to_parquet(samples)
-    params = {"backend": "classical", "min_area": 20, "max_masks": 6, "overlay_samples_per_class": 1,
-              "classical": {"method": "felzenszwalb", "scale": 100.0, "sigma": 0.8, "min_size": 20,
-                            "n_segments": 60, "compactness": 10.0}}
+    params = {
+        "backend": "classical",
+        "min_area": 20,
+        "max_masks": 6,
+        "overlay_samples_per_class": 1,
+        "classical": {
+            "method": "felzenszwalb",
+            "scale": 100.0,
+            "sigma": 0.8,
+            "min_size": 20,
+            "n_segments": 60,
+            "compactness": 10.0,
+        },
+    }
     segment_shard_file(chips, samples, tmp_path / "masks.h5", tmp_path / "overlay.png", params)
     mask_ids, ms = read_masks(tmp_path / "masks.h5")
     assert mask_ids.tolist() == [5, 9, 12] and (ms.n_masks() <= 6).all()
     assert (tmp_path / "overlay.png").stat().st_size > 0
     assert describe_backend([tmp_path / "masks.h5"]) == (
-        "classical felzenszwalb (scale 100.0, sigma 0.8, min_size 20, min_area 20, max_masks 6)")
+        "classical felzenszwalb (scale 100.0, sigma 0.8, min_size 20, min_area 20, max_masks 6)"
+    )
     assert describe_backend([]) == "none"
-    graphs_shard_file(tmp_path / "masks.h5", chips, samples, tmp_path / "graphs.h5",
-                      {**GRAPHS, "features": ["r", "g", "b", "cx", "cy"], "edge_rule": "adjacency", "tolerance_px": 2})
+    graphs_shard_file(
+        tmp_path / "masks.h5",
+        chips,
+        samples,
+        tmp_path / "graphs.h5",
+        {**GRAPHS, "features": ["r", "g", "b", "cx", "cy"], "edge_rule": "adjacency", "tolerance_px": 2},
+    )
     gids, y, gs = read_graphs(tmp_path / "graphs.h5")
     assert gids.tolist() == [5, 9, 12] and y.tolist() == [2, 14, 17]
     assert np.diff(gs.node_ptr).tolist() == ms.n_masks().tolist()

@@ -49,8 +49,17 @@ def reference_features(masks, image) -> np.ndarray:
         ys, xs = np.nonzero(m)
         cov = np.cov(np.stack([xs, ys]).astype(float), bias=True) + np.eye(2) / 12
         lam = np.linalg.eigvalsh(cov)
-        rows.append([*(image[m].astype(float).mean(axis=0) / 255), (x + 0.5 * bw) / w, (y + 0.5 * bh) / h,
-                     m.sum() / (h * w), (bw + 1) / w, (bh + 1) / h, 1 - np.sqrt(lam[0] / lam[1])])
+        rows.append(
+            [
+                *(image[m].astype(float).mean(axis=0) / 255),
+                (x + 0.5 * bw) / w,
+                (y + 0.5 * bh) / h,
+                m.sum() / (h * w),
+                (bw + 1) / w,
+                (bh + 1) / h,
+                1 - np.sqrt(lam[0] / lam[1]),
+            ]
+        )
     return np.array(rows)
 
 
@@ -99,12 +108,20 @@ def test_complete_rule_joins_every_pair_with_distinct_centres(chips):
         _, ei = gs.graph(i)
         boxes = [mask_bbox_xywh(m) for m in masks]
         centres = [(x + 0.5 * w, y + 0.5 * h) for x, y, w, h in boxes]
-        expected = [(a, b) for a in range(len(masks)) for b in range(len(masks))
-                    if a != b and centres[a] != centres[b]]
+        expected = [
+            (a, b)
+            for a in range(len(masks))
+            for b in range(len(masks))
+            if a != b and centres[a] != centres[b]
+        ]
         assert ei.T.tolist() == [list(e) for e in expected]
         # the duplicated mask has the same centre as its twin: those two are not joined
-        twins = [(a, b) for a in range(len(masks)) for b in range(a + 1, len(masks))
-                 if np.array_equal(masks[a], masks[b])]
+        twins = [
+            (a, b)
+            for a in range(len(masks))
+            for b in range(a + 1, len(masks))
+            if np.array_equal(masks[a], masks[b])
+        ]
         assert twins and all([a, b] not in ei.T.tolist() for a, b in twins)
 
 
@@ -156,7 +173,9 @@ def test_visible_view_equals_the_former_label_map_pipeline(chips, rule):
 
 def test_bad_mask_view_and_image_shape(chips):
     _, images, ms = chips
-    with pytest.raises(ValueError, match=r"mask_view 'painted' is unknown; expected one of \['whole', 'visible'\]"):
+    with pytest.raises(
+        ValueError, match=r"mask_view 'painted' is unknown; expected one of \['whole', 'visible'\]"
+    ):
         build_graphs(ms, images, **settings(mask_view="painted"))
     with pytest.raises(ValueError, match=r"images must be \(N=4, 40, 52, 3\) uint8 to match the masks"):
         build_graphs(ms, images[:, :, :50], **settings())

@@ -253,9 +253,14 @@ def test_split_pickle_errors_name_the_file(tmp_path):
     ids = [0, 1, 2, 3, 4]
     cases = [
         ({"train": [0, 1], "test": [2]}, r"bad\.pkl: missing key\(s\) \['validation'\]"),
-        ({"train": [0, 1], "validation": [9], "test": [2]}, r"bad\.pkl: key 'validation' lists 1 id\(s\) not in"),
-        ({"train": [0, 1], "validation": [1], "test": [2]},
-         r"bad\.pkl: sample id\(s\) \[1\] appear in 'validation'"),
+        (
+            {"train": [0, 1], "validation": [9], "test": [2]},
+            r"bad\.pkl: key 'validation' lists 1 id\(s\) not in",
+        ),
+        (
+            {"train": [0, 1], "validation": [1], "test": [2]},
+            r"bad\.pkl: sample id\(s\) \[1\] appear in 'validation'",
+        ),
         ({"train": ["a"], "validation": [], "test": []}, r"bad\.pkl: key 'train' must list integer"),
         ([0, 1, 2], r"bad\.pkl: holds a list"),
     ]
@@ -267,12 +272,19 @@ def test_split_pickle_errors_name_the_file(tmp_path):
     with open(tmp_path / "extra.pkl", "wb") as f:
         pickle.dump({"train": [0, 1, 7], "validation": [2], "test": np.array([3, 8])}, f)
     kept = import_split(tmp_path / "extra.pkl", tmp_path / "split.csv", ids, unknown_ids="drop")
-    assert kept["sample_id"].tolist() == [0, 1, 2, 3] and kept["split"].tolist() == ["train", "train", "val", "test"]
+    assert kept["sample_id"].tolist() == [0, 1, 2, 3] and kept["split"].tolist() == [
+        "train",
+        "train",
+        "val",
+        "test",
+    ]
     with pytest.raises(ValueError, match="unknown_ids"):
         import_split(tmp_path / "extra.pkl", tmp_path / "split.csv", ids, unknown_ids="ignore")
     with open(tmp_path / "other.pkl", "wb") as f:  # a split of another copy of the data: nothing matches
         pickle.dump({"train": [70, 71], "validation": [72], "test": [73]}, f)
-    with pytest.raises(ValueError, match=r"other\.pkl: none of the 2 id\(s\) of key 'train' is in the sample"):
+    with pytest.raises(
+        ValueError, match=r"other\.pkl: none of the 2 id\(s\) of key 'train' is in the sample"
+    ):
         import_split(tmp_path / "other.pkl", tmp_path / "split.csv", ids, unknown_ids="drop")
     (tmp_path / "split.csv").unlink()
     (tmp_path / "bad.pkl").write_bytes(b"garbage")
@@ -290,17 +302,21 @@ def test_decode_label_forms():
     onehot[16] = 1
     assert decode_label(onehot, "f") == 17
     assert decode_label(onehot.reshape(1, 17), "f") == 17
-    for bad, msg in [(0, "1–17"), (18, "1–17"), (3.5, "1–17"), (np.zeros(17), "not one-hot"),
-                     (np.full(17, 1 / 17), "not one-hot"), (np.zeros(5), "shape"), (np.array("x"), "not numeric")]:
+    for bad, msg in [
+        (0, "1–17"),
+        (18, "1–17"),
+        (3.5, "1–17"),
+        (np.zeros(17), "not one-hot"),
+        (np.full(17, 1 / 17), "not one-hot"),
+        (np.zeros(5), "shape"),
+        (np.array("x"), "not numeric"),
+    ]:
         with pytest.raises(ValueError, match=msg):
             decode_label(bad, "where.npz: key 'y'")
 
 
 def test_dense_to_edge_index_symmetrises_and_drops_self_loops():
-    a = np.array([[1.0, 0.5, 0.0, 0.0],
-                  [0.0, 0.0, 0.0, 0.0],
-                  [0.0, 0.0, 0.0, -0.2],
-                  [0.0, 0.0, 0.0, 0.0]])
+    a = np.array([[1.0, 0.5, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, -0.2], [0.0, 0.0, 0.0, 0.0]])
     assert dense_to_edge_index(a).tolist() == [[0, 1, 2, 3], [1, 0, 3, 2]]
     assert dense_to_edge_index(np.zeros((1, 1))).shape == (2, 0)
     with pytest.raises(ValueError, match="square"):
@@ -384,8 +400,9 @@ def test_so2sat_official_split_and_aliases(so2sat, tmp_path):
     assert back.value_counts().to_dict() == {"train": 37, "test": 20, "val": 12}
     assert back.loc[36] == "train" and back.loc[37] == "val" and back.loc[49] == "test"
     assert split["sample_id"].tolist() == list(range(69))
-    aliased = so2sat_samples({"test": fx.files["testing"], "train": fx.files["training"]},
-                             tmp_path / "s.parquet", 50)
+    aliased = so2sat_samples(
+        {"test": fx.files["testing"], "train": fx.files["training"]}, tmp_path / "s.parquet", 50
+    )
     assert aliased[FILE_COLUMN].tolist() == ["training"] * 37 + ["testing"] * 20
 
 

@@ -74,26 +74,43 @@ def _tiny_labels_with(tiny_region, path: Path, extra: list[tuple[int, object]]) 
 
 
 def test_checks_file_round_trip_and_contract(tmp_path):
-    rows = [CheckRow("samples", "warning", "labels.gpkg", "polygons_dropped", 1 / 3, 0.1,
-                     'labels.gpkg: 1 of 3 polygons dropped, "quoted", with commas'),
-            CheckRow("graphs", "info", "results/graphs/0.h5", "single_node_graphs", 0.0, None, "none, all fine")]
+    rows = [
+        CheckRow(
+            "samples",
+            "warning",
+            "labels.gpkg",
+            "polygons_dropped",
+            1 / 3,
+            0.1,
+            'labels.gpkg: 1 of 3 polygons dropped, "quoted", with commas',
+        ),
+        CheckRow("graphs", "info", "results/graphs/0.h5", "single_node_graphs", 0.0, None, "none, all fine"),
+    ]
     write_checks(tmp_path / "c.csv", rows)
     text = (tmp_path / "c.csv").read_text().splitlines()
     assert text[0] == ",".join(CHECK_COLUMNS)
-    assert text[2] == "graphs,info,results/graphs/0.h5,single_node_graphs,0,,\"none, all fine\""
+    assert text[2] == 'graphs,info,results/graphs/0.h5,single_node_graphs,0,,"none, all fine"'
     back = read_checks(tmp_path / "c.csv")
     assert back[1] == rows[1]
     assert back[0].value == pytest.approx(1 / 3, rel=1e-5) and back[0].message == rows[0].message
     write_checks(tmp_path / "empty.csv", [])
     assert (tmp_path / "empty.csv").read_text().strip() == ",".join(CHECK_COLUMNS)
     assert read_checks(tmp_path / "empty.csv") == []
-    with pytest.raises(ValueError, match=r"bad\.csv: row 0: level 'loud'; expected one of \['info', 'warning'\]"):
-        write_checks(tmp_path / "bad.csv", [CheckRow("samples", "loud", "x", "google_upsampling", 2.0, 4.0, "m")])
+    with pytest.raises(
+        ValueError, match=r"bad\.csv: row 0: level 'loud'; expected one of \['info', 'warning'\]"
+    ):
+        write_checks(
+            tmp_path / "bad.csv", [CheckRow("samples", "loud", "x", "google_upsampling", 2.0, 4.0, "m")]
+        )
     with pytest.raises(ValueError, match=r"bad\.csv: row 0: the message spans several lines"):
-        write_checks(tmp_path / "bad.csv", [CheckRow("samples", "info", "x", "google_upsampling", 2.0, 4.0, "a\nb")])
+        write_checks(
+            tmp_path / "bad.csv", [CheckRow("samples", "info", "x", "google_upsampling", 2.0, 4.0, "a\nb")]
+        )
     assert not (tmp_path / "bad.csv").exists()
     pd.DataFrame({"stage": ["s"], "value": [1]}).to_csv(tmp_path / "other.csv", index=False)
-    with pytest.raises(ValueError, match=r"other\.csv: columns \['stage', 'value'\]; expected \['stage', 'level'"):
+    with pytest.raises(
+        ValueError, match=r"other\.csv: columns \['stage', 'value'\]; expected \['stage', 'level'"
+    ):
         read_checks(tmp_path / "other.csv")
 
 
@@ -103,21 +120,27 @@ def test_checks_file_round_trip_and_contract(tmp_path):
 
 
 def test_polygon_repaired_into_nothing_is_counted_recorded_and_limited(tmp_path, records):
-    path = _labels(tmp_path / "broken.gpkg", [(2, box(TINY_X0, TINY_Y1 - 700, TINY_X0 + 700, TINY_Y1)),
-                                             (6, COLLINEAR), (11, BOWTIE)])
+    path = _labels(
+        tmp_path / "broken.gpkg",
+        [(2, box(TINY_X0, TINY_Y1 - 700, TINY_X0 + 700, TINY_Y1)), (6, COLLINEAR), (11, BOWTIE)],
+    )
     polys, stats = load_labels(path, TINY_CRS, "lcz", {})
     assert polys.polygon_id.tolist() == [0, 2]
     assert (stats.n_polygons, stats.n_repaired, stats.n_no_area, stats.n_unprojectable) == (3, 1, 1, 0)
     assert stats.dropped_rows == (1,) and stats.dropped_fraction == pytest.approx(1 / 3)
     warnings = warning_messages(records)
-    assert any(f"{path}: polygon of row 1 (LCZ 6) is invalid" in w and "left no area; dropped" in w for w in warnings)
+    assert any(
+        f"{path}: polygon of row 1 (LCZ 6) is invalid" in w and "left no area; dropped" in w for w in warnings
+    )
 
     rows = {r.check: r for r in label_check_rows(stats, 0.5)}
     assert sorted(rows) == ["polygons_dropped", "polygons_repaired"]
     dropped = rows["polygons_dropped"]
     assert (dropped.level, dropped.subject, dropped.threshold) == ("warning", str(path), 0.5)
     assert dropped.value == pytest.approx(1 / 3)
-    assert dropped.message.startswith(f"{path}: 1 of 3 polygons (33.3 %) dropped (1 without area once repaired")
+    assert dropped.message.startswith(
+        f"{path}: 1 of 3 polygons (33.3 %) dropped (1 without area once repaired"
+    )
     assert rows["polygons_repaired"].value == 1
 
     check_dropped_polygons(stats, 0.5)  # 1/3 is within 0.5
@@ -131,28 +154,47 @@ def test_polygon_repaired_into_nothing_is_counted_recorded_and_limited(tmp_path,
 def test_samples_stage_stops_on_dropped_polygons_before_any_output(tiny_region, tmp_path):
     labels = _tiny_labels_with(tiny_region, tmp_path / "labels.gpkg", [(6, COLLINEAR)])  # 1 of 4 dropped
     region = region_inputs("tiny", tiny_region["google"], tiny_region["sentinel2"], str(labels))
-    with pytest.raises(ValueError, match=rf"labels\.gpkg: 1 of its 4 polygons \(25\.0 %\) .*{KEY_DROPPED} = 0\.2;"):
+    with pytest.raises(
+        ValueError, match=rf"labels\.gpkg: 1 of its 4 polygons \(25\.0 %\) .*{KEY_DROPPED} = 0\.2;"
+    ):
         build_samples([region], sample_params(max_dropped_polygon_fraction=0.2), seed=0)
     out = _samples_outputs(tmp_path)
-    job = _samples_job(vars(region), out, max_dropped_polygon_fraction=schema_defaults("samples")[
-        "max_dropped_polygon_fraction"])
+    job = _samples_job(
+        vars(region),
+        out,
+        max_dropped_polygon_fraction=schema_defaults("samples")["max_dropped_polygon_fraction"],
+    )
     with pytest.raises(ValueError, match=rf"{KEY_DROPPED} = 0\.1;"):
         samples_stage.run(job)
     assert not any(Path(p).exists() for p in out.values())
 
 
 def _samples_outputs(tmp_path: Path) -> dict[str, str]:
-    return {k: str(tmp_path / "results" / v) for k, v in
-            {"table": "samples.parquet", "overview": "overview.png", "summary": "per_class.csv",
-             "checks": "checks/samples.csv"}.items()}
+    return {
+        k: str(tmp_path / "results" / v)
+        for k, v in {
+            "table": "samples.parquet",
+            "overview": "overview.png",
+            "summary": "per_class.csv",
+            "checks": "checks/samples.csv",
+        }.items()
+    }
 
 
 def _samples_job(region: dict, out: dict[str, str], **samples) -> Job:
-    return Job(rule="samples", input=NamedFiles([]), output=NamedFiles(list(out.values()), out),
-               params={"samples": {**schema_defaults("samples"), **samples},
-                       "google": {k: GOOGLE[k] for k in ("chip_px", "max_upsampling")},
-                       "regions": [region], "seed": 1},
-               wildcards={}, log=NamedFiles([]))
+    return Job(
+        rule="samples",
+        input=NamedFiles([]),
+        output=NamedFiles(list(out.values()), out),
+        params={
+            "samples": {**schema_defaults("samples"), **samples},
+            "google": {k: GOOGLE[k] for k in ("chip_px", "max_upsampling")},
+            "regions": [region],
+            "seed": 1,
+        },
+        wildcards={},
+        log=NamedFiles([]),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,9 +209,17 @@ def _metrics_table() -> pd.DataFrame:
 
 
 def _pages(tmp_path: Path, rows: list[CheckRow]) -> tuple[str, str]:
-    content = summary_content(_metrics_table(), regions=["tiny"], split_counts={"random": {"train": 1}},
-                              segmentation_backend="classical", graphs="none", figure_dir=tmp_path,
-                              fusion={}, note="note", checks=rows)
+    content = summary_content(
+        _metrics_table(),
+        regions=["tiny"],
+        split_counts={"random": {"train": 1}},
+        segmentation_backend="classical",
+        graphs="none",
+        figure_dir=tmp_path,
+        fusion={},
+        note="note",
+        checks=rows,
+    )
     return summary_markdown(content, tmp_path / "s.md"), summary_html(content, tmp_path / "s.html")
 
 
@@ -179,9 +229,11 @@ def test_samples_record_upsampled_google_and_repairs_shown_in_the_summary(tiny_r
     out = _samples_outputs(tmp_path)
     samples_stage.run(_samples_job(vars(region), out, max_dropped_polygon_fraction=0.25))  # 1 of 5 dropped
     rows = read_checks(out["checks"])
-    assert [(r.check, r.subject) for r in rows] == [("polygons_repaired", str(labels)),
-                                                    ("polygons_dropped", str(labels)),
-                                                    ("google_upsampling", tiny_region["google"])]
+    assert [(r.check, r.subject) for r in rows] == [
+        ("polygons_repaired", str(labels)),
+        ("polygons_dropped", str(labels)),
+        ("google_upsampling", tiny_region["google"]),
+    ]
     assert all(r.stage == "samples" and r.level == "warning" for r in rows)
     assert rows[0].value == 1 and rows[1].value == pytest.approx(1 / 5) and rows[1].threshold == 0.25
     # the tiny mosaic has 4 m pixels of EPSG:3857: 4·cos(latitude) m on the ground, over 1 m chip pixels
@@ -228,19 +280,34 @@ def _shard_files(tmp_path: Path, masks_per_chip=MASKS_PER_CHIP) -> tuple[Path, P
     write_masks(tmp_path / "masks.h5", ids, maskset, {"backend": "test"})
     images = np.random.default_rng(0).integers(0, 256, size=(len(ids), 8, 8, 3), dtype=np.uint8)
     write_chips(tmp_path / "chips.h5", "google", ids, images, pd.DataFrame({"sample_id": [], "reason": []}))
-    table = gpd.GeoDataFrame({"sample_id": ids, "region": "r", "polygon_id": 0, "lcz": 2, "shard": 0,
-                              "crs": TINY_CRS, "xmin": 0.0, "ymin": 0.0, "xmax": 320.0, "ymax": 320.0},
-                             geometry=[box(0, 0, 1, 1)] * len(ids), crs="EPSG:4326")
+    table = gpd.GeoDataFrame(
+        {
+            "sample_id": ids,
+            "region": "r",
+            "polygon_id": 0,
+            "lcz": 2,
+            "shard": 0,
+            "crs": TINY_CRS,
+            "xmin": 0.0,
+            "ymin": 0.0,
+            "xmax": 320.0,
+            "ymax": 320.0,
+        },
+        geometry=[box(0, 0, 1, 1)] * len(ids),
+        crs="EPSG:4326",
+    )
     table.to_parquet(tmp_path / "samples.parquet")
     return tmp_path / "masks.h5", tmp_path / "chips.h5", tmp_path / "samples.parquet"
 
 
 def test_graphs_stage_counts_zero_mask_chips_and_one_node_graphs(tmp_path, records):
     masks, chips, samples = _shard_files(tmp_path)
-    zero = sum(n == 0 for n in MASKS_PER_CHIP)   # 2: one whole-chip node each
+    zero = sum(n == 0 for n in MASKS_PER_CHIP)  # 2: one whole-chip node each
     single = sum(n <= 1 for n in MASKS_PER_CHIP)  # 4: no mask or one mask
     assert single / len(MASKS_PER_CHIP) > SINGLE_NODE_WARN_FRACTION
-    gs = graphs_shard_file(masks, chips, samples, tmp_path / "graphs.h5", GRAPHS, checks_path=tmp_path / "g.csv")
+    gs = graphs_shard_file(
+        masks, chips, samples, tmp_path / "graphs.h5", GRAPHS, checks_path=tmp_path / "g.csv"
+    )
     assert int((np.diff(gs.node_ptr) == 1).sum()) == single
     attrs = read_graph_attrs(tmp_path / "graphs.h5")
     assert (attrs[ZERO_MASK_ATTR], attrs[SINGLE_NODE_ATTR]) == (zero, single)
@@ -248,14 +315,19 @@ def test_graphs_stage_counts_zero_mask_chips_and_one_node_graphs(tmp_path, recor
     assert rows["zero_mask_chips"].value == pytest.approx(zero / 6)
     assert rows["zero_mask_chips"].level == "warning"  # 2/6 > 0.2
     assert rows["single_node_graphs"].value == pytest.approx(single / 6)
-    assert rows["single_node_graphs"].message == (f"{tmp_path / 'graphs.h5'}: 4 of 6 graphs (66.7 %) have a single "
-                                                   "node; warning above 20 %")
+    assert rows["single_node_graphs"].message == (
+        f"{tmp_path / 'graphs.h5'}: 4 of 6 graphs (66.7 %) have a single node; warning above 20 %"
+    )
     assert rows["single_node_graphs"].message in warning_messages(records)
     # a shard of several masks per chip records info rows only, and logs no warning
     records.clear()
     (tmp_path / "ok").mkdir()
-    graphs_shard_file(*_shard_files(tmp_path / "ok", (2, 3, 2)), tmp_path / "ok" / "graphs.h5", GRAPHS,
-                      checks_path=tmp_path / "ok" / "g.csv")
+    graphs_shard_file(
+        *_shard_files(tmp_path / "ok", (2, 3, 2)),
+        tmp_path / "ok" / "graphs.h5",
+        GRAPHS,
+        checks_path=tmp_path / "ok" / "g.csv",
+    )
     assert [r.level for r in read_checks(tmp_path / "ok" / "g.csv")] == ["info", "info"]
     assert not warning_messages(records)
 
@@ -263,10 +335,14 @@ def test_graphs_stage_counts_zero_mask_chips_and_one_node_graphs(tmp_path, recor
 def _graph_file(path: Path, node_counts: list[int], attrs: dict | None = None) -> Path:
     """A graphs shard of ``len(node_counts)`` edgeless graphs of those node counts."""
     n = int(sum(node_counts))
-    gs = GraphSet(x=np.zeros((n, 3), np.float32), edge_index=np.zeros((2, 0), np.int64),
-                  node_ptr=np.concatenate([[0], np.cumsum(node_counts)]).astype(np.int64),
-                  edge_ptr=np.zeros(len(node_counts) + 1, np.int64), feature_names=["r", "g", "b"],
-                  params={"edge_rule": "imported"})
+    gs = GraphSet(
+        x=np.zeros((n, 3), np.float32),
+        edge_index=np.zeros((2, 0), np.int64),
+        node_ptr=np.concatenate([[0], np.cumsum(node_counts)]).astype(np.int64),
+        edge_ptr=np.zeros(len(node_counts) + 1, np.int64),
+        feature_names=["r", "g", "b"],
+        params={"edge_rule": "imported"},
+    )
     write_graphs(path, np.arange(len(node_counts)), np.full(len(node_counts), 2), gs, attrs)
     return path
 
@@ -298,11 +374,18 @@ def test_graph_checks_stage_writes_nothing_above_the_limit(tmp_path):
     out = {"checks": str(tmp_path / "checks" / "graphs.csv")}
 
     def job(limit: float) -> Job:
-        return Job(rule="graph_checks", input=NamedFiles(files, {"graphs": files}),
-                   output=NamedFiles(list(out.values()), out), params={"max_single_node_fraction": limit},
-                   wildcards={}, log=NamedFiles([]))
+        return Job(
+            rule="graph_checks",
+            input=NamedFiles(files, {"graphs": files}),
+            output=NamedFiles(list(out.values()), out),
+            params={"max_single_node_fraction": limit},
+            wildcards={},
+            log=NamedFiles([]),
+        )
 
-    with pytest.raises(ValueError, match=rf"3 of 4 graphs \(75\.0 %\) have a single node, more than {KEY_SINGLE}"):
+    with pytest.raises(
+        ValueError, match=rf"3 of 4 graphs \(75\.0 %\) have a single node, more than {KEY_SINGLE}"
+    ):
         graph_checks_stage.run(job(GRAPHS["max_single_node_fraction"]))
     assert not Path(out["checks"]).exists()
     graph_checks_stage.run(job(0.8))
@@ -319,8 +402,10 @@ def test_summary_lists_warnings_only_or_none(tmp_path):
     md, page = _pages(tmp_path, [info])
     assert "## Input checks\n\nnone\n\n## Models" in md
     assert f"<h2>Input checks</h2><p>{NO_CHECK_TEXT}</p>" in page
-    many = [CheckRow("graphs", "warning", f"{i}.h5", "zero_mask_chips", 0.5, 0.2, f"{i}.h5: <half> the chips")
-            for i in range(MAX_CHECK_LINES + 5)]
+    many = [
+        CheckRow("graphs", "warning", f"{i}.h5", "zero_mask_chips", 0.5, 0.2, f"{i}.h5: <half> the chips")
+        for i in range(MAX_CHECK_LINES + 5)
+    ]
     lines = check_lines([info, *many])
     assert lines[:2] == ["0.h5: <half> the chips", "1.h5: <half> the chips"]
     assert len(lines) == MAX_CHECK_LINES + 1 and lines[-1] == "… and 5 more warning(s) in results/checks/"

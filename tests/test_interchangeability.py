@@ -44,9 +44,13 @@ def rect(y0: int, x0: int, h: int, w: int) -> np.ndarray:
 def sam_record(m: np.ndarray, rng: np.random.Generator) -> dict:
     """A record as SamAutomaticMaskGenerator returns it (box: first column/row, last − first)."""
     ys, xs = np.nonzero(m)
-    return {"segmentation": m, "area": int(m.sum()),
-            "bbox": [int(xs.min()), int(ys.min()), int(xs.max() - xs.min()), int(ys.max() - ys.min())],
-            "predicted_iou": float(rng.uniform(0.88, 1)), "stability_score": float(rng.uniform(0.92, 1))}
+    return {
+        "segmentation": m,
+        "area": int(m.sum()),
+        "bbox": [int(xs.min()), int(ys.min()), int(xs.max() - xs.min()), int(ys.max() - ys.min())],
+        "predicted_iou": float(rng.uniform(0.88, 1)),
+        "stability_score": float(rng.uniform(0.92, 1)),
+    }
 
 
 def make_records(rng: np.random.Generator) -> list[dict]:
@@ -107,22 +111,50 @@ def test_released_graph_equals_paper_preset_graph(tmp_path):
     # the released form, imported
     x_rel, a_rel = release_graph(records, image)
     np.savez(tmp_path / "graph_3.npz", x=x_rel, a=a_rel, y=np.eye(17)[LCZ - 1])
-    table = pd.DataFrame({"sample_id": [3], "lcz": [LCZ], "shard": [0], "graph_path": [str(tmp_path / "graph_3.npz")]})
+    table = pd.DataFrame(
+        {"sample_id": [3], "lcz": [LCZ], "shard": [0], "graph_path": [str(tmp_path / "graph_3.npz")]}
+    )
     import_graph_shard(table, 0, tmp_path / "imported.h5")
     _, y_imp, imported = read_graphs(tmp_path / "imported.h5")
 
     # this workflow, paper preset
     cfg = load_config(REPO / "presets" / "paper.yaml", check_files=False)
     assert (cfg["graphs"]["mask_view"], cfg["graphs"]["edge_rule"]) == ("whole", "complete")
-    ms = segment_images(image[None], RecordSegmenter(records), cfg["segment"]["min_area"], cfg["segment"]["max_masks"])
+    ms = segment_images(
+        image[None], RecordSegmenter(records), cfg["segment"]["min_area"], cfg["segment"]["max_masks"]
+    )
     write_masks(tmp_path / "masks.h5", np.array([3]), ms)
-    write_chips(tmp_path / "chips.h5", "google", np.array([3]), image[None], pd.DataFrame({"sample_id": [], "reason": []}))
+    write_chips(
+        tmp_path / "chips.h5",
+        "google",
+        np.array([3]),
+        image[None],
+        pd.DataFrame({"sample_id": [], "reason": []}),
+    )
     samples = gpd.GeoDataFrame(
-        {"sample_id": [3], "region": "r", "polygon_id": 0, "lcz": [LCZ], "shard": 0, "crs": "EPSG:32650",
-         "xmin": 0.0, "ymin": 0.0, "xmax": 320.0, "ymax": 320.0}, geometry=[box(0, 0, 1, 1)], crs="EPSG:4326")
+        {
+            "sample_id": [3],
+            "region": "r",
+            "polygon_id": 0,
+            "lcz": [LCZ],
+            "shard": 0,
+            "crs": "EPSG:32650",
+            "xmin": 0.0,
+            "ymin": 0.0,
+            "xmax": 320.0,
+            "ymax": 320.0,
+        },
+        geometry=[box(0, 0, 1, 1)],
+        crs="EPSG:4326",
+    )
     samples.to_parquet(tmp_path / "samples.parquet")
-    graphs_shard_file(tmp_path / "masks.h5", tmp_path / "chips.h5", tmp_path / "samples.parquet",
-                      tmp_path / "ours.h5", cfg["graphs"])
+    graphs_shard_file(
+        tmp_path / "masks.h5",
+        tmp_path / "chips.h5",
+        tmp_path / "samples.parquet",
+        tmp_path / "ours.h5",
+        cfg["graphs"],
+    )
     _, y_ours, ours = read_graphs(tmp_path / "ours.h5")
     attrs = read_graph_attrs(tmp_path / "ours.h5")
     assert (attrs["mask_view"], attrs["edge_rule"]) == ("whole", "complete")

@@ -41,19 +41,43 @@ from df4lcz.training import predict_gcn, predict_s2, train_gcn, train_s2
 from df4lcz.training.data import load_graphs, load_s2_chips
 
 STRIDE = 160.0
-SEGMENT = {"backend": "classical", "min_area": 10, "max_masks": 50,
-           "classical": {**schema_defaults("segment")["classical"],
-                         "method": "slic", "n_segments": 20, "compactness": 10.0, "sigma": 0.8}}
+SEGMENT = {
+    "backend": "classical",
+    "min_area": 10,
+    "max_masks": 50,
+    "classical": {
+        **schema_defaults("segment")["classical"],
+        "method": "slic",
+        "n_segments": 20,
+        "compactness": 10.0,
+        "sigma": 0.8,
+    },
+}
 GOOGLE = {"chip_px": 64, "resampling": "bilinear"}
-GRAPHS = {**schema_defaults("graphs"), "features": ["r", "g", "b", "cx", "cy"], "edge_rule": "adjacency",
-          "tolerance_px": 2}
+GRAPHS = {
+    **schema_defaults("graphs"),
+    "features": ["r", "g", "b", "cx", "cy"],
+    "edge_rule": "adjacency",
+    "tolerance_px": 2,
+}
 ALPHA = 0.6
 #: The schema's training settings (tests override a few).
 TRAIN = schema_defaults("train")
 #: The settings map_region takes besides the files (a demo region's and the schema defaults).
-SETTINGS = {"working_crs": None, "stride_m": STRIDE, "alpha": ALPHA, "segment_params": SEGMENT,
-            "graph_params": GRAPHS, "google_params": GOOGLE, "sentinel2_params": schema_defaults("sentinel2"),
-            "band_names": None, "label_column": "lcz", "label_map": {}, "device": "cpu", "batch_size": 16}
+SETTINGS = {
+    "working_crs": None,
+    "stride_m": STRIDE,
+    "alpha": ALPHA,
+    "segment_params": SEGMENT,
+    "graph_params": GRAPHS,
+    "google_params": GOOGLE,
+    "sentinel2_params": schema_defaults("sentinel2"),
+    "band_names": None,
+    "label_column": "lcz",
+    "label_map": {},
+    "device": "cpu",
+    "batch_size": 16,
+}
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +91,23 @@ def models(tmp_path_factory):
     import_graph_shard(samples, 0, root / "g.h5")
     chips, graphs = load_s2_chips(root / "s2.h5"), load_graphs(root / "g.h5")
     y = table["lcz"].to_numpy()
-    s2 = train_s2("resnet11_3d", (chips.image, y), (chips.image, y),
-                  {**TRAIN["s2"], "epochs": 1, "base_width": 2, "batch_size": 16}, seed=0, device="cpu")
+    s2 = train_s2(
+        "resnet11_3d",
+        (chips.image, y),
+        (chips.image, y),
+        {**TRAIN["s2"], "epochs": 1, "base_width": 2, "batch_size": 16},
+        seed=0,
+        device="cpu",
+    )
     save_model(root / "s2.pt", s2)
-    gcn = train_gcn(graphs.graphs, graphs.graphs, {**TRAIN["gcn"], "epochs": 2, "hidden": 4, "batch_size": 8}, seed=0,
-                    device="cpu", feature_names=graphs.feature_names)
+    gcn = train_gcn(
+        graphs.graphs,
+        graphs.graphs,
+        {**TRAIN["gcn"], "epochs": 2, "hidden": 4, "batch_size": 8},
+        seed=0,
+        device="cpu",
+        feature_names=graphs.feature_names,
+    )
     save_model(root / "gcn.pt", gcn)
     return root / "s2.pt", root / "gcn.pt"
 
@@ -79,17 +115,27 @@ def models(tmp_path_factory):
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
     out = tmp_path_factory.mktemp("city")
-    generate_demo(out, demo_settings(seed=3, n_cities=1, patches_per_side=2, patch_cells=(2, 2),
-                                    classes=(2, 11, 15, 17)))
+    generate_demo(
+        out,
+        demo_settings(seed=3, n_cities=1, patches_per_side=2, patch_cells=(2, 2), classes=(2, 11, 15, 17)),
+    )
     return out / "demo_city_1"
 
 
 def run_map(city, models, out, batch_size=16, **kw):
     s2_model, gcn_model = models
     return map_region(
-        city / "google.tif", city / "sentinel2.tif", s2_model, gcn_model,
-        out / "map.tif", out / "map.png", out / "agreement.csv",
-        **{**SETTINGS, "batch_size": batch_size}, labels=city / "labels.gpkg", truth=city / "lcz_truth.tif", **kw,
+        city / "google.tif",
+        city / "sentinel2.tif",
+        s2_model,
+        gcn_model,
+        out / "map.tif",
+        out / "map.png",
+        out / "agreement.csv",
+        **{**SETTINGS, "batch_size": batch_size},
+        labels=city / "labels.gpkg",
+        truth=city / "lcz_truth.tif",
+        **kw,
     )
 
 
@@ -99,8 +145,15 @@ def mapped(city, models, tmp_path_factory):
     result = run_map(city, models, out)
     with rasterio.open(out / "map.tif") as src:
         codes = src.read(1)
-        meta = {"crs": src.crs, "transform": src.transform, "dtype": src.dtypes[0], "nodata": src.nodata,
-                "colormap": src.colormap(1), "profile": src.profile, "tags": src.tags()}
+        meta = {
+            "crs": src.crs,
+            "transform": src.transform,
+            "dtype": src.dtypes[0],
+            "nodata": src.nodata,
+            "colormap": src.colormap(1),
+            "profile": src.profile,
+            "tags": src.tags(),
+        }
     return result, codes, meta, out
 
 
@@ -160,19 +213,31 @@ def test_single_windows_match_a_hand_run_of_the_stage_functions(mapped, city, mo
     x, y = centres(meta["transform"], codes.shape)
     rows, cols = np.nonzero(codes)
     pick = [0, len(rows) // 2, len(rows) - 1]
-    table = pd.DataFrame({"sample_id": np.arange(len(pick)), "crs": str(result.grid.crs),
-                          "xmin": x[rows[pick], cols[pick]] - 160, "ymin": y[rows[pick], cols[pick]] - 160,
-                          "xmax": x[rows[pick], cols[pick]] + 160, "ymax": y[rows[pick], cols[pick]] + 160})
+    table = pd.DataFrame(
+        {
+            "sample_id": np.arange(len(pick)),
+            "crs": str(result.grid.crs),
+            "xmin": x[rows[pick], cols[pick]] - 160,
+            "ymin": y[rows[pick], cols[pick]] - 160,
+            "xmax": x[rows[pick], cols[pick]] + 160,
+            "ymax": y[rows[pick], cols[pick]] + 160,
+        }
+    )
     _, g_img, _ = chip_google(city / "google.tif", table, **GOOGLE)
-    _, s_img, _ = chip_sentinel2(city / "sentinel2.tif", table, None, schema_defaults("sentinel2")["resampling"])
+    _, s_img, _ = chip_sentinel2(
+        city / "sentinel2.tif", table, None, schema_defaults("sentinel2")["resampling"]
+    )
     seg = ClassicalSegmenter(**SEGMENT["classical"])
     masks = segment_images(g_img, seg, SEGMENT["min_area"], SEGMENT["max_masks"])
     gs = build_graphs(masks, g_img, **graph_settings(GRAPHS))
     p_gcn = predict_gcn(models[1], graphs_to_pyg(gs, np.ones(len(pick))), device="cpu")
     p_s2 = predict_s2(models[0], s_img, device="cpu")
     ids = np.arange(len(pick))
-    fused = fuse(predictions_frame(ids, "test", np.ones(len(pick)), p_s2),
-                 predictions_frame(ids, "test", np.ones(len(pick)), p_gcn), ALPHA)
+    fused = fuse(
+        predictions_frame(ids, "test", np.ones(len(pick)), p_s2),
+        predictions_frame(ids, "test", np.ones(len(pick)), p_gcn),
+        ALPHA,
+    )
     assert fused["y_pred"].tolist() == codes[rows[pick], cols[pick]].tolist()
 
 
@@ -289,8 +354,13 @@ def test_map_errors(city, models, tmp_path):
     args = (city / "google.tif", city / "sentinel2.tif")
     outs = (tmp_path / "m.tif", tmp_path / "m.png", tmp_path / "a.csv")
     with pytest.raises(ValueError, match=r"gcn\.pt: the GCN was trained on node features"):
-        map_region(*args, s2_model, gcn_model, *outs,
-                   **{**SETTINGS, "graph_params": {**GRAPHS, "features": ["r", "g", "b", "area"]}})
+        map_region(
+            *args,
+            s2_model,
+            gcn_model,
+            *outs,
+            **{**SETTINGS, "graph_params": {**GRAPHS, "features": ["r", "g", "b", "area"]}},
+        )
     with pytest.raises(ValueError, match=r"gcn\.pt: holds a 'gcn' model; expected a Sentinel-2 model"):
         map_region(*args, gcn_model, gcn_model, *outs, **SETTINGS)
     with pytest.raises(ValueError, match="stride_m"):
@@ -317,13 +387,17 @@ def test_models_trained_on_demo_samples_map_the_city_above_chance(tmp_path):
 
     from df4lcz.sampling.build import build_samples
 
-    generate_demo(tmp_path, demo_settings(seed=5, n_cities=1, patches_per_side=3, patch_cells=(2, 2),
-                                         classes=(2, 11, 15, 17)))
+    generate_demo(
+        tmp_path,
+        demo_settings(seed=5, n_cities=1, patches_per_side=3, patch_cells=(2, 2), classes=(2, 11, 15, 17)),
+    )
     d = tmp_path / "demo_city_1"
     region = region_inputs("c", str(d / "google.tif"), str(d / "sentinel2.tif"), str(d / "labels.gpkg"))
     samples, _ = build_samples([region], sample_params(stride_m=160.0, shard_size=1000), seed=0)
     g_ids, g_img, _ = chip_google(d / "google.tif", samples, **GOOGLE)
-    s_ids, s_img, _ = chip_sentinel2(d / "sentinel2.tif", samples, None, schema_defaults("sentinel2")["resampling"])
+    s_ids, s_img, _ = chip_sentinel2(
+        d / "sentinel2.tif", samples, None, schema_defaults("sentinel2")["resampling"]
+    )
     assert np.array_equal(g_ids, s_ids)
     y = samples.set_index("sample_id").loc[g_ids, "lcz"].to_numpy()
     segmenter = ClassicalSegmenter(**SEGMENT["classical"])
@@ -331,12 +405,23 @@ def test_models_trained_on_demo_samples_map_the_city_above_chance(tmp_path):
     gs = build_graphs(masks, g_img, **graph_settings(GRAPHS))
     graphs = graphs_to_pyg(gs, y, g_ids)
     val = np.random.default_rng(0).random(len(y)) < 0.25
-    s2 = train_s2("resnet11_3d", (s_img[~val], y[~val]), (s_img[val], y[val]),
-                  {**TRAIN["s2"], "epochs": 6, "base_width": 4, "batch_size": 16}, seed=0, device="cpu")
+    s2 = train_s2(
+        "resnet11_3d",
+        (s_img[~val], y[~val]),
+        (s_img[val], y[val]),
+        {**TRAIN["s2"], "epochs": 6, "base_width": 4, "batch_size": 16},
+        seed=0,
+        device="cpu",
+    )
     save_model(tmp_path / "s2.pt", s2)
-    gcn = train_gcn([g for g, v in zip(graphs, val) if not v], [g for g, v in zip(graphs, val) if v],
-                    {**TRAIN["gcn"], "epochs": 30, "hidden": 16, "batch_size": 8}, seed=0, device="cpu",
-                    feature_names=gs.feature_names)
+    gcn = train_gcn(
+        [g for g, v in zip(graphs, val) if not v],
+        [g for g, v in zip(graphs, val) if v],
+        {**TRAIN["gcn"], "epochs": 30, "hidden": 16, "batch_size": 8},
+        seed=0,
+        device="cpu",
+        feature_names=gs.feature_names,
+    )
     save_model(tmp_path / "gcn.pt", gcn)
     result = run_map(d, (tmp_path / "s2.pt", tmp_path / "gcn.pt"), tmp_path, batch_size=32)
     table = result.agreement

@@ -56,7 +56,11 @@ def test_plan_cuts_square_tiles_holding_every_window_once(tmp_path):
     assert seen.max() == 1 and (seen[covered] == 1).all() and plan.n_windows == covered.sum()
     write_plan(tmp_path / "plan.json", plan)
     again = read_plan(tmp_path / "plan.json")
-    assert again.grid == plan.grid and again.tiles == plan.tiles and again.coverage.equals_exact(plan.coverage, 0)
+    assert (
+        again.grid == plan.grid
+        and again.tiles == plan.tiles
+        and again.coverage.equals_exact(plan.coverage, 0)
+    )
     assert np.array_equal(in_coverage(again), covered)
     (tmp_path / "bad.json").write_text('{"format": "something else"}')
     with pytest.raises(ValueError, match=r"bad\.json: expected a map tile plan"):
@@ -85,7 +89,11 @@ def test_vrt_mosaics_the_tiles_and_the_filter_matches_scipy_on_the_whole_map(tmp
     vrt = tmp_path / "map_tiles.vrt"
     write_tiles_vrt(vrt, plan.grid, plan.tiles, paths)
     with rasterio.open(vrt) as src:
-        assert (src.count, src.height, src.width) == (N_CLASSES, H, W) and src.transform == plan.grid.transform
+        assert (src.count, src.height, src.width) == (
+            N_CLASSES,
+            H,
+            W,
+        ) and src.transform == plan.grid.transform
         assert src.crs.to_epsg() == 32650
         np.testing.assert_array_equal(src.read(), p)  # NaN where no window, as in the tiles
     valid = np.isfinite(p).all(axis=0)
@@ -99,8 +107,15 @@ def test_vrt_mosaics_the_tiles_and_the_filter_matches_scipy_on_the_whole_map(tmp
             expected = p.astype(np.float64)
         else:  # normalised convolution over the classified pixels, whole map at once
             weight = gaussian_filter(valid.astype(float), sigma, mode="constant")
-            expected = np.stack([gaussian_filter(np.where(valid, p[k].astype(float), 0.0), sigma, mode="constant")
-                                 for k in range(N_CLASSES)]) / weight
+            expected = (
+                np.stack(
+                    [
+                        gaussian_filter(np.where(valid, p[k].astype(float), 0.0), sigma, mode="constant")
+                        for k in range(N_CLASSES)
+                    ]
+                )
+                / weight
+            )
             expected[:, ~valid] = np.nan
             assert not np.allclose(expected[:, valid], p[:, valid], atol=1e-3)  # the filter does something
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
@@ -114,8 +129,17 @@ def gathered(tmp_path_factory):
     plan = plan_for(H, W, tile_windows=400, inset_m=120.0)
     p = masked(random_probabilities(H, W, seed=2), in_coverage(plan))
     paths = write_plan_tiles(plan, p, out / "tiles")
-    result = gather_map(plan, paths, out / "m_tiles.vrt", out / "m.tif", out / "m.png", out / "a.csv", out / "m.qml",
-                        probabilities_path=out / "m_probabilities.tif", probabilities="top2")
+    result = gather_map(
+        plan,
+        paths,
+        out / "m_tiles.vrt",
+        out / "m.tif",
+        out / "m.png",
+        out / "a.csv",
+        out / "m.qml",
+        probabilities_path=out / "m_probabilities.tif",
+        probabilities="top2",
+    )
     return plan, p, result, out
 
 
@@ -173,9 +197,18 @@ def test_all17_probabilities_and_smoothing_change_the_map(tmp_path):
     plan = plan_for(20, 24, tile_windows=64)
     p = random_probabilities(20, 24, seed=3, holes=0.0)
     paths = write_plan_tiles(plan, p, tmp_path / "tiles")
-    gather_map(plan, paths, tmp_path / "v.vrt", tmp_path / "m.tif", tmp_path / "m.png", tmp_path / "a.csv",
-               tmp_path / "m.qml", probabilities_path=tmp_path / "p.tif", probabilities="all17",
-               smooth_sigma_m=150.0)
+    gather_map(
+        plan,
+        paths,
+        tmp_path / "v.vrt",
+        tmp_path / "m.tif",
+        tmp_path / "m.png",
+        tmp_path / "a.csv",
+        tmp_path / "m.qml",
+        probabilities_path=tmp_path / "p.tif",
+        probabilities="all17",
+        smooth_sigma_m=150.0,
+    )
     with rasterio.open(tmp_path / "p.tif") as src, rasterio.open(tmp_path / "m.tif") as m:
         pct, codes = src.read(), m.read(1)
         assert src.nodata == 255 and src.count == 17 and m.tags()["smooth_sigma_m"] == "150.0"
@@ -191,7 +224,13 @@ def test_gather_rejects_tiles_that_do_not_fit(tmp_path):
     plan = plan_for(20, 24, tile_windows=100)
     p = random_probabilities(20, 24, seed=4)
     paths = write_plan_tiles(plan, p, tmp_path / "tiles")
-    args = (tmp_path / "v.vrt", tmp_path / "m.tif", tmp_path / "m.png", tmp_path / "a.csv", tmp_path / "m.qml")
+    args = (
+        tmp_path / "v.vrt",
+        tmp_path / "m.tif",
+        tmp_path / "m.png",
+        tmp_path / "a.csv",
+        tmp_path / "m.qml",
+    )
     with pytest.raises(ValueError, match="the plan has 6 tiles but 5 tile files"):
         gather_map(plan, paths[:-1], *args)
     t = plan.tiles[1]
@@ -213,7 +252,9 @@ def test_map_rasters_write_nothing_when_the_gather_fails(tmp_path):
     bands = np.stack([codes, np.full_like(codes, 3), np.full_like(codes, 90)])
     window = rasterio.windows.Window(0, 0, 24, 20)
     with pytest.raises(RuntimeError, match="killed mid-map"):
-        with map_rasters(tmp_path / "m.tif", grid, {"stride_m": 100.0}, "top2", tmp_path / "p.tif") as rasters:
+        with map_rasters(
+            tmp_path / "m.tif", grid, {"stride_m": 100.0}, "top2", tmp_path / "p.tif"
+        ) as rasters:
             rasters.write(window, codes, bands)
             raise RuntimeError("killed mid-map")
     assert sorted(tmp_path.iterdir()) == []  # no COG, no temporary folder left
@@ -224,12 +265,17 @@ def test_map_rasters_write_nothing_when_the_gather_fails(tmp_path):
         with map_rasters(tmp_path / "m.tif", grid, {}, "top2"):
             pass
     assert sorted(tmp_path.iterdir()) == []
-    with map_rasters(tmp_path / "m.tif", grid, {"stride_m": 100.0, "nodata": "0 = none"}, "top2",
-                     tmp_path / "p.tif") as rasters:
+    with map_rasters(
+        tmp_path / "m.tif", grid, {"stride_m": 100.0, "nodata": "0 = none"}, "top2", tmp_path / "p.tif"
+    ) as rasters:
         rasters.write(window, codes, bands)
     with rasterio.open(tmp_path / "m.tif") as m, rasterio.open(tmp_path / "p.tif") as pr:
         assert (m.read(1) == 7).all() and np.array_equal(pr.read(), bands)
-        assert m.tags()["nodata"] == "0 = none" and "nodata" not in pr.tags() and pr.tags()["stride_m"] == "100.0"
+        assert (
+            m.tags()["nodata"] == "0 = none"
+            and "nodata" not in pr.tags()
+            and pr.tags()["stride_m"] == "100.0"
+        )
     assert sorted(f.name for f in tmp_path.iterdir()) == ["m.tif", "p.tif"]
 
 

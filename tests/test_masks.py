@@ -36,7 +36,9 @@ def test_masks_file_rejects_inconsistent_runs(tmp_path):
     ms = maskset_from_records([records_of_masks(overlapping_masks())], (6, 6))
     bad = maskset_from_records([records_of_masks(overlapping_masks())], (6, 6))
     bad.rle_counts[0] += 1
-    with pytest.raises(ValueError, match=r"m\.h5: the run lengths of mask 0 sum to 37; expected height\*width = 36"):
+    with pytest.raises(
+        ValueError, match=r"m\.h5: the run lengths of mask 0 sum to 37; expected height\*width = 36"
+    ):
         write_masks(tmp_path / "m.h5", np.array([1]), bad)
     bad = maskset_from_records([records_of_masks(overlapping_masks())], (6, 6))
     bad.area[1] = 3

@@ -28,12 +28,14 @@ def make_predictions(seed: int, n_val: int = 150, n_test: int = 400, skill: floa
     logits[np.arange(n), neighbour - 1] += 1.2
     proba = np.exp(logits - logits.max(axis=1, keepdims=True))
     proba /= proba.sum(axis=1, keepdims=True)
-    frame = pd.DataFrame({
-        "sample_id": rng.permutation(10 * n)[:n],
-        "split": np.where(np.arange(n) < n_val, "val", "test"),
-        "y_true": y,
-        "y_pred": proba.argmax(axis=1) + 1,
-    })
+    frame = pd.DataFrame(
+        {
+            "sample_id": rng.permutation(10 * n)[:n],
+            "split": np.where(np.arange(n) < n_val, "val", "test"),
+            "y_true": y,
+            "y_pred": proba.argmax(axis=1) + 1,
+        }
+    )
     return pd.concat([frame, pd.DataFrame(proba, columns=list(PROB_COLUMNS))], axis=1)
 
 
@@ -198,7 +200,11 @@ def test_stacked_confusion_matrices_score_like_sklearn():
                 assert np.isnan(got[name][b]), (name, b)
             else:
                 assert got[name][b] == pytest.approx(value), (name, b)
-            single = {"OA": metrics.overall_accuracy_cm, "kappa": metrics.cohen_kappa,
-                      "F1_weighted": metrics.f1_weighted, "F1_macro": metrics.f1_macro}.get(name)
+            single = {
+                "OA": metrics.overall_accuracy_cm,
+                "kappa": metrics.cohen_kappa,
+                "F1_weighted": metrics.f1_weighted,
+                "F1_macro": metrics.f1_macro,
+            }.get(name)
             if single is not None:
                 assert isinstance(single(stack[b]), float)

@@ -60,21 +60,47 @@ def run(tmp_path_factory):
     for k, strategy in enumerate(("sample_pool", "polygon_pool")):
         splits = rng.permuted(np.array(["val"] * 120 + ["test"] * 240))
         pdir = root / "predictions" / strategy
-        write_predictions(make_model(10 + k, ids, y, splits, 2.2, 3.0), pdir / "resnet11_3d.csv",
-                          float_format=None)
+        write_predictions(
+            make_model(10 + k, ids, y, splits, 2.2, 3.0), pdir / "resnet11_3d.csv", float_format=None
+        )
         write_predictions(make_model(20 + k, ids, y, splits, 1.8, 1.4), pdir / "gcn.csv", float_format=None)
-        fuse_files(pdir / "resnet11_3d.csv", pdir / "gcn.csv", {m: pdir / f"{m}.csv" for m in FUSION_MODELS},
-                   pdir / "alpha.csv", pdir / "fusion.csv", alpha=FUSION["alpha"], grid=GRID, calibrate=True)
+        fuse_files(
+            pdir / "resnet11_3d.csv",
+            pdir / "gcn.csv",
+            {m: pdir / f"{m}.csv" for m in FUSION_MODELS},
+            pdir / "alpha.csv",
+            pdir / "fusion.csv",
+            alpha=FUSION["alpha"],
+            grid=GRID,
+            calibrate=True,
+        )
         models = ("resnet11_3d", "gcn", "df4lcz_tuned", "df4lcz_cal") if k == 0 else ("df4lcz_tuned",)
         for model in models:
             predictions[(strategy, model)] = pdir / f"{model}.csv"
         curves[strategy] = pdir / "alpha.csv"
         tables[strategy] = pdir / "fusion.csv"
     out, figs = root / "tables", root / "figures"
-    table = evaluate(predictions, out, n_bins=20, n_boot=N_BOOT, ci=0.9, seed=SEED,
-                     clusters={"polygon_pool": polygons}, figure_dir=figs, alpha_curves=curves)
-    return {"root": root, "predictions": predictions, "curves": curves, "out": out, "figs": figs,
-            "table": table, "fusion": tables, "polygons": polygons}
+    table = evaluate(
+        predictions,
+        out,
+        n_bins=20,
+        n_boot=N_BOOT,
+        ci=0.9,
+        seed=SEED,
+        clusters={"polygon_pool": polygons},
+        figure_dir=figs,
+        alpha_curves=curves,
+    )
+    return {
+        "root": root,
+        "predictions": predictions,
+        "curves": curves,
+        "out": out,
+        "figs": figs,
+        "table": table,
+        "fusion": tables,
+        "polygons": polygons,
+    }
 
 
 def test_metrics_csv_rows_and_values(run):
@@ -134,8 +160,10 @@ def test_per_class_tables_and_figures(run):
         cm = pd.read_csv(report.confusion_csv_path(out, strategy, model), index_col=0).to_numpy()
         assert cm.shape == (17, 17) and cm.sum() == 240
         np.testing.assert_array_equal(per_class["support"], cm.sum(axis=1))
-        for png in (report.confusion_png_path(figs, strategy, model),
-                    report.reliability_png_path(figs, strategy, model)):
+        for png in (
+            report.confusion_png_path(figs, strategy, model),
+            report.reliability_png_path(figs, strategy, model),
+        ):
             assert png.read_bytes()[:8] == PNG_MAGIC
             assert imread(png).shape[0] > 200
     for strategy in run["curves"]:
@@ -150,11 +178,16 @@ def test_summary_pages(run):
     root = run["root"]
     md_path, html_path = root / "summary.md", root / "site" / "summary.html"
     write_summary(
-        run["out"] / "metrics.csv", md_path, html_path,
+        run["out"] / "metrics.csv",
+        md_path,
+        html_path,
         regions=["Guangzhou", "Hong Kong"],
         split_counts={"sample_pool": {"train": 1000, "val": 120, "test": 240}},
-        segmentation_backend="classical felzenszwalb (scale 150)", graphs="mask view visible, edges knn (k 4)",
-        figure_dir=run["figs"], fusion_tables=run["fusion"], note=table_note(N_BINS, N_BOOT, 0.9),
+        segmentation_backend="classical felzenszwalb (scale 150)",
+        graphs="mask view visible, edges knn (k 4)",
+        figure_dir=run["figs"],
+        fusion_tables=run["fusion"],
+        note=table_note(N_BINS, N_BOOT, 0.9),
     )
     md = md_path.read_text(encoding="utf-8")
     page = html_path.read_text(encoding="utf-8")
@@ -167,13 +200,17 @@ def test_summary_pages(run):
         text = page_text.replace("`", "").replace("<code>", "").replace("</code>", "")
         assert "Guangzhou, Hong Kong" in text
         assert "SAM" not in text  # the classical backend ran: nothing may claim SAM
-        assert ("GCN on the instance graph of the Google Earth chip — segmentation: classical felzenszwalb "
-                "(scale 150); graphs: mask view visible, edges knn (k 4)") in text
+        assert (
+            "GCN on the instance graph of the Google Earth chip — segmentation: classical felzenszwalb "
+            "(scale 150); graphs: mask view visible, edges knn (k 4)"
+        ) in text
         for model, alpha in chosen.items():
             assert f"{model} α = {alpha:.2f} (tuned)" in text
         assert f"T_S2 = {cal['T_s2']:.3f}, T_GCN = {cal['T_gcn']:.3f}" in text
-        assert (f"on validation the {better} is better: df4lcz_cal {100 * cal['val_accuracy']:.2f} % vs df4lcz "
-                f"{100 * raw['val_accuracy']:.2f} % at α = 0.60") in text
+        assert (
+            f"on validation the {better} is better: df4lcz_cal {100 * cal['val_accuracy']:.2f} % vs df4lcz "
+            f"{100 * raw['val_accuracy']:.2f} % at α = 0.60"
+        ) in text
         assert "1360" in text  # total samples
         assert "df4lcz_tuned" in text and "resnet11_3d" in text
         assert "± is half the width of the 90 % percentile bootstrap interval over 150 resamplings" in text
@@ -215,14 +252,31 @@ def test_evaluate_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.csv: prediction file not found"):
         evaluate({("s", "m"): tmp_path / "missing.csv"}, tmp_path, N_BINS, **settings)
     with pytest.raises(FileNotFoundError, match="metrics table not found"):
-        write_summary(tmp_path / "none.csv", tmp_path / "s.md", tmp_path / "s.html", regions=[],
-                      split_counts={}, segmentation_backend="x", graphs="y", figure_dir=tmp_path, note="")
+        write_summary(
+            tmp_path / "none.csv",
+            tmp_path / "s.md",
+            tmp_path / "s.html",
+            regions=[],
+            split_counts={},
+            segmentation_backend="x",
+            graphs="y",
+            figure_dir=tmp_path,
+            note="",
+        )
     pred = make_model(1, np.arange(30), np.arange(30) % 17 + 1, np.array(["test"] * 30), 2.0, 1.0)
     write_predictions(pred, tmp_path / "m.csv", float_format=None)
-    with pytest.raises(ValueError, match=r"p: 2 test sample\(s\) have no polygon_id in the sample table, "
-                                         r"e.g. sample_id \[28, 29\]"):
-        evaluate({("p", "m"): tmp_path / "m.csv"}, tmp_path, N_BINS, clusters={"p": pd.Series(0, index=range(28))},
-                 **settings)
+    with pytest.raises(
+        ValueError,
+        match=r"p: 2 test sample\(s\) have no polygon_id in the sample table, "
+        r"e.g. sample_id \[28, 29\]",
+    ):
+        evaluate(
+            {("p", "m"): tmp_path / "m.csv"},
+            tmp_path,
+            N_BINS,
+            clusters={"p": pd.Series(0, index=range(28))},
+            **settings,
+        )
     with pytest.raises(ValueError, match=r"ci: 1.5 is not an interval coverage"):
         evaluate({("s", "m"): tmp_path / "m.csv"}, tmp_path, N_BINS, n_boot=10, ci=1.5, seed=0)
     samples = tmp_path / "samples.parquet"
@@ -261,8 +315,9 @@ def plain_scores(t: np.ndarray, p: np.ndarray, proba: np.ndarray, proba_ts: np.n
     return scores
 
 
-def plain_bootstrap(test: pd.DataFrame, proba_ts: np.ndarray, clusters: np.ndarray | None, n_boot: int, seed: int,
-                    ci: float) -> dict[str, tuple[float, float]]:
+def plain_bootstrap(
+    test: pd.DataFrame, proba_ts: np.ndarray, clusters: np.ndarray | None, n_boot: int, seed: int, ci: float
+) -> dict[str, tuple[float, float]]:
     """Percentile bootstrap written out: draw U units with replacement, score the rows they bring."""
     rng = np.random.default_rng(seed)
     n = len(test)
@@ -315,15 +370,26 @@ def test_polygon_bootstrap_resamples_whole_polygons(tmp_path):
     pred.loc[:, list(PROB_COLUMNS)] = proba
     write_predictions(pred, tmp_path / "m.csv", float_format=None)
     paths = {("by_sample", "m"): tmp_path / "m.csv", ("by_polygon", "m"): tmp_path / "m.csv"}
-    table = evaluate(paths, tmp_path / "out", N_BINS, n_boot=400, ci=0.95, seed=3,
-                     clusters={"by_polygon": pd.Series(polygon, index=ids)}).set_index("strategy")
+    table = evaluate(
+        paths,
+        tmp_path / "out",
+        N_BINS,
+        n_boot=400,
+        ci=0.95,
+        seed=3,
+        clusters={"by_polygon": pd.Series(polygon, index=ids)},
+    ).set_index("strategy")
     width = table["OA_hi"] - table["OA_lo"]
-    assert table.loc["by_sample", "OA"] == table.loc["by_polygon", "OA"] == pytest.approx(right[polygon].mean())
+    assert (
+        table.loc["by_sample", "OA"] == table.loc["by_polygon", "OA"] == pytest.approx(right[polygon].mean())
+    )
     assert table["bootstrap_unit"].to_dict() == {"by_sample": "sample", "by_polygon": "polygon"}
     # binomial over 480 samples vs over 30 polygons: about √16 = 4 times wider
     assert width["by_polygon"] > 2.5 * width["by_sample"]
     # every polygon resampling is a whole number of 16-sample polygons: OA_lo is a multiple of 1/30
-    assert table.loc["by_polygon", "OA_lo"] * 30 == pytest.approx(round(table.loc["by_polygon", "OA_lo"] * 30))
+    assert table.loc["by_polygon", "OA_lo"] * 30 == pytest.approx(
+        round(table.loc["by_polygon", "OA_lo"] * 30)
+    )
 
 
 def test_no_resamplings_leave_intervals_empty(tmp_path):
@@ -337,17 +403,28 @@ def test_no_resamplings_leave_intervals_empty(tmp_path):
 
 def test_describe_graphs_names_mask_view_and_edge_rule(tmp_path):
     def shard(name: str, params: dict, attrs: dict | None = None):
-        gs = GraphSet(x=np.zeros((2, 1), np.float32), edge_index=np.array([[0, 1], [1, 0]]),
-                      node_ptr=np.array([0, 2]), edge_ptr=np.array([0, 2]), feature_names=["area"], params=params)
+        gs = GraphSet(
+            x=np.zeros((2, 1), np.float32),
+            edge_index=np.array([[0, 1], [1, 0]]),
+            node_ptr=np.array([0, 2]),
+            edge_ptr=np.array([0, 2]),
+            feature_names=["area"],
+            params=params,
+        )
         write_graphs(tmp_path / name, np.array([7]), np.array([3]), gs, attrs)
         return tmp_path / name
 
-    a = shard("0.h5", {"mask_view": "visible", "edge_rule": "adjacency", "tolerance_px": 3}, {"masks": "0.h5"})
-    b = shard("1.h5", {"mask_view": "visible", "edge_rule": "adjacency", "tolerance_px": 3}, {"masks": "1.h5"})
+    a = shard(
+        "0.h5", {"mask_view": "visible", "edge_rule": "adjacency", "tolerance_px": 3}, {"masks": "0.h5"}
+    )
+    b = shard(
+        "1.h5", {"mask_view": "visible", "edge_rule": "adjacency", "tolerance_px": 3}, {"masks": "1.h5"}
+    )
     c = shard("2.h5", {"mask_view": "whole", "edge_rule": "knn", "k": 4})
     d = shard("3.h5", {"edge_rule": "dense adjacency"}, {"source": "LCZC-GES2"})
     assert describe_graphs([a, b]) == "mask view visible, edges adjacency (tolerance_px 3)"
-    assert describe_graphs([a, c]) == ("mask view visible, edges adjacency (tolerance_px 3); "
-                                       "mask view whole, edges knn (k 4)")
+    assert describe_graphs([a, c]) == (
+        "mask view visible, edges adjacency (tolerance_px 3); mask view whole, edges knn (k 4)"
+    )
     assert describe_graphs([d]) == "edges dense adjacency, imported from LCZC-GES2"
     assert describe_graphs([]) == "none"

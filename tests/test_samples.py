@@ -37,8 +37,10 @@ def test_squares_inside_polygon_and_footprints(tiny_region):
         s2_box = box(*s2.bounds)
     with rasterio.open(tiny_region["google"]) as g:
         tr = Transformer.from_crs("EPSG:3857", TINY_CRS, always_xy=True)
-        xs, ys = tr.transform([g.bounds.left, g.bounds.right, g.bounds.left, g.bounds.right],
-                              [g.bounds.bottom, g.bounds.bottom, g.bounds.top, g.bounds.top])
+        xs, ys = tr.transform(
+            [g.bounds.left, g.bounds.right, g.bounds.left, g.bounds.right],
+            [g.bounds.bottom, g.bounds.bottom, g.bounds.top, g.bounds.top],
+        )
         g_inner = box(max(xs[0], xs[2]), max(ys[0], ys[1]), min(xs[1], xs[3]), min(ys[2], ys[3]))
     for row in samples.itertuples():
         sq = box(row.xmin, row.ymin, row.xmax, row.ymax)
@@ -69,8 +71,18 @@ def test_ids_and_shards(tiny_region):
 def test_shards_never_span_regions():
     import pandas as pd
 
-    t1 = pd.DataFrame({"region": "a", "polygon_id": 0, "lcz": 1, "crs": "EPSG:32650",
-                       "xmin": np.arange(5.0), "ymin": 0.0, "xmax": 1.0, "ymax": 1.0})
+    t1 = pd.DataFrame(
+        {
+            "region": "a",
+            "polygon_id": 0,
+            "lcz": 1,
+            "crs": "EPSG:32650",
+            "xmin": np.arange(5.0),
+            "ymin": 0.0,
+            "xmax": 1.0,
+            "ymax": 1.0,
+        }
+    )
     t2 = t1.assign(region="b").iloc[:3]
     table = assign_ids_and_shards([t1, t2], shard_size=2)
     assert table.shard.tolist() == [0, 0, 1, 1, 2, 3, 3, 4]
@@ -135,9 +147,14 @@ def test_label_file_errors(tiny_region, tmp_path):
     nocrs.to_file(tmp_path / "nocrs.geojson", driver="GeoJSON")
     # GeoJSON without crs member is read as EPSG:4326 by GDAL: UTM metres are then out of range
     # as degrees and do not reproject, which is reported with the file name
-    region = region_inputs("t", tiny_region["google"], tiny_region["sentinel2"], str(tmp_path / "nocrs.geojson"))
-    with pytest.raises(ValueError, match=r"nocrs.geojson: no polygon reprojects into the working CRS EPSG:32650.*"
-                                         r"out of range for the file's CRS EPSG:4326; check the CRS"):
+    region = region_inputs(
+        "t", tiny_region["google"], tiny_region["sentinel2"], str(tmp_path / "nocrs.geojson")
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"nocrs.geojson: no polygon reprojects into the working CRS EPSG:32650.*"
+        r"out of range for the file's CRS EPSG:4326; check the CRS",
+    ):
         build_samples([region], sample_params(), seed=SEED)
 
 
@@ -147,7 +164,9 @@ def test_rasters_that_do_not_overlap(tiny_region, tmp_path):
 
     write_raster(tmp_path / "far.tif", far, TINY_CRS, from_origin(TINY_X0 + 50_000, TINY_Y1, 10, 10))
     region = region_inputs("t", tiny_region["google"], str(tmp_path / "far.tif"), tiny_region["labels"])
-    with pytest.raises(ValueError, match=r"Google raster .*google.tif and the Sentinel-2 input .*far.tif do not overlap"):
+    with pytest.raises(
+        ValueError, match=r"Google raster .*google.tif and the Sentinel-2 input .*far.tif do not overlap"
+    ):
         build_samples([region], sample_params(), seed=SEED)
 
 
@@ -161,8 +180,9 @@ def test_raster_without_crs(tiny_region, tmp_path):
 
 
 def test_polygons_too_small_for_a_square(tiny_region, tmp_path):
-    small = gpd.GeoDataFrame({"lcz": [3]}, geometry=[box(TINY_X0 + 10, TINY_Y1 - 300, TINY_X0 + 300, TINY_Y1 - 10)],
-                             crs=TINY_CRS)
+    small = gpd.GeoDataFrame(
+        {"lcz": [3]}, geometry=[box(TINY_X0 + 10, TINY_Y1 - 300, TINY_X0 + 300, TINY_Y1 - 10)], crs=TINY_CRS
+    )
     small.to_file(tmp_path / "small.gpkg")
     region = region_inputs("t", tiny_region["google"], tiny_region["sentinel2"], str(tmp_path / "small.gpkg"))
     with pytest.raises(ValueError, match="no 320 m sample square fits"):

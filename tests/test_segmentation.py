@@ -26,8 +26,15 @@ SEGMENT = schema_defaults("segment")
 SAM_KWARGS = {k: v for k, v in SEGMENT["sam"].items() if k not in ("model_type", "checkpoint")}
 
 #: Generator settings under which the random tiny SAM keeps several masks.
-LOOSE = dict(points_per_side=4, pred_iou_thresh=0.0, stability_score_thresh=0.0, box_nms_thresh=0.99,
-             crop_n_layers=1, crop_nms_thresh=0.99, crop_n_points_downscale_factor=2)
+LOOSE = dict(
+    points_per_side=4,
+    pred_iou_thresh=0.0,
+    stability_score_thresh=0.0,
+    box_nms_thresh=0.99,
+    crop_n_layers=1,
+    crop_nms_thresh=0.99,
+    crop_n_points_downscale_factor=2,
+)
 
 
 def make_image(seed: int = 0, size: int = 96) -> np.ndarray:
@@ -46,8 +53,13 @@ def tiny_ckpt(tmp_path_factory):
 
 def record(area: int, tag: int) -> dict:
     seg = np.zeros((4, 4), bool)
-    return {"segmentation": seg, "area": area, "bbox": [0, 0, 0, 0], "predicted_iou": float(tag),
-            "stability_score": 1.0}
+    return {
+        "segmentation": seg,
+        "area": area,
+        "bbox": [0, 0, 0, 0],
+        "predicted_iou": float(tag),
+        "stability_score": 1.0,
+    }
 
 
 def test_postprocess_sorts_filters_and_caps():
@@ -168,8 +180,15 @@ def test_sam_paper_settings_survive_the_empty_crop_bug(tiny_ckpt):
     from segment_anything import SamAutomaticMaskGenerator
 
     image = make_image()
-    paper = dict(points_per_side=4, pred_iou_thresh=0.88, stability_score_thresh=0.92, box_nms_thresh=0.4,
-                 crop_n_layers=1, crop_nms_thresh=0.4, crop_n_points_downscale_factor=2)
+    paper = dict(
+        points_per_side=4,
+        pred_iou_thresh=0.88,
+        stability_score_thresh=0.92,
+        box_nms_thresh=0.4,
+        crop_n_layers=1,
+        crop_nms_thresh=0.4,
+        crop_n_points_downscale_factor=2,
+    )
     with pytest.raises(IndexError):
         SamAutomaticMaskGenerator(build_tiny_sam(0), min_mask_region_area=0, **paper).generate(image)
     assert SamSegmenter("tiny", tiny_ckpt, device="cpu", min_mask_region_area=0, **paper).segment(image) == []
@@ -284,7 +303,9 @@ def test_segment_images_with_tiny_sam_keeps_generator_masks_whole(tiny_ckpt, tmp
     generator = SamAutomaticMaskGenerator(build_tiny_sam(seed=0), min_mask_region_area=0, **LOOSE)
     overlaps = 0
     for i, image in enumerate(images):
-        direct = sorted((d for d in generator.generate(image) if d["area"] >= 10), key=lambda d: -d["area"])[:5]
+        direct = sorted((d for d in generator.generate(image) if d["area"] >= 10), key=lambda d: -d["area"])[
+            :5
+        ]
         sl = slice(ms.mask_ptr[i], ms.mask_ptr[i + 1])
         assert 1 <= len(direct) == ms.mask_ptr[i + 1] - ms.mask_ptr[i]
         for k, d in enumerate(direct):
@@ -299,15 +320,20 @@ def test_segment_images_with_tiny_sam_keeps_generator_masks_whole(tiny_ckpt, tmp
 
 def test_overlay_figure(tmp_path):
     images = np.stack([make_image(i) for i in range(3)])
-    ms = segment_images(images, ClassicalSegmenter(**{**SEGMENT["classical"], "scale": 100}),
-                        min_area=SEGMENT["min_area"], max_masks=8)
+    ms = segment_images(
+        images,
+        ClassicalSegmenter(**{**SEGMENT["classical"], "scale": 100}),
+        min_area=SEGMENT["min_area"],
+        max_masks=8,
+    )
     path = tmp_path / "fig" / "overlay.png"
     out = plot_mask_overlays(images, ms, np.array([2, 14, 2]), path, per_class=2)
     data = out.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
     with pytest.raises(ValueError, match="differ in length"):
-        plot_mask_overlays(images, ms, np.array([2]), tmp_path / "x.png",
-                           per_class=SEGMENT["overlay_samples_per_class"])
+        plot_mask_overlays(
+            images, ms, np.array([2]), tmp_path / "x.png", per_class=SEGMENT["overlay_samples_per_class"]
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -319,7 +345,10 @@ def test_checkpoint_table():
     from df4lcz.segmentation.checkpoints import SAM_CHECKPOINTS
 
     assert {k: v.filename for k, v in SAM_CHECKPOINTS.items()} == {
-        "vit_h": "sam_vit_h_4b8939.pth", "vit_l": "sam_vit_l_0b3195.pth", "vit_b": "sam_vit_b_01ec64.pth"}
+        "vit_h": "sam_vit_h_4b8939.pth",
+        "vit_l": "sam_vit_l_0b3195.pth",
+        "vit_b": "sam_vit_b_01ec64.pth",
+    }
     for info in SAM_CHECKPOINTS.values():
         assert info.url == "https://dl.fbaipublicfiles.com/segment_anything/" + info.filename
         assert len(info.sha256) == 64 and int(info.sha256, 16) >= 0

@@ -90,8 +90,17 @@ def write_tif(
     if descriptions is None and data.shape[0] == len(S2_BANDS):
         descriptions = S2_BANDS
     profile = dict(
-        driver="GTiff", width=data.shape[2], height=data.shape[1], count=data.shape[0], dtype=data.dtype.name,
-        transform=transform, nodata=nodata, tiled=True, blockxsize=128, blockysize=128, compress="deflate",
+        driver="GTiff",
+        width=data.shape[2],
+        height=data.shape[1],
+        count=data.shape[0],
+        dtype=data.dtype.name,
+        transform=transform,
+        nodata=nodata,
+        tiled=True,
+        blockxsize=128,
+        blockysize=128,
+        compress="deflate",
     )
     if crs is not None:
         profile["crs"] = crs
@@ -126,9 +135,20 @@ def aligned_chips(source):
 
 @pytest.mark.parametrize(
     "name, expected",
-    [("B2", "B02"), ("b02", "B02"), ("B8A", "B8A"), ("B8a", "B8A"), ("SR_B11", "B11"),
-     ("B02 (490 nm)", "B02"), ("T18SUJ_20200101T000000_B12", "B12"), ("B13", None), ("AOT", None),
-     ("", None), (None, None), ("B08A", "B8A")],
+    [
+        ("B2", "B02"),
+        ("b02", "B02"),
+        ("B8A", "B8A"),
+        ("B8a", "B8A"),
+        ("SR_B11", "B11"),
+        ("B02 (490 nm)", "B02"),
+        ("T18SUJ_20200101T000000_B12", "B12"),
+        ("B13", None),
+        ("AOT", None),
+        ("", None),
+        (None, None),
+        ("B08A", "B8A"),
+    ],
 )
 def test_normalise_band_name(name, expected):
     assert normalise_band_name(name) == expected
@@ -309,8 +329,11 @@ def test_reprojected_chips_are_plausible_and_follow_reproject(source, aligned_ch
     assert np.isfinite(images).all() and images.min() >= 0 and images.max() <= 1
     # same ground as the centre of the same-CRS chip: band means agree within 3 %. A 320 m
     # EPSG:3857 square covers only 320·cos(lat) ≈ 253 m of ground here: compare with the centre.
-    ground_m = SIDE * (np.cos(np.radians(rasterio.warp.transform(CRS, "EPSG:4326", [cx], [cy])[1][0]))
-                       if working_crs == "EPSG:3857" else 1.0)
+    ground_m = SIDE * (
+        np.cos(np.radians(rasterio.warp.transform(CRS, "EPSG:4326", [cx], [cy])[1][0]))
+        if working_crs == "EPSG:3857"
+        else 1.0
+    )
     crop = int(round((SIDE - ground_m) / 2 / 10))
     centre = same[1, crop : 32 - crop, crop : 32 - crop]
     np.testing.assert_allclose(images[0].mean((0, 1)), centre.mean((0, 1)), rtol=0.03)
@@ -369,7 +392,10 @@ def multiband_dir(tmp_path_factory):
                 stack[k] = src.read(1, window=Window(SUB_COL, SUB_ROW, SUB_PX, SUB_PX))
             else:
                 rasterio.warp.reproject(
-                    rasterio.band(src, 1), stack[k], dst_transform=grid(x0, y0), dst_crs=CRS,
+                    rasterio.band(src, 1),
+                    stack[k],
+                    dst_transform=grid(x0, y0),
+                    dst_crs=CRS,
                     resampling=Resampling.bilinear,
                 )
     spelled = [b.replace("B0", "B") for b in S2_BANDS]  # "B2", …, "B8A", "B11"
@@ -394,14 +420,19 @@ def folder_sub_chips(source):
     return source.chip(sub_squares(), CRS, RESAMPLING)
 
 
-@pytest.mark.parametrize("name, band_names", [
-    ("described.tif", None),
-    ("shuffled.tif", None),
-    ("plain.tif", list(S2_BANDS)),
-    ("twelve.tif", ["B01", *S2_BANDS, "B09"]),
-])
+@pytest.mark.parametrize(
+    "name, band_names",
+    [
+        ("described.tif", None),
+        ("shuffled.tif", None),
+        ("plain.tif", list(S2_BANDS)),
+        ("twelve.tif", ["B01", *S2_BANDS, "B09"]),
+    ],
+)
 def test_multiband_gives_the_folder_chips(multiband_dir, folder_sub_chips, name, band_names):
-    ids, images, excluded = chip_sentinel2(multiband_dir / name, sub_squares(), CRS, RESAMPLING, band_names=band_names)
+    ids, images, excluded = chip_sentinel2(
+        multiband_dir / name, sub_squares(), CRS, RESAMPLING, band_names=band_names
+    )
     f_ids, f_images, f_excluded = folder_sub_chips
     assert excluded.empty and f_excluded.empty
     np.testing.assert_array_equal(ids, f_ids)
@@ -416,12 +447,18 @@ def test_multiband_gives_the_folder_chips(multiband_dir, folder_sub_chips, name,
 
 
 def test_multiband_band_identification_errors(multiband_dir):
-    with pytest.raises(ValueError, match=r"four\.tif: found 4 band\(s\) and no band descriptions.*"
-                                         r"regions\[\]\.s2_band_names"):
+    with pytest.raises(
+        ValueError,
+        match=r"four\.tif: found 4 band\(s\) and no band descriptions.*"
+        r"regions\[\]\.s2_band_names",
+    ):
         open_sentinel2(multiband_dir / "four.tif")
     # a 10-band file without descriptions is not taken to be in So2Sat order: it says how to name the bands
-    with pytest.raises(ValueError, match=r"plain\.tif: found 10 band\(s\) and no band descriptions.*not assumed "
-                                         r"to be in So2Sat order.*s2_band_names: \[B02, B03"):
+    with pytest.raises(
+        ValueError,
+        match=r"plain\.tif: found 10 band\(s\) and no band descriptions.*not assumed "
+        r"to be in So2Sat order.*s2_band_names: \[B02, B03",
+    ):
         open_sentinel2(multiband_dir / "plain.tif")
     with pytest.raises(ValueError, match=r"twelve\.tif: found 12 band\(s\)"):
         open_sentinel2(multiband_dir / "twelve.tif")
@@ -429,7 +466,9 @@ def test_multiband_band_identification_errors(multiband_dir):
         open_sentinel2(multiband_dir / "twelve.tif", band_names=list(S2_BANDS))
     with pytest.raises(ValueError, match=r"four\.tif: band\(s\) \['B05', .*\] not found among the band_n"):
         open_sentinel2(multiband_dir / "four.tif", band_names=["B02", "B03", "B04", "B08"])
-    with pytest.raises(ValueError, match=r"band_names \(regions\[\]\.s2_band_names\) applies to a multi-band file"):
+    with pytest.raises(
+        ValueError, match=r"band_names \(regions\[\]\.s2_band_names\) applies to a multi-band file"
+    ):
         open_sentinel2(S2_DIR, band_names=list(S2_BANDS))
 
 
@@ -456,8 +495,11 @@ def test_damaged_tiles_fail_with_the_file_name(tmp_path):
     raw = bytearray(path.read_bytes())
     raw[offset : offset + 2000] = bytes(2000)
     path.write_bytes(bytes(raw))
-    with pytest.raises(ValueError, match=r"damaged\.tif: failed to read pixels \(column 10, row 10, 82 × 82\) of "
-                                         r"sample\(s\) \[1, 2, 3\] .*truncated or corrupt"):
+    with pytest.raises(
+        ValueError,
+        match=r"damaged\.tif: failed to read pixels \(column 10, row 10, 82 × 82\) of "
+        r"sample\(s\) \[1, 2, 3\] .*truncated or corrupt",
+    ):
         chip_sentinel2(path, syn_squares(), "EPSG:32650", RESAMPLING)
 
 
@@ -476,8 +518,9 @@ def synthetic() -> np.ndarray:
 
 def syn_squares() -> pd.DataFrame:
     """A: cols/rows 10..41, B: cols 60..91 rows 10..41, C: cols 10..41 rows 60..91."""
-    return squares([SYN_X0 + 100, SYN_X0 + 600, SYN_X0 + 100], [SYN_Y0 - 100, SYN_Y0 - 100, SYN_Y0 - 600],
-                   ids=[1, 2, 3])
+    return squares(
+        [SYN_X0 + 100, SYN_X0 + 600, SYN_X0 + 100], [SYN_Y0 - 100, SYN_Y0 - 100, SYN_Y0 - 600], ids=[1, 2, 3]
+    )
 
 
 def test_declared_nodata_excludes_sample(tmp_path):
@@ -524,8 +567,15 @@ def test_hdf5_round_trip_and_contract(tmp_path, source):
     table = squares([X10 + 1000, X10 + 99999], [Y10 - 1000, Y10 - 1000], ids=[11, 12])
     ids, images, excluded = source.chip(table, CRS, RESAMPLING)
     path = tmp_path / "shard" / "0.h5"
-    write_chips(path, "sentinel2", ids, images, excluded, attrs={"source": str(S2_DIR), **source.radiometry.attrs()},
-                per_sample={"s2_input": np.zeros(len(ids)), "cloud_fraction": np.full(len(ids), np.nan)})
+    write_chips(
+        path,
+        "sentinel2",
+        ids,
+        images,
+        excluded,
+        attrs={"source": str(S2_DIR), **source.radiometry.attrs()},
+        per_sample={"s2_input": np.zeros(len(ids)), "cloud_fraction": np.full(len(ids), np.nan)},
+    )
     got = read_chips(path, "sentinel2")
     got_ids, got_images = got.sample_id, got.image
     np.testing.assert_array_equal(got_ids, [11])
@@ -544,23 +594,52 @@ def test_hdf5_round_trip_and_contract(tmp_path, source):
 def test_hdf5_empty_shard_and_validation(tmp_path):
     path = tmp_path / "empty.h5"
     none = pd.DataFrame({"sample_id": np.zeros(0, np.int64), "reason": pd.Series([], dtype=str)})
-    with pytest.raises(ValueError, match=r"empty\.h5: attrs \['reflectance_scale', 'reflectance_offset'\] are required"):
+    with pytest.raises(
+        ValueError, match=r"empty\.h5: attrs \['reflectance_scale', 'reflectance_offset'\] are required"
+    ):
         write_chips(path, "sentinel2", np.zeros(0, np.int64), np.zeros((0, 32, 32, 10), np.float32), none)
-    with pytest.raises(ValueError, match=r"empty\.h5: per-sample dataset 'bogus' is not part of sentinel2 chips"):
-        write_chips(path, "sentinel2", np.zeros(0, np.int64), np.zeros((0, 32, 32, 10), np.float32), none,
-                    attrs=IMPORTED_S2_ATTRS, per_sample={"bogus": np.zeros(0)})
-    write_chips(path, "sentinel2", np.zeros(0, np.int64), np.zeros((0, 32, 32, 10), np.float32), none,
-                attrs=IMPORTED_S2_ATTRS)
+    with pytest.raises(
+        ValueError, match=r"empty\.h5: per-sample dataset 'bogus' is not part of sentinel2 chips"
+    ):
+        write_chips(
+            path,
+            "sentinel2",
+            np.zeros(0, np.int64),
+            np.zeros((0, 32, 32, 10), np.float32),
+            none,
+            attrs=IMPORTED_S2_ATTRS,
+            per_sample={"bogus": np.zeros(0)},
+        )
+    write_chips(
+        path,
+        "sentinel2",
+        np.zeros(0, np.int64),
+        np.zeros((0, 32, 32, 10), np.float32),
+        none,
+        attrs=IMPORTED_S2_ATTRS,
+    )
     back = read_chips(path, "sentinel2")
     ids, images = back.sample_id, back.image
     assert ids.shape == (0,) and images.shape == (0, 32, 32, 10)
     assert read_excluded(path).empty
     with pytest.raises(ValueError, match=r"images must be finite reflectance in \[0, 1\]"):
-        write_chips(path, "sentinel2", np.arange(1), np.full((1, 32, 32, 10), 2.0, np.float32), none,
-                    attrs=IMPORTED_S2_ATTRS)
+        write_chips(
+            path,
+            "sentinel2",
+            np.arange(1),
+            np.full((1, 32, 32, 10), 2.0, np.float32),
+            none,
+            attrs=IMPORTED_S2_ATTRS,
+        )
     with pytest.raises(ValueError, match=r"images must be \(N=1, H, H, 10\)"):
-        write_chips(path, "sentinel2", np.arange(1), np.zeros((1, 32, 32, 3), np.float32), none,
-                    attrs=IMPORTED_S2_ATTRS)
+        write_chips(
+            path,
+            "sentinel2",
+            np.arange(1),
+            np.zeros((1, 32, 32, 3), np.float32),
+            none,
+            attrs=IMPORTED_S2_ATTRS,
+        )
     with h5py.File(tmp_path / "bad.h5", "w") as f:
         f["sample_id"] = np.arange(2)
         f["image"] = np.zeros((2, 32, 32, 10), np.float32)

@@ -36,8 +36,16 @@ def squares() -> pd.DataFrame:
     x0, y0 = subset_origin()
     xmin = np.array([x0 + 10 * c for c, _ in CELLS])
     ymax = np.array([y0 - 10 * r for _, r in CELLS])
-    return pd.DataFrame({"sample_id": np.arange(1, len(CELLS) + 1), "crs": CRS, "xmin": xmin, "ymin": ymax - 320,
-                         "xmax": xmin + 320, "ymax": ymax})
+    return pd.DataFrame(
+        {
+            "sample_id": np.arange(1, len(CELLS) + 1),
+            "crs": CRS,
+            "xmin": xmin,
+            "ymin": ymax - 320,
+            "xmax": xmin + 320,
+            "ymax": ymax,
+        }
+    )
 
 
 def expected_chips(band_files: dict[str, str], offset: float, scale: float = 10000.0) -> np.ndarray:
@@ -48,8 +56,13 @@ def expected_chips(band_files: dict[str, str], offset: float, scale: float = 100
         with rasterio.open(band_files[band]) as src:
             for i, (x, y) in enumerate(zip(table.xmin, table.ymax)):
                 dst = np.zeros((32, 32), np.float32)
-                rasterio.warp.reproject(rasterio.band(src, 1), dst, dst_transform=from_origin(x, y, 10, 10),
-                                        dst_crs=CRS, resampling=Resampling.bilinear)
+                rasterio.warp.reproject(
+                    rasterio.band(src, 1),
+                    dst,
+                    dst_transform=from_origin(x, y, 10, 10),
+                    dst_crs=CRS,
+                    resampling=Resampling.bilinear,
+                )
                 out[i, :, :, k] = dst
     return np.clip((out + offset) / scale, 0, 1)
 
@@ -84,13 +97,17 @@ def test_metadata_of_both_baselines(products):
 
 def test_l2a_picks_the_finest_band_files_and_finds_scl(products):
     product = open_product(products["l2a_new_zip"])
-    assert product.band_files["B02"].startswith("/vsizip/") and product.band_files["B02"].endswith("_B02_10m.jp2")
+    assert product.band_files["B02"].startswith("/vsizip/") and product.band_files["B02"].endswith(
+        "_B02_10m.jp2"
+    )
     assert product.band_files["B05"].endswith("R20m/T18SUJ_20200101T150719_B05_20m.jp2")
     assert product.cloud_mask_kind == "scl" and product.cloud_mask.endswith("_SCL_20m.jp2")
     assert open_product(products["l1c_old"]).cloud_mask is None
 
 
-@pytest.mark.parametrize("key, offset", [("l1c_old", 0.0), ("l1c_new_zip", -STORED_OFFSET), ("l2a_new", -STORED_OFFSET)])
+@pytest.mark.parametrize(
+    "key, offset", [("l1c_old", 0.0), ("l1c_new_zip", -STORED_OFFSET), ("l2a_new", -STORED_OFFSET)]
+)
 def test_safe_chips_are_dn_plus_offset_over_quantification(products, key, offset):
     with open_sentinel2(products[key]) as source:
         files = source.product.band_files
@@ -117,7 +134,9 @@ def test_cloudy_samples_are_excluded_with_their_fraction(products):
     got = chip_scenes(products["l2a_new"], squares(), None, "bilinear", max_cloud_fraction=0.2)
     np.testing.assert_array_equal(got.sample_ids, [3])
     reasons = dict(zip(got.excluded.sample_id, got.excluded.reason))
-    assert reasons[1].startswith("cloud: cloud/shadow fraction 1.00 above sentinel2.max_cloud_fraction 0.2 in S2B_")
+    assert reasons[1].startswith(
+        "cloud: cloud/shadow fraction 1.00 above sentinel2.max_cloud_fraction 0.2 in S2B_"
+    )
     assert reasons[2].startswith("cloud: cloud/shadow fraction 0.53 above")
     assert got.cloud_fraction.tolist() == [0.0]
     loose = chip_scenes(products["l2a_new"], squares(), None, "bilinear", max_cloud_fraction=0.6)
@@ -146,30 +165,56 @@ def test_explicit_scale_and_offset_for_geotiffs(tmp_path, products):
     stack = np.zeros((10, 320, 320), np.uint16)
     for k, band in enumerate(S2_BANDS):
         with rasterio.open(files[band]) as src:
-            rasterio.warp.reproject(rasterio.band(src, 1), stack[k], dst_transform=from_origin(x0, y0, 10, 10),
-                                    dst_crs=CRS, resampling=Resampling.nearest)
+            rasterio.warp.reproject(
+                rasterio.band(src, 1),
+                stack[k],
+                dst_transform=from_origin(x0, y0, 10, 10),
+                dst_crs=CRS,
+                resampling=Resampling.nearest,
+            )
     path = tmp_path / "export.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=320, height=320, count=10, dtype="uint16", crs=CRS,
-                       transform=from_origin(x0, y0, 10, 10)) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=320,
+        height=320,
+        count=10,
+        dtype="uint16",
+        crs=CRS,
+        transform=from_origin(x0, y0, 10, 10),
+    ) as dst:
         dst.write(stack)
         dst.descriptions = S2_BANDS
     plain = chip_scenes(path, squares(), None, "nearest", max_cloud_fraction=1.0)
     shifted = chip_scenes(path, squares(), None, "nearest", max_cloud_fraction=1.0, offset=-1000)
     tenth = chip_scenes(path, squares(), None, "nearest", max_cloud_fraction=1.0, scale=1000, offset=-1000)
-    expected = np.stack([stack[:, r : r + 32, c : c + 32].transpose(1, 2, 0) for c, r in CELLS]).astype(np.float64)
+    expected = np.stack([stack[:, r : r + 32, c : c + 32].transpose(1, 2, 0) for c, r in CELLS]).astype(
+        np.float64
+    )
     np.testing.assert_allclose(plain.images, np.clip(expected / 10000, 0, 1), atol=1e-6)
     np.testing.assert_allclose(shifted.images, np.clip((expected - 1000) / 10000, 0, 1), atol=1e-6)
     np.testing.assert_allclose(tenth.images, np.clip((expected - 1000) / 1000, 0, 1), atol=1e-6)
-    assert shifted.inputs[0]["radiometry"] == "reflectance = (DN - 1000) / 10000 (regions[].s2_scale/s2_offset)"
-    assert plain.inputs[0]["radiometry"].startswith("reflectance = DN / 10000 (digital numbers without product")
+    assert (
+        shifted.inputs[0]["radiometry"] == "reflectance = (DN - 1000) / 10000 (regions[].s2_scale/s2_offset)"
+    )
+    assert plain.inputs[0]["radiometry"].startswith(
+        "reflectance = DN / 10000 (digital numbers without product"
+    )
 
 
 def test_region_radiometry_config_is_validated():
-    base = {"dataset": "regions", "regions": [{"name": "r", "google": "g.tif", "sentinel2": ["a.SAFE", "b.zip"],
-                                               "labels": "l.gpkg"}]}
+    base = {
+        "dataset": "regions",
+        "regions": [{"name": "r", "google": "g.tif", "sentinel2": ["a.SAFE", "b.zip"], "labels": "l.gpkg"}],
+    }
     cfg = validate_config(base)
     region = cfg["regions"][0]
-    assert region["s2_scale"] is None and region["s2_offset"] is None and region["sentinel2"] == ["a.SAFE", "b.zip"]
+    assert (
+        region["s2_scale"] is None
+        and region["s2_offset"] is None
+        and region["sentinel2"] == ["a.SAFE", "b.zip"]
+    )
     assert cfg["sentinel2"]["max_cloud_fraction"] == 0.2
     for key, value, pattern in [
         ("s2_scale", 0, r"regions\[0\]\.s2_scale|regions.*s2_scale"),
@@ -204,21 +249,37 @@ def test_l1c_classification_mask_gives_cloud_fractions(tmp_path):
 def test_chip_file_and_summary_record_each_input(products, tmp_path):
     """The chips file written as the chip_sentinel2 stage writes it names every input, its baseline and
     formula; the summary's Sentinel-2 line reads them back."""
-    got = chip_scenes([products["l2a_new"], products["l1c_old"]], squares(), None, "bilinear",
-                      max_cloud_fraction=0.2)
+    got = chip_scenes(
+        [products["l2a_new"], products["l1c_old"]], squares(), None, "bilinear", max_cloud_fraction=0.2
+    )
     path = tmp_path / "0.h5"
-    write_chips(path, "sentinel2", got.sample_ids, got.images, got.excluded, attrs={"source": "x", **got.attrs()},
-                per_sample=got.per_sample())
+    write_chips(
+        path,
+        "sentinel2",
+        got.sample_ids,
+        got.images,
+        got.excluded,
+        attrs={"source": "x", **got.attrs()},
+        per_sample=got.per_sample(),
+    )
     _, attrs = read_chip_info(path)
     inputs = json.loads(attrs["s2_inputs"])
     assert [(i["level"], i["baseline"], i["reflectance_offset"][0]) for i in inputs] == [
-        ("L2A", "05.10", -1000.0), ("L1C", "02.08", 0.0)]
+        ("L2A", "05.10", -1000.0),
+        ("L1C", "02.08", 0.0),
+    ]
     assert np.isnan(attrs["reflectance_scale"]) and attrs["radiometry"] == "per input, see s2_inputs"
     with h5py.File(path) as f:
         np.testing.assert_array_equal(f["s2_input"][()], [1, 1, 0])
     line = describe_sentinel2([path, path])
     l2a, l1c = line.split("; ")
-    assert l2a.startswith("S2B_MSIL2A_") and "reflectance = (DN - 1000) / 10000" in l2a and "baseline 05.10" in l2a
+    assert (
+        l2a.startswith("S2B_MSIL2A_")
+        and "reflectance = (DN - 1000) / 10000" in l2a
+        and "baseline 05.10" in l2a
+    )
     assert l1c.startswith("S2B_MSIL1C_") and "reflectance = DN / 10000" in l1c and "baseline 02.08" in l1c
     one = chip_scenes(products["l1c_old"], squares(), None, "bilinear", max_cloud_fraction=0.2).attrs()
-    assert one["reflectance_scale"] == 10000.0 and one["radiometry"].startswith("reflectance = DN / 10000 (S2B_MSIL1C")
+    assert one["reflectance_scale"] == 10000.0 and one["radiometry"].startswith(
+        "reflectance = DN / 10000 (S2B_MSIL1C"
+    )

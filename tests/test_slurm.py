@@ -44,8 +44,11 @@ ACCOUNT = "lcz_proj"
 CPU_PARTITION, GPU_PARTITION = "cpu", "gpu_a100"
 PARTITIONS = (f"{CPU_PARTITION}*", GPU_PARTITION)
 #: What a user writes over the profile's placeholders (docs/cluster.md, SLURM step 1).
-PLACEHOLDERS = {"<your_account>": ACCOUNT, "<your_cpu_partition>": CPU_PARTITION,
-                "<your_gpu_partition>": GPU_PARTITION}
+PLACEHOLDERS = {
+    "<your_account>": ACCOUNT,
+    "<your_cpu_partition>": CPU_PARTITION,
+    "<your_gpu_partition>": GPU_PARTITION,
+}
 #: Rules the profile sends to the GPU partition with one GPU.
 GPU_RULES = ("segment", "train", "predict", "lcz_map_tile")
 #: Status polling of the plugin: a first check after 1 s instead of 40 s (no effect on results).
@@ -83,18 +86,52 @@ def _sacct_states(env: dict, name: str) -> dict[str, str]:
 
 def test_fake_slurm_commands(tmp_path):
     state = tmp_path / "state"
-    env = fake_slurm.install(tmp_path / "bin", state, partition_names=PARTITIONS, account_names=[ACCOUNT],
-                             max_running=1)
+    env = fake_slurm.install(
+        tmp_path / "bin", state, partition_names=PARTITIONS, account_names=[ACCOUNT], max_running=1
+    )
     gate = tmp_path / "go"
-    sbatch = ["sbatch", "--parsable", "--job-name", "run1", "-A", ACCOUNT, "--export=ALL", "-D", str(tmp_path)]
-    first = _sh(env, *sbatch, "--output", str(tmp_path / "%j.log"), "--comment", "rule_a_wildcards_x=1",
-                "-t", "90", "--mem", "2G", "--cpus-per-task=2", "--gpus=1", "-p", GPU_PARTITION,
-                f"--wrap=while [ ! -e {gate} ]; do sleep 0.1; done; "
-                "srun -n1 --cpu-bind=q --cpus-per-task=2 --gpus=1 --nodes=1 "
-                "sh -c 'echo step $SLURM_STEP_ID of $SLURM_JOB_ID cpus $SLURM_CPUS_PER_TASK gpus $SLURM_GPUS'")
+    sbatch = [
+        "sbatch",
+        "--parsable",
+        "--job-name",
+        "run1",
+        "-A",
+        ACCOUNT,
+        "--export=ALL",
+        "-D",
+        str(tmp_path),
+    ]
+    first = _sh(
+        env,
+        *sbatch,
+        "--output",
+        str(tmp_path / "%j.log"),
+        "--comment",
+        "rule_a_wildcards_x=1",
+        "-t",
+        "90",
+        "--mem",
+        "2G",
+        "--cpus-per-task=2",
+        "--gpus=1",
+        "-p",
+        GPU_PARTITION,
+        f"--wrap=while [ ! -e {gate} ]; do sleep 0.1; done; "
+        "srun -n1 --cpu-bind=q --cpus-per-task=2 --gpus=1 --nodes=1 "
+        "sh -c 'echo step $SLURM_STEP_ID of $SLURM_JOB_ID cpus $SLURM_CPUS_PER_TASK gpus $SLURM_GPUS'",
+    )
     assert (first.returncode, first.stdout) == (0, "1\n"), first.stderr
-    second = _sh(env, *sbatch, "--output", str(tmp_path / "%j.log"), "--comment", "rule_b", "--ntasks=1",
-                 "/dev/stdin", stdin="#!/bin/sh\necho two\nexit 3\n")  # default partition
+    second = _sh(
+        env,
+        *sbatch,
+        "--output",
+        str(tmp_path / "%j.log"),
+        "--comment",
+        "rule_b",
+        "--ntasks=1",
+        "/dev/stdin",
+        stdin="#!/bin/sh\necho two\nexit 3\n",
+    )  # default partition
     assert second.stdout == "2\n", second.stderr
     # one slot: job 2 waits for job 1, which waits for the gate
     _wait(lambda: (state / "1.started").exists(), "job 1 to start")
@@ -108,23 +145,38 @@ def test_fake_slurm_commands(tmp_path):
     assert (tmp_path / "2.log").read_text() == "two\n"
     assert _sh(env, "squeue", "--format=%i|%T", "--noheader").stdout == ""  # finished jobs: --states=all only
     full = _sh(env, "sacct", "-j", "1,2", "--parsable2", "--format=JobID,State,ExitCode,Partition,Account")
-    assert full.stdout.splitlines() == ["JobID|State|ExitCode|Partition|Account",
-                                        f"1|COMPLETED|0:0|{GPU_PARTITION}|{ACCOUNT}",
-                                        f"2|FAILED|3:0|{CPU_PARTITION}|{ACCOUNT}"]
+    assert full.stdout.splitlines() == [
+        "JobID|State|ExitCode|Partition|Account",
+        f"1|COMPLETED|0:0|{GPU_PARTITION}|{ACCOUNT}",
+        f"2|FAILED|3:0|{CPU_PARTITION}|{ACCOUNT}",
+    ]
     step = _sh(env, "sacct", "-j", "1.0", "--format=Reason", "--noheader")
     assert step.stdout.strip() == "None"
     records = fake_slurm.read_jsonl(state / "sbatch.jsonl")
-    assert [(r["rule"], r["wildcards"], r["partition"], r["gpus"], r["cpus_per_task"], r["mem_mb"], r["minutes"])
-            for r in records] == [("a", "x=1", GPU_PARTITION, 1, 2, 2048, 90), ("b", "", CPU_PARTITION, 0, None,
-                                                                               None, None)]
+    assert [
+        (r["rule"], r["wildcards"], r["partition"], r["gpus"], r["cpus_per_task"], r["mem_mb"], r["minutes"])
+        for r in records
+    ] == [("a", "x=1", GPU_PARTITION, 1, 2, 2048, 90), ("b", "", CPU_PARTITION, 0, None, None, None)]
     assert fake_slurm.read_jsonl(state / "srun.jsonl")[0] == dict(
-        job_id=1, ntasks=1, cpus_per_task=2, cpus_per_gpu=None, gpus=1, nodes="1",
+        job_id=1,
+        ntasks=1,
+        cpus_per_task=2,
+        cpus_per_gpu=None,
+        gpus=1,
+        nodes="1",
         argv=["-n1", "--cpu-bind=q", "--cpus-per-task=2", "--gpus=1", "--nodes=1"],
-        command=["sh", "-c", "echo step $SLURM_STEP_ID of $SLURM_JOB_ID cpus $SLURM_CPUS_PER_TASK gpus $SLURM_GPUS"])
+        command=[
+            "sh",
+            "-c",
+            "echo step $SLURM_STEP_ID of $SLURM_JOB_ID cpus $SLURM_CPUS_PER_TASK gpus $SLURM_GPUS",
+        ],
+    )
 
     # scancel ends a running job's whole process group
     _sh(env, *sbatch, "--output", str(tmp_path / "%j.log"), "--wrap=sleep 600 & echo $! > child; wait")
-    _wait(lambda: (tmp_path / "child").exists() and (tmp_path / "child").read_text().strip(), "job 3 to start")
+    _wait(
+        lambda: (tmp_path / "child").exists() and (tmp_path / "child").read_text().strip(), "job 3 to start"
+    )
     child = int((tmp_path / "child").read_text())
     assert _sh(env, "scancel", "3").returncode == 0
     assert _sacct_states(env, "run1")["3"] == "CANCELLED"
@@ -133,7 +185,9 @@ def test_fake_slurm_commands(tmp_path):
 
     # the queries the plugin makes before submitting
     assert _sh(env, "sinfo", "-o", "%P").stdout == f"PARTITION\n{CPU_PARTITION}*\n{GPU_PARTITION}\n"
-    assert _sh(env, "sacctmgr", "-n", "-s", "list", "user", "me", "format=account%256").stdout == f"{ACCOUNT}\n"
+    assert (
+        _sh(env, "sacctmgr", "-n", "-s", "list", "user", "me", "format=account%256").stdout == f"{ACCOUNT}\n"
+    )
     assert re.search(r"^MinJobAge\s+= 300 sec$", _sh(env, "scontrol", "show", "config").stdout, flags=re.M)
 
     # refusals, as a real cluster refuses them
@@ -142,11 +196,15 @@ def test_fake_slurm_commands(tmp_path):
     bad_account = _sh(env, "sbatch", "--parsable", "-A", "<your_account>", "--wrap=true")
     assert bad_account.returncode == 1 and "Invalid account" in bad_account.stderr
     unknown_option = _sh(env, "sbatch", "--parsable", "--frobnicate=1", "--wrap=true")
-    assert unknown_option.returncode == 2 and "unrecognized arguments: --frobnicate=1" in unknown_option.stderr
+    assert (
+        unknown_option.returncode == 2 and "unrecognized arguments: --frobnicate=1" in unknown_option.stderr
+    )
     outside = _sh(env, "srun", "true")
     assert outside.returncode == 1 and "only inside a job" in outside.stderr
     greedy = _sh(env, *sbatch, "--output", str(tmp_path / "%j.log"), "--wrap=srun --gpus=1 true")
-    _wait(lambda: _sacct_states(env, "run1").get(greedy.stdout.strip()) == "FAILED", "the GPU-less step to fail")
+    _wait(
+        lambda: _sacct_states(env, "run1").get(greedy.stdout.strip()) == "FAILED", "the GPU-less step to fail"
+    )
     assert "1 GPUs requested, the job holds 0" in (tmp_path / f"{greedy.stdout.strip()}.log").read_text()
     assert len(fake_slurm.read_jsonl(state / "sbatch.jsonl")) == 4  # refused submissions are not recorded
 
@@ -187,12 +245,29 @@ def mini(tmp_path) -> Iterator[SimpleNamespace]:
     (work / "Snakefile").write_text(MINI_SNAKEFILE)
     state = tmp_path / "state"
     env = fake_slurm.install(tmp_path / "bin", state, partition_names=PARTITIONS, account_names=[ACCOUNT])
+
     def cmd(*args: str, account: str = ACCOUNT, polling: tuple[str, ...] = FAST_POLLING) -> list[str]:
         """Snakemake with the plugin; ``args`` (targets first) before the trailing list options."""
-        return [*SNAKEMAKE, *args, "--snakefile", str(work / "Snakefile"), "--directory", str(work),
-                "--workflow-profile", "none", "--executor", "slurm", "--jobs", "2", *polling,
-                "--default-resources", f"slurm_account={account}", f"slurm_partition={CPU_PARTITION}", "runtime=5",
-                "mem_mb=100"]
+        return [
+            *SNAKEMAKE,
+            *args,
+            "--snakefile",
+            str(work / "Snakefile"),
+            "--directory",
+            str(work),
+            "--workflow-profile",
+            "none",
+            "--executor",
+            "slurm",
+            "--jobs",
+            "2",
+            *polling,
+            "--default-resources",
+            f"slurm_account={account}",
+            f"slurm_partition={CPU_PARTITION}",
+            "runtime=5",
+            "mem_mb=100",
+        ]
 
     yield SimpleNamespace(work=work, state=state, env=env, cmd=cmd)
     # what a cluster does at the end of a test: nothing of it keeps running (even when it failed)
@@ -204,8 +279,13 @@ def mini(tmp_path) -> Iterator[SimpleNamespace]:
 
 
 def test_slurm_plugin_reports_a_failed_job_and_requests_the_gpu(mini):
-    proc = subprocess.run(mini.cmd("ok.txt", "bad.txt", "--keep-going"), capture_output=True, text=True,
-                          env=mini.env, timeout=HANG_GUARD_S)
+    proc = subprocess.run(
+        mini.cmd("ok.txt", "bad.txt", "--keep-going"),
+        capture_output=True,
+        text=True,
+        env=mini.env,
+        timeout=HANG_GUARD_S,
+    )
     log = proc.stdout + proc.stderr
     assert proc.returncode != 0, log
     jobs = {r["rule"]: r for r in fake_slurm.read_jsonl(mini.state / "sbatch.jsonl")}
@@ -215,10 +295,24 @@ def test_slurm_plugin_reports_a_failed_job_and_requests_the_gpu(mini):
     assert "Reason: Step 0: NonZeroExitCode" in log
     assert (mini.work / "ok.txt").read_text() == f"{ok['id']} 1\n"
     assert not (mini.work / "bad.txt").exists()
-    assert (ok["partition"], ok["gpus"], ok["gpus_arg"], ok["cpus_per_task"], ok["minutes"], ok["mem_mb"],
-            ok["account"]) == (GPU_PARTITION, 1, "1", 2, 7, 300, ACCOUNT)
-    assert (bad["partition"], bad["gpus"], bad["gres"], bad["cpus_per_task"], bad["ntasks"], bad["minutes"],
-            bad["mem_mb"]) == (CPU_PARTITION, 0, None, 1, 1, 5, 100)
+    assert (
+        ok["partition"],
+        ok["gpus"],
+        ok["gpus_arg"],
+        ok["cpus_per_task"],
+        ok["minutes"],
+        ok["mem_mb"],
+        ok["account"],
+    ) == (GPU_PARTITION, 1, "1", 2, 7, 300, ACCOUNT)
+    assert (
+        bad["partition"],
+        bad["gpus"],
+        bad["gres"],
+        bad["cpus_per_task"],
+        bad["ntasks"],
+        bad["minutes"],
+        bad["mem_mb"],
+    ) == (CPU_PARTITION, 0, None, 1, 1, 5, 100)
     steps = {s["job_id"]: s for s in fake_slurm.read_jsonl(mini.state / "srun.jsonl")}
     assert (steps[ok["id"]]["gpus"], steps[ok["id"]]["cpus_per_task"]) == (1, 2)
     assert (steps[bad["id"]]["gpus"], steps[bad["id"]]["cpus_per_task"]) == (0, 1)
@@ -228,8 +322,13 @@ def test_slurm_plugin_reports_a_failed_job_and_requests_the_gpu(mini):
 
 def test_slurm_plugin_refuses_the_profile_placeholders(mini):
     """Left in place, the profile's account placeholder stops the first submission (docs/cluster.md)."""
-    proc = subprocess.run(mini.cmd("bad.txt", account="<your_account>"), capture_output=True, text=True,
-                          env=mini.env, timeout=HANG_GUARD_S)
+    proc = subprocess.run(
+        mini.cmd("bad.txt", account="<your_account>"),
+        capture_output=True,
+        text=True,
+        env=mini.env,
+        timeout=HANG_GUARD_S,
+    )
     log = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "The given account <your_account> appears to be invalid" in log, log
@@ -256,15 +355,23 @@ def test_slurm_plugin_cancels_running_jobs_on_interrupt(mini):
     a user gives, ends the wait.
     """
     no_checks = ("--slurm-init-seconds-before-status-checks", str(NO_STATUS_CHECK_S))
-    proc = subprocess.Popen(mini.cmd("hang.txt", polling=no_checks), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=mini.env, preexec_fn=_interruptible)
+    proc = subprocess.Popen(
+        mini.cmd("hang.txt", polling=no_checks),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=mini.env,
+        preexec_fn=_interruptible,
+    )
     try:
         _wait(lambda: (mini.work / "started").exists(), "the job to run", proc)
         (job,) = fake_slurm.read_jsonl(mini.state / "sbatch.jsonl")
         proc.send_signal(signal.SIGINT)
         _wait(lambda: (mini.state / "scancel.jsonl").exists(), "scancel after the interrupt", proc)
-        _wait(lambda: not fake_slurm._alive(int((mini.state / f"{job['id']}.pid").read_text())),
-              "the cancelled job to end")
+        _wait(
+            lambda: not fake_slurm._alive(int((mini.state / f"{job['id']}.pid").read_text())),
+            "the cancelled job to end",
+        )
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=HANG_GUARD_S)
@@ -286,9 +393,11 @@ def test_slurm_plugin_cancels_running_jobs_on_interrupt(mini):
 #: Jobs rerun through the profile in a copy of the shared tiny run (``--force``: these jobs only, none
 #: upstream of another): a map tile and a prediction (GPU rules, 4 threads in the profile) and a fusion
 #: (CPU rule, the profile's default runtime and the rule's memory).
-SLURM_TARGETS = {"lcz_map_tile": "results/maps/tiles/demo_city_1/r0c0.tif",
-                 "predict": "results/predictions/polygon/gcn.csv",
-                 "fuse": "results/predictions/random/df4lcz.csv"}
+SLURM_TARGETS = {
+    "lcz_map_tile": "results/maps/tiles/demo_city_1/r0c0.tif",
+    "predict": "results/predictions/polygon/gcn.csv",
+    "fuse": "results/predictions/random/df4lcz.csv",
+}
 
 
 def filled_profile(dest: Path) -> Path:
@@ -311,8 +420,11 @@ def submitted_jobs(log: str) -> dict[int, dict]:
         jobid = int(re.search(r"^\s+jobid: (\d+)$", m.group(2), flags=re.M).group(1))
         threads = re.search(r"^\s+threads: (\d+)$", m.group(2), flags=re.M)
         resources = re.search(r"^\s+resources: (.*)$", m.group(2), flags=re.M).group(1)
-        blocks[jobid] = dict(rule=m.group(1), threads=int(threads.group(1)) if threads else 1,
-                             resources=dict(kv.split("=", 1) for kv in resources.split(", ")))
+        blocks[jobid] = dict(
+            rule=m.group(1),
+            threads=int(threads.group(1)) if threads else 1,
+            resources=dict(kv.split("=", 1) for kv in resources.split(", ")),
+        )
     submitted = {}
     for m in re.finditer(r"^Job (\d+) has been submitted with SLURM jobid (\d+) ", log, flags=re.M):
         submitted[int(m.group(2))] = blocks[int(m.group(1))]
@@ -327,24 +439,45 @@ def slurm_run(tiny_run, tmp_path_factory) -> SimpleNamespace:
     before = output_state(work)
     profile = filled_profile(root / "profile")
     env = fake_slurm.install(root / "bin", state, partition_names=PARTITIONS, account_names=[ACCOUNT])
-    cmd = [*SNAKEMAKE, "--force", *SLURM_TARGETS.values(), "--snakefile", str(REPO / "Snakefile"), "--directory",
-           str(work), "--configfile", str(TINY), "--workflow-profile", str(profile), "--jobs", "2", *FAST_POLLING]
+    cmd = [
+        *SNAKEMAKE,
+        "--force",
+        *SLURM_TARGETS.values(),
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(work),
+        "--configfile",
+        str(TINY),
+        "--workflow-profile",
+        str(profile),
+        "--jobs",
+        "2",
+        *FAST_POLLING,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=WORKFLOW_HANG_GUARD_S)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-5000:]
     after = output_state(work)
-    return SimpleNamespace(work=work, state=state, log=log, profile=yaml.safe_load((profile / "config.yaml").read_text()),
-                           jobs=fake_slurm.read_jsonl(state / "sbatch.jsonl"),
-                           steps={s["job_id"]: s for s in fake_slurm.read_jsonl(state / "srun.jsonl")},
-                           rewritten=sorted(rel for rel in after if after[rel] != before.get(rel)))
+    return SimpleNamespace(
+        work=work,
+        state=state,
+        log=log,
+        profile=yaml.safe_load((profile / "config.yaml").read_text()),
+        jobs=fake_slurm.read_jsonl(state / "sbatch.jsonl"),
+        steps={s["job_id"]: s for s in fake_slurm.read_jsonl(state / "srun.jsonl")},
+        rewritten=sorted(rel for rel in after if after[rel] != before.get(rel)),
+    )
 
 
 @pytest.mark.slow
 def test_slurm_profile_run_outputs(slurm_run, tiny_run):
     """The jobs run through SLURM rewrote their outputs with what the local run made, and nothing else."""
     made = [rel for rel in slurm_run.rewritten if rel.startswith("results/")]
-    fuse_outputs = [f"results/predictions/random/{name}.csv" for name in (
-        "df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned", "alpha_curve", "fusion")]
+    fuse_outputs = [
+        f"results/predictions/random/{name}.csv"
+        for name in ("df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned", "alpha_curve", "fusion")
+    ]
     assert sorted(made) == sorted([SLURM_TARGETS["lcz_map_tile"], SLURM_TARGETS["predict"], *fuse_outputs])
     for rel in made:
         assert_same_file(slurm_run.work / rel, tiny_run / rel)
@@ -354,7 +487,9 @@ def test_slurm_profile_run_outputs(slurm_run, tiny_run):
     expected = split[split.split.isin(["val", "test"]) & split.sample_id.isin(valid.sample_id[valid.valid])]
     assert len(pred) > 0 and sorted(pred.sample_id) == sorted(expected.sample_id)
     samples = pd.read_parquet(slurm_run.work / "results" / "samples.parquet", columns=["sample_id", "lcz"])
-    assert (pred.y_true.to_numpy() == samples.set_index("sample_id").loc[pred.sample_id, "lcz"].to_numpy()).all()
+    assert (
+        pred.y_true.to_numpy() == samples.set_index("sample_id").loc[pred.sample_id, "lcz"].to_numpy()
+    ).all()
     with rasterio.open(slurm_run.work / SLURM_TARGETS["lcz_map_tile"]) as tile:
         assert tile.count == 17 and tile.width == tile.height == 6
 
@@ -372,8 +507,12 @@ def test_slurm_profile_every_job_went_through_sbatch(slurm_run):
         assert job["id"] in slurm_run.steps, job
     # status went through sacct in the plugin's format, for the run's jobs only; nothing was cancelled
     queries = fake_slurm.read_jsonl(slurm_run.state / "queries.jsonl")
-    assert queries and all(q["command"] == "sacct" and "--format=JobIdRaw,State" in q["argv"]
-                           and q["argv"][q["argv"].index("--name") + 1] == jobs[0]["job_name"] for q in queries)
+    assert queries and all(
+        q["command"] == "sacct"
+        and "--format=JobIdRaw,State" in q["argv"]
+        and q["argv"][q["argv"].index("--name") + 1] == jobs[0]["job_name"]
+        for q in queries
+    )
     assert {i for q in queries for i in q["ids"]} <= {str(j["id"]) for j in jobs}
     assert not (slurm_run.state / "scancel.jsonl").exists()
 
@@ -390,12 +529,18 @@ def test_slurm_profile_resources_reach_sbatch(slurm_run):
         assert job["rule"] == rule
         # what Snakemake resolved for the job is what sbatch got
         assert (job["cpus_per_task"], job["mem_mb"], job["minutes"], job["partition"], job["account"]) == (
-            want["threads"], int(resources["mem_mb"]), int(resources["runtime"]), resources["slurm_partition"],
-            resources["slurm_account"]), job
+            want["threads"],
+            int(resources["mem_mb"]),
+            int(resources["runtime"]),
+            resources["slurm_partition"],
+            resources["slurm_account"],
+        ), job
         # ... and that is what the profile (or, where it is silent, the rule) declares
         per_rule = profile["set-resources"].get(rule, {})
         gpu_rule = rule in GPU_RULES
-        assert job["partition"] == (GPU_PARTITION if gpu_rule else CPU_PARTITION) and job["account"] == ACCOUNT
+        assert (
+            job["partition"] == (GPU_PARTITION if gpu_rule else CPU_PARTITION) and job["account"] == ACCOUNT
+        )
         assert job["minutes"] == int(per_rule.get("runtime", defaults["runtime"])), job
         if "mem_mb" in per_rule:
             assert job["mem_mb"] == per_rule["mem_mb"], job
@@ -414,8 +559,17 @@ def test_slurm_profile_resources_reach_sbatch(slurm_run):
         assert step["ntasks"] == 1
     # spot checks against the profile file's literal values
     by_rule = {j["rule"]: j for j in slurm_run.jobs}
-    assert (by_rule["lcz_map_tile"]["minutes"], by_rule["lcz_map_tile"]["mem_mb"],
-            by_rule["lcz_map_tile"]["cpus_per_task"]) == (120, 16000, 4)
-    assert (by_rule["predict"]["minutes"], by_rule["predict"]["mem_mb"], by_rule["predict"]["cpus_per_task"]) == (
-        60, 16000, 4)
-    assert (by_rule["fuse"]["minutes"], by_rule["fuse"]["mem_mb"]) == (60, 1000)  # default runtime, rule's memory
+    assert (
+        by_rule["lcz_map_tile"]["minutes"],
+        by_rule["lcz_map_tile"]["mem_mb"],
+        by_rule["lcz_map_tile"]["cpus_per_task"],
+    ) == (120, 16000, 4)
+    assert (
+        by_rule["predict"]["minutes"],
+        by_rule["predict"]["mem_mb"],
+        by_rule["predict"]["cpus_per_task"],
+    ) == (60, 16000, 4)
+    assert (by_rule["fuse"]["minutes"], by_rule["fuse"]["mem_mb"]) == (
+        60,
+        1000,
+    )  # default runtime, rule's memory

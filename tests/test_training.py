@@ -70,8 +70,14 @@ def make_graphs(rng: np.random.Generator, centres: np.ndarray, n: int, noise: fl
         dst = (src + 1) % k
         ei = np.concatenate([np.stack([src, dst]), np.stack([dst, src])], axis=1)
         ei = np.unique(ei[:, ei[0] != ei[1]], axis=1)
-        graphs.append(Data(x=torch.tensor(x, dtype=torch.float32), edge_index=torch.from_numpy(ei).long(),
-                           y=torch.tensor([code]), sample_id=1000 + i))
+        graphs.append(
+            Data(
+                x=torch.tensor(x, dtype=torch.float32),
+                edge_index=torch.from_numpy(ei).long(),
+                y=torch.tensor([code]),
+                sample_id=1000 + i,
+            )
+        )
     return graphs
 
 
@@ -92,7 +98,9 @@ def gcn_data():
 @pytest.fixture(scope="module")
 def tiny_s2_result(s2_data):
     (X, y), (Xv, yv) = s2_data
-    return train_s2("resnet11_3d", (X[:48], y[:48]), (Xv[:17], yv[:17]), s2_params(TINY_S2), seed=5, device="cpu")
+    return train_s2(
+        "resnet11_3d", (X[:48], y[:48]), (Xv[:17], yv[:17]), s2_params(TINY_S2), seed=5, device="cpu"
+    )
 
 
 # ---------------------------------------------------------------- parameters and helpers
@@ -100,10 +108,22 @@ def tiny_s2_result(s2_data):
 
 def test_defaults_are_the_paper_values():
     assert tuple(S2_DEFAULTS) == S2_PARAM_KEYS and tuple(GCN_DEFAULTS) == GCN_PARAM_KEYS
-    assert S2_DEFAULTS == {"epochs": 100, "batch_size": 64, "lr": 0.002, "lr_decay": 0.4, "lr_step": 5,
-                           "patience": 40, "augment": True, "base_width": 64}
-    assert (GCN_DEFAULTS["lr"], GCN_DEFAULTS["batch_size"], GCN_DEFAULTS["patience"], GCN_DEFAULTS["hidden"]) == (
-        0.01, 32, 20, 32)
+    assert S2_DEFAULTS == {
+        "epochs": 100,
+        "batch_size": 64,
+        "lr": 0.002,
+        "lr_decay": 0.4,
+        "lr_step": 5,
+        "patience": 40,
+        "augment": True,
+        "base_width": 64,
+    }
+    assert (
+        GCN_DEFAULTS["lr"],
+        GCN_DEFAULTS["batch_size"],
+        GCN_DEFAULTS["patience"],
+        GCN_DEFAULTS["hidden"],
+    ) == (0.01, 32, 20, 32)
 
 
 def test_missing_hyper_parameter_is_rejected():
@@ -112,14 +132,21 @@ def test_missing_hyper_parameter_is_rejected():
 
 
 def test_unknown_hyper_parameter_is_rejected():
-    with pytest.raises(ValueError, match=r"train_s2: unknown hyper-parameter\(s\) \['learning_rate'\]; valid keys"):
+    with pytest.raises(
+        ValueError, match=r"train_s2: unknown hyper-parameter\(s\) \['learning_rate'\]; valid keys"
+    ):
         check_params({**S2_DEFAULTS, "learning_rate": 0.1}, S2_PARAM_KEYS, "train_s2")
 
 
 @pytest.mark.parametrize(
     ("key", "value", "msg"),
-    [("epochs", 0, "a positive integer"), ("lr", -1.0, "a positive number"), ("lr_decay", 1.5, r"in \(0, 1\]"),
-     ("augment", "yes", "true or false"), ("batch_size", 2.5, "a positive integer")],
+    [
+        ("epochs", 0, "a positive integer"),
+        ("lr", -1.0, "a positive number"),
+        ("lr_decay", 1.5, r"in \(0, 1\]"),
+        ("augment", "yes", "true or false"),
+        ("batch_size", 2.5, "a positive integer"),
+    ],
 )
 def test_bad_hyper_parameter_values_are_rejected(key, value, msg):
     with pytest.raises(ValueError, match=f"'{key}' must be {msg}"):
@@ -172,17 +199,23 @@ def test_transform_batch_flips_and_quarter_turn_are_exact():
 
 def test_s2_training_is_deterministic_on_cpu(s2_data, tiny_s2_result):
     (X, y), (Xv, yv) = s2_data
-    again = train_s2("resnet11_3d", (X[:48], y[:48]), (Xv[:17], yv[:17]), s2_params(TINY_S2), seed=5, device="cpu")
+    again = train_s2(
+        "resnet11_3d", (X[:48], y[:48]), (Xv[:17], yv[:17]), s2_params(TINY_S2), seed=5, device="cpu"
+    )
     p1 = predict_s2(tiny_s2_result_loaded(tiny_s2_result), Xv, device="cpu")
     p2 = predict_s2(tiny_s2_result_loaded(again), Xv, device="cpu")
     np.testing.assert_array_equal(p1, p2)
-    pd.testing.assert_frame_equal(tiny_s2_result.history.drop(columns="seconds"), again.history.drop(columns="seconds"))
+    pd.testing.assert_frame_equal(
+        tiny_s2_result.history.drop(columns="seconds"), again.history.drop(columns="seconds")
+    )
 
 
 def tiny_s2_result_loaded(result):
     """A ``LoadedModel`` view of a ``TrainResult`` (no file round trip)."""
-    return LoadedModel(result.model, {"kind": "s2", "norm_mean": result.norm_mean.tolist(),
-                                      "norm_std": result.norm_std.tolist()})
+    return LoadedModel(
+        result.model,
+        {"kind": "s2", "norm_mean": result.norm_mean.tolist(), "norm_std": result.norm_std.tolist()},
+    )
 
 
 def test_gcn_training_is_deterministic_on_cpu(gcn_data):
@@ -196,8 +229,14 @@ def test_gcn_training_is_deterministic_on_cpu(gcn_data):
 
 def test_s2_model_learns_class_spectra(s2_data):
     train, val = s2_data
-    result = train_s2("resnet11_3d", train, val, s2_params({"epochs": 5, "base_width": 2, "batch_size": 17}), seed=0,
-                      device="cpu")
+    result = train_s2(
+        "resnet11_3d",
+        train,
+        val,
+        s2_params({"epochs": 5, "base_width": 2, "batch_size": 17}),
+        seed=0,
+        device="cpu",
+    )
     hist = result.history
     assert list(hist["epoch"]) == [1, 2, 3, 4, 5]
     assert hist["loss"].iloc[-1] < hist["loss"].iloc[0]
@@ -218,8 +257,10 @@ def test_gcn_learns_class_features(gcn_data):
 
 
 def _loaded_gcn(result):
-    return LoadedModel(result.model, {"kind": "gcn", "model_kwargs": result.model_kwargs,
-                                      "feature_names": result.feature_names})
+    return LoadedModel(
+        result.model,
+        {"kind": "gcn", "model_kwargs": result.model_kwargs, "feature_names": result.feature_names},
+    )
 
 
 def test_step_decay_and_early_stopping(s2_data):
@@ -227,9 +268,19 @@ def test_step_decay_and_early_stopping(s2_data):
     # labels unrelated to the chips: val loss stops improving, patience 1 ends training early
     rng = np.random.default_rng(9)
     y_noise, yv_noise = rng.permutation(y[:34]), rng.permutation(yv[:17])
-    params = {"epochs": 12, "base_width": 2, "batch_size": 17, "lr": 0.05, "lr_step": 2, "lr_decay": 0.5,
-              "patience": 1, "augment": False}
-    result = train_s2("resnet11_2d", (X[:34], y_noise), (Xv[:17], yv_noise), s2_params(params), seed=0, device="cpu")
+    params = {
+        "epochs": 12,
+        "base_width": 2,
+        "batch_size": 17,
+        "lr": 0.05,
+        "lr_step": 2,
+        "lr_decay": 0.5,
+        "patience": 1,
+        "augment": False,
+    }
+    result = train_s2(
+        "resnet11_2d", (X[:34], y_noise), (Xv[:17], yv_noise), s2_params(params), seed=0, device="cpu"
+    )
     hist = result.history
     expected_lr = [0.05 * 0.5 ** ((e - 1) // 2) for e in hist["epoch"]]
     np.testing.assert_allclose(hist["lr"], expected_lr)
@@ -268,13 +319,17 @@ def test_save_load_round_trip_and_normalisation(tmp_path, s2_data, tiny_s2_resul
 def test_gcn_save_load_round_trip(tmp_path, gcn_data):
     tr, va = gcn_data[0][:40], gcn_data[1][:20]
     graph_set = GraphSamples(tr, np.array([g.sample_id for g in tr]), list("RGBXY"))
-    result = train_gcn(graph_set, va, gcn_params(TINY_GCN), seed=1, device="cpu")  # names taken from the GraphSamples
+    result = train_gcn(
+        graph_set, va, gcn_params(TINY_GCN), seed=1, device="cpu"
+    )  # names taken from the GraphSamples
     path = tmp_path / "gcn.pt"
     save_model(path, result)
     loaded = load_model(path)
     assert loaded.meta["feature_names"] == list("RGBXY")
     assert loaded.meta["model_kwargs"] == {"in_features": 5, "hidden": 8, "n_layers": 3, "n_classes": 17}
-    np.testing.assert_allclose(predict_gcn(path, va, device="cpu"), predict_gcn(_loaded_gcn(result), va, device="cpu"))
+    np.testing.assert_allclose(
+        predict_gcn(path, va, device="cpu"), predict_gcn(_loaded_gcn(result), va, device="cpu")
+    )
     bad = [Data(x=torch.zeros(2, 4), edge_index=torch.zeros(2, 0, dtype=torch.long), y=torch.tensor([1]))]
     with pytest.raises(ValueError, match=r"the model expects 5"):
         predict_gcn(path, bad, device="cpu")
@@ -298,7 +353,9 @@ def test_predictions_frame_and_csv(tmp_path):
     logits = rng.normal(size=(4, 17))
     proba = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
     frame = predictions_frame([10, 11, 12, 13], ["val", "val", "test", "test"], [1, 17, 3, 3], proba)
-    assert list(frame.columns) == ["sample_id", "split", "y_true", "y_pred"] + [f"p_{c}" for c in range(1, 18)]
+    assert list(frame.columns) == ["sample_id", "split", "y_true", "y_pred"] + [
+        f"p_{c}" for c in range(1, 18)
+    ]
     np.testing.assert_array_equal(frame["y_pred"], logits.argmax(1) + 1)
     path = tmp_path / "pred" / "resnet11_3d.csv"
     write_predictions(frame, path, float_format=MODEL_FLOAT_FORMAT)
@@ -360,9 +417,18 @@ def test_load_s2_chips_concatenates_and_filters(tmp_path):
 
 def _graph_shard(path, edge_index, node_ptr, edge_ptr, ids, y, n_nodes):
     x = np.arange(n_nodes * 5, dtype=np.float32).reshape(n_nodes, 5)
-    _write(path, {"x": x, "edge_index": np.asarray(edge_index), "node_ptr": np.asarray(node_ptr),
-                  "edge_ptr": np.asarray(edge_ptr), "sample_id": np.asarray(ids), "y": np.asarray(y)},
-           {"feature_names": ["r", "g", "b", "cx", "cy"]})
+    _write(
+        path,
+        {
+            "x": x,
+            "edge_index": np.asarray(edge_index),
+            "node_ptr": np.asarray(node_ptr),
+            "edge_ptr": np.asarray(edge_ptr),
+            "sample_id": np.asarray(ids),
+            "y": np.asarray(y),
+        },
+        {"feature_names": ["r", "g", "b", "cx", "cy"]},
+    )
     return x
 
 
@@ -436,11 +502,23 @@ def test_train_and_predict_stages_run_on_the_rules_threads(monkeypatch, restore_
     worker = "train_model_files" if stage_name == "train" else "predict_model_files"
     monkeypatch.setattr(stage, worker, lambda *a, **k: seen.append(torch.get_num_threads()))
     monkeypatch.setattr(stage, "training_data_spec", lambda *a: {}, raising=False)
-    files = {"data": ["chips.h5"], "split": "s.csv", "samples": "s.parquet", "valid": "v.csv", "model": "m.pt"}
+    files = {
+        "data": ["chips.h5"],
+        "split": "s.csv",
+        "samples": "s.parquet",
+        "valid": "v.csv",
+        "model": "m.pt",
+    }
     outs = {"model": "m.pt", "history": "h.csv", "curve": "c.png", "predictions": "p.csv"}
-    job = Job(rule=stage_name, input=NamedFiles(["chips.h5"], files), output=NamedFiles(list(outs.values()), outs),
-              params={"train": {}, "seed": 1, "device": "cpu", "window": {}},
-              wildcards={"model": "resnet11_3d", "strategy": "random"}, log=NamedFiles([]), threads=1)
+    job = Job(
+        rule=stage_name,
+        input=NamedFiles(["chips.h5"], files),
+        output=NamedFiles(list(outs.values()), outs),
+        params={"train": {}, "seed": 1, "device": "cpu", "window": {}},
+        wildcards={"model": "resnet11_3d", "strategy": "random"},
+        log=NamedFiles([]),
+        threads=1,
+    )
     stage.run(job)
     assert seen == [1]
 
@@ -457,15 +535,22 @@ def test_deterministic_block_skips_the_nan_fill_and_restores_settings():
 
 def test_gcn_validation_batches_are_collated_once_and_give_the_logits_of_gcn_logits(gcn_data):
     va = gcn_data[1][:20]
-    adapter = GCNAdapter({"in_features": 5, "hidden": 8, "n_layers": 2, "n_classes": N_CLASSES}, gcn_data[0][:10],
-                         va, batch_size=8, device=torch.device("cpu"))
+    adapter = GCNAdapter(
+        {"in_features": 5, "hidden": 8, "n_layers": 2, "n_classes": N_CLASSES},
+        gcn_data[0][:10],
+        va,
+        batch_size=8,
+        device=torch.device("cpu"),
+    )
     torch.manual_seed(0)
     model = adapter.build_model()
     first = adapter.val_logits(model)
     batches = adapter._val_batches
     assert first.shape == (20, N_CLASSES)
     assert adapter.val_logits(model) is not first and adapter._val_batches is batches
-    torch.testing.assert_close(adapter.val_logits(model), gcn_logits(model, va, torch.device("cpu")), rtol=0, atol=0)
+    torch.testing.assert_close(
+        adapter.val_logits(model), gcn_logits(model, va, torch.device("cpu")), rtol=0, atol=0
+    )
     # batches of 7 graphs give each graph the logits it gets alone
     alone = torch.cat([gcn_logits(model, [g], torch.device("cpu")) for g in va])
     torch.testing.assert_close(gcn_logits(model, va, torch.device("cpu"), batch_size=7), alone)

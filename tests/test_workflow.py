@@ -40,8 +40,9 @@ def test_tiny_run_predictions_and_metrics(tiny_run):
     metrics = pd.read_csv(res / "tables" / "metrics.csv")
     samples = pd.read_parquet(res / "samples.parquet", columns=["sample_id", "lcz"]).set_index("sample_id")
     models = ["resnet11_3d", "gcn", "df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned"]
-    assert sorted(zip(metrics.strategy, metrics.model)) == sorted((s, m) for s in ("random", "polygon")
-                                                                  for m in models)
+    assert sorted(zip(metrics.strategy, metrics.model)) == sorted(
+        (s, m) for s in ("random", "polygon") for m in models
+    )
     for strategy in ("random", "polygon"):
         split = pd.read_csv(res / "splits" / f"{strategy}.csv")
         expected = split[split.split.isin(["val", "test"]) & split.sample_id.isin(valid)]
@@ -57,7 +58,9 @@ def test_tiny_run_predictions_and_metrics(tiny_run):
             row = metrics[(metrics.strategy == strategy) & (metrics.model == model)].iloc[0]
             test = pred[pred.split == "test"]
             assert row.n_test == len(test)
-            assert row.OA == pytest.approx((test.y_pred == test.y_true).mean())  # a fraction (the .md shows %)
+            assert row.OA == pytest.approx(
+                (test.y_pred == test.y_true).mean()
+            )  # a fraction (the .md shows %)
     # fused = α·P_S2 + (1 − α)·P_GCN with the paper's α = 0.6
     s2 = pd.read_csv(res / "predictions" / "random" / "resnet11_3d.csv").set_index("sample_id").sort_index()
     gcn = pd.read_csv(res / "predictions" / "random" / "gcn.csv").set_index("sample_id").sort_index()
@@ -66,12 +69,17 @@ def test_tiny_run_predictions_and_metrics(tiny_run):
     np.testing.assert_allclose(fused[cols], 0.6 * s2[cols] + 0.4 * gcn[cols], atol=1e-5)
     summary = (res / "summary.md").read_text()
     assert "classical felzenszwalb" in summary
-    assert ("Sentinel-2: resources/demo/demo_city_1/sentinel2.tif: reflectance = DN / 10000 (digital numbers "
-            "without product metadata (offset 0 assumed))") in summary
+    assert (
+        "Sentinel-2: resources/demo/demo_city_1/sentinel2.tif: reflectance = DN / 10000 (digital numbers "
+        "without product metadata (offset 0 assumed))"
+    ) in summary
     # the demo's labels are valid, its mosaic 1 m and its chips segmented: input checks record no warning
     n_shards = pd.read_parquet(res / "samples.parquet").shard.nunique()
-    rows = [*read_checks(res / "checks" / "samples.csv"), *read_checks(res / "checks" / "graphs.csv"),
-            *(r for s in range(n_shards) for r in read_checks(res / "checks" / "graphs" / f"{s}.csv"))]
+    rows = [
+        *read_checks(res / "checks" / "samples.csv"),
+        *read_checks(res / "checks" / "graphs.csv"),
+        *(r for s in range(n_shards) for r in read_checks(res / "checks" / "graphs" / f"{s}.csv")),
+    ]
     assert [r.check for r in rows if r.stage == "graph_checks"] == ["zero_mask_chips", "single_node_graphs"]
     assert len(rows) == 2 + 2 * n_shards and not [r for r in rows if r.level == "warning"]
     assert "## Input checks\n\nnone\n" in summary
@@ -93,7 +101,9 @@ def test_graph_param_change_reruns_only_graphs_and_downstream(tiny_run, tmp_path
     counts = dict(re.findall(r"^(\w+)\s+(\d+)\s*$", text, flags=re.M))
     n_shards = pd.read_parquet(tiny_run / "results" / "samples.parquet").shard.nunique()
     assert int(counts.get("graphs", 0)) == n_shards, text
-    assert int(counts.get("train", 0)) == 2 and int(counts.get("predict", 0)) == 2, text  # the GCN per strategy
+    assert int(counts.get("train", 0)) == 2 and int(counts.get("predict", 0)) == 2, (
+        text
+    )  # the GCN per strategy
     assert int(counts.get("fuse", 0)) == 2 and int(counts.get("evaluate", 0)) == 1, text
     for upstream in ("chip_google", "segment", "chip_sentinel2", "samples", "demo_city", "splits"):
         assert upstream not in counts, text
@@ -105,8 +115,12 @@ def test_script_runs_alone_from_saved_job(tiny_run_copy):
     before = out.read_bytes()
     out.unlink()
     job = tiny_run_copy / "logs" / "splits" / "polygon.log.job.json"
-    subprocess.run([sys.executable, str(REPO / "workflow_scripts" / "splits.py"), str(job)], cwd=tiny_run_copy,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(REPO / "workflow_scripts" / "splits.py"), str(job)],
+        cwd=tiny_run_copy,
+        check=True,
+        capture_output=True,
+    )
     assert out.read_bytes() == before
 
 
@@ -122,8 +136,13 @@ def test_invalid_config_stops_before_any_job(tmp_path):
 
 
 def test_lint_clean():
-    proc = subprocess.run([*SNAKEMAKE, "--lint", "--snakefile", str(REPO / "Snakefile")], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [*SNAKEMAKE, "--lint", "--snakefile", str(REPO / "Snakefile")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Congratulations" in proc.stdout + proc.stderr
 
@@ -135,7 +154,9 @@ def test_every_rule_has_log_and_benchmark():
         for block in re.split(r"(?m)^(?=(?:rule|checkpoint) \w+:)", path.read_text(encoding="utf-8")):
             head = re.match(r"(?:rule|checkpoint) (\w+):", block)
             if head:
-                rules[head.group(1)] = {d for d in ("log", "benchmark") if re.search(rf"(?m)^    {d}:$", block)}
+                rules[head.group(1)] = {
+                    d for d in ("log", "benchmark") if re.search(rf"(?m)^    {d}:$", block)
+                }
     assert len(rules) >= 24 and {"samples", "lcz_map_plan", "lcz_map_tile", "so2sat_samples"} <= set(rules)
     assert {name: have for name, have in rules.items() if have != {"log", "benchmark"}} == {}
 
@@ -168,13 +189,25 @@ def test_tiny_sam_backend_in_workflow(tmp_path):
     assert f"- {overall.message}\n" in summary.split("## Input checks")[1].split("## Models")[0]
     metrics = pd.read_csv(res / "tables" / "metrics.csv")
     assert sorted(zip(metrics.strategy, metrics.model)) == sorted(
-        ("random", m) for m in ("resnet11_3d", "gcn", "df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned"))
+        ("random", m)
+        for m in ("resnet11_3d", "gcn", "df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned")
+    )
     assert not (res / "maps").exists()
 
     generator = SamAutomaticMaskGenerator(
         build_tiny_sam(seed=SAM_SEED),
-        **{k: sam[k] for k in ("points_per_side", "pred_iou_thresh", "stability_score_thresh", "box_nms_thresh",
-                               "crop_n_layers", "min_mask_region_area")})
+        **{
+            k: sam[k]
+            for k in (
+                "points_per_side",
+                "pred_iou_thresh",
+                "stability_score_thresh",
+                "box_nms_thresh",
+                "crop_n_layers",
+                "min_mask_region_area",
+            )
+        },
+    )
     assert (segment["min_area"], segment["max_masks"]) == (50, 50)
     chips = read_chips(res / "chips" / "google" / "0.h5", "google")
     chip_ids, images = chips.sample_id, chips.image[:3]
@@ -212,8 +245,10 @@ def test_tiny_run_lcz_map(tiny_run):
     from df4lcz.constants import LCZ_COLORS
 
     res = tiny_run / "results"
-    with rasterio.open(res / "maps" / "demo_city_1_lcz.tif") as src, \
-            rasterio.open(tiny_run / "resources" / "demo" / "demo_city_1" / "sentinel2.tif") as s2:
+    with (
+        rasterio.open(res / "maps" / "demo_city_1_lcz.tif") as src,
+        rasterio.open(tiny_run / "resources" / "demo" / "demo_city_1" / "sentinel2.tif") as s2,
+    ):
         codes = src.read(1)
         assert src.crs == s2.crs and src.dtypes[0] == "uint8" and src.nodata == 0
         assert src.transform.a == 320 and src.transform.e == -320
@@ -227,7 +262,8 @@ def test_tiny_run_lcz_map(tiny_run):
     agreement = pd.read_csv(res / "tables" / "map_agreement_demo_city_1.csv")
     overall = agreement[(agreement.reference == "polygons") & (agreement.lcz == "all")].iloc[0]
     assert overall.n_agree <= overall.n_pixels and overall.agreement == pytest.approx(
-        overall.n_agree / overall.n_pixels, abs=1e-6)
+        overall.n_agree / overall.n_pixels, abs=1e-6
+    )
     assert "truth" in set(agreement.reference)
     # tiles (map.tile_windows 36 in tiny.yaml), their VRT, the COG, its .qml and the top-2 probabilities
     from df4lcz.mapping.tiles import read_plan
@@ -235,9 +271,11 @@ def test_tiny_run_lcz_map(tiny_run):
     plan = read_plan(res / "maps" / "tiles" / "demo_city_1" / "plan.json")
     assert len(plan.tiles) >= 2 and plan.tile_px == 6
     assert all((res / "maps" / "tiles" / "demo_city_1" / f"{t.id}.tif").is_file() for t in plan.tiles)
-    with rasterio.open(res / "maps" / "demo_city_1_tiles.vrt") as vrt, \
-            rasterio.open(res / "maps" / "demo_city_1_lcz.tif") as src, \
-            rasterio.open(res / "maps" / "demo_city_1_lcz_probabilities.tif") as top2:
+    with (
+        rasterio.open(res / "maps" / "demo_city_1_tiles.vrt") as vrt,
+        rasterio.open(res / "maps" / "demo_city_1_lcz.tif") as src,
+        rasterio.open(res / "maps" / "demo_city_1_lcz_probabilities.tif") as top2,
+    ):
         p = vrt.read()
         assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG" and src.overviews(1)
         second = top2.read(2)
@@ -261,8 +299,15 @@ def test_snakemake_report(tiny_run_copy, tmp_path):
     with zipfile.ZipFile(report) as z:
         names = z.namelist()
     # the flagged outputs are embedded: metrics, confusion matrices, reliability, α curves, map, summary
-    for part in ("metrics.csv", "confusion_random_df4lcz.png", "reliability_polygon_gcn.png", "alpha_random.png",
-                 "demo_city_1_lcz.png", "summary.html", "random_resnet11_3d.png"):
+    for part in (
+        "metrics.csv",
+        "confusion_random_df4lcz.png",
+        "reliability_polygon_gcn.png",
+        "alpha_random.png",
+        "demo_city_1_lcz.png",
+        "summary.html",
+        "random_resnet11_3d.png",
+    ):
         assert any(n.endswith(part) for n in names), (part, names[:20])
 
 
@@ -277,8 +322,10 @@ def test_map_only_region_with_models_of_a_previous_run(tiny_run, tmp_path):
     make_fixtures("map_only", work, previous_run=tiny_run)
     snakemake(work, "--cores", "2", "all", configfile=config_path("map_only"))
     assert not (work / "results" / "samples.parquet").exists() and not (work / "results" / "models").exists()
-    with rasterio.open(work / "results" / "maps" / "unlabelled_lcz.tif") as got, \
-            rasterio.open(tiny_run / "results" / "maps" / "demo_city_1_lcz.tif") as ref:
+    with (
+        rasterio.open(work / "results" / "maps" / "unlabelled_lcz.tif") as got,
+        rasterio.open(tiny_run / "results" / "maps" / "demo_city_1_lcz.tif") as ref,
+    ):
         np.testing.assert_array_equal(got.read(1), ref.read(1))
         assert got.transform == ref.transform and got.crs == ref.crs
     agreement = pd.read_csv(work / "results" / "tables" / "map_agreement_unlabelled.csv")
@@ -294,18 +341,50 @@ def test_map_only_region_with_models_of_a_previous_run(tiny_run, tmp_path):
     assert proc.returncode != 0
     message = proc.stdout + proc.stderr
     assert "map.models cannot be used with this configuration" in message
-    assert "previous_run/results/models/random/gcn.pt: trained on node features" in message and "graphs.features is ['r', 'g', 'b']" in message
+    assert (
+        "previous_run/results/models/random/gcn.pt: trained on node features" in message
+        and "graphs.features is ['r', 'g', 'b']" in message
+    )
     assert not (other / "results").exists() and not (other / "logs").exists()
 
 
 #: What ``snakemake -n all`` plans for each named config before its sample-table checkpoint runs.
 NAMED_CONFIG_DRY_RUNS = {
-    "sam": {"demo_city": 1, "samples": 1, "graph_checks": 1, "splits": 1, "valid_samples": 1, "train": 2,
-            "predict": 2, "fuse": 1, "evaluate": 1, "summary": 1, "all": 1},
-    "lczc_ges2": {"lczc_ges2_samples": 1, "graph_checks": 1, "lczc_ges2_splits": 2, "valid_samples": 1, "train": 4,
-                  "predict": 4, "fuse": 2, "evaluate": 1, "summary": 1, "all": 1},
-    "so2sat": {"so2sat_samples": 1, "so2sat_splits": 1, "valid_samples": 1, "train": 1, "predict": 1,
-               "evaluate": 1, "summary": 1, "all": 1},
+    "sam": {
+        "demo_city": 1,
+        "samples": 1,
+        "graph_checks": 1,
+        "splits": 1,
+        "valid_samples": 1,
+        "train": 2,
+        "predict": 2,
+        "fuse": 1,
+        "evaluate": 1,
+        "summary": 1,
+        "all": 1,
+    },
+    "lczc_ges2": {
+        "lczc_ges2_samples": 1,
+        "graph_checks": 1,
+        "lczc_ges2_splits": 2,
+        "valid_samples": 1,
+        "train": 4,
+        "predict": 4,
+        "fuse": 2,
+        "evaluate": 1,
+        "summary": 1,
+        "all": 1,
+    },
+    "so2sat": {
+        "so2sat_samples": 1,
+        "so2sat_splits": 1,
+        "valid_samples": 1,
+        "train": 1,
+        "predict": 1,
+        "evaluate": 1,
+        "summary": 1,
+        "all": 1,
+    },
     # no samples, no training: the map only (its tiles are known once the plan checkpoint has run)
     "map_only": {"lcz_map_plan": 1, "lcz_map": 1, "all": 1},
 }
@@ -319,14 +398,19 @@ def test_named_configs_dry_run_by_hand(name, tiny_run, tmp_path):
     work = tmp_path / name
     bare = snakemake(work, "-n", "all", configfile=config_path(name), check=False)
     assert bare.returncode != 0
-    missing = {"sam": "fixtures/sam_tiny.pth", "lczc_ges2": "fixtures/lczc_ges2", "so2sat": "fixtures/so2sat/training.h5",
-               "map_only": "previous_run/resources/demo/demo_city_1/google.tif"}[name]
+    missing = {
+        "sam": "fixtures/sam_tiny.pth",
+        "lczc_ges2": "fixtures/lczc_ges2",
+        "so2sat": "fixtures/so2sat/training.h5",
+        "map_only": "previous_run/resources/demo/demo_city_1/google.tif",
+    }[name]
     assert missing in bare.stdout + bare.stderr
 
     script = REPO / "tests" / "configs" / "make_fixtures.py"
     extra = ["--previous-run", str(tiny_run)] if name == "map_only" else []
-    made = subprocess.run([sys.executable, str(script), str(work), name, *extra], capture_output=True, text=True,
-                          check=True)
+    made = subprocess.run(
+        [sys.executable, str(script), str(work), name, *extra], capture_output=True, text=True, check=True
+    )
     assert f"--configfile {config_path(name)} -n all" in made.stdout
     proc = snakemake(work, "-n", "all", configfile=config_path(name))
     assert job_counts(proc.stdout + proc.stderr) == NAMED_CONFIG_DRY_RUNS[name]

@@ -52,7 +52,14 @@ def test_lczc_ges2_workflow(tmp_path):
         for name, ours in (("train", "train"), ("validation", "val"), ("test", "test")):
             assert set(split[split == ours].index) == {int(i) for i in released[name]}
     metrics = pd.read_csv(res / "tables" / "metrics.csv")
-    assert set(metrics.model) == {"resnet11_3d", "gcn", "df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned"}
+    assert set(metrics.model) == {
+        "resnet11_3d",
+        "gcn",
+        "df4lcz",
+        "df4lcz_tuned",
+        "df4lcz_cal",
+        "df4lcz_cal_tuned",
+    }
     assert set(metrics.strategy) == {"random", "polygon"}
     assert "imported LCZC-GES2 graphs" in (res / "summary.md").read_text()
     assert not (res / "chips" / "google").exists() and not (res / "masks").exists()
@@ -87,14 +94,21 @@ def test_so2sat_needs_official_split(tmp_path):
     cfg = {"dataset": "so2sat", "so2sat": {k: str(v) for k, v in fx.files.items()}}
     proc = snakemake(tmp_path, "-n", "all", configfile=write_config(tmp_path / "c.yaml", cfg), check=False)
     assert proc.returncode != 0
-    assert "config key 'splits.strategies': dataset 'so2sat' has only its official split" in proc.stdout + proc.stderr
+    assert (
+        "config key 'splits.strategies': dataset 'so2sat' has only its official split"
+        in proc.stdout + proc.stderr
+    )
 
 
 def test_lczc_ges2_missing_split_file(tmp_path):
     fx = write_lczc_ges2_fixture(tmp_path / "lczc", n_samples=6, seed=0)
-    cfg = {"dataset": "lczc_ges2", "lczc_ges2": {"root": str(fx.root),
-                                                 "split_files": {"random": str(fx.root / "split_random.pkl")}}}
+    cfg = {
+        "dataset": "lczc_ges2",
+        "lczc_ges2": {"root": str(fx.root), "split_files": {"random": str(fx.root / "split_random.pkl")}},
+    }
     proc = snakemake(tmp_path, "-n", "all", configfile=write_config(tmp_path / "c.yaml", cfg), check=False)
     assert proc.returncode != 0
-    assert "config key 'lczc_ges2.split_files.polygon': strategy 'polygon' needs its released split pickle" in (
-        proc.stdout + proc.stderr)
+    assert (
+        "config key 'lczc_ges2.split_files.polygon': strategy 'polygon' needs its released split pickle"
+        in (proc.stdout + proc.stderr)
+    )

@@ -17,7 +17,7 @@ def job_properties(jobscript: str) -> dict:
     with open(jobscript) as f:
         for line in f:
             if line.startswith("# properties = "):
-                return json.loads(line[len("# properties = "):])
+                return json.loads(line[len("# properties = ") :])
     raise SystemExit(f"{jobscript}: no '# properties = ' line; is this a Snakemake job script?")
 
 

@@ -25,9 +25,20 @@ import yaml
 
 from .errors import ConfigError
 
-__all__ = ["ConfigError", "canonical_order", "config_error", "load_schema", "read_config_file", "region_defaults",
-           "region_names", "schema_defaults", "schema_markdown", "schema_problems", "semantic_problems",
-           "validate_config"]
+__all__ = [
+    "ConfigError",
+    "canonical_order",
+    "config_error",
+    "load_schema",
+    "read_config_file",
+    "region_defaults",
+    "region_names",
+    "schema_defaults",
+    "schema_markdown",
+    "schema_problems",
+    "semantic_problems",
+    "validate_config",
+]
 
 SCHEMA_RESOURCE = "config.schema.yaml"
 
@@ -183,13 +194,17 @@ def semantic_problems(cfg: dict[str, Any]) -> list[str]:
     known = region_names(cfg)
     overview = cfg["samples"]["overview_region"]
     if overview is not None and cfg["dataset"] in ("demo", "regions") and overview not in known:
-        problems.append(f"config key 'samples.overview_region': {overview!r} is not a region of this run; "
-                        f"expected one of {known}")
+        problems.append(
+            f"config key 'samples.overview_region': {overview!r} is not a region of this run; "
+            f"expected one of {known}"
+        )
     problems += _dataset_problems(cfg)
     sam = cfg["segment"]["sam"]
     if cfg["segment"]["backend"] == "sam" and sam["model_type"] == "tiny" and not sam["checkpoint"]:
-        problems.append("config key 'segment.sam.checkpoint': model_type 'tiny' (a test model) has no official "
-                        "checkpoint; give the file made by df4lcz.segmentation.sam.build_tiny_sam_checkpoint")
+        problems.append(
+            "config key 'segment.sam.checkpoint': model_type 'tiny' (a test model) has no official "
+            "checkpoint; give the file made by df4lcz.segmentation.sam.build_tiny_sam_checkpoint"
+        )
     return problems
 
 
@@ -198,7 +213,9 @@ def _region_problems(cfg: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     regions = cfg["regions"]
     if not regions:
-        problems.append("config key 'regions': dataset is 'regions' but no region is listed; add at least one")
+        problems.append(
+            "config key 'regions': dataset is 'regions' but no region is listed; add at least one"
+        )
     names = [r["name"] for r in regions]
     for dup in sorted({n for n in names if names.count(n) > 1}):
         problems.append(f"config key 'regions': region name {dup!r} is used more than once")
@@ -207,26 +224,36 @@ def _region_problems(cfg: dict[str, Any]) -> list[str]:
             try:
                 int(key)
             except ValueError:
-                problems.append(f"config key 'regions[{i}].label_map': key {key!r} is not an integer class code")
+                problems.append(
+                    f"config key 'regions[{i}].label_map': key {key!r} is not an integer class code"
+                )
         if region["working_crs"] is not None:
             try:
                 pyproj.CRS.from_user_input(region["working_crs"])
             except pyproj.exceptions.CRSError as exc:
-                problems.append(f"config key 'regions[{i}].working_crs': {region['working_crs']!r} is not a "
-                                f"coordinate reference system ({exc}); expected e.g. 'EPSG:32650'")
+                problems.append(
+                    f"config key 'regions[{i}].working_crs': {region['working_crs']!r} is not a "
+                    f"coordinate reference system ({exc}); expected e.g. 'EPSG:32650'"
+                )
     map_cfg = cfg["map"]
     mapped = set(map_cfg["regions"] or [r["name"] for r in regions[:1]])
     for i, region in enumerate(regions):
         if region["labels"] is None and region["name"] not in mapped:
-            problems.append(f"config key 'regions[{i}].labels': region {region['name']!r} has no labels and is not "
-                            "in map.regions, so the run would do nothing with it; give its training polygons, or "
-                            "add it to map.regions to map it")
+            problems.append(
+                f"config key 'regions[{i}].labels': region {region['name']!r} has no labels and is not "
+                "in map.regions, so the run would do nothing with it; give its training polygons, or "
+                "add it to map.regions to map it"
+            )
     if regions and all(r["labels"] is None for r in regions):
         if map_cfg["models"] is None:
-            problems.append("config key 'map.models': no region has labels, so nothing is trained; give the model "
-                            "files to map with (map.models: {s2: …/resnet11_3d.pt, gcn: …/gcn.pt} from a previous run)")
+            problems.append(
+                "config key 'map.models': no region has labels, so nothing is trained; give the model "
+                "files to map with (map.models: {s2: …/resnet11_3d.pt, gcn: …/gcn.pt} from a previous run)"
+            )
         elif not map_cfg["enabled"]:
-            problems.append("config key 'map.enabled': no region has labels (a map-only run) but maps are disabled")
+            problems.append(
+                "config key 'map.enabled': no region has labels (a map-only run) but maps are disabled"
+            )
     return problems
 
 
@@ -236,31 +263,47 @@ def _dataset_problems(cfg: dict[str, Any]) -> list[str]:
     dataset, strategies = cfg["dataset"], cfg["splits"]["strategies"]
     if dataset == "so2sat":
         if strategies != ["official"]:
-            problems.append(f"config key 'splits.strategies': dataset 'so2sat' has only its official split; "
-                            f"set splits.strategies: [official] (got {strategies})")
+            problems.append(
+                f"config key 'splits.strategies': dataset 'so2sat' has only its official split; "
+                f"set splits.strategies: [official] (got {strategies})"
+            )
         for key in ("training", "validation", "testing"):
             if not cfg["so2sat"][key]:
-                problems.append(f"config key 'so2sat.{key}': dataset is 'so2sat' but no {key} HDF5 file is given")
+                problems.append(
+                    f"config key 'so2sat.{key}': dataset is 'so2sat' but no {key} HDF5 file is given"
+                )
     elif "official" in strategies:
-        problems.append(f"config key 'splits.strategies': 'official' exists only for dataset 'so2sat' "
-                        f"(dataset is {dataset!r}); use random and/or polygon")
+        problems.append(
+            f"config key 'splits.strategies': 'official' exists only for dataset 'so2sat' "
+            f"(dataset is {dataset!r}); use random and/or polygon"
+        )
     if dataset == "lczc_ges2":
         if not cfg["lczc_ges2"]["root"]:
             problems.append("config key 'lczc_ges2.root': dataset is 'lczc_ges2' but no data folder is given")
         for strategy in strategies:
             if not cfg["lczc_ges2"]["split_files"].get(strategy):
-                problems.append(f"config key 'lczc_ges2.split_files.{strategy}': strategy {strategy!r} needs its "
-                                "released split pickle (dict with train, validation, test)")
+                problems.append(
+                    f"config key 'lczc_ges2.split_files.{strategy}': strategy {strategy!r} needs its "
+                    "released split pickle (dict with train, validation, test)"
+                )
     map_strategy = cfg["map"]["strategy"]
-    if map_strategy is not None and map_strategy not in strategies and dataset in ("demo", "regions") \
-            and cfg["map"]["enabled"]:
-        problems.append(f"config key 'map.strategy': {cfg['map']['strategy']!r} is not among splits.strategies "
-                        f"{strategies}; maps use that strategy's trained models")
+    if (
+        map_strategy is not None
+        and map_strategy not in strategies
+        and dataset in ("demo", "regions")
+        and cfg["map"]["enabled"]
+    ):
+        problems.append(
+            f"config key 'map.strategy': {cfg['map']['strategy']!r} is not among splits.strategies "
+            f"{strategies}; maps use that strategy's trained models"
+        )
     if cfg["map"]["regions"] is not None and dataset in ("demo", "regions"):
         known = region_names(cfg)
         for name in cfg["map"]["regions"]:
             if name not in known:
-                problems.append(f"config key 'map.regions': {name!r} is not a region of this run ({sorted(known)})")
+                problems.append(
+                    f"config key 'map.regions': {name!r} is not a region of this run ({sorted(known)})"
+                )
     return problems
 
 
@@ -319,7 +362,11 @@ def schema_markdown(schema: Mapping[str, Any] | None = None) -> str:
             rows.append(f"| `{key}` | {typ} | {default_txt} | {desc} |")
             if sub.get("type") == "object" and "properties" in sub:
                 walk(sub, f"{key}.")
-            if sub.get("type") == "array" and isinstance(sub.get("items"), dict) and "properties" in sub["items"]:
+            if (
+                sub.get("type") == "array"
+                and isinstance(sub.get("items"), dict)
+                and "properties" in sub["items"]
+            ):
                 walk(sub["items"], f"{key}[].")
 
     walk(schema, "")

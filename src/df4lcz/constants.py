@@ -73,8 +73,19 @@ S2_BANDS: tuple[str, ...] = ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B
 
 #: Native ground sampling distance (m) of each Sentinel-2 band.
 S2_BAND_RESOLUTION: dict[str, int] = {
-    "B01": 60, "B02": 10, "B03": 10, "B04": 10, "B05": 20, "B06": 20, "B07": 20,
-    "B08": 10, "B8A": 20, "B09": 60, "B10": 60, "B11": 20, "B12": 20,
+    "B01": 60,
+    "B02": 10,
+    "B03": 10,
+    "B04": 10,
+    "B05": 20,
+    "B06": 20,
+    "B07": 20,
+    "B08": 10,
+    "B8A": 20,
+    "B09": 60,
+    "B10": 60,
+    "B11": 20,
+    "B12": 20,
 }
 
 #: Divisor that turns Sentinel-2 L1C/L2A digital numbers into reflectance.
@@ -123,7 +134,9 @@ def codes_to_index(y: Sequence[int] | np.ndarray, where: str) -> np.ndarray:
     as_int = np.nan_to_num(arr, nan=0).astype(np.int64)
     bad = (as_int != arr) | (as_int < 1) | (as_int > N_CLASSES)
     if bad.any():
-        raise ValueError(f"{where}: labels {np.unique(arr[bad])[:10].tolist()} are not LCZ codes; expected integers 1–{N_CLASSES}")
+        raise ValueError(
+            f"{where}: labels {np.unique(arr[bad])[:10].tolist()} are not LCZ codes; expected integers 1–{N_CLASSES}"
+        )
     return as_int - 1
 
 

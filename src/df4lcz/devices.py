@@ -45,8 +45,10 @@ def resolve_device(device: str | torch.device = "auto", key: str | None = None) 
     except (RuntimeError, TypeError) as exc:
         raise ConfigError(f"{where}device {device!r} is not a torch device; use {DEVICE_HELP}") from exc
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"{where}device {device!r} requested but CUDA is not available on this machine; set it "
-                         "to 'auto' (the GPU when there is one) or 'cpu', or run this job on a GPU node")
+        raise ConfigError(
+            f"{where}device {device!r} requested but CUDA is not available on this machine; set it "
+            "to 'auto' (the GPU when there is one) or 'cpu', or run this job on a GPU node"
+        )
     return dev
 
 
@@ -74,8 +76,9 @@ def check_devices_here(config: Mapping[str, Any]) -> None:
         raise ConfigError("\n".join(problems))
 
 
-def device_problems(settings: Mapping[str, str], cuda_devices: int | None = None,
-                    mps_available: bool | None = None) -> list[str]:
+def device_problems(
+    settings: Mapping[str, str], cuda_devices: int | None = None, mps_available: bool | None = None
+) -> list[str]:
     """Messages for the settings this machine cannot honour (empty when all can run here).
 
     Args:
@@ -96,11 +99,17 @@ def device_problems(settings: Mapping[str, str], cuda_devices: int | None = None
     for key, device in settings.items():
         kind, _, index = device.partition(":")
         if kind == "cuda" and cuda_devices == 0:
-            problems.append(f"config key {key!r}: {device!r} needs a CUDA GPU but this machine has none; {fix}, "
-                            "or run on a GPU machine (or with a cluster profile: docs/cluster.md)")
+            problems.append(
+                f"config key {key!r}: {device!r} needs a CUDA GPU but this machine has none; {fix}, "
+                "or run on a GPU machine (or with a cluster profile: docs/cluster.md)"
+            )
         elif kind == "cuda" and index and int(index) >= cuda_devices:
-            problems.append(f"config key {key!r}: {device!r} but this machine has {cuda_devices} CUDA device(s) "
-                            f"(cuda:0 … cuda:{cuda_devices - 1}); pick one of them or 'cuda'")
+            problems.append(
+                f"config key {key!r}: {device!r} but this machine has {cuda_devices} CUDA device(s) "
+                f"(cuda:0 … cuda:{cuda_devices - 1}); pick one of them or 'cuda'"
+            )
         elif kind == "mps" and not mps_available:
-            problems.append(f"config key {key!r}: 'mps' needs Apple's Metal backend, which this machine lacks; {fix}")
+            problems.append(
+                f"config key {key!r}: 'mps' needs Apple's Metal backend, which this machine lacks; {fix}"
+            )
     return problems

@@ -77,7 +77,9 @@ class _LogWriter:
         pass
 
 
-def progress(iterable: Iterable[T], desc: str, total: int | None = None, logger: logging.Logger | None = None) -> Iterator[T]:
+def progress(
+    iterable: Iterable[T], desc: str, total: int | None = None, logger: logging.Logger | None = None
+) -> Iterator[T]:
     """Iterate with a progress bar written into the log (at most ~every 10 s or 10 %)."""
     log = logger or get_logger()
     if total is None:

@@ -31,7 +31,9 @@ class NamedFiles(list):
         try:
             return self.__dict__["_names"][name]
         except KeyError:
-            raise AttributeError(f"no input/output named {name!r}; known names: {sorted(self._names)}") from None
+            raise AttributeError(
+                f"no input/output named {name!r}; known names: {sorted(self._names)}"
+            ) from None
 
     def as_dict(self) -> dict[str, Any]:
         return {"items": list(self), "names": self._names}
@@ -95,7 +97,9 @@ def load_job(snakemake: Any | None = None, argv: list[str] | None = None) -> Job
             wildcards={k: str(v) for k, v in dict(snakemake.wildcards.items()).items()},
             log=_named(snakemake.log),
             threads=int(snakemake.threads),
-            resources={k: v for k, v in dict(snakemake.resources.items()).items() if isinstance(v, (int, float, str))},
+            resources={
+                k: v for k, v in dict(snakemake.resources.items()).items() if isinstance(v, (int, float, str))
+            },
         )
         if len(job.log):
             Path(job.log[0]).parent.mkdir(parents=True, exist_ok=True)
@@ -110,7 +114,9 @@ def load_job(snakemake: Any | None = None, argv: list[str] | None = None) -> Job
     return Job.from_json(Path(args[0]).read_text(encoding="utf-8"))
 
 
-def run_stage(run: Callable[[Job], None], snakemake: Any | None = None, argv: list[str] | None = None) -> None:
+def run_stage(
+    run: Callable[[Job], None], snakemake: Any | None = None, argv: list[str] | None = None
+) -> None:
     """Load the current job (see :func:`load_job`), set up its log file and call ``run(job)``.
 
     Every ``workflow_scripts/<rule>.py`` is one call of this with ``df4lcz.stages.<rule>.run``.

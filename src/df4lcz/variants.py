@@ -49,11 +49,21 @@ DATASET_VARIANTS: dict[str, DatasetVariant] = {
     ),
     "regions": DatasetVariant("regions", False, ("google", "sentinel2"), True, _RASTER_RULES, "samples"),
     "lczc_ges2": DatasetVariant(
-        "lczc_ges2", True, ("graphs", "sentinel2"), True, ("lczc_ges2.smk",), "lczc_ges2_samples",
+        "lczc_ges2",
+        True,
+        ("graphs", "sentinel2"),
+        True,
+        ("lczc_ges2.smk",),
+        "lczc_ges2_samples",
         segmentation_note="imported LCZC-GES2 graphs (segmentation done by the data's authors with SAM vit_h)",
     ),
     "so2sat": DatasetVariant(
-        "so2sat", True, ("sentinel2",), False, ("so2sat.smk",), "so2sat_samples",
+        "so2sat",
+        True,
+        ("sentinel2",),
+        False,
+        ("so2sat.smk",),
+        "so2sat_samples",
         segmentation_note="none (So2Sat LCZ42: Sentinel-2 stream only)",
     ),
 }

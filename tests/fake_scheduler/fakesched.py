@@ -56,9 +56,13 @@ def _next_id(state: Path) -> int:
 
 
 def submit(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="submit", description="Run a job script in the background; print its id.")
+    ap = argparse.ArgumentParser(
+        prog="submit", description="Run a job script in the background; print its id."
+    )
     ap.add_argument("--name", default="job", help="job name (e.g. the rule)")
-    ap.add_argument("--cpus", type=int, default=1, help="cores the job may use (exported as FAKE_SCHEDULER_CPUS)")
+    ap.add_argument(
+        "--cpus", type=int, default=1, help="cores the job may use (exported as FAKE_SCHEDULER_CPUS)"
+    )
     ap.add_argument("--mem-mb", type=int, default=0, help="memory request, recorded only")
     ap.add_argument("--gpus", type=int, default=0, help="GPU request, recorded only")
     ap.add_argument("--runtime", default="", help="wall-time request in minutes, recorded only")
@@ -72,13 +76,35 @@ def submit(argv: list[str]) -> int:
     env = dict(os.environ, FAKE_SCHEDULER_JOB_ID=str(job_id), FAKE_SCHEDULER_CPUS=str(args.cpus))
     with open(state / f"{job_id}.out", "wb") as out:
         proc = subprocess.Popen(
-            ["nohup", "/bin/sh", "-c", _RUNNER, f"fakejob-{job_id}", str(script), str(state / f"{job_id}.rc")],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env,
+            [
+                "nohup",
+                "/bin/sh",
+                "-c",
+                _RUNNER,
+                f"fakejob-{job_id}",
+                str(script),
+                str(state / f"{job_id}.rc"),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
         )
     (state / f"{job_id}.pid").write_text(str(proc.pid))
-    record = dict(id=job_id, name=args.name, cpus=args.cpus, mem_mb=args.mem_mb, gpus=args.gpus,
-                  runtime=args.runtime, partition=args.partition, pid=proc.pid, script=str(args.jobscript),
-                  cwd=os.getcwd(), submitted=time.time())
+    record = dict(
+        id=job_id,
+        name=args.name,
+        cpus=args.cpus,
+        mem_mb=args.mem_mb,
+        gpus=args.gpus,
+        runtime=args.runtime,
+        partition=args.partition,
+        pid=proc.pid,
+        script=str(args.jobscript),
+        cwd=os.getcwd(),
+        submitted=time.time(),
+    )
     with open(state / "jobs.jsonl", "a") as log:
         fcntl.flock(log, fcntl.LOCK_EX)
         log.write(json.dumps(record) + "\n")

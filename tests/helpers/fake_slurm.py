@@ -305,7 +305,9 @@ def sbatch(argv: list[str]) -> int:
     if partition not in names:
         raise SlurmError("Batch job submission failed: Invalid partition name specified")
     if args.account is not None and args.account not in accounts():
-        raise SlurmError("Batch job submission failed: Invalid account or account/partition combination specified")
+        raise SlurmError(
+            "Batch job submission failed: Invalid account or account/partition combination specified"
+        )
     if args.gpus and args.gres and _count(args.gres, "gres"):
         raise SlurmError("--gpus and --gres=gpu given together")
     if args.wrap is not None:
@@ -318,7 +320,9 @@ def sbatch(argv: list[str]) -> int:
 
     state = state_dir()
     job_id = _next_id(state)
-    output = Path(workdir, (args.output or "slurm-%j.out").replace("%j", str(job_id)).replace("%A", str(job_id)))
+    output = Path(
+        workdir, (args.output or "slurm-%j.out").replace("%j", str(job_id)).replace("%A", str(job_id))
+    )
     if not output.parent.is_dir():
         raise SlurmError(f"--output {output}: the folder does not exist")
     script = state / f"{job_id}.job"
@@ -326,10 +330,18 @@ def sbatch(argv: list[str]) -> int:
     gpus = _count(args.gpus, "gpus") or _count(args.gres, "gres")
     cpus = args.cpus_per_task or 1
     mem_mb = _mem_mb(args.mem)
-    env = dict(os.environ, SLURM_JOB_ID=str(job_id), SLURM_JOBID=str(job_id),
-               SLURM_JOB_NAME=args.job_name or script.name, SLURM_JOB_PARTITION=partition,
-               SLURM_CPUS_PER_TASK=str(cpus), SLURM_NTASKS=str(args.ntasks or 1), SLURM_NNODES="1",
-               SLURM_SUBMIT_DIR=os.getcwd(), SLURM_CLUSTER_NAME=CLUSTER_NAME)
+    env = dict(
+        os.environ,
+        SLURM_JOB_ID=str(job_id),
+        SLURM_JOBID=str(job_id),
+        SLURM_JOB_NAME=args.job_name or script.name,
+        SLURM_JOB_PARTITION=partition,
+        SLURM_CPUS_PER_TASK=str(cpus),
+        SLURM_NTASKS=str(args.ntasks or 1),
+        SLURM_NNODES="1",
+        SLURM_SUBMIT_DIR=os.getcwd(),
+        SLURM_CLUSTER_NAME=CLUSTER_NAME,
+    )
     if args.account:
         env["SLURM_JOB_ACCOUNT"] = args.account
     if mem_mb is not None:
@@ -338,18 +350,43 @@ def sbatch(argv: list[str]) -> int:
         env["SLURM_GPUS"] = str(gpus)
     comment = args.comment or ""
     rule, _, wildcards = comment.removeprefix("rule_").partition("_wildcards_")
-    record = dict(id=job_id, job_name=args.job_name, comment=comment,
-                  rule=rule if comment.startswith("rule_") else None, wildcards=wildcards, account=args.account,
-                  partition=partition, cpus_per_task=args.cpus_per_task, cpus_per_gpu=args.cpus_per_gpu,
-                  ntasks=args.ntasks, mem_mb=mem_mb, mem_per_cpu=args.mem_per_cpu, time=args.time,
-                  minutes=_minutes(args.time), gpus=gpus, gpus_arg=args.gpus, gres=args.gres,
-                  nodes=args.nodes, qos=args.qos, constraint=args.constraint, workdir=str(workdir),
-                  output=str(output), argv=argv, submitted=time.time())
+    record = dict(
+        id=job_id,
+        job_name=args.job_name,
+        comment=comment,
+        rule=rule if comment.startswith("rule_") else None,
+        wildcards=wildcards,
+        account=args.account,
+        partition=partition,
+        cpus_per_task=args.cpus_per_task,
+        cpus_per_gpu=args.cpus_per_gpu,
+        ntasks=args.ntasks,
+        mem_mb=mem_mb,
+        mem_per_cpu=args.mem_per_cpu,
+        time=args.time,
+        minutes=_minutes(args.time),
+        gpus=gpus,
+        gpus_arg=args.gpus,
+        gres=args.gres,
+        nodes=args.nodes,
+        qos=args.qos,
+        constraint=args.constraint,
+        workdir=str(workdir),
+        output=str(output),
+        argv=argv,
+        submitted=time.time(),
+    )
     _append_jsonl(state / "sbatch.jsonl", record)  # before the job starts: its srun looks it up
     with open(output, "ab") as out:
-        proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "_run", str(job_id)],
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=workdir,
-                                env=env, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "_run", str(job_id)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            env=env,
+            start_new_session=True,
+        )
     _write_atomic(state / f"{job_id}.pid", str(proc.pid))
     if not args.parsable:
         print(f"Submitted batch job {job_id}")
@@ -389,8 +426,18 @@ def run_job(argv: list[str]) -> int:
 # status: sacct and squeue
 
 #: sacct fields the fake fills (``Field%width`` accepted; width ignored with --parsable2).
-SACCT_FIELDS = ("JobIdRaw", "JobID", "JobName", "State", "ExitCode", "Partition", "Account", "Reason",
-                "Comment", "NodeList")
+SACCT_FIELDS = (
+    "JobIdRaw",
+    "JobID",
+    "JobName",
+    "State",
+    "ExitCode",
+    "Partition",
+    "Account",
+    "Reason",
+    "Comment",
+    "NodeList",
+)
 
 
 def _sacct_row(state: Path, record: dict[str, Any], step: str | None) -> dict[str, str]:
@@ -398,9 +445,18 @@ def _sacct_row(state: Path, record: dict[str, Any], step: str | None) -> dict[st
     status = job_state(state, job_id)
     reason = "NonZeroExitCode" if status == FAILED else "None"
     full_id = f"{job_id}.{step}" if step is not None else job_id
-    return dict(JobIdRaw=full_id, JobID=full_id, JobName=record["job_name"] or "", State=status,
-                ExitCode=exit_code(state, job_id), Partition=record["partition"] or "",
-                Account=record["account"] or "", Reason=reason, Comment=record["comment"], NodeList="localhost")
+    return dict(
+        JobIdRaw=full_id,
+        JobID=full_id,
+        JobName=record["job_name"] or "",
+        State=status,
+        ExitCode=exit_code(state, job_id),
+        Partition=record["partition"] or "",
+        Account=record["account"] or "",
+        Reason=reason,
+        Comment=record["comment"],
+        NodeList="localhost",
+    )
 
 
 def _table(rows: list[list[str]], header: list[str], parsable: str | None, noheader: bool) -> str:
@@ -430,12 +486,16 @@ def sacct(argv: list[str]) -> int:
     fields = [f.split("%", 1)[0] for f in args.format.split(",") if f]
     unknown = [f for f in fields if f not in SACCT_FIELDS]
     if unknown:
-        raise SlurmError(f"Invalid field requested: {unknown[0]!r} (the fake knows {', '.join(SACCT_FIELDS)})")
+        raise SlurmError(
+            f"Invalid field requested: {unknown[0]!r} (the fake knows {', '.join(SACCT_FIELDS)})"
+        )
     state = state_dir()
     records = job_records(state)
     wanted: list[tuple[str, str | None]]
     if args.jobs:
-        wanted = [(j.split(".", 1)[0], j.split(".", 1)[1] if "." in j else None) for j in args.jobs.split(",")]
+        wanted = [
+            (j.split(".", 1)[0], j.split(".", 1)[1] if "." in j else None) for j in args.jobs.split(",")
+        ]
     else:
         wanted = [(i, None) for i in records]
     names = set(args.name.split(",")) if args.name else None
@@ -449,16 +509,30 @@ def sacct(argv: list[str]) -> int:
             continue  # one step per job (the plugin's srun), none with -X
         row = _sacct_row(state, record, step)
         rows.append([row[f] for f in fields])
-    _append_jsonl(state / "queries.jsonl", dict(command="sacct", argv=argv, ids=[r["JobIdRaw"] for r in (
-        dict(zip(fields, row)) for row in rows) if "JobIdRaw" in r], time=time.time()))
+    _append_jsonl(
+        state / "queries.jsonl",
+        dict(
+            command="sacct",
+            argv=argv,
+            ids=[r["JobIdRaw"] for r in (dict(zip(fields, row)) for row in rows) if "JobIdRaw" in r],
+            time=time.time(),
+        ),
+    )
     parsable = "parsable2" if args.parsable2 else ("parsable" if args.parsable else None)
     sys.stdout.write(_table(rows, fields, parsable, args.noheader))
     return 0
 
 
 #: squeue format letters the fake fills.
-SQUEUE_CODES = {"i": ("JOBID", "id"), "A": ("JOBID", "id"), "T": ("STATE", "state"), "j": ("NAME", "job_name"),
-                "P": ("PARTITION", "partition"), "a": ("ACCOUNT", "account"), "k": ("COMMENT", "comment")}
+SQUEUE_CODES = {
+    "i": ("JOBID", "id"),
+    "A": ("JOBID", "id"),
+    "T": ("STATE", "state"),
+    "j": ("NAME", "job_name"),
+    "P": ("PARTITION", "partition"),
+    "a": ("ACCOUNT", "account"),
+    "k": ("COMMENT", "comment"),
+}
 
 
 def squeue(argv: list[str]) -> int:
@@ -486,8 +560,10 @@ def squeue(argv: list[str]) -> int:
         status = job_state(state, job_id)
         if states is None or status in states:
             selected.append(dict(record, id=job_id, state=status))
-    _append_jsonl(state / "queries.jsonl", dict(command="squeue", argv=argv, ids=[j["id"] for j in selected],
-                                                 time=time.time()))
+    _append_jsonl(
+        state / "queries.jsonl",
+        dict(command="squeue", argv=argv, ids=[j["id"] for j in selected], time=time.time()),
+    )
     for part in parts[1:]:
         code = part[:1]
         if code not in SQUEUE_CODES:
@@ -515,7 +591,9 @@ def scancel(argv: list[str]) -> int:
     args = p.parse_args(argv)
     state = state_dir()
     records = job_records(state)
-    _append_jsonl(state / "scancel.jsonl", dict(job_ids=args.job_ids, clusters=args.clusters, time=time.time()))
+    _append_jsonl(
+        state / "scancel.jsonl", dict(job_ids=args.job_ids, clusters=args.clusters, time=time.time())
+    )
     unknown = [j for j in args.job_ids if j not in records]
     for job_id in args.job_ids:
         if job_id in unknown or job_state(state, job_id) not in ACTIVE_STATES:
@@ -554,11 +632,22 @@ def srun(argv: list[str]) -> int:
         raise SlurmError("the fake srun runs only inside a job of the fake sbatch (no SLURM_JOB_ID)")
     gpus = _count(args.gpus, "gpus")
     if gpus > record["gpus"]:
-        raise SlurmError(f"Unable to create step for job {job_id}: {gpus} GPUs requested, the job holds "
-                         f"{record['gpus']}")
-    _append_jsonl(state / "srun.jsonl", dict(job_id=int(job_id), ntasks=args.ntasks, cpus_per_task=args.cpus_per_task,
-                                             cpus_per_gpu=args.cpus_per_gpu, gpus=gpus, nodes=args.nodes,
-                                             argv=argv[:len(argv) - len(args.command)], command=args.command))
+        raise SlurmError(
+            f"Unable to create step for job {job_id}: {gpus} GPUs requested, the job holds {record['gpus']}"
+        )
+    _append_jsonl(
+        state / "srun.jsonl",
+        dict(
+            job_id=int(job_id),
+            ntasks=args.ntasks,
+            cpus_per_task=args.cpus_per_task,
+            cpus_per_gpu=args.cpus_per_gpu,
+            gpus=gpus,
+            nodes=args.nodes,
+            argv=argv[: len(argv) - len(args.command)],
+            command=args.command,
+        ),
+    )
     os.environ["SLURM_STEP_ID"] = "0"  # what a real step sees of its own allocation
     if args.cpus_per_task:
         os.environ["SLURM_CPUS_PER_TASK"] = str(args.cpus_per_task)
@@ -591,8 +680,12 @@ def sacctmgr(argv: list[str]) -> int:
     p.add_argument("words", nargs="+")
     args = p.parse_args(argv)
     words = [w.lower() for w in args.words]
-    if words[:2] not in (["list", "user"], ["show", "user"]) or not any(w.startswith("format=account") for w in words):
-        raise SlurmError(f"the fake sacctmgr answers only 'list user NAME format=account': {shlex.join(argv)}")
+    if words[:2] not in (["list", "user"], ["show", "user"]) or not any(
+        w.startswith("format=account") for w in words
+    ):
+        raise SlurmError(
+            f"the fake sacctmgr answers only 'list user NAME format=account': {shlex.join(argv)}"
+        )
     lines = [] if args.noheader else ["Account"]
     sys.stdout.write("".join(line + "\n" for line in lines + accounts()))
     return 0
@@ -601,8 +694,10 @@ def sacctmgr(argv: list[str]) -> int:
 def scontrol(argv: list[str]) -> int:
     if argv != ["show", "config"]:
         raise SlurmError(f"the fake scontrol answers only 'show config': {shlex.join(argv)}")
-    sys.stdout.write(f"ClusterName             = {CLUSTER_NAME}\nMaxArraySize            = {MAX_ARRAY_SIZE}\n"
-                     f"MinJobAge               = {MIN_JOB_AGE_S} sec\n")
+    sys.stdout.write(
+        f"ClusterName             = {CLUSTER_NAME}\nMaxArraySize            = {MAX_ARRAY_SIZE}\n"
+        f"MinJobAge               = {MIN_JOB_AGE_S} sec\n"
+    )
     return 0
 
 
@@ -618,8 +713,18 @@ def install_cli(argv: list[str]) -> int:
     return 0
 
 
-HANDLERS = {"sbatch": sbatch, "squeue": squeue, "sacct": sacct, "scancel": scancel, "srun": srun, "sinfo": sinfo,
-            "sacctmgr": sacctmgr, "scontrol": scontrol, "_run": run_job, "install": install_cli}
+HANDLERS = {
+    "sbatch": sbatch,
+    "squeue": squeue,
+    "sacct": sacct,
+    "scancel": scancel,
+    "srun": srun,
+    "sinfo": sinfo,
+    "sacctmgr": sacctmgr,
+    "scontrol": scontrol,
+    "_run": run_job,
+    "install": install_cli,
+}
 
 
 def main(argv: list[str]) -> int:
@@ -638,9 +743,15 @@ def main(argv: list[str]) -> int:
 # for tests
 
 
-def install(bin_dir: Path, state: Path, *, partition_names: Iterable[str] = (DEFAULT_PARTITIONS,),
-            account_names: Iterable[str] = (DEFAULT_ACCOUNTS,), max_running: int = DEFAULT_MAX_RUNNING,
-            python: str = sys.executable) -> dict[str, str]:
+def install(
+    bin_dir: Path,
+    state: Path,
+    *,
+    partition_names: Iterable[str] = (DEFAULT_PARTITIONS,),
+    account_names: Iterable[str] = (DEFAULT_ACCOUNTS,),
+    max_running: int = DEFAULT_MAX_RUNNING,
+    python: str = sys.executable,
+) -> dict[str, str]:
     """Write the fake commands into ``bin_dir``; return ``os.environ`` with them first on ``PATH``.
 
     ``partition_names``: ``*`` after the default one; ``account_names``: the user's accounts. Variables
@@ -650,12 +761,18 @@ def install(bin_dir: Path, state: Path, *, partition_names: Iterable[str] = (DEF
     me = os.path.abspath(__file__)
     for command in COMMANDS:
         path = bin_dir / command
-        path.write_text(f"#!/bin/sh\nexec {shlex.quote(python)} {shlex.quote(me)} {command} \"$@\"\n")
+        path.write_text(f'#!/bin/sh\nexec {shlex.quote(python)} {shlex.quote(me)} {command} "$@"\n')
         path.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "SBATCH_", "SRUN_"))}
-    env.update({"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", STATE_ENV: str(state),
-                PARTITIONS_ENV: ",".join(partition_names), ACCOUNTS_ENV: ",".join(account_names),
-                MAX_RUNNING_ENV: str(max_running)})
+    env.update(
+        {
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            STATE_ENV: str(state),
+            PARTITIONS_ENV: ",".join(partition_names),
+            ACCOUNTS_ENV: ",".join(account_names),
+            MAX_RUNNING_ENV: str(max_running),
+        }
+    )
     return env
 
 

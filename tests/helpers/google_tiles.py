@@ -53,22 +53,32 @@ class Mosaic:
     @property
     def transform(self) -> rasterio.Affine:
         tile_m = 2 * HALF_M / 2**self.zoom
-        return from_origin(-HALF_M + self.x0 * tile_m, HALF_M - self.y0 * tile_m, tile_m / TILE, tile_m / TILE)
+        return from_origin(
+            -HALF_M + self.x0 * tile_m, HALF_M - self.y0 * tile_m, tile_m / TILE, tile_m / TILE
+        )
 
     def tiles(self) -> Iterable[tuple[int, int, np.ndarray]]:
         """``(x, y_xyz, (3, 256, 256) pixels)`` of every tile."""
         for j in range(self.ny):
             for i in range(self.nx):
-                yield self.x0 + i, self.y0 + j, self.data[:, j * TILE:(j + 1) * TILE, i * TILE:(i + 1) * TILE]
+                yield (
+                    self.x0 + i,
+                    self.y0 + j,
+                    self.data[:, j * TILE : (j + 1) * TILE, i * TILE : (i + 1) * TILE],
+                )
 
 
-def tile_aligned_mosaic(bounds: tuple[float, float, float, float], crs: str, zoom: int, seed: int = 0) -> Mosaic:
+def tile_aligned_mosaic(
+    bounds: tuple[float, float, float, float], crs: str, zoom: int, seed: int = 0
+) -> Mosaic:
     """A seeded RGB mosaic on the zoom-``zoom`` tiles covering ``bounds`` (given in ``crs``).
 
     Pixels: a smooth pattern (so bilinear resampling has something to interpolate) plus noise.
     """
     tr = Transformer.from_crs(crs, "EPSG:3857", always_xy=True)
-    xs, ys = tr.transform([bounds[0], bounds[2], bounds[0], bounds[2]], [bounds[1], bounds[1], bounds[3], bounds[3]])
+    xs, ys = tr.transform(
+        [bounds[0], bounds[2], bounds[0], bounds[2]], [bounds[1], bounds[1], bounds[3], bounds[3]]
+    )
     tile_m = 2 * HALF_M / 2**zoom
     x0, x1 = math.floor((min(xs) + HALF_M) / tile_m), math.floor((max(xs) + HALF_M) / tile_m)
     y0, y1 = math.floor((HALF_M - max(ys)) / tile_m), math.floor((HALF_M - min(ys)) / tile_m)
@@ -87,23 +97,42 @@ def mosaic_from_raster(path: Path, zoom: int, bounds: tuple[float, float, float,
     """
     with rasterio.open(path) as src:
         tr = Transformer.from_crs(src.crs, "EPSG:3857", always_xy=True)
-        xs, ys = tr.transform([bounds[0], bounds[2], bounds[0], bounds[2]], [bounds[1], bounds[1], bounds[3], bounds[3]])
+        xs, ys = tr.transform(
+            [bounds[0], bounds[2], bounds[0], bounds[2]], [bounds[1], bounds[1], bounds[3], bounds[3]]
+        )
         tile_m = 2 * HALF_M / 2**zoom
         x0, x1 = math.floor((min(xs) + HALF_M) / tile_m), math.floor((max(xs) + HALF_M) / tile_m)
         y0, y1 = math.floor((HALF_M - max(ys)) / tile_m), math.floor((HALF_M - min(ys)) / tile_m)
         data = np.zeros((3, (y1 - y0 + 1) * TILE, (x1 - x0 + 1) * TILE), np.uint8)
         transform = from_origin(-HALF_M + x0 * tile_m, HALF_M - y0 * tile_m, tile_m / TILE, tile_m / TILE)
         for band in range(3):
-            rasterio.warp.reproject(rasterio.band(src, band + 1), data[band], dst_transform=transform,
-                                    dst_crs="EPSG:3857", resampling=rasterio.enums.Resampling.bilinear)
+            rasterio.warp.reproject(
+                rasterio.band(src, band + 1),
+                data[band],
+                dst_transform=transform,
+                dst_crs="EPSG:3857",
+                resampling=rasterio.enums.Resampling.bilinear,
+            )
     return Mosaic(data, zoom, x0, y0)
 
 
 def write_mosaic_geotiff(path: Path, mosaic: Mosaic) -> Path:
     """The mosaic as one 3-band GeoTIFF in EPSG:3857: the reference the other forms must match."""
     _, h, w = mosaic.data.shape
-    with rasterio.open(path, "w", driver="GTiff", width=w, height=h, count=3, dtype="uint8", crs="EPSG:3857",
-                       transform=mosaic.transform, tiled=True, blockxsize=256, blockysize=256) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=w,
+        height=h,
+        count=3,
+        dtype="uint8",
+        crs="EPSG:3857",
+        transform=mosaic.transform,
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+    ) as dst:
         dst.write(mosaic.data)
     return path
 
@@ -115,14 +144,25 @@ def png_bytes(pixels: np.ndarray, rgba: bool = False) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with MemoryFile() as mem:
-            with mem.open(driver="PNG", width=pixels.shape[2], height=pixels.shape[1], count=pixels.shape[0],
-                          dtype="uint8") as dst:
+            with mem.open(
+                driver="PNG",
+                width=pixels.shape[2],
+                height=pixels.shape[1],
+                count=pixels.shape[0],
+                dtype="uint8",
+            ) as dst:
                 dst.write(pixels)
             return bytes(mem.read())
 
 
-def write_tile_folder(root: Path, mosaic: Mosaic, scheme: str = "xyz", ext: str = ".png",
-                      rgba_every: int = 0, skip: Iterable[tuple[int, int]] = ()) -> Path:
+def write_tile_folder(
+    root: Path,
+    mosaic: Mosaic,
+    scheme: str = "xyz",
+    ext: str = ".png",
+    rgba_every: int = 0,
+    skip: Iterable[tuple[int, int]] = (),
+) -> Path:
     """``root/{z}/{x}/{y}{ext}`` tiles of the mosaic (rows numbered per ``scheme``: xyz or tms).
 
     Args:
@@ -146,11 +186,19 @@ def write_mbtiles(path: Path, mosaics: Iterable[Mosaic], bounds_meta: bool = Tru
     db = sqlite3.connect(path)
     try:
         db.execute("CREATE TABLE metadata (name TEXT, value TEXT)")
-        db.execute("CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB)")
+        db.execute(
+            "CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB)"
+        )
         db.execute("CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row)")
         zooms = [m.zoom for m in mosaics]
-        meta = {"name": "test", "format": "png", "type": "baselayer", "version": "1.0",
-                "minzoom": str(min(zooms)), "maxzoom": str(max(zooms))}
+        meta = {
+            "name": "test",
+            "format": "png",
+            "type": "baselayer",
+            "version": "1.0",
+            "minzoom": str(min(zooms)),
+            "maxzoom": str(max(zooms)),
+        }
         if bounds_meta:
             finest = max(mosaics, key=lambda m: m.zoom)
             t = finest.transform
@@ -160,16 +208,19 @@ def write_mbtiles(path: Path, mosaics: Iterable[Mosaic], bounds_meta: bool = Tru
             meta["bounds"] = f"{lon0!r},{lat0!r},{lon1!r},{lat1!r}"
         db.executemany("INSERT INTO metadata VALUES (?, ?)", sorted(meta.items()))
         for m in mosaics:
-            db.executemany("INSERT INTO tiles VALUES (?, ?, ?, ?)",
-                           [(m.zoom, x, 2**m.zoom - 1 - y, png_bytes(p)) for x, y, p in m.tiles()])
+            db.executemany(
+                "INSERT INTO tiles VALUES (?, ?, ?, ?)",
+                [(m.zoom, x, 2**m.zoom - 1 - y, png_bytes(p)) for x, y, p in m.tiles()],
+            )
         db.commit()
     finally:
         db.close()
     return path
 
 
-def write_geotiff_tiles(folder: Path, mosaic: Mosaic, block_px: int, crs: str = "EPSG:3857",
-                        count: int = 3) -> list[Path]:
+def write_geotiff_tiles(
+    folder: Path, mosaic: Mosaic, block_px: int, crs: str = "EPSG:3857", count: int = 3
+) -> list[Path]:
     """The mosaic cut into ``block_px`` GeoTIFFs ``part_{row}_{col}.tif`` (the last ones smaller).
 
     ``count`` 4 adds an opaque alpha band.
@@ -180,12 +231,19 @@ def write_geotiff_tiles(folder: Path, mosaic: Mosaic, block_px: int, crs: str = 
     out = []
     for r0 in range(0, h, block_px):
         for c0 in range(0, w, block_px):
-            part = mosaic.data[:, r0:r0 + block_px, c0:c0 + block_px]
+            part = mosaic.data[:, r0 : r0 + block_px, c0 : c0 + block_px]
             if count == 4:
                 part = np.concatenate([part, np.full((1, *part.shape[1:]), 255, np.uint8)])
             path = folder / f"part_{r0 // block_px}_{c0 // block_px}.tif"
-            profile = dict(driver="GTiff", width=part.shape[2], height=part.shape[1], count=part.shape[0],
-                           dtype="uint8", crs=crs, transform=t * rasterio.Affine.translation(c0, r0))
+            profile = dict(
+                driver="GTiff",
+                width=part.shape[2],
+                height=part.shape[1],
+                count=part.shape[0],
+                dtype="uint8",
+                crs=crs,
+                transform=t * rasterio.Affine.translation(c0, r0),
+            )
             if count == 4:
                 profile["photometric"] = "RGB"
                 profile["alpha"] = "YES"

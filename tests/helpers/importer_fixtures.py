@@ -138,14 +138,19 @@ def _graph(code: int, colours: np.ndarray, rng: np.random.Generator) -> tuple[np
 
 def _split_ids(ids: np.ndarray, rng: np.random.Generator, group: int) -> dict[str, np.ndarray]:
     """Deal ``ids`` (in groups of ``group`` consecutive ids) to train/validation/test."""
-    groups = [ids[k:k + group] for k in range(0, len(ids), group)]
+    groups = [ids[k : k + group] for k in range(0, len(ids), group)]
     order = rng.permutation(len(groups))
     n_train = int(round(SPLIT_SHARES[0] * len(groups)))
     n_val = int(round(SPLIT_SHARES[1] * len(groups)))
-    parts = {"train": order[:n_train], "validation": order[n_train:n_train + n_val],
-             "test": order[n_train + n_val:]}
-    return {key: np.sort(np.concatenate([groups[g] for g in idx]) if len(idx) else np.zeros(0, np.int64))
-            for key, idx in parts.items()}
+    parts = {
+        "train": order[:n_train],
+        "validation": order[n_train : n_train + n_val],
+        "test": order[n_train + n_val :],
+    }
+    return {
+        key: np.sort(np.concatenate([groups[g] for g in idx]) if len(idx) else np.zeros(0, np.int64))
+        for key, idx in parts.items()
+    }
 
 
 def write_lczc_ges2_fixture(
@@ -217,7 +222,10 @@ def write_lczc_ges2_fixture(
 
 
 def write_so2sat_fixture(
-    directory: PathLike, n: tuple[int, int, int] = SO2SAT_SIZES, seed: int = 0, classes: Sequence[int] = LCZ_CODES
+    directory: PathLike,
+    n: tuple[int, int, int] = SO2SAT_SIZES,
+    seed: int = 0,
+    classes: Sequence[int] = LCZ_CODES,
 ) -> So2SatFixture:
     """Write ``training.h5``, ``validation.h5`` and ``testing.h5`` in the So2Sat LCZ42 layout.
 

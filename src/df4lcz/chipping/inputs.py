@@ -59,7 +59,6 @@ CHECKED_SQUARES: int = 64
 CHECK_PX: int = 16
 
 
-
 def check_region_rasters(
     region: str,
     google: GoogleInput,
@@ -100,11 +99,15 @@ def check_region_rasters(
     rows = check_google(region, google, bounds, crs, chip_px, max_upsampling)
     inputs = [sentinel2] if isinstance(sentinel2, (str, os.PathLike)) else list(sentinel2)
     for path in inputs:
-        check_sentinel2(region, path, s2_band_names, bounds, crs, s2_scale, s2_offset, several=len(inputs) > 1)
+        check_sentinel2(
+            region, path, s2_band_names, bounds, crs, s2_scale, s2_offset, several=len(inputs) > 1
+        )
     return rows
 
 
-def _read(path: str | os.PathLike, square: np.ndarray, window: Window, read: Callable[[], np.ndarray]) -> np.ndarray:
+def _read(
+    path: str | os.PathLike, square: np.ndarray, window: Window, read: Callable[[], np.ndarray]
+) -> np.ndarray:
     """``read()``, with GDAL read errors turned into a message naming the file, window and square."""
     try:
         return read()
@@ -150,8 +153,9 @@ def ground_pixel_m(dataset: rasterio.io.DatasetReader, crs: CRS, x: float, y: fl
     return max(side_col, side_row)
 
 
-def check_google(region: str, google: GoogleInput, bounds: np.ndarray, crs: CRS, chip_px: int,
-                 max_upsampling: float) -> list[CheckRow]:
+def check_google(
+    region: str, google: GoogleInput, bounds: np.ndarray, crs: CRS, chip_px: int, max_upsampling: float
+) -> list[CheckRow]:
     """The Google checks of :func:`check_region_rasters` (band count, dtype, resolution, data).
 
     Returns:
@@ -177,12 +181,17 @@ def check_google(region: str, google: GoogleInput, bounds: np.ndarray, crs: CRS,
                 f"about {chip_m:.2g} m/px (zoom 17–18); give a finer mosaic, or raise google.max_upsampling"
             )
         if factor > UPSAMPLING_WARN_FACTOR:
-            message = (f"{path}: Google pixels are {pixel_m:.2g} m on the ground, {factor:.1f}× the {chip_m:.2g} m "
-                       f"chip pixel: chips are upsampled {factor:.1f}× (region {region}; expected about "
-                       f"{chip_m:.2g} m/px, limit google.max_upsampling = {max_upsampling:g})")
+            message = (
+                f"{path}: Google pixels are {pixel_m:.2g} m on the ground, {factor:.1f}× the {chip_m:.2g} m "
+                f"chip pixel: chips are upsampled {factor:.1f}× (region {region}; expected about "
+                f"{chip_m:.2g} m/px, limit google.max_upsampling = {max_upsampling:g})"
+            )
             log.warning("%s", message)
-            rows.append(CheckRow("samples", "warning", str(path), "google_upsampling", factor, max_upsampling,
-                                 message))
+            rows.append(
+                CheckRow(
+                    "samples", "warning", str(path), "google_upsampling", factor, max_upsampling, message
+                )
+            )
         if info.all_valid:
             return rows
         windows = square_windows(src, crs, bounds)
@@ -197,21 +206,36 @@ def check_google(region: str, google: GoogleInput, bounds: np.ndarray, crs: CRS,
 
         found, empty = _first_with_data(len(bounds), has_data)
         if found is None:
-            why = ("its alpha band (band 4) is 0 over every one" if info.has_alpha
-                   else f"every pixel there is nodata (nodata value {src.nodata}, or the raster's mask)")
+            why = (
+                "its alpha band (band 4) is 0 over every one"
+                if info.has_alpha
+                else f"every pixel there is nodata (nodata value {src.nodata}, or the raster's mask)"
+            )
             raise InputError(
                 f"{path}: the Google raster has no valid pixel over any of the {len(bounds)} sample squares of "
                 f"region {region!r}: {why}; expected RGB imagery over the labelled polygons"
             )
         if empty:
-            log.info("%s: %d of the first squares checked hold no valid pixel (region %s); the chipper "
-                     "excludes squares with nodata", path, empty, region)
+            log.info(
+                "%s: %d of the first squares checked hold no valid pixel (region %s); the chipper "
+                "excludes squares with nodata",
+                path,
+                empty,
+                region,
+            )
     return rows
 
 
-def check_sentinel2(region: str, path: str | os.PathLike, band_names: Sequence[str] | None, bounds: np.ndarray,
-                    crs: CRS, scale: float | None = None, offset: float | Sequence[float] | None = None,
-                    several: bool = False) -> None:
+def check_sentinel2(
+    region: str,
+    path: str | os.PathLike,
+    band_names: Sequence[str] | None,
+    bounds: np.ndarray,
+    crs: CRS,
+    scale: float | None = None,
+    offset: float | Sequence[float] | None = None,
+    several: bool = False,
+) -> None:
     """The Sentinel-2 checks of :func:`check_region_rasters` for one input (bands, dtype, data).
 
     With ``several`` inputs, one that covers none of the squares is reported (a warning), not an error.
@@ -249,5 +273,10 @@ def check_sentinel2(region: str, path: str | os.PathLike, band_names: Sequence[s
                     return
                 raise InputError(message)
             if empty:
-                log.info("%s: %d of the first squares checked hold only nodata (region %s); the chipper "
-                         "excludes squares with nodata", part.path, empty, region)
+                log.info(
+                    "%s: %d of the first squares checked hold only nodata (region %s); the chipper "
+                    "excludes squares with nodata",
+                    part.path,
+                    empty,
+                    region,
+                )

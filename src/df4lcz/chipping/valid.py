@@ -25,7 +25,9 @@ def _stream_ids(stream: str, path: str | os.PathLike) -> tuple[np.ndarray, pd.Da
     if stream == "graphs":
         return read_graph_ids(path), pd.DataFrame({"sample_id": np.empty(0, np.int64), "reason": []})
     if stream not in CHIP_SPECS:
-        raise ValueError(f"valid_sample_table: unknown stream {stream!r}; expected graphs or {sorted(CHIP_SPECS)}")
+        raise ValueError(
+            f"valid_sample_table: unknown stream {stream!r}; expected graphs or {sorted(CHIP_SPECS)}"
+        )
     return read_ids_and_excluded(path)
 
 
@@ -46,10 +48,12 @@ def no_valid_sample_message(streams: Mapping[str, Sequence[str | os.PathLike]], 
     )
     first = table["reason"].iloc[0] if len(table) else ""
     files = {s: len(f) for s, f in streams.items()}
-    return (f"no sample is valid in every stream ({', '.join(streams)}; shard files {files}): all {len(table)} "
-            f"samples were excluded — {per_stream or 'no stream holds any sample'}. First: sample "
-            f"{int(table['sample_id'].iloc[0]) if len(table) else '-'}: {first}. Check the inputs' coverage and "
-            "nodata over the labelled polygons (logs/chip_*)")
+    return (
+        f"no sample is valid in every stream ({', '.join(streams)}; shard files {files}): all {len(table)} "
+        f"samples were excluded — {per_stream or 'no stream holds any sample'}. First: sample "
+        f"{int(table['sample_id'].iloc[0]) if len(table) else '-'}: {first}. Check the inputs' coverage and "
+        "nodata over the labelled polygons (logs/chip_*)"
+    )
 
 
 def valid_sample_table(streams: Mapping[str, Sequence[str | os.PathLike]]) -> pd.DataFrame:
@@ -84,8 +88,13 @@ def valid_sample_table(streams: Mapping[str, Sequence[str | os.PathLike]]) -> pd
         else:
             why = rows.get(sid) or [f"missing from the {s} files" for s in streams if sid not in present[s]]
             reasons.append("; ".join(why))
-    table = pd.DataFrame({"sample_id": np.asarray(all_ids, dtype=np.int64),
-                          "valid": [sid in valid for sid in all_ids], "reason": reasons})
+    table = pd.DataFrame(
+        {
+            "sample_id": np.asarray(all_ids, dtype=np.int64),
+            "valid": [sid in valid for sid in all_ids],
+            "reason": reasons,
+        }
+    )
     n_bad = int((~table.valid).sum())
     if n_bad == len(table):
         raise ValueError(no_valid_sample_message(streams, table))

@@ -34,7 +34,13 @@ def square_windows(dataset: rasterio.io.DatasetReader, crs: CRS, bounds: np.ndar
         if not (np.isfinite(c).all() and np.isfinite(r).all()):
             out.append(None)
             continue
-        c0, c1 = max(math.floor(c.min() + EDGE_TOLERANCE_PX), 0), min(math.ceil(c.max() - EDGE_TOLERANCE_PX), dataset.width)
-        r0, r1 = max(math.floor(r.min() + EDGE_TOLERANCE_PX), 0), min(math.ceil(r.max() - EDGE_TOLERANCE_PX), dataset.height)
+        c0, c1 = (
+            max(math.floor(c.min() + EDGE_TOLERANCE_PX), 0),
+            min(math.ceil(c.max() - EDGE_TOLERANCE_PX), dataset.width),
+        )
+        r0, r1 = (
+            max(math.floor(r.min() + EDGE_TOLERANCE_PX), 0),
+            min(math.ceil(r.max() - EDGE_TOLERANCE_PX), dataset.height),
+        )
         out.append(Window(c0, r0, c1 - c0, r1 - r0) if c1 > c0 and r1 > r0 else None)
     return out

@@ -53,7 +53,6 @@ PATCH_MARGIN_M: float = 40.0
 S2_PIXEL_M: float = 10.0
 
 
-
 @dataclass
 class DemoSettings:
     """The validated ``demo`` config section (the schema holds every default and describes each knob)."""
@@ -78,7 +77,9 @@ class DemoSettings:
         s.patch_cells = tuple(s.patch_cells)  # type: ignore[assignment]
         s.classes = tuple(s.classes)
         if S2_PIXEL_M / s.ground_m != int(S2_PIXEL_M / s.ground_m):
-            raise ConfigError(f"config key 'demo.ground_m': {s.ground_m} must divide 10 m exactly (e.g. 0.5, 1, 2)")
+            raise ConfigError(
+                f"config key 'demo.ground_m': {s.ground_m} must divide 10 m exactly (e.g. 0.5, 1, 2)"
+            )
         return s
 
 
@@ -137,7 +138,9 @@ def plan_cities(settings: DemoSettings) -> list[CityPlan]:
         xs = x0 + np.concatenate([[0], np.cumsum(widths)])
         for r in range(n):
             for c in range(n):
-                plan.patches.append(Patch(r, c, float(xs[c]), float(ys[r + 1]), float(xs[c + 1]), float(ys[r]), 0, False))
+                plan.patches.append(
+                    Patch(r, c, float(xs[c]), float(ys[r + 1]), float(xs[c + 1]), float(ys[r]), 0, False)
+                )
         plans.append(plan)
     all_patches = [p for plan in plans for p in plan.patches]
     n_lab = max(len(settings.classes), int(round(settings.labelled_fraction * len(all_patches))))
@@ -154,7 +157,9 @@ def plan_cities(settings: DemoSettings) -> list[CityPlan]:
     return plans
 
 
-def render_city(plan: CityPlan, index: int, settings: DemoSettings) -> tuple[np.ndarray, np.ndarray, rasterio.Affine]:
+def render_city(
+    plan: CityPlan, index: int, settings: DemoSettings
+) -> tuple[np.ndarray, np.ndarray, rasterio.Affine]:
     """Paint the city's material and tone maps (north-up, ``ground_m`` pixels, UTM).
 
     Returns:
@@ -172,17 +177,34 @@ def render_city(plan: CityPlan, index: int, settings: DemoSettings) -> tuple[np.
         r1 = int(round((plan.ymax - patch.ymin) / g))
         c0 = int(round((patch.xmin - plan.xmin) / g))
         c1 = int(round((patch.xmax - plan.xmin) / g))
-        render_patch(material[r0:r1, c0:c1], tone[r0:r1, c0:c1], patch.lcz, g, rng, settings.variation, settings.mixing)
+        render_patch(
+            material[r0:r1, c0:c1], tone[r0:r1, c0:c1], patch.lcz, g, rng, settings.variation, settings.mixing
+        )
     return material, tone, transform
 
 
 def _gtiff_profile(**kw: Any) -> dict[str, Any]:
-    return {"driver": "GTiff", "tiled": True, "blockxsize": 256, "blockysize": 256,
-            "compress": "deflate", "predictor": 2, "interleave": "pixel", **kw}
+    return {
+        "driver": "GTiff",
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "compress": "deflate",
+        "predictor": 2,
+        "interleave": "pixel",
+        **kw,
+    }
 
 
-def write_google(path: Path, plan: CityPlan, material: np.ndarray, tone: np.ndarray,
-                 transform: rasterio.Affine, settings: DemoSettings, rng: np.random.Generator) -> None:
+def write_google(
+    path: Path,
+    plan: CityPlan,
+    material: np.ndarray,
+    tone: np.ndarray,
+    transform: rasterio.Affine,
+    settings: DemoSettings,
+    rng: np.random.Generator,
+) -> None:
     """Render the RGB raster in EPSG:3857 at zoom-17 pixels over an inner part of the city."""
     to_merc = Transformer.from_crs(plan.crs, "EPSG:3857", always_xy=True)
     inset = 30.0
@@ -201,16 +223,31 @@ def write_google(path: Path, plan: CityPlan, material: np.ndarray, tone: np.ndar
     mat_m = np.zeros((height, width), dtype=np.uint8)
     tone_m = np.zeros((height, width), dtype=np.uint8)
     for src, dst in ((material, mat_m), (tone, tone_m)):
-        reproject(src, dst, src_transform=transform, src_crs=plan.crs, dst_transform=dst_transform,
-                  dst_crs="EPSG:3857", resampling=Resampling.nearest, num_threads=2)
-    profile = _gtiff_profile(width=width, height=height, count=3, dtype="uint8", crs="EPSG:3857",
-                             transform=dst_transform, photometric="RGB")
+        reproject(
+            src,
+            dst,
+            src_transform=transform,
+            src_crs=plan.crs,
+            dst_transform=dst_transform,
+            dst_crs="EPSG:3857",
+            resampling=Resampling.nearest,
+            num_threads=2,
+        )
+    profile = _gtiff_profile(
+        width=width,
+        height=height,
+        count=3,
+        dtype="uint8",
+        crs="EPSG:3857",
+        transform=dst_transform,
+        photometric="RGB",
+    )
     with atomic_path(path) as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:
             strip = 512
             for r in range(0, height, strip):
-                m = mat_m[r: r + strip]
-                t = tone_m[r: r + strip].astype(np.float32) / 100.0
+                m = mat_m[r : r + strip]
+                t = tone_m[r : r + strip].astype(np.float32) / 100.0
                 rgb = MATERIAL_RGB[m] * t[..., None]
                 rgb += rng.standard_normal(rgb.shape, dtype=np.float32) * settings.rgb_noise
                 out = np.clip(rgb, 0, 255).astype(np.uint8).transpose(2, 0, 1)
@@ -218,8 +255,14 @@ def write_google(path: Path, plan: CityPlan, material: np.ndarray, tone: np.ndar
             dst.descriptions = ("red", "green", "blue")
 
 
-def write_sentinel2(path: Path, plan: CityPlan, material: np.ndarray, tone: np.ndarray,
-                    settings: DemoSettings, rng: np.random.Generator) -> tuple[float, float, float, float]:
+def write_sentinel2(
+    path: Path,
+    plan: CityPlan,
+    material: np.ndarray,
+    tone: np.ndarray,
+    settings: DemoSettings,
+    rng: np.random.Generator,
+) -> tuple[float, float, float, float]:
     """Render the 10-band Sentinel-2 raster (10 m, UTM) and return its bounds.
 
     Per 10 m cell: tone-weighted material fractions (one ``np.bincount``) times the material
@@ -234,15 +277,16 @@ def write_sentinel2(path: Path, plan: CityPlan, material: np.ndarray, tone: np.n
     ncols = int(round((x1 - x0) / S2_PIXEL_M))
     nrows = int(round((y1 - y0) / S2_PIXEL_M))
     refl = np.empty((nrows, ncols, len(S2_BANDS)), dtype=np.float32)
-    col_cell = (np.arange(ncols * f) // f)
+    col_cell = np.arange(ncols * f) // f
     strip = 64
     for rs in range(0, nrows, strip):
         re = min(nrows, rs + strip)
-        m = material[r0 + rs * f: r0 + re * f, c0: c0 + ncols * f]
-        t = tone[r0 + rs * f: r0 + re * f, c0: c0 + ncols * f].astype(np.float32) / 100.0
+        m = material[r0 + rs * f : r0 + re * f, c0 : c0 + ncols * f]
+        t = tone[r0 + rs * f : r0 + re * f, c0 : c0 + ncols * f].astype(np.float32) / 100.0
         cell = (np.arange(m.shape[0])[:, None] // f) * ncols + col_cell[None, :]
-        frac = np.bincount((cell * N_MATERIALS + m).ravel(), weights=t.ravel(),
-                           minlength=(re - rs) * ncols * N_MATERIALS).reshape(-1, N_MATERIALS) / (f * f)
+        frac = np.bincount(
+            (cell * N_MATERIALS + m).ravel(), weights=t.ravel(), minlength=(re - rs) * ncols * N_MATERIALS
+        ).reshape(-1, N_MATERIALS) / (f * f)
         refl[rs:re] = (frac @ MATERIAL_SPECTRA).reshape(re - rs, ncols, -1)
     sigma = settings.s2_blur_m / S2_PIXEL_M
     if sigma > 0:
@@ -250,8 +294,15 @@ def write_sentinel2(path: Path, plan: CityPlan, material: np.ndarray, tone: np.n
     refl += rng.standard_normal(refl.shape, dtype=np.float32) * settings.s2_noise
     dn = np.clip(np.round(refl * S2_REFLECTANCE_SCALE), 1, 10000).astype(np.uint16)
     transform = from_origin(x0, y1, S2_PIXEL_M, S2_PIXEL_M)
-    profile = _gtiff_profile(width=ncols, height=nrows, count=len(S2_BANDS), dtype="uint16", crs=plan.crs,
-                             transform=transform, nodata=0)
+    profile = _gtiff_profile(
+        width=ncols,
+        height=nrows,
+        count=len(S2_BANDS),
+        dtype="uint16",
+        crs=plan.crs,
+        transform=transform,
+        nodata=0,
+    )
     with atomic_path(path) as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(dn.transpose(2, 0, 1))
@@ -269,8 +320,16 @@ def write_truth(path: Path, plan: CityPlan) -> None:
         r0, r1 = int(round((plan.ymax - p.ymax) / S2_PIXEL_M)), int(round((plan.ymax - p.ymin) / S2_PIXEL_M))
         c0, c1 = int(round((p.xmin - plan.xmin) / S2_PIXEL_M)), int(round((p.xmax - plan.xmin) / S2_PIXEL_M))
         truth[r0:r1, c0:c1] = p.lcz
-    profile = _gtiff_profile(width=ncols, height=nrows, count=1, dtype="uint8", crs=plan.crs, nodata=0,
-                             transform=from_origin(plan.xmin, plan.ymax, S2_PIXEL_M, S2_PIXEL_M), predictor=1)
+    profile = _gtiff_profile(
+        width=ncols,
+        height=nrows,
+        count=1,
+        dtype="uint8",
+        crs=plan.crs,
+        nodata=0,
+        transform=from_origin(plan.xmin, plan.ymax, S2_PIXEL_M, S2_PIXEL_M),
+        predictor=1,
+    )
     with atomic_path(path) as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(truth, 1)
@@ -296,8 +355,9 @@ def label_polygon(p: Patch, rng: np.random.Generator) -> Polygon:
 def write_labels(path: Path, plan: CityPlan, rng: np.random.Generator) -> int:
     """Write the labelled polygons of a city to a GeoPackage in EPSG:4326; return their number."""
     rows = [(p.lcz, label_polygon(p, rng)) for p in plan.patches if p.labelled]
-    gdf = gpd.GeoDataFrame({"lcz": np.array([r[0] for r in rows], dtype=np.int32)},
-                           geometry=[r[1] for r in rows], crs=plan.crs).to_crs("EPSG:4326")
+    gdf = gpd.GeoDataFrame(
+        {"lcz": np.array([r[0] for r in rows], dtype=np.int32)}, geometry=[r[1] for r in rows], crs=plan.crs
+    ).to_crs("EPSG:4326")
     with atomic_path(path) as tmp:
         tmp.unlink()  # the GPKG driver wants to create the file itself
         gdf.to_file(tmp, driver="GPKG", layer="lcz")
@@ -315,12 +375,25 @@ def generate_city(plan: CityPlan, index: int, settings: DemoSettings, out_dir: P
     s2_bounds = write_sentinel2(out_dir / "sentinel2.tif", plan, material, tone, settings, rng)
     write_truth(out_dir / "lcz_truth.tif", plan)
     n_poly = write_labels(out_dir / "labels.gpkg", plan, rng)
-    meta = {"name": plan.name, "crs": plan.crs, "bounds": [plan.xmin, plan.ymin, plan.xmax, plan.ymax],
-            "sentinel2_bounds": list(s2_bounds), "settings": asdict(settings),
-            "patches": [asdict(p) for p in plan.patches], "n_polygons": n_poly}
+    meta = {
+        "name": plan.name,
+        "crs": plan.crs,
+        "bounds": [plan.xmin, plan.ymin, plan.xmax, plan.ymax],
+        "sentinel2_bounds": list(s2_bounds),
+        "settings": asdict(settings),
+        "patches": [asdict(p) for p in plan.patches],
+        "n_polygons": n_poly,
+    }
     write_text_atomic(out_dir / "city.json", json.dumps(meta, indent=1))
-    log.info("%s: %d×%d px world rendered in %.1f s, files written in %.1f s (%d polygons)", plan.name,
-             material.shape[1], material.shape[0], t1 - t0, time.perf_counter() - t1, n_poly)
+    log.info(
+        "%s: %d×%d px world rendered in %.1f s, files written in %.1f s (%d polygons)",
+        plan.name,
+        material.shape[1],
+        material.shape[0],
+        t1 - t0,
+        time.perf_counter() - t1,
+        n_poly,
+    )
     return meta
 
 

@@ -37,19 +37,19 @@ N_MATERIALS: int = len(Material)
 #: Mean RGB (0–255) of each material as seen from above on a sunny day.
 MATERIAL_RGB: np.ndarray = np.array(
     [
-        (96, 128, 68),    # grass
-        (46, 78, 44),     # trees
-        (104, 110, 72),   # shrub
+        (96, 128, 68),  # grass
+        (46, 78, 44),  # trees
+        (104, 110, 72),  # shrub
         (164, 138, 104),  # soil
-        (42, 62, 80),     # water
+        (42, 62, 80),  # water
         (150, 146, 140),  # rock
-        (72, 72, 78),     # asphalt
+        (72, 72, 78),  # asphalt
         (178, 176, 168),  # concrete
         (204, 202, 196),  # light roof
-        (92, 92, 98),     # dark roof
+        (92, 92, 98),  # dark roof
         (150, 170, 186),  # metal roof
-        (168, 88, 62),    # tile roof
-        (30, 33, 40),     # shadow
+        (168, 88, 62),  # tile roof
+        (30, 33, 40),  # shadow
     ],
     dtype=np.float32,
 )
@@ -74,4 +74,9 @@ MATERIAL_SPECTRA: np.ndarray = np.array(
     dtype=np.float32,
 )
 
-ROOFS: tuple[Material, ...] = (Material.ROOF_LIGHT, Material.ROOF_DARK, Material.ROOF_METAL, Material.ROOF_TILE)
+ROOFS: tuple[Material, ...] = (
+    Material.ROOF_LIGHT,
+    Material.ROOF_DARK,
+    Material.ROOF_METAL,
+    Material.ROOF_TILE,
+)

@@ -65,8 +65,12 @@ def smooth_field(shape: tuple[int, int], grain_px: float, rng: np.random.Generat
 
 
 def paint_ground(
-    material: np.ndarray, tone: np.ndarray, shares: dict[Material, float], grain_px: float,
-    rng: np.random.Generator, fields_px: float = 0.0,
+    material: np.ndarray,
+    tone: np.ndarray,
+    shares: dict[Material, float],
+    grain_px: float,
+    rng: np.random.Generator,
+    fields_px: float = 0.0,
 ) -> None:
     """Fill ``material`` (a patch view) with ground covers in the given area shares.
 
@@ -91,7 +95,9 @@ def paint_ground(
         tone[:] = np.clip(tone.astype(int) + offsets[rows[:, None], cols[None, :]], 60, 140).astype(np.uint8)
 
 
-def _road_offsets(length: int, spacing: float, width: float, rng: np.random.Generator) -> tuple[float, np.ndarray]:
+def _road_offsets(
+    length: int, spacing: float, width: float, rng: np.random.Generator
+) -> tuple[float, np.ndarray]:
     offset = rng.uniform(0, spacing)
     starts = np.arange(offset - spacing, length + spacing, spacing)
     return offset, starts
@@ -104,7 +110,11 @@ def _free_of_roads(lo: np.ndarray, hi: np.ndarray, offset: float, spacing: float
 
 
 def paint_buildings(
-    material: np.ndarray, tone: np.ndarray, params: PatchParams, ground_m: float, rng: np.random.Generator,
+    material: np.ndarray,
+    tone: np.ndarray,
+    params: PatchParams,
+    ground_m: float,
+    rng: np.random.Generator,
 ) -> int:
     """Paint streets, building shadows and roofs of a built LCZ into a patch view.
 
@@ -121,9 +131,9 @@ def paint_buildings(
         off_r, starts_r = _road_offsets(h, spacing, width, rng)
         off_c, starts_c = _road_offsets(w, spacing, width, rng)
         for s in starts_r:
-            material[max(0, int(s)): max(0, int(s + width))] = Material.ASPHALT
+            material[max(0, int(s)) : max(0, int(s + width))] = Material.ASPHALT
         for s in starts_c:
-            material[:, max(0, int(s)): max(0, int(s + width))] = Material.ASPHALT
+            material[:, max(0, int(s)) : max(0, int(s + width))] = Material.ASPHALT
     smin, smax = (v * params.size_scale / ground_m for v in style.building_size_m)
     mean_size = 0.5 * (smin + smax)
     if style.arrangement == "grid":
@@ -158,16 +168,21 @@ def paint_buildings(
         for t in np.linspace(shadow_len[i] / steps, shadow_len[i], steps):
             dr, dc = int(round(SHADOW_DIR[0] * t)), int(round(SHADOW_DIR[1] * t))
             a, b = max(0, r0[i] + dr), max(0, c0[i] + dc)
-            material[a: max(a, r1[i] + dr), b: max(b, c1[i] + dc)] = Material.SHADOW
+            material[a : max(a, r1[i] + dr), b : max(b, c1[i] + dc)] = Material.SHADOW
     for i in range(n):
-        material[r0[i]: r1[i], c0[i]: c1[i]] = roofs[i]
-        tone[r0[i]: r1[i], c0[i]: c1[i]] = tones[i]
+        material[r0[i] : r1[i], c0[i] : c1[i]] = roofs[i]
+        tone[r0[i] : r1[i], c0[i] : c1[i]] = tones[i]
     return n
 
 
 def render_patch(
-    material: np.ndarray, tone: np.ndarray, lcz: int, ground_m: float, rng: np.random.Generator,
-    variation: float, mixing: float,
+    material: np.ndarray,
+    tone: np.ndarray,
+    lcz: int,
+    ground_m: float,
+    rng: np.random.Generator,
+    variation: float,
+    mixing: float,
 ) -> PatchParams:
     """Render one homogeneous LCZ patch (with optional clutter of another class) in place.
 
@@ -181,7 +196,9 @@ def render_patch(
     """
     params = perturb_style(lcz, rng, variation)
     style = STYLES[lcz]
-    paint_ground(material, tone, params.ground, style.cover_grain_m / ground_m, rng, style.fields_m / ground_m)
+    paint_ground(
+        material, tone, params.ground, style.cover_grain_m / ground_m, rng, style.fields_m / ground_m
+    )
     paint_buildings(material, tone, params, ground_m, rng)
     if mixing > 0:
         share = mixing * rng.uniform(0.3, 1.0)
@@ -194,7 +211,9 @@ def render_patch(
             other = int(rng.choice([k for k in STYLES if k != lcz]))
             sub = perturb_style(other, rng, variation)
             sub_style = STYLES[other]
-            mv, tv = material[r: r + mh, c: c + mw], tone[r: r + mh, c: c + mw]
-            paint_ground(mv, tv, sub.ground, sub_style.cover_grain_m / ground_m, rng, sub_style.fields_m / ground_m)
+            mv, tv = material[r : r + mh, c : c + mw], tone[r : r + mh, c : c + mw]
+            paint_ground(
+                mv, tv, sub.ground, sub_style.cover_grain_m / ground_m, rng, sub_style.fields_m / ground_m
+            )
             paint_buildings(mv, tv, sub, ground_m, rng)
     return params

@@ -34,7 +34,16 @@ from df4lcz.evaluation import calibration, metrics
 
 #: Metrics that get an interval, in the order of the ``metrics.csv`` columns.
 BOOTSTRAP_METRICS: tuple[str, ...] = (
-    "OA", "OA_BU", "OA_N", "kappa", "F1_weighted", "F1_macro", "ECE", "MCE", "ECE_ts", "MCE_ts",
+    "OA",
+    "OA_BU",
+    "OA_N",
+    "kappa",
+    "F1_weighted",
+    "F1_macro",
+    "ECE",
+    "MCE",
+    "ECE_ts",
+    "MCE_ts",
 )
 
 #: Resamplings scored at once (memory: BLOCK × N test samples float64).
@@ -55,7 +64,9 @@ def unit_index(n_samples: int, clusters: np.ndarray | None) -> tuple[np.ndarray,
         return np.arange(n_samples, dtype=np.int64), n_samples
     arr = np.asarray(clusters)
     if arr.shape != (n_samples,):
-        raise ValueError(f"clusters: expected one cluster id per test sample ({n_samples}), got shape {arr.shape}")
+        raise ValueError(
+            f"clusters: expected one cluster id per test sample ({n_samples}), got shape {arr.shape}"
+        )
     uniq, inverse = np.unique(arr, return_inverse=True)
     return inverse.astype(np.int64).reshape(-1), int(uniq.size)
 

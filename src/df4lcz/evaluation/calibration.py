@@ -93,7 +93,9 @@ def reliability_bins(proba: np.ndarray, y_true: np.ndarray, n_bins: int) -> pd.D
     )
 
 
-def confidence_bins(proba: np.ndarray, y_true: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def confidence_bins(
+    proba: np.ndarray, y_true: np.ndarray, n_bins: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bin of each sample's confidence, the confidence and whether the argmax is right.
 
     Args:

@@ -79,16 +79,26 @@ def plot_confusion_matrix(
     vmax = 100.0 if normalize else max(float(np.nanmax(values)) if np.isfinite(values).any() else 1.0, 1.0)
     image = ax.imshow(np.ma.masked_invalid(shown), cmap="Blues", vmin=0.0, vmax=vmax)
     cbar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    cbar.set_label("% of " + {"true": "true class", "pred": "predicted class", "all": "samples"}[normalize]
-                   if normalize else "samples")
+    cbar.set_label(
+        "% of " + {"true": "true class", "pred": "predicted class", "all": "samples"}[normalize]
+        if normalize
+        else "samples"
+    )
     for i in range(N_CLASSES):
         for j in range(N_CLASSES):
             v = values[i, j]
             if not np.isfinite(v) or v == 0 or (normalize and v < MIN_ANNOTATED_FRACTION):
                 continue
             text = f"{shown[i, j]:.0f}" if normalize else f"{int(v)}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=6.5,
-                    color="white" if shown[i, j] > 0.6 * vmax else "black")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=6.5,
+                color="white" if shown[i, j] > 0.6 * vmax else "black",
+            )
     ticks = np.arange(N_CLASSES)
     labels = [LCZ_SHORT[c] for c in LCZ_CODES]
     ax.set_xticks(ticks, labels)
@@ -106,21 +116,42 @@ def plot_confusion_matrix(
 
 def _draw_reliability(ax, bins: pd.DataFrame, label: str) -> None:
     width = (bins["upper"] - bins["lower"]).to_numpy(float)
-    centres = (bins["lower"].to_numpy(float) + width / 2)
+    centres = bins["lower"].to_numpy(float) + width / 2
     acc = bins["accuracy"].to_numpy(float)
     conf = bins["confidence"].to_numpy(float)
     filled = bins["count"].to_numpy() > 0
-    ax.bar(centres[filled], acc[filled], width=width[filled], color="#4c72b0", edgecolor="white",
-           label="accuracy")
-    ax.bar(centres[filled], (conf - acc)[filled], bottom=acc[filled], width=width[filled],
-           color="#dd8452", alpha=0.45, edgecolor="none", label="gap to confidence")
+    ax.bar(
+        centres[filled],
+        acc[filled],
+        width=width[filled],
+        color="#4c72b0",
+        edgecolor="white",
+        label="accuracy",
+    )
+    ax.bar(
+        centres[filled],
+        (conf - acc)[filled],
+        bottom=acc[filled],
+        width=width[filled],
+        color="#dd8452",
+        alpha=0.45,
+        edgecolor="none",
+        label="gap to confidence",
+    )
     ax.plot([0, 1], [0, 1], color="black", linestyle="--", linewidth=1.0, label="perfect calibration")
     count = bins["count"].to_numpy(float)
     n = count.sum()
     gaps = np.abs(acc - conf)[filled]
     ece = float(np.sum(count[filled] / n * gaps)) if n else float("nan")
-    ax.text(0.03, 0.95, f"ECE = {100 * ece:.2f} %\nN = {int(n)}", transform=ax.transAxes, va="top",
-            fontsize=9, bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
+    ax.text(
+        0.03,
+        0.95,
+        f"ECE = {100 * ece:.2f} %\nN = {int(n)}",
+        transform=ax.transAxes,
+        va="top",
+        fontsize=9,
+        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
+    )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("Confidence (max probability)")
@@ -151,8 +182,12 @@ def plot_reliability(
 ALPHA_CURVE_COLORS: tuple[str, ...] = ("#4c72b0", "#dd8452", "#55a868", "#8172b3")
 
 
-def plot_alpha_curve(curve: pd.DataFrame, path: str | os.PathLike, chosen: Mapping[str, float] | None = None,
-                     title: str = "Fusion weight on the validation split") -> None:
+def plot_alpha_curve(
+    curve: pd.DataFrame,
+    path: str | os.PathLike,
+    chosen: Mapping[str, float] | None = None,
+    title: str = "Fusion weight on the validation split",
+) -> None:
     """Plot the validation score against the fusion weight α, one line per tuned fusion model.
 
     Args:
@@ -177,8 +212,14 @@ def plot_alpha_curve(curve: pd.DataFrame, path: str | os.PathLike, chosen: Mappi
         at = rows.loc[np.isclose(rows["alpha"].to_numpy(float), alpha, atol=1e-12), "score"]
         ax.axvline(alpha, color=color, linestyle="--", linewidth=1.0)
         if len(at):
-            ax.plot([alpha], [at.iloc[0]], marker="*", markersize=12, color=color,
-                    label=f"{model}: chosen α = {alpha:.2f}")
+            ax.plot(
+                [alpha],
+                [at.iloc[0]],
+                marker="*",
+                markersize=12,
+                color=color,
+                label=f"{model}: chosen α = {alpha:.2f}",
+            )
     ax.legend(loc="lower center", fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_xlabel("α (weight of the Sentinel-2 stream; 1 − α for the GCN)")

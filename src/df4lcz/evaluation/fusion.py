@@ -72,8 +72,9 @@ def fuse_probabilities(p_s2: np.ndarray, p_gcn: np.ndarray, alpha: float) -> np.
     a = _check_alpha(alpha)
     p1, p2 = np.asarray(p_s2, dtype=np.float64), np.asarray(p_gcn, dtype=np.float64)
     if p1.shape != p2.shape or p1.ndim != 2 or p1.shape[1] != len(PROB_COLUMNS):
-        raise ValueError(f"fusion: probabilities of shape {p1.shape} and {p2.shape}; "
-                         f"expected two (N, {len(PROB_COLUMNS)})")
+        raise ValueError(
+            f"fusion: probabilities of shape {p1.shape} and {p2.shape}; expected two (N, {len(PROB_COLUMNS)})"
+        )
     return a * p1 + (1.0 - a) * p2
 
 
@@ -87,7 +88,9 @@ def _join_streams(pred_s2: pd.DataFrame, pred_gcn: pd.DataFrame) -> pd.DataFrame
     if dropped_s2 or dropped_gcn:
         log.warning(
             "fusion: %d Sentinel-2 and %d GCN samples have no partner and are dropped (%d fused)",
-            dropped_s2, dropped_gcn, len(merged),
+            dropped_s2,
+            dropped_gcn,
+            len(merged),
         )
     for col in ("y_true", "split"):
         differs = merged[f"{col}_s2"] != merged[f"{col}_gcn"]
@@ -131,8 +134,10 @@ def fuse(pred_s2: pd.DataFrame, pred_gcn: pd.DataFrame, alpha: float) -> pd.Data
             sample with different ``y_true`` or ``split``.
     """
     a = _check_alpha(alpha)
-    merged = _join_streams(validate_predictions(pred_s2, "Sentinel-2 predictions"),
-                           validate_predictions(pred_gcn, "GCN predictions"))
+    merged = _join_streams(
+        validate_predictions(pred_s2, "Sentinel-2 predictions"),
+        validate_predictions(pred_gcn, "GCN predictions"),
+    )
     p_s2 = merged.loc[:, [f"{c}_s2" for c in PROB_COLUMNS]].to_numpy(np.float64)
     p_gcn = merged.loc[:, [f"{c}_gcn" for c in PROB_COLUMNS]].to_numpy(np.float64)
     return _fused_frame(merged, fuse_probabilities(p_s2, p_gcn, a))
@@ -197,8 +202,10 @@ def tune_alpha(
         raise ValueError(f"grid: expected a non-empty 1-D sequence of α values, got shape {alphas.shape}")
     for value in alphas:
         _check_alpha(value, "grid")
-    merged = _join_streams(validate_predictions(pred_s2, "Sentinel-2 predictions"),
-                           validate_predictions(pred_gcn, "GCN predictions"))
+    merged = _join_streams(
+        validate_predictions(pred_s2, "Sentinel-2 predictions"),
+        validate_predictions(pred_gcn, "GCN predictions"),
+    )
     val = merged[merged["split_s2"] == "val"]
     if val.empty:
         raise ValueError("tune_alpha: no validation samples (split == 'val') shared by both streams")
@@ -235,8 +242,10 @@ def calibrate_stream(pred: pd.DataFrame, where: str) -> tuple[pd.DataFrame, floa
     frame = validate_predictions(pred, where)
     val = (frame["split"] == "val").to_numpy()
     if not val.any():
-        raise ValueError(f"{where}: no validation samples (split == 'val') to fit the stream's temperature on "
-                         "(fusion.calibrate)")
+        raise ValueError(
+            f"{where}: no validation samples (split == 'val') to fit the stream's temperature on "
+            "(fusion.calibrate)"
+        )
     proba = probabilities(frame)
     temperature = fit_temperature(proba[val], frame.loc[val, "y_true"].to_numpy())
     scaled = apply_temperature(proba, temperature)
@@ -276,12 +285,25 @@ def fusion_model_names(calibrate: bool) -> tuple[str, ...]:
     return FUSION_MODEL_NAMES if calibrate else PAPER_FUSION_MODEL_NAMES
 
 
-def _output(model: str, fused: pd.DataFrame, alpha: float, temperatures: tuple[float, float] | None,
-            curve: pd.DataFrame | None) -> FusionOutput:
+def _output(
+    model: str,
+    fused: pd.DataFrame,
+    alpha: float,
+    temperatures: tuple[float, float] | None,
+    curve: pd.DataFrame | None,
+) -> FusionOutput:
     val = fused[fused["split"] == "val"]
     acc = metrics.overall_accuracy(val["y_true"].to_numpy(), val["y_pred"].to_numpy())
-    return FusionOutput(model=model, predictions=fused, alpha=float(alpha), alpha_tuned=curve is not None,
-                        temperatures=temperatures, val_accuracy=acc, n_val=len(val), curve=curve)
+    return FusionOutput(
+        model=model,
+        predictions=fused,
+        alpha=float(alpha),
+        alpha_tuned=curve is not None,
+        temperatures=temperatures,
+        val_accuracy=acc,
+        n_val=len(val),
+        curve=curve,
+    )
 
 
 def fusion_outputs(
@@ -302,7 +324,9 @@ def fusion_outputs(
         calibrate: also fuse the temperature-scaled streams (``fusion.calibrate``).
         metric: tuning score, one of :data:`TUNE_METRICS`.
     """
-    variants: list[tuple[pd.DataFrame, pd.DataFrame, tuple[float, float] | None]] = [(pred_s2, pred_gcn, None)]
+    variants: list[tuple[pd.DataFrame, pd.DataFrame, tuple[float, float] | None]] = [
+        (pred_s2, pred_gcn, None)
+    ]
     if calibrate:
         s2_cal, t_s2 = calibrate_stream(pred_s2, "Sentinel-2 predictions")
         gcn_cal, t_gcn = calibrate_stream(pred_gcn, "GCN predictions")
@@ -323,7 +347,16 @@ def fusion_table(outputs: Sequence[FusionOutput]) -> pd.DataFrame:
     rows = []
     for out in outputs:
         t_s2, t_gcn = out.temperatures if out.temperatures is not None else (np.nan, np.nan)
-        rows.append({"model": out.model, "calibrated": out.temperatures is not None, "alpha": out.alpha,
-                     "alpha_tuned": out.alpha_tuned, "T_s2": t_s2, "T_gcn": t_gcn,
-                     "val_accuracy": out.val_accuracy, "n_val": out.n_val})
+        rows.append(
+            {
+                "model": out.model,
+                "calibrated": out.temperatures is not None,
+                "alpha": out.alpha,
+                "alpha_tuned": out.alpha_tuned,
+                "T_s2": t_s2,
+                "T_gcn": t_gcn,
+                "val_accuracy": out.val_accuracy,
+                "n_val": out.n_val,
+            }
+        )
     return pd.DataFrame(rows)

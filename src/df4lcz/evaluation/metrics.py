@@ -71,8 +71,10 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
 def _check_cm(cm: np.ndarray) -> np.ndarray:
     arr = np.asarray(cm)
     if arr.ndim < 2 or arr.shape[-2:] != (N_CLASSES, N_CLASSES):
-        raise ValueError(f"cm: expected a ({N_CLASSES}, {N_CLASSES}) confusion matrix (or a stack of them), "
-                         f"got shape {arr.shape}")
+        raise ValueError(
+            f"cm: expected a ({N_CLASSES}, {N_CLASSES}) confusion matrix (or a stack of them), "
+            f"got shape {arr.shape}"
+        )
     if np.any(arr < 0):
         raise ValueError("cm: counts must be non-negative")
     return arr.astype(np.float64)

@@ -50,8 +50,9 @@ def describe_graphs(graph_files: Sequence[str | os.PathLike]) -> str:
 
 def gcn_description(segmentation: str, graphs: str) -> str:
     """The summary's line for the GCN: what its input graphs were made of."""
-    return (f"GCN on the instance graph of the Google Earth chip — segmentation: {segmentation}; "
-            f"graphs: {graphs}")
+    return (
+        f"GCN on the instance graph of the Google Earth chip — segmentation: {segmentation}; graphs: {graphs}"
+    )
 
 
 def describe_sentinel2(chip_files: Sequence[str | os.PathLike]) -> str:
@@ -64,12 +65,20 @@ def describe_sentinel2(chip_files: Sequence[str | os.PathLike]) -> str:
     for path in chip_files:
         _, attrs = read_chip_info(path)
         if "s2_inputs" in attrs:
-            entries = [(e.get("product") or e["path"], e["radiometry"]) for e in json.loads(attrs["s2_inputs"])]
+            entries = [
+                (e.get("product") or e["path"], e["radiometry"]) for e in json.loads(attrs["s2_inputs"])
+            ]
         else:  # imported chips: the convention of their importer
             scale, offset = attrs.get("reflectance_scale"), attrs.get("reflectance_offset")
             offset_text = "" if offset is None or not any(offset) else f" + offset {list(offset)}"
-            entries = [(str(attrs.get("source", path)), f"reflectance = DN{offset_text} / {scale:g}"
-                        if scale is not None else "reflectance scale not recorded")]
+            entries = [
+                (
+                    str(attrs.get("source", path)),
+                    f"reflectance = DN{offset_text} / {scale:g}"
+                    if scale is not None
+                    else "reflectance scale not recorded",
+                )
+            ]
         for name, formula in entries:
             line = f"{name}: {formula}"
             if line not in lines:

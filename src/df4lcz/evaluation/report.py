@@ -137,13 +137,31 @@ def evaluate_frame(
         ece_ts, mce_ts = calibration.ece_mce_from_bins(bins_after)
     unit_ids = None if clusters is None else cluster_ids(test["sample_id"].to_numpy(), clusters, strategy)
     intervals = confidence_intervals(
-        test["y_true"].to_numpy(), test["y_pred"].to_numpy(), p_test, None if val.empty else p_scaled,
-        n_bins=n_bins, n_boot=n_boot, ci=ci, seed=seed, clusters=unit_ids,
+        test["y_true"].to_numpy(),
+        test["y_pred"].to_numpy(),
+        p_test,
+        None if val.empty else p_scaled,
+        n_bins=n_bins,
+        n_boot=n_boot,
+        ci=ci,
+        seed=seed,
+        clusters=unit_ids,
     )
     row: dict[str, object] = {
-        "strategy": strategy, "model": model, "OA": scores.oa, "OA_BU": scores.oa_bu, "OA_N": scores.oa_n,
-        "kappa": scores.kappa, "F1_weighted": scores.f1_weighted, "F1_macro": scores.f1_macro,
-        "ECE": ece, "MCE": mce, "ECE_ts": ece_ts, "MCE_ts": mce_ts, "T": temperature, "n_test": scores.n,
+        "strategy": strategy,
+        "model": model,
+        "OA": scores.oa,
+        "OA_BU": scores.oa_bu,
+        "OA_N": scores.oa_n,
+        "kappa": scores.kappa,
+        "F1_weighted": scores.f1_weighted,
+        "F1_macro": scores.f1_macro,
+        "ECE": ece,
+        "MCE": mce,
+        "ECE_ts": ece_ts,
+        "MCE_ts": mce_ts,
+        "T": temperature,
+        "n_test": scores.n,
     }
     for metric, (lo, hi) in intervals.items():
         row[f"{metric}_lo"], row[f"{metric}_hi"] = lo, hi
@@ -160,6 +178,8 @@ def cluster_ids(sample_ids: np.ndarray, clusters: pd.Series, strategy: str) -> n
     found = clusters.reindex(sample_ids)
     if found.isna().any():
         ids = sample_ids[found.isna().to_numpy()][:5].tolist()
-        raise ValueError(f"{strategy}: {int(found.isna().sum())} test sample(s) have no polygon_id in the "
-                         f"sample table, e.g. sample_id {ids}")
+        raise ValueError(
+            f"{strategy}: {int(found.isna().sum())} test sample(s) have no polygon_id in the "
+            f"sample table, e.g. sample_id {ids}"
+        )
     return found.to_numpy()

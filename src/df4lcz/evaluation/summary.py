@@ -42,10 +42,10 @@ NO_CHECK_TEXT: str = "none"
 MODEL_DESCRIPTIONS: dict[str, str] = {
     MAIN_S2_MODEL: "3D ResNet11 on the 32×32×10 Sentinel-2 chip",
     _FIXED: "DF4LCZ late fusion P = α·P_S2 + (1−α)·P_GCN of the raw stream probabilities with the fixed α "
-            "(the paper's fusion)",
+    "(the paper's fusion)",
     _TUNED: "the paper's fusion with α tuned on the validation split",
     _CAL: "late fusion of the temperature-scaled streams (one T per stream, fitted on the validation split) "
-          "with the fixed α",
+    "with the fixed α",
     _CAL_TUNED: "calibrated fusion with α tuned on the validation split",
 }
 
@@ -62,22 +62,35 @@ def fusion_lines(strategy: str, table: pd.DataFrame) -> list[str]:
     """The summary's lines on one strategy's fusion table: α, temperatures and validation accuracy of
     every fusion model, and which fusion (paper or calibrated) is better on validation."""
     rows = {str(r["model"]): r for r in table.to_dict("records")}
-    parts = [f"`{m}` α = {r['alpha']:.2f}{' (tuned)' if r['alpha_tuned'] else ''}, val {_pct(r['val_accuracy'])}"
-             for m, r in rows.items()]
+    parts = [
+        f"`{m}` α = {r['alpha']:.2f}{' (tuned)' if r['alpha_tuned'] else ''}, val {_pct(r['val_accuracy'])}"
+        for m, r in rows.items()
+    ]
     lines = [f"`{strategy}`: " + "; ".join(parts)]
     if _CAL not in rows or _FIXED not in rows:
         lines.append(f"`{strategy}`: calibrated fusion not run (`fusion.calibrate: false`)")
         return lines
     cal, raw = rows[_CAL], rows[_FIXED]
-    lines.append(f"`{strategy}`: temperatures fitted on val: T_S2 = {cal['T_s2']:.3f}, T_GCN = {cal['T_gcn']:.3f}")
+    lines.append(
+        f"`{strategy}`: temperatures fitted on val: T_S2 = {cal['T_s2']:.3f}, T_GCN = {cal['T_gcn']:.3f}"
+    )
     diff = round(float(cal["val_accuracy"]) - float(raw["val_accuracy"]), 12)
-    verdict = ("the calibrated fusion is better" if diff > 0 else
-               "the paper's fusion is better" if diff < 0 else "the paper's and the calibrated fusion are equal")
-    line = (f"`{strategy}`: on validation {verdict}: `{_CAL}` {_pct(cal['val_accuracy'])} vs `{_FIXED}` "
-            f"{_pct(raw['val_accuracy'])} at α = {raw['alpha']:.2f}")
+    verdict = (
+        "the calibrated fusion is better"
+        if diff > 0
+        else "the paper's fusion is better"
+        if diff < 0
+        else "the paper's and the calibrated fusion are equal"
+    )
+    line = (
+        f"`{strategy}`: on validation {verdict}: `{_CAL}` {_pct(cal['val_accuracy'])} vs `{_FIXED}` "
+        f"{_pct(raw['val_accuracy'])} at α = {raw['alpha']:.2f}"
+    )
     if _CAL_TUNED in rows and _TUNED in rows:
-        line += (f"; with α tuned: `{_CAL_TUNED}` {_pct(rows[_CAL_TUNED]['val_accuracy'])} vs `{_TUNED}` "
-                 f"{_pct(rows[_TUNED]['val_accuracy'])}")
+        line += (
+            f"; with α tuned: `{_CAL_TUNED}` {_pct(rows[_CAL_TUNED]['val_accuracy'])} vs `{_TUNED}` "
+            f"{_pct(rows[_TUNED]['val_accuracy'])}"
+        )
     lines.append(line + f" (n = {int(raw['n_val'])})")
     return lines
 
@@ -122,9 +135,15 @@ class MapSection:
 
 
 #: Columns of the agreement table shown in the summary, and their headers.
-MAP_TABLE_COLUMNS: dict[str, str] = {"reference": "reference", "lcz": "LCZ", "name": "name",
-                                     "n_pixels": "pixels", "n_agree": "agree", "agreement": "agreement",
-                                     "n_unmapped": "unmapped"}
+MAP_TABLE_COLUMNS: dict[str, str] = {
+    "reference": "reference",
+    "lcz": "LCZ",
+    "name": "name",
+    "n_pixels": "pixels",
+    "n_agree": "agree",
+    "agreement": "agreement",
+    "n_unmapped": "unmapped",
+}
 
 
 def map_sections(maps: Mapping[str, tuple[str | os.PathLike, str | os.PathLike]]) -> tuple[MapSection, ...]:
@@ -141,8 +160,17 @@ def _map_rows(table: pd.DataFrame) -> list[list[str]]:
     rows = []
     for r in table.itertuples(index=False):
         agreement = NA_TEXT if pd.isna(r.agreement) else _pct(float(r.agreement))
-        rows.append([str(r.reference), str(r.lcz), "" if pd.isna(r.name) else str(r.name), str(int(r.n_pixels)),
-                     str(int(r.n_agree)), agreement, str(int(r.n_unmapped))])
+        rows.append(
+            [
+                str(r.reference),
+                str(r.lcz),
+                "" if pd.isna(r.name) else str(r.name),
+                str(int(r.n_pixels)),
+                str(int(r.n_agree)),
+                agreement,
+                str(int(r.n_unmapped)),
+            ]
+        )
     return rows
 
 
@@ -188,10 +216,15 @@ def summary_content(
         if strategy in fusion:
             candidates.append((f"{strategy}: validation score vs α", alpha_png_path(fig_dir, strategy)))
         for model in table.loc[table["strategy"] == strategy, "model"]:
-            candidates.append((f"{strategy} / {model}: confusion matrix (row-normalised, %)",
-                               confusion_png_path(fig_dir, strategy, model)))
-            candidates.append((f"{strategy} / {model}: reliability diagram",
-                               reliability_png_path(fig_dir, strategy, model)))
+            candidates.append(
+                (
+                    f"{strategy} / {model}: confusion matrix (row-normalised, %)",
+                    confusion_png_path(fig_dir, strategy, model),
+                )
+            )
+            candidates.append(
+                (f"{strategy} / {model}: reliability diagram", reliability_png_path(fig_dir, strategy, model))
+            )
     present = []
     for caption, path in candidates:
         if path.is_file():
@@ -206,24 +239,44 @@ def summary_content(
     order = {name: i for i, name in enumerate(SPLIT_NAMES)}
     split_names = tuple(sorted({k for c in counts.values() for k in c}, key=lambda s: (order.get(s, 3), s)))
     return SummaryContent(
-        title=title, regions=tuple(regions), split_counts=counts, split_names=split_names,
-        segmentation_backend=segmentation_backend, graphs=graphs, sentinel2=sentinel2,
+        title=title,
+        regions=tuple(regions),
+        split_counts=counts,
+        split_names=split_names,
+        segmentation_backend=segmentation_backend,
+        graphs=graphs,
+        sentinel2=sentinel2,
         checks=tuple(check_lines(checks)),
-        models=models, fusion_lines=tuple(lines),
-        note=note, table=table, figures=tuple(present), maps=tuple(maps),
+        models=models,
+        fusion_lines=tuple(lines),
+        note=note,
+        table=table,
+        figures=tuple(present),
+        maps=tuple(maps),
     )
 
 
 def summary_markdown(c: SummaryContent, page: Path) -> str:
     """Markdown text of the summary; figures linked relative to ``page``."""
     md = [f"# {c.title}", "", "## Data", "", f"Regions: {', '.join(c.regions) if c.regions else NA_TEXT}", ""]
-    md += ["| Strategy | " + " | ".join(c.split_names) + " | total |",
-           "|---|" + "---:|" * (len(c.split_names) + 1)]
+    md += [
+        "| Strategy | " + " | ".join(c.split_names) + " | total |",
+        "|---|" + "---:|" * (len(c.split_names) + 1),
+    ]
     for strategy, counts in c.split_counts.items():
         cells = [str(counts.get(s, 0)) for s in c.split_names] + [str(sum(counts.values()))]
         md.append(f"| {strategy} | " + " | ".join(cells) + " |")
-    md += ["", f"Segmentation backend: {c.segmentation_backend}", "", f"Graphs: {c.graphs}", "", f"Sentinel-2: {c.sentinel2}", "",
-           "## Input checks", ""]
+    md += [
+        "",
+        f"Segmentation backend: {c.segmentation_backend}",
+        "",
+        f"Graphs: {c.graphs}",
+        "",
+        f"Sentinel-2: {c.sentinel2}",
+        "",
+        "## Input checks",
+        "",
+    ]
     md += [f"- {line}" for line in c.checks] or [NO_CHECK_TEXT]
     md += ["", "## Models", ""]
     md += [f"- `{m}`: {text}" for m, text in c.models]
@@ -237,9 +290,13 @@ def summary_markdown(c: SummaryContent, page: Path) -> str:
         md += ["", f"### {m.region}", ""]
         if m.preview.is_file():
             md += [f"![{m.region}: LCZ map]({_rel(m.preview, page)})", ""]
-        md += ["Agreement of the map with the references (pixels whose window centre is in a labelled polygon, "
-               "or the truth raster):", "",
-               "| " + " | ".join(MAP_TABLE_COLUMNS.values()) + " |", "|---|---|---|" + "---:|" * 4]
+        md += [
+            "Agreement of the map with the references (pixels whose window centre is in a labelled polygon, "
+            "or the truth raster):",
+            "",
+            "| " + " | ".join(MAP_TABLE_COLUMNS.values()) + " |",
+            "|---|---|---|" + "---:|" * 4,
+        ]
         md += ["| " + " | ".join(row) + " |" for row in _map_rows(m.agreement)]
     return "\n".join(md) + "\n"
 
@@ -260,12 +317,16 @@ def summary_html(c: SummaryContent, page: Path) -> str:
     header, rows = formatted_table(c.table)
     split_header = "".join(f"<th>{esc(n)}</th>" for n in c.split_names)
     split_rows = "".join(
-        f"<tr><td>{esc(s)}</td>" + "".join(f"<td>{counts.get(n, 0)}</td>" for n in c.split_names)
+        f"<tr><td>{esc(s)}</td>"
+        + "".join(f"<td>{counts.get(n, 0)}</td>" for n in c.split_names)
         + f"<td>{sum(counts.values())}</td></tr>"
         for s, counts in c.split_counts.items()
     )
-    checks = ("<ul>" + "".join(f"<li>{esc(line)}</li>" for line in c.checks) + "</ul>" if c.checks
-              else f"<p>{esc(NO_CHECK_TEXT)}</p>")
+    checks = (
+        "<ul>" + "".join(f"<li>{esc(line)}</li>" for line in c.checks) + "</ul>"
+        if c.checks
+        else f"<p>{esc(NO_CHECK_TEXT)}</p>"
+    )
     model_items = "".join(f"<li><code>{esc(m)}</code>: {esc(text)}</li>" for m, text in c.models)
     alpha_items = "".join(f"<li>{esc(line.replace('`', ''))}</li>" for line in c.fusion_lines)
     metric_header = "".join(f"<th>{esc(h)}</th>" for h in header)
@@ -280,10 +341,14 @@ def summary_html(c: SummaryContent, page: Path) -> str:
     for m in c.maps:
         maps += f"<h3>{esc(m.region)}</h3>"
         if m.preview.is_file():
-            maps += (f'<figure style="width: 80%"><img src="{esc(_rel(m.preview, page))}" '
-                     f'alt="{esc(m.region)}: LCZ map"></figure>')
+            maps += (
+                f'<figure style="width: 80%"><img src="{esc(_rel(m.preview, page))}" '
+                f'alt="{esc(m.region)}: LCZ map"></figure>'
+            )
         map_header = "".join(f"<th>{esc(h)}</th>" for h in MAP_TABLE_COLUMNS.values())
-        map_rows = "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in r) + "</tr>" for r in _map_rows(m.agreement))
+        map_rows = "".join(
+            "<tr>" + "".join(f"<td>{esc(v)}</td>" for v in r) + "</tr>" for r in _map_rows(m.agreement)
+        )
         maps += f"<table><tr>{map_header}</tr>{map_rows}</table>"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(c.title)}</title>

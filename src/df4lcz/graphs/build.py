@@ -92,8 +92,9 @@ def _visible_graph(
     if edge_rule == "adjacency":
         index_of = np.zeros(int(node_labels[-1]) + 1, dtype=np.intp)
         index_of[node_labels] = np.arange(len(node_labels))
-        return x, adjacency_edges(runs, index_of[runs.label], len(node_labels), labels.shape,
-                                  int(tolerance_px), work)
+        return x, adjacency_edges(
+            runs, index_of[runs.label], len(node_labels), labels.shape, int(tolerance_px), work
+        )
     assert centres is not None  # want_centres for the centre rules
     return x, _centre_edges(edge_rule, centres, radius_px, k)
 
@@ -160,19 +161,24 @@ def build_graphs(
         image = np.ascontiguousarray(images[i])
         if mask_view == "whole":
             assert prefix is not None
-            chip = ChipMasks(n_masks, mask_of_run[r0:r1] - m0, start[r0:r1], stop[r0:r1],
-                             maskset.bbox[m0 : m0 + n_masks])
+            chip = ChipMasks(
+                n_masks, mask_of_run[r0:r1] - m0, start[r0:r1], stop[r0:r1], maskset.bbox[m0 : m0 + n_masks]
+            )
             x, ei = _whole_graph(chip, image, names, edge_rule, tolerance_px, radius_px, k, work, prefix)
         else:
             labels = paint_runs(mask_of_run[r0:r1] - m0, start[r0:r1], stop[r0:r1], n_masks, h * w)
-            x, ei = _visible_graph(labels.reshape(h, w), image, names, edge_rule, tolerance_px, radius_px, k, work)
+            x, ei = _visible_graph(
+                labels.reshape(h, w), image, names, edge_rule, tolerance_px, radius_px, k, work
+            )
         xs.append(x)
         edges.append(ei)
         n_nodes[i], n_edges[i] = len(x), ei.shape[1]
     params: dict[str, Any] = {"mask_view": mask_view, "edge_rule": edge_rule}
     rule = EDGE_RULES[edge_rule]
     if rule.param is not None:
-        params[rule.param] = rule.cast({"tolerance_px": tolerance_px, "radius_px": radius_px, "k": k}[rule.param])
+        params[rule.param] = rule.cast(
+            {"tolerance_px": tolerance_px, "radius_px": radius_px, "k": k}[rule.param]
+        )
     return GraphSet(
         x=np.concatenate(xs) if xs else np.zeros((0, len(names)), dtype=np.float32),
         edge_index=np.concatenate(edges, axis=1) if edges else np.zeros((2, 0), dtype=np.int64),

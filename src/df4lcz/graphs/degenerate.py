@@ -58,7 +58,11 @@ class GraphCounts:
         return self.n_zero_mask / self.n_graphs if self.n_graphs else 0.0
 
     def __add__(self, other: GraphCounts) -> GraphCounts:
-        zero = None if self.n_zero_mask is None or other.n_zero_mask is None else self.n_zero_mask + other.n_zero_mask
+        zero = (
+            None
+            if self.n_zero_mask is None or other.n_zero_mask is None
+            else self.n_zero_mask + other.n_zero_mask
+        )
         return GraphCounts(self.n_graphs + other.n_graphs, self.n_single_node + other.n_single_node, zero)
 
 
@@ -83,7 +87,9 @@ def _level(fraction: float) -> str:
     return "warning" if fraction > SINGLE_NODE_WARN_FRACTION else "info"
 
 
-def graph_check_rows(stage: str, subject: str, counts: GraphCounts, threshold: float | None = None) -> list[CheckRow]:
+def graph_check_rows(
+    stage: str, subject: str, counts: GraphCounts, threshold: float | None = None
+) -> list[CheckRow]:
     """The input-check rows of ``counts``: chips without mask (when known), then one-node graphs.
 
     Each row's level is ``warning`` above :data:`SINGLE_NODE_WARN_FRACTION` (then also logged as a
@@ -100,14 +106,20 @@ def graph_check_rows(stage: str, subject: str, counts: GraphCounts, threshold: f
     rows: list[CheckRow] = []
     zero = counts.zero_mask_fraction
     if zero is not None:
-        msg = (f"{subject}: {counts.n_zero_mask} of {n} chips ({100 * zero:.1f} %) have no mask (one whole-chip "
-               f"node each); warning above {100 * SINGLE_NODE_WARN_FRACTION:g} %")
-        rows.append(CheckRow(stage, _level(zero), subject, "zero_mask_chips", zero, SINGLE_NODE_WARN_FRACTION, msg))
+        msg = (
+            f"{subject}: {counts.n_zero_mask} of {n} chips ({100 * zero:.1f} %) have no mask (one whole-chip "
+            f"node each); warning above {100 * SINGLE_NODE_WARN_FRACTION:g} %"
+        )
+        rows.append(
+            CheckRow(stage, _level(zero), subject, "zero_mask_chips", zero, SINGLE_NODE_WARN_FRACTION, msg)
+        )
     single = counts.single_node_fraction
     limit = SINGLE_NODE_WARN_FRACTION if threshold is None else threshold
-    msg = (f"{subject}: {counts.n_single_node} of {n} graphs ({100 * single:.1f} %) have a single node; warning "
-           f"above {100 * SINGLE_NODE_WARN_FRACTION:g} %"
-           + (f", error above {MAX_SINGLE_NODE_KEY} = {threshold:g}" if threshold is not None else ""))
+    msg = (
+        f"{subject}: {counts.n_single_node} of {n} graphs ({100 * single:.1f} %) have a single node; warning "
+        f"above {100 * SINGLE_NODE_WARN_FRACTION:g} %"
+        + (f", error above {MAX_SINGLE_NODE_KEY} = {threshold:g}" if threshold is not None else "")
+    )
     rows.append(CheckRow(stage, _level(single), subject, "single_node_graphs", single, limit, msg))
     for row in rows:
         if row.level == "warning":
@@ -151,7 +163,9 @@ def check_single_node_graphs(
     if total.single_node_fraction > max_fraction:
         worst = sorted(per_file, key=lambda pc: -pc[1].single_node_fraction)[:3]
         shards = ", ".join(f"{os.path.basename(p)} {100 * c.single_node_fraction:.0f} %" for p, c in worst)
-        zero_note = (f", {total.n_zero_mask} of them chips without any mask" if total.n_zero_mask is not None else "")
+        zero_note = (
+            f", {total.n_zero_mask} of them chips without any mask" if total.n_zero_mask is not None else ""
+        )
         raise ValueError(
             f"{subject}: {total.n_single_node} of {total.n_graphs} graphs ({100 * total.single_node_fraction:.1f} %) "
             f"have a single node{zero_note}, more than {MAX_SINGLE_NODE_KEY} = {max_fraction:g} (most: {shards}); "

@@ -183,7 +183,16 @@ def _whole_chip_node(image: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndar
     """The one-node graph of a chip without masks (see :mod:`df4lcz.graphs`)."""
     h, w = image.shape[:2]
     mean = image.reshape(-1, 3).mean(axis=0) / 255.0
-    values = {"r": mean[0], "g": mean[1], "b": mean[2], "cx": 0.5, "cy": 0.5,
-              "area": 1.0, "bbox_w": 1.0, "bbox_h": 1.0, "elongation": 0.0}
+    values = {
+        "r": mean[0],
+        "g": mean[1],
+        "b": mean[2],
+        "cx": 0.5,
+        "cy": 0.5,
+        "area": 1.0,
+        "bbox_w": 1.0,
+        "bbox_h": 1.0,
+        "elongation": 0.0,
+    }
     x = np.array([[values[f] for f in names]], dtype=np.float32)
     return x, np.zeros(1, dtype=np.intp), np.array([[w / 2.0, h / 2.0]])

@@ -84,8 +84,13 @@ class PrefixWork:
 def whole_chip(h: int, w: int) -> ChipMasks:
     """One mask covering an ``h × w`` chip (the node of a chip without masks)."""
     one = np.zeros(1, dtype=np.int64)
-    return ChipMasks(1, one, one.copy(), np.array([h * w], dtype=np.int64),
-                     np.array([[0, 0, w - 1, h - 1]], dtype=np.int64))
+    return ChipMasks(
+        1,
+        one,
+        one.copy(),
+        np.array([h * w], dtype=np.int64),
+        np.array([[0, 0, w - 1, h - 1]], dtype=np.int64),
+    )
 
 
 def whole_node_features(
@@ -126,8 +131,10 @@ def _mean_rgb(chip: ChipMasks, count: np.ndarray, work: PrefixWork) -> dict[str,
     low24 = np.uint64(0xFFFFFF)
     sums = (packed & low24, (packed >> np.uint64(24)) & low24, packed >> np.uint64(48))
     mask = chip.mask[run]
-    return {name: np.bincount(mask, weights=s.astype(np.float64), minlength=chip.n_masks) / (count * 255.0)
-            for name, s in zip("rgb", sums)}
+    return {
+        name: np.bincount(mask, weights=s.astype(np.float64), minlength=chip.n_masks) / (count * 255.0)
+        for name, s in zip("rgb", sums)
+    }
 
 
 def _elongation(chip: ChipMasks, count: np.ndarray, work: PrefixWork) -> np.ndarray:

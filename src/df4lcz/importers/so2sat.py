@@ -76,8 +76,9 @@ def _canonical_files(files: Mapping[str, PathLike]) -> dict[str, Path]:
     for key, path in files.items():
         name = FILE_ALIASES.get(str(key), str(key))
         if name not in SO2SAT_FILES:
-            raise ValueError(f"So2Sat files: unknown key {key!r}; expected {list(SO2SAT_FILES)} "
-                             f"(or {list(FILE_ALIASES)})")
+            raise ValueError(
+                f"So2Sat files: unknown key {key!r}; expected {list(SO2SAT_FILES)} (or {list(FILE_ALIASES)})"
+            )
         if name in out:
             raise ValueError(f"So2Sat files: {name!r} given twice ({out[name]} and {path})")
         out[name] = Path(path)
@@ -103,13 +104,19 @@ def _check_layout(path: Path, f: h5py.File) -> int:
     sen2, label = f[SEN2_KEY], f[LABEL_KEY]
     if sen2.ndim != 4 or sen2.shape[1:] != SEN2_PATCH_SHAPE:
         expected = ", ".join(map(str, SEN2_PATCH_SHAPE))
-        raise InputError(f"{path}: '{SEN2_KEY}' has shape {sen2.shape}; expected (N, {expected})"
-                         f" — {len(S2_BANDS)} bands {', '.join(S2_BANDS)}")
+        raise InputError(
+            f"{path}: '{SEN2_KEY}' has shape {sen2.shape}; expected (N, {expected})"
+            f" — {len(S2_BANDS)} bands {', '.join(S2_BANDS)}"
+        )
     if label.ndim != 2 or label.shape != (sen2.shape[0], N_CLASSES):
-        raise InputError(f"{path}: '{LABEL_KEY}' has shape {label.shape}; expected ({sen2.shape[0]}, {N_CLASSES}) "
-                         f"one-hot rows, one per patch of '{SEN2_KEY}'")
+        raise InputError(
+            f"{path}: '{LABEL_KEY}' has shape {label.shape}; expected ({sen2.shape[0]}, {N_CLASSES}) "
+            f"one-hot rows, one per patch of '{SEN2_KEY}'"
+        )
     if sen2.dtype.kind not in "iuf" or label.dtype.kind not in "biuf":
-        raise InputError(f"{path}: '{SEN2_KEY}' ({sen2.dtype}) and '{LABEL_KEY}' ({label.dtype}) must be numeric")
+        raise InputError(
+            f"{path}: '{SEN2_KEY}' ({sen2.dtype}) and '{LABEL_KEY}' ({label.dtype}) must be numeric"
+        )
     return int(sen2.shape[0])
 
 
@@ -123,8 +130,10 @@ def onehot_codes(block: np.ndarray, where: str, first_row: int = 0) -> np.ndarra
     ok = np.isin(block, (0, 1)).all(axis=1) & (block.sum(axis=1) == 1)
     if not ok.all():
         r = int(np.flatnonzero(~ok)[0])
-        raise InputError(f"{where}: row {first_row + r} is not one-hot ({np.round(block[r], 3).tolist()}); "
-                         f"expected exactly one 1 among {N_CLASSES} values")
+        raise InputError(
+            f"{where}: row {first_row + r} is not one-hot ({np.round(block[r], 3).tolist()}); "
+            f"expected exactly one 1 among {N_CLASSES} values"
+        )
     return block.argmax(axis=1).astype(np.int64) + 1
 
 
@@ -161,14 +170,25 @@ def so2sat_samples(files: Mapping[str, PathLike], out_parquet: PathLike, shard_s
         if n == 0:
             log.warning("%s: no patch", path)
             continue
-        tables.append(pd.DataFrame({
-            "region": pd.Series([REGION] * n, dtype=str), "polygon_id": np.zeros(n, np.int64), "lcz": codes,
-            "crs": pd.Series([""] * n, dtype=str),
-            **{c: np.full(n, np.nan) for c in ("xmin", "ymin", "xmax", "ymax")},
-        }))
-        extras.append(pd.DataFrame({FILE_COLUMN: pd.Series([name] * n, dtype=str),
-                                    INDEX_COLUMN: np.arange(n, dtype=np.int64)}))
-        log.info("%s: %d patches, per class %s", path, n, pd.Series(codes).value_counts().sort_index().to_dict())
+        tables.append(
+            pd.DataFrame(
+                {
+                    "region": pd.Series([REGION] * n, dtype=str),
+                    "polygon_id": np.zeros(n, np.int64),
+                    "lcz": codes,
+                    "crs": pd.Series([""] * n, dtype=str),
+                    **{c: np.full(n, np.nan) for c in ("xmin", "ymin", "xmax", "ymax")},
+                }
+            )
+        )
+        extras.append(
+            pd.DataFrame(
+                {FILE_COLUMN: pd.Series([name] * n, dtype=str), INDEX_COLUMN: np.arange(n, dtype=np.int64)}
+            )
+        )
+        log.info(
+            "%s: %d patches, per class %s", path, n, pd.Series(codes).value_counts().sort_index().to_dict()
+        )
     if not tables:
         raise InputError(f"So2Sat files {[str(p) for p in files.values()]}: no patch at all")
     table = assign_ids_and_shards(tables, int(shard_size))
@@ -208,13 +228,15 @@ def import_so2sat_shard(
     rows = read_shard(samples, shard, extra=(FILE_COLUMN, INDEX_COLUMN))
     names = sorted(set(rows[FILE_COLUMN].astype(str)))
     if len(names) != 1:
-        raise ContractError(f"shard {shard} spans the So2Sat files {names}; "
-                         "rebuild the sample table with so2sat_samples")
+        raise ContractError(
+            f"shard {shard} spans the So2Sat files {names}; rebuild the sample table with so2sat_samples"
+        )
     canonical = _canonical_files(files)
     name = names[0]
     if name not in canonical:
-        raise ContractError(f"shard {shard} comes from the So2Sat {name!r} file, "
-                         f"which is not among files {list(canonical)}")
+        raise ContractError(
+            f"shard {shard} comes from the So2Sat {name!r} file, which is not among files {list(canonical)}"
+        )
     path = canonical[name]
     index = rows[INDEX_COLUMN].to_numpy().astype(np.int64)
     if (np.diff(index) <= 0).any():
@@ -222,7 +244,9 @@ def import_so2sat_shard(
     with _open(path) as f:
         n = _check_layout(path, f)
         if index[0] < 0 or index[-1] >= n:
-            raise InputError(f"{path}: holds {n} patches but shard {shard} needs rows {index[0]}..{index[-1]}")
+            raise InputError(
+                f"{path}: holds {n} patches but shard {shard} needs rows {index[0]}..{index[-1]}"
+            )
         contiguous = index[-1] - index[0] + 1 == len(index)
         sel = slice(int(index[0]), int(index[-1]) + 1) if contiguous else index
         images = np.asarray(f[SEN2_KEY][sel], dtype=np.float32)
@@ -231,24 +255,42 @@ def import_so2sat_shard(
     differ = np.flatnonzero(codes != rows["lcz"].to_numpy().astype(np.int64))
     if differ.size:
         k = int(differ[0])
-        raise InputError(f"{path}: row {index[k]} has LCZ {codes[k]} but sample {ids[k]} has lcz "
-                         f"{int(rows['lcz'].iloc[k])} in the sample table; the file changed — rebuild the table")
+        raise InputError(
+            f"{path}: row {index[k]} has LCZ {codes[k]} but sample {ids[k]} has lcz "
+            f"{int(rows['lcz'].iloc[k])} in the sample table; the file changed — rebuild the table"
+        )
     finite = np.isfinite(images).all(axis=(1, 2, 3))
     n_clipped = int(np.count_nonzero((images[finite] < 0.0) | (images[finite] > 1.0)))
     np.clip(images, 0.0, 1.0, out=images)
-    excluded = pd.DataFrame({
-        "sample_id": ids[~finite],
-        "reason": pd.Series([f"nodata: NaN/inf value(s) in {path.name} row {i}" for i in index[~finite]],
-                            dtype=str),
-    })
-    write_chips(out_h5, "sentinel2", ids[finite], images[finite], excluded,
-                attrs={"source": f"So2Sat LCZ42 {path.name}", "clipped_values": n_clipped, **IMPORTED_S2_ATTRS})
+    excluded = pd.DataFrame(
+        {
+            "sample_id": ids[~finite],
+            "reason": pd.Series(
+                [f"nodata: NaN/inf value(s) in {path.name} row {i}" for i in index[~finite]], dtype=str
+            ),
+        }
+    )
+    write_chips(
+        out_h5,
+        "sentinel2",
+        ids[finite],
+        images[finite],
+        excluded,
+        attrs={"source": f"So2Sat LCZ42 {path.name}", "clipped_values": n_clipped, **IMPORTED_S2_ATTRS},
+    )
     if n_clipped:
         log.warning("shard %d: %d value(s) outside [0, 1] clipped", shard, n_clipped)
     for row in excluded.itertuples():
         log.warning("sample %d excluded: %s", row.sample_id, row.reason)
-    log.info("%s: %d chips from %s rows %d..%d, %d excluded", out_h5, int(finite.sum()), path, index[0], index[-1],
-             len(excluded))
+    log.info(
+        "%s: %d chips from %s rows %d..%d, %d excluded",
+        out_h5,
+        int(finite.sum()),
+        path,
+        index[0],
+        index[-1],
+        len(excluded),
+    )
     return {"chips": int(finite.sum()), "excluded": len(excluded), "clipped": n_clipped}
 
 
@@ -266,11 +308,19 @@ def so2sat_split(samples: PathLike | pd.DataFrame, out_csv: PathLike) -> pd.Data
     files = table[FILE_COLUMN].astype(str)
     unknown = sorted(set(files) - set(SO2SAT_FILES))
     if unknown:
-        raise ContractError(f"sample table: {FILE_COLUMN} values {unknown} are not So2Sat files {list(SO2SAT_FILES)}")
-    split = pd.DataFrame({"sample_id": table["sample_id"].to_numpy().astype(np.int64),
-                          "split": files.map(SO2SAT_FILES).to_numpy()})
+        raise ContractError(
+            f"sample table: {FILE_COLUMN} values {unknown} are not So2Sat files {list(SO2SAT_FILES)}"
+        )
+    split = pd.DataFrame(
+        {
+            "sample_id": table["sample_id"].to_numpy().astype(np.int64),
+            "split": files.map(SO2SAT_FILES).to_numpy(),
+        }
+    )
     split = split.sort_values("sample_id").reset_index(drop=True)
-    log.info("%s: %s", out_csv, split["split"].value_counts().reindex(list(SPLIT_NAMES), fill_value=0).to_dict())
+    log.info(
+        "%s: %s", out_csv, split["split"].value_counts().reindex(list(SPLIT_NAMES), fill_value=0).to_dict()
+    )
     write_split(out_csv, split)
     return split
 

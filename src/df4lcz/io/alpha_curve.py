@@ -30,7 +30,14 @@ ALPHA_CURVE_COLUMNS: tuple[str, ...] = ("model", "alpha", "score", "metric", "ch
 
 #: Columns of a fusion table, in order.
 FUSION_TABLE_COLUMNS: tuple[str, ...] = (
-    "model", "calibrated", "alpha", "alpha_tuned", "T_s2", "T_gcn", "val_accuracy", "n_val",
+    "model",
+    "calibrated",
+    "alpha",
+    "alpha_tuned",
+    "T_s2",
+    "T_gcn",
+    "val_accuracy",
+    "n_val",
 )
 
 
@@ -38,11 +45,15 @@ def _bools(series: pd.Series, where: str, column: str) -> pd.Series:
     """A column of True/False (as pandas reads them back) as bool, else ``ValueError``."""
     mapped = series.map({True: True, False: False, "True": True, "False": False})
     if mapped.isna().any():
-        raise ContractError(f"{where}: column '{column}' must hold True/False, got {sorted(set(series.astype(str)))[:5]}")
+        raise ContractError(
+            f"{where}: column '{column}' must hold True/False, got {sorted(set(series.astype(str)))[:5]}"
+        )
     return mapped.astype(bool)
 
 
-def write_alpha_curve(curves: Mapping[str, tuple[pd.DataFrame, float]], path: str | os.PathLike, metric: str) -> None:
+def write_alpha_curve(
+    curves: Mapping[str, tuple[pd.DataFrame, float]], path: str | os.PathLike, metric: str
+) -> None:
     """Write the α curves of the tuned fusions atomically (one row per model and α).
 
     Args:
@@ -66,7 +77,9 @@ def validate_alpha_curve(curve: pd.DataFrame, where: str) -> pd.DataFrame:
     """Check an α curve frame (columns, α in [0, 1], one chosen row per model); return it, ``chosen`` bool."""
     missing = [c for c in ALPHA_CURVE_COLUMNS if c not in curve.columns]
     if missing:
-        raise ContractError(f"{where}: missing column(s) {missing}; expected {', '.join(ALPHA_CURVE_COLUMNS)}")
+        raise ContractError(
+            f"{where}: missing column(s) {missing}; expected {', '.join(ALPHA_CURVE_COLUMNS)}"
+        )
     out = curve.loc[:, list(ALPHA_CURVE_COLUMNS)].copy()
     out["chosen"] = _bools(out["chosen"], where, "chosen")
     alpha = out["alpha"].to_numpy(float)
@@ -74,8 +87,10 @@ def validate_alpha_curve(curve: pd.DataFrame, where: str) -> pd.DataFrame:
         raise ContractError(f"{where}: alpha values must lie in [0, 1]")
     for model, rows in out.groupby("model", sort=False):
         if int(rows["chosen"].sum()) != 1:
-            raise ContractError(f"{where}: expected exactly one row with chosen = True for model {model!r}, "
-                             f"found {int(rows['chosen'].sum())}")
+            raise ContractError(
+                f"{where}: expected exactly one row with chosen = True for model {model!r}, "
+                f"found {int(rows['chosen'].sum())}"
+            )
     return out
 
 
@@ -99,10 +114,14 @@ def validate_fusion_table(table: pd.DataFrame, where: str) -> pd.DataFrame:
     calibrated rows); return it with bool ``calibrated``/``alpha_tuned`` and int ``n_val``."""
     missing = [c for c in FUSION_TABLE_COLUMNS if c not in table.columns]
     if missing:
-        raise ContractError(f"{where}: missing column(s) {missing}; expected {', '.join(FUSION_TABLE_COLUMNS)}")
+        raise ContractError(
+            f"{where}: missing column(s) {missing}; expected {', '.join(FUSION_TABLE_COLUMNS)}"
+        )
     out = table.loc[:, list(FUSION_TABLE_COLUMNS)].copy()
     if out["model"].duplicated().any():
-        raise ContractError(f"{where}: duplicate model {out.loc[out['model'].duplicated(), 'model'].tolist()}")
+        raise ContractError(
+            f"{where}: duplicate model {out.loc[out['model'].duplicated(), 'model'].tolist()}"
+        )
     for col in ("calibrated", "alpha_tuned"):
         out[col] = _bools(out[col], where, col)
     alpha = out["alpha"].to_numpy(float)
@@ -111,7 +130,9 @@ def validate_fusion_table(table: pd.DataFrame, where: str) -> pd.DataFrame:
     temps = out[["T_s2", "T_gcn"]].to_numpy(float)
     cal = out["calibrated"].to_numpy()
     if np.isnan(temps[cal]).any() or (temps[cal] <= 0).any() or not np.isnan(temps[~cal]).all():
-        raise ContractError(f"{where}: T_s2/T_gcn must be positive on calibrated rows and empty on the others")
+        raise ContractError(
+            f"{where}: T_s2/T_gcn must be positive on calibrated rows and empty on the others"
+        )
     out["n_val"] = out["n_val"].astype(np.int64)
     return out
 

@@ -36,13 +36,13 @@ CHECK_LEVELS: tuple[str, ...] = ("info", "warning")
 
 #: Names of the checks stages record (``check`` column).
 CHECK_NAMES: tuple[str, ...] = (
-    "non_polygon_features",   # label file: features that are not polygons, ignored (count)
-    "polygons_repaired",      # label file: invalid polygons repaired with make_valid (count)
-    "polygons_dropped",       # label file: polygons dropped, no area or not reprojectable (fraction)
-    "polygons_merged",        # label file: overlapping polygons of one class merged (count of rows merged away)
-    "google_upsampling",      # Google mosaic: ground pixel / chip pixel (factor)
-    "zero_mask_chips",        # chips without any mask (fraction)
-    "single_node_graphs",     # graphs of one node (fraction)
+    "non_polygon_features",  # label file: features that are not polygons, ignored (count)
+    "polygons_repaired",  # label file: invalid polygons repaired with make_valid (count)
+    "polygons_dropped",  # label file: polygons dropped, no area or not reprojectable (fraction)
+    "polygons_merged",  # label file: overlapping polygons of one class merged (count of rows merged away)
+    "google_upsampling",  # Google mosaic: ground pixel / chip pixel (factor)
+    "zero_mask_chips",  # chips without any mask (fraction)
+    "single_node_graphs",  # graphs of one node (fraction)
 )
 
 #: Float format of ``value`` and ``threshold`` in the CSV.
@@ -71,7 +71,9 @@ def validate_checks(where: str, rows: Sequence[CheckRow]) -> None:
     """
     for i, row in enumerate(rows):
         if row.level not in CHECK_LEVELS:
-            raise ContractError(f"{where}: row {i}: level {row.level!r}; expected one of {list(CHECK_LEVELS)}")
+            raise ContractError(
+                f"{where}: row {i}: level {row.level!r}; expected one of {list(CHECK_LEVELS)}"
+            )
         if row.check not in CHECK_NAMES:
             raise ContractError(f"{where}: row {i}: check {row.check!r}; expected one of {list(CHECK_NAMES)}")
         for name in ("stage", "subject", "message"):
@@ -108,13 +110,24 @@ def read_checks(path: str | os.PathLike) -> list[CheckRow]:
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: checks file not found")
-    frame = pd.read_csv(path, dtype={"stage": str, "level": str, "subject": str, "check": str, "message": str},
-                        keep_default_na=False, na_values={"value": [""], "threshold": [""]})
+    frame = pd.read_csv(
+        path,
+        dtype={"stage": str, "level": str, "subject": str, "check": str, "message": str},
+        keep_default_na=False,
+        na_values={"value": [""], "threshold": [""]},
+    )
     if tuple(frame.columns) != CHECK_COLUMNS:
         raise ContractError(f"{path}: columns {list(frame.columns)}; expected {list(CHECK_COLUMNS)}")
     rows = [
-        CheckRow(stage=r.stage, level=r.level, subject=r.subject, check=r.check, value=float(r.value),
-                 threshold=None if pd.isna(r.threshold) else float(r.threshold), message=r.message)
+        CheckRow(
+            stage=r.stage,
+            level=r.level,
+            subject=r.subject,
+            check=r.check,
+            value=float(r.value),
+            threshold=None if pd.isna(r.threshold) else float(r.threshold),
+            message=r.message,
+        )
         for r in frame.itertuples(index=False)
     ]
     validate_checks(str(path), rows)

@@ -81,8 +81,10 @@ CHIP_SPECS: dict[str, ChipSpec] = {
 S2_PER_SAMPLE: dict[str, np.dtype] = {"s2_input": np.dtype(np.int16), "cloud_fraction": np.dtype(np.float32)}
 
 #: Attrs of imported Sentinel-2 chips (reflectance = DN / 10000 as in So2Sat / LCZC-GES2, no offset).
-IMPORTED_S2_ATTRS: dict[str, Any] = {"reflectance_scale": S2_REFLECTANCE_SCALE,
-                                     "reflectance_offset": [0.0] * len(S2_BANDS)}
+IMPORTED_S2_ATTRS: dict[str, Any] = {
+    "reflectance_scale": S2_REFLECTANCE_SCALE,
+    "reflectance_offset": [0.0] * len(S2_BANDS),
+}
 
 
 @dataclass
@@ -99,7 +101,9 @@ def chip_spec(stream: str) -> ChipSpec:
     try:
         return CHIP_SPECS[stream]
     except KeyError:
-        raise ValueError(f"no chip files for stream {stream!r}; expected one of {sorted(CHIP_SPECS)}") from None
+        raise ValueError(
+            f"no chip files for stream {stream!r}; expected one of {sorted(CHIP_SPECS)}"
+        ) from None
 
 
 def _check_sample_ids(where: str | os.PathLike, sample_ids: np.ndarray) -> np.ndarray:
@@ -198,7 +202,9 @@ def write_chips(
     allowed = S2_PER_SAMPLE if stream == "sentinel2" else {}
     for name, values in (per_sample or {}).items():
         if name not in allowed:
-            raise ValueError(f"{path}: per-sample dataset {name!r} is not part of {stream} chips; expected {sorted(allowed)}")
+            raise ValueError(
+                f"{path}: per-sample dataset {name!r} is not part of {stream} chips; expected {sorted(allowed)}"
+            )
         values = np.asarray(values)
         if values.shape != (len(ids),):
             raise ValueError(f"{path}: {name} must be ({len(ids)},), got {values.shape}")
@@ -257,7 +263,9 @@ def read_ids_and_excluded(path: str | os.PathLike) -> tuple[np.ndarray, pd.DataF
         FileNotFoundError: no such file.
         ContractError (a ValueError): not HDF5, or no ``sample_id`` dataset.
     """
-    data, _ = read_h5(path, ["sample_id"], optional=["excluded_sample_id", "excluded_reason"], what="chip file")
+    data, _ = read_h5(
+        path, ["sample_id"], optional=["excluded_sample_id", "excluded_reason"], what="chip file"
+    )
     ids = data["sample_id"].astype(np.int64)
     ex_ids = data.get("excluded_sample_id", np.empty(0, np.int64)).astype(np.int64)
     reasons = data.get("excluded_reason", np.empty(0, dtype=object))

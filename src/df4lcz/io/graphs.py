@@ -69,7 +69,9 @@ class GraphSet:
 
 def _check_ptr(where: str, name: str, ptr: np.ndarray, n_graphs: int, total: int) -> None:
     if ptr.ndim != 1 or len(ptr) != n_graphs + 1:
-        raise ContractError(f"{where}: '{name}' has shape {ptr.shape}; expected ({n_graphs + 1},) for {n_graphs} graphs")
+        raise ContractError(
+            f"{where}: '{name}' has shape {ptr.shape}; expected ({n_graphs + 1},) for {n_graphs} graphs"
+        )
     if ptr[0] != 0 or ptr[-1] != total or (np.diff(ptr) < 0).any():
         raise ContractError(
             f"{where}: '{name}' must start at 0, never decrease and end at {total}; got {ptr[:3].tolist()}…{ptr[-1]}"
@@ -90,13 +92,17 @@ def validate_graphs(where: str, sample_ids: np.ndarray, y: np.ndarray, gs: Graph
     if gs.x.ndim != 2:
         raise ContractError(f"{where}: 'x' has shape {gs.x.shape}; expected (total nodes, features)")
     if gs.edge_index.ndim != 2 or gs.edge_index.shape[0] != 2:
-        raise ContractError(f"{where}: 'edge_index' has shape {gs.edge_index.shape}; expected (2, total edges)")
+        raise ContractError(
+            f"{where}: 'edge_index' has shape {gs.edge_index.shape}; expected (2, total edges)"
+        )
     if len(y) != n:
         raise ContractError(f"{where}: 'y' has {len(y)} values for {n} sample ids")
     _check_ptr(where, "node_ptr", gs.node_ptr, n, gs.x.shape[0])
     _check_ptr(where, "edge_ptr", gs.edge_ptr, n, gs.edge_index.shape[1])
     if gs.x.shape[1] != len(gs.feature_names):
-        raise ContractError(f"{where}: {len(gs.feature_names)} feature_names for {gs.x.shape[1]} feature columns")
+        raise ContractError(
+            f"{where}: {len(gs.feature_names)} feature_names for {gs.x.shape[1]} feature columns"
+        )
     if gs.edge_index.shape[1]:
         graph_of_edge = np.repeat(np.arange(n), np.diff(gs.edge_ptr))
         n_nodes = np.diff(gs.node_ptr)[graph_of_edge]
@@ -131,9 +137,7 @@ def write_graphs(
     if len(codes) != len(ids):
         raise ValueError(f"{path}: {len(codes)} labels y for {len(ids)} sample ids")
     if len(codes) and (codes.min() < 1 or codes.max() > 17):
-        raise ValueError(
-            f"{path}: y must hold LCZ codes 1–17, got values {sorted(set(codes.tolist()))[:5]}"
-        )
+        raise ValueError(f"{path}: y must hold LCZ codes 1–17, got values {sorted(set(codes.tolist()))[:5]}")
     validate_graphs(str(path), ids, codes, graphset)
     all_attrs = {**graphset.params, **(attrs or {}), "feature_names": list(graphset.feature_names)}
     write_h5(

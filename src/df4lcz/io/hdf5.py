@@ -73,14 +73,18 @@ def read_h5(
         wanted = list(f.keys()) if names is None else list(names)
         missing = [n for n in wanted if n not in f]
         if missing:
-            raise ContractError(f"{path}: missing dataset(s) {missing}; found {sorted(f.keys())} (expected a {what})")
+            raise ContractError(
+                f"{path}: missing dataset(s) {missing}; found {sorted(f.keys())} (expected a {what})"
+            )
         wanted += [n for n in optional if n in f and n not in wanted]
         data = {n: f[n][()] for n in wanted}
         attrs = {k: _decode_attr(v) for k, v in f.attrs.items()}
     return data, attrs
 
 
-def read_h5_info(path: str | os.PathLike, what: str = "HDF5 file") -> tuple[dict[str, tuple[int, ...]], dict[str, Any]]:
+def read_h5_info(
+    path: str | os.PathLike, what: str = "HDF5 file"
+) -> tuple[dict[str, tuple[int, ...]], dict[str, Any]]:
     """The shape of every dataset and the attrs of an HDF5 file, without reading any array.
 
     Raises:

@@ -32,7 +32,13 @@ from .rle import MASK_ENCODING, check_rle, decode_mask
 
 #: Per-file datasets after ``sample_id``, in the order they are written.
 MASK_ARRAYS: tuple[str, ...] = (
-    "mask_ptr", "rle_ptr", "rle_counts", "bbox", "area", "predicted_iou", "stability_score"
+    "mask_ptr",
+    "rle_ptr",
+    "rle_counts",
+    "bbox",
+    "area",
+    "predicted_iou",
+    "stability_score",
 )
 
 #: Value of the ``bbox_format`` attr.
@@ -108,7 +114,9 @@ def validate_masks(where: str, ids: np.ndarray, ms: MaskSet) -> None:
         if getattr(ms, name).shape != (m,):
             raise ContractError(f"{where}: {name} must be ({m},), got {getattr(ms, name).shape}")
     if ms.rle_ptr.shape != (m + 1,):
-        raise ContractError(f"{where}: rle_ptr must be ({m + 1},) (one run list per mask), got {ms.rle_ptr.shape}")
+        raise ContractError(
+            f"{where}: rle_ptr must be ({m + 1},) (one run list per mask), got {ms.rle_ptr.shape}"
+        )
     check_rle(where, ms.rle_counts, ms.rle_ptr, int(ms.height) * int(ms.width), ms.area)
     x, y, w, h = (ms.bbox[:, j] for j in range(4))
     if m and ((x < 0) | (y < 0) | (w < 0) | (h < 0) | (x + w >= ms.width) | (y + h >= ms.height)).any():
@@ -131,8 +139,12 @@ def write_masks(
     ids = np.asarray(sample_ids).astype(np.int64).reshape(-1)
     validate_masks(str(path), ids, maskset)
     all_attrs = {k: _attr_value(v) for k, v in {**maskset.params, **(attrs or {})}.items()}
-    all_attrs.update(height=int(maskset.height), width=int(maskset.width), bbox_format=BBOX_FORMAT,
-                     mask_encoding=MASK_ENCODING)
+    all_attrs.update(
+        height=int(maskset.height),
+        width=int(maskset.width),
+        bbox_format=BBOX_FORMAT,
+        mask_encoding=MASK_ENCODING,
+    )
     write_h5(path, {"sample_id": ids, **{name: getattr(maskset, name) for name in MASK_ARRAYS}}, all_attrs)
 
 
@@ -147,7 +159,9 @@ def read_masks(path: str | os.PathLike) -> tuple[np.ndarray, MaskSet]:
     data, attrs = read_h5(path, ["sample_id", *MASK_ARRAYS], what="masks file")
     missing = [k for k in ("height", "width") if k not in attrs]
     if missing:
-        raise ContractError(f"{path}: attr(s) {missing} missing (chip side in pixels); rerun the segment rule")
+        raise ContractError(
+            f"{path}: attr(s) {missing} missing (chip side in pixels); rerun the segment rule"
+        )
     params = dict(attrs)
     height, width = int(params.pop("height")), int(params.pop("width"))
     ids = data["sample_id"].astype(np.int64)

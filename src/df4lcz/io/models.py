@@ -74,7 +74,9 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def save_model(path: str | os.PathLike, result: TrainedModel, config: Mapping[str, Any] | None = None) -> None:
+def save_model(
+    path: str | os.PathLike, result: TrainedModel, config: Mapping[str, Any] | None = None
+) -> None:
     """Write a trained model to ``path`` (torch file, docs/contracts.md §10), atomically.
 
     Identical records give byte-identical files, whatever ``path`` is.

@@ -28,7 +28,18 @@ if TYPE_CHECKING:  # geopandas is imported where geometries are read: the workfl
 PathLike = str | os.PathLike
 
 #: Columns of ``results/samples.parquet`` besides the geometry, in order.
-SAMPLE_COLUMNS: tuple[str, ...] = ("sample_id", "region", "polygon_id", "lcz", "shard", "crs", "xmin", "ymin", "xmax", "ymax")
+SAMPLE_COLUMNS: tuple[str, ...] = (
+    "sample_id",
+    "region",
+    "polygon_id",
+    "lcz",
+    "shard",
+    "crs",
+    "xmin",
+    "ymin",
+    "xmax",
+    "ymax",
+)
 
 #: Columns every consumer of a shard's rows relies on (:func:`read_sample_table`, :func:`read_shard`).
 SHARD_COLUMNS: tuple[str, ...] = ("sample_id", "lcz", "shard")
@@ -51,17 +62,23 @@ def validate_samples(path: PathLike, samples: pd.DataFrame) -> None:
     ids = samples["sample_id"]
     dup_ids = ids[ids.duplicated()].unique()
     if len(dup_ids):
-        raise ContractError(f"{path}: sample_id(s) {sorted(int(i) for i in dup_ids[:10])} occur more than once; "
-                         "expected unique ids")
+        raise ContractError(
+            f"{path}: sample_id(s) {sorted(int(i) for i in dup_ids[:10])} occur more than once; "
+            "expected unique ids"
+        )
     bounds = ["xmin", "ymin", "xmax", "ymax"]
     located = samples[samples[bounds].notna().all(axis=1)]
     repeated = located[located.duplicated(["region", *bounds], keep=False)]
     if len(repeated):
         groups = repeated.groupby(["region", *bounds], sort=False)["sample_id"].apply(list)
-        lines = [f"region {key[0]!r}, square {key[1]:.10g}, {key[2]:.10g}, {key[3]:.10g}, {key[4]:.10g}: samples {ids_}"
-                 for key, ids_ in list(groups.items())[:10]]
-        raise ContractError(f"{path}: {len(groups)} square(s) laid more than once (each scene must be one sample; "
-                         "overlapping or repeated label polygons?):\n  " + "\n  ".join(lines))
+        lines = [
+            f"region {key[0]!r}, square {key[1]:.10g}, {key[2]:.10g}, {key[3]:.10g}, {key[4]:.10g}: samples {ids_}"
+            for key, ids_ in list(groups.items())[:10]
+        ]
+        raise ContractError(
+            f"{path}: {len(groups)} square(s) laid more than once (each scene must be one sample; "
+            "overlapping or repeated label polygons?):\n  " + "\n  ".join(lines)
+        )
 
 
 def write_samples(path: PathLike, samples: gpd.GeoDataFrame) -> None:
@@ -132,8 +149,10 @@ def read_shard(samples: PathLike | pd.DataFrame, shard: int, extra: Collection[s
         rows = read_sample_table(read_samples(samples, shard=int(shard)), extra)
     if rows.empty:
         shards = sorted(int(s) for s in pd.unique(read_sample_table(samples)["shard"]))
-        raise ContractError(f"{where}: shard {shard} holds no sample; shards are {shards[:10]}"
-                         f"{' …' if len(shards) > 10 else ''}")
+        raise ContractError(
+            f"{where}: shard {shard} holds no sample; shards are {shards[:10]}"
+            f"{' …' if len(shards) > 10 else ''}"
+        )
     return rows.sort_values("sample_id").reset_index(drop=True)
 
 
@@ -160,7 +179,9 @@ def read_shard_index(path: PathLike) -> ShardIndex:
     counts = table["shard"].value_counts()
     if (counts > 1).any():
         bad = sorted(int(s) for s in counts.index[counts > 1])
-        raise ContractError(f"{path}: shard(s) {bad[:10]} hold samples of several regions; expected one region per "
-                         "shard (docs/contracts.md §1)")
+        raise ContractError(
+            f"{path}: shard(s) {bad[:10]} hold samples of several regions; expected one region per "
+            "shard (docs/contracts.md §1)"
+        )
     regions = {int(s): str(r) for s, r in zip(table["shard"], table["region"])}
     return ShardIndex(tuple(sorted(regions)), regions)

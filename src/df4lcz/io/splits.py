@@ -52,5 +52,7 @@ def read_split(path: str | os.PathLike) -> pd.DataFrame:
         raise ContractError(f"{path}: unknown split value(s) {bad}; expected one of {list(SPLIT_NAMES)}")
     ids = table["sample_id"].astype(np.int64)
     if ids.duplicated().any():
-        raise ContractError(f"{path}: sample_id(s) {ids[ids.duplicated()].head(10).tolist()} appear more than once")
+        raise ContractError(
+            f"{path}: sample_id(s) {ids[ids.duplicated()].head(10).tolist()} appear more than once"
+        )
     return pd.DataFrame({"sample_id": ids.to_numpy(), "split": split.to_numpy()})

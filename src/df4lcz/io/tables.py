@@ -33,13 +33,34 @@ from ..errors import ContractError
 
 #: Columns of the paper-style tables (``metrics.md``, the summary), in order.
 DISPLAY_COLUMNS: tuple[str, ...] = (
-    "strategy", "model", "OA", "OA_BU", "OA_N", "kappa", "F1_weighted", "F1_macro",
-    "ECE", "MCE", "ECE_ts", "MCE_ts", "T", "n_test",
+    "strategy",
+    "model",
+    "OA",
+    "OA_BU",
+    "OA_N",
+    "kappa",
+    "F1_weighted",
+    "F1_macro",
+    "ECE",
+    "MCE",
+    "ECE_ts",
+    "MCE_ts",
+    "T",
+    "n_test",
 )
 
 #: Metrics with a bootstrap confidence interval (columns ``<metric>_lo``, ``<metric>_hi``).
 CI_METRICS: tuple[str, ...] = (
-    "OA", "OA_BU", "OA_N", "kappa", "F1_weighted", "F1_macro", "ECE", "MCE", "ECE_ts", "MCE_ts",
+    "OA",
+    "OA_BU",
+    "OA_N",
+    "kappa",
+    "F1_weighted",
+    "F1_macro",
+    "ECE",
+    "MCE",
+    "ECE_ts",
+    "MCE_ts",
 )
 
 #: The interval columns, in order (``OA_lo, OA_hi, OA_BU_lo, …``).
@@ -53,14 +74,33 @@ BOOTSTRAP_UNITS: tuple[str, ...] = ("sample", "polygon")
 
 #: Columns shown in percent (× 100, 2 decimals) in the Markdown/HTML tables.
 PERCENT_COLUMNS: tuple[str, ...] = (
-    "OA", "OA_BU", "OA_N", "F1_weighted", "F1_macro", "ECE", "MCE", "ECE_ts", "MCE_ts",
+    "OA",
+    "OA_BU",
+    "OA_N",
+    "F1_weighted",
+    "F1_macro",
+    "ECE",
+    "MCE",
+    "ECE_ts",
+    "MCE_ts",
 )
 
 #: Header text of each column in the paper-style tables.
 DISPLAY_HEADERS: dict[str, str] = {
-    "strategy": "Strategy", "model": "Model", "OA": "OA (%)", "OA_BU": "OA_BU (%)", "OA_N": "OA_N (%)",
-    "kappa": "κ", "F1_weighted": "F1 weighted (%)", "F1_macro": "F1 macro (%)", "ECE": "ECE (%)",
-    "MCE": "MCE (%)", "ECE_ts": "ECE TS (%)", "MCE_ts": "MCE TS (%)", "T": "T", "n_test": "n test",
+    "strategy": "Strategy",
+    "model": "Model",
+    "OA": "OA (%)",
+    "OA_BU": "OA_BU (%)",
+    "OA_N": "OA_N (%)",
+    "kappa": "κ",
+    "F1_weighted": "F1 weighted (%)",
+    "F1_macro": "F1 macro (%)",
+    "ECE": "ECE (%)",
+    "MCE": "MCE (%)",
+    "ECE_ts": "ECE TS (%)",
+    "MCE_ts": "MCE TS (%)",
+    "T": "T",
+    "n_test": "n test",
 }
 
 #: Text shown for an undefined value.
@@ -124,8 +164,10 @@ def half_width(record: dict, metric: str) -> float | None:
 def formatted_table(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     """``(header, rows)``: display headers and the paper-style cells of every metrics row."""
     header = [DISPLAY_HEADERS[c] for c in DISPLAY_COLUMNS]
-    rows = [[format_cell(c, rec[c], half_width(rec, c)) for c in DISPLAY_COLUMNS]
-            for rec in table.to_dict("records")]
+    rows = [
+        [format_cell(c, rec[c], half_width(rec, c)) for c in DISPLAY_COLUMNS]
+        for rec in table.to_dict("records")
+    ]
     return header, rows
 
 
@@ -146,7 +188,9 @@ def validate_metrics(table: pd.DataFrame, where: str = "metrics_table") -> pd.Da
         raise ContractError(f"{where}: missing column(s) {missing}; expected {list(METRIC_COLUMNS)}")
     units = set(table["bootstrap_unit"].dropna()) - set(BOOTSTRAP_UNITS)
     if units:
-        raise ContractError(f"{where}: bootstrap_unit {sorted(units)} not allowed; expected one of {list(BOOTSTRAP_UNITS)}")
+        raise ContractError(
+            f"{where}: bootstrap_unit {sorted(units)} not allowed; expected one of {list(BOOTSTRAP_UNITS)}"
+        )
     for metric in CI_METRICS:
         lo, hi = table[f"{metric}_lo"].to_numpy(float), table[f"{metric}_hi"].to_numpy(float)
         if np.any(np.isnan(lo) != np.isnan(hi)) or np.any(lo > hi):
@@ -186,7 +230,9 @@ def write_per_class(path: str | os.PathLike, table: pd.DataFrame) -> None:
 
 def write_confusion(path: str | os.PathLike, confusion: np.ndarray) -> None:
     """Write a (17, 17) confusion matrix (rows = true class) with index ``true`` and code columns."""
-    frame = pd.DataFrame(confusion, index=pd.Index(LCZ_CODES, name="true"), columns=[str(c) for c in LCZ_CODES])
+    frame = pd.DataFrame(
+        confusion, index=pd.Index(LCZ_CODES, name="true"), columns=[str(c) for c in LCZ_CODES]
+    )
     with atomic_path(path) as tmp:
         frame.to_csv(tmp)
 

@@ -26,7 +26,9 @@ def write_valid_samples(path: str | os.PathLike, table: pd.DataFrame) -> None:
     """
     missing = [c for c in VALID_COLUMNS if c not in table.columns]
     if missing:
-        raise ValueError(f"{path}: valid-sample table lacks column(s) {missing}; expected {list(VALID_COLUMNS)}")
+        raise ValueError(
+            f"{path}: valid-sample table lacks column(s) {missing}; expected {list(VALID_COLUMNS)}"
+        )
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
 

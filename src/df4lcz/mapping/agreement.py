@@ -48,8 +48,9 @@ def polygon_reference(
     shapes = [(geom, int(code)) for geom, code in zip(polys.geometry, polys.lcz) if not geom.is_empty]
     if not shapes:
         return np.zeros(grid.shape, dtype=np.uint8)
-    return rasterio.features.rasterize(shapes, out_shape=grid.shape, transform=grid.transform, fill=0,
-                                       all_touched=False, dtype="uint8")
+    return rasterio.features.rasterize(
+        shapes, out_shape=grid.shape, transform=grid.transform, fill=0, all_touched=False, dtype="uint8"
+    )
 
 
 def truth_reference(truth: PathLike, grid: MapGrid) -> np.ndarray:
@@ -95,7 +96,7 @@ def truth_reference(truth: PathLike, grid: MapGrid) -> np.ndarray:
             in_range = (values >= 1) & (values <= N_CLASSES)
             valid = inside & in_range & ~is_nodata
             n_bad += int((inside & ~in_range & ~is_nodata).sum())
-            block = out[rows[0]:rows[-1] + 1]
+            block = out[rows[0] : rows[-1] + 1]
             block[valid] = values[valid].astype(np.uint8)
     if n_bad:
         log.warning("%s: %d sampled value(s) outside the LCZ codes 1–17 ignored", truth, n_bad)
@@ -124,11 +125,17 @@ def agreement_table(pred: np.ndarray, reference: np.ndarray, reference_name: str
     def row(lcz: str, name: str, sel: np.ndarray) -> dict[str, Any]:
         n = int((mapped & sel).sum())
         k = int((agree & sel).sum())
-        return {"reference": reference_name, "lcz": lcz, "name": name, "n_pixels": n, "n_agree": k,
-                "agreement": k / n if n else float("nan"), "n_unmapped": int((has_ref & ~mapped & sel).sum())}
+        return {
+            "reference": reference_name,
+            "lcz": lcz,
+            "name": name,
+            "n_pixels": n,
+            "n_agree": k,
+            "agreement": k / n if n else float("nan"),
+            "n_unmapped": int((has_ref & ~mapped & sel).sum()),
+        }
 
     rows = [row("all", "all classes", has_ref)]
     for code in sorted(int(c) for c in np.unique(r[has_ref])):
         rows.append(row(str(code), LCZ_NAMES.get(code, str(code)), r == code))
     return pd.DataFrame(rows, columns=list(AGREEMENT_COLUMNS))
-

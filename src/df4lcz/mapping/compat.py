@@ -33,6 +33,7 @@ from ..training.data_spec import REFLECTANCE_CONVENTION
 #: which the ``complete`` rule reproduces (tests/test_interchangeability.py).
 IMPORTED_COMPLETE_PREFIX: str = "lczc_ges2"
 
+
 def _differs(a: Any, b: Any) -> bool:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return not np.isclose(float(a), float(b))
@@ -45,11 +46,17 @@ def s2_mismatches(record: Mapping[str, Any], where: str) -> list[str]:
     if record.get("kind") != "s2":
         return [f"{where}: a {record.get('kind')!r} model, expected a Sentinel-2 model (kind 's2')"]
     if not data:
-        return [f"{where}: the model file records no training input (config.data; written before this check "
-                "existed): retrain it with this version"]
+        return [
+            f"{where}: the model file records no training input (config.data; written before this check "
+            "existed): retrain it with this version"
+        ]
     out = []
-    expected = {"bands": list(S2_BANDS), "pixel_size_m": 10.0, "chip_px": S2_CHIP_PX,
-                "reflectance": REFLECTANCE_CONVENTION}
+    expected = {
+        "bands": list(S2_BANDS),
+        "pixel_size_m": 10.0,
+        "chip_px": S2_CHIP_PX,
+        "reflectance": REFLECTANCE_CONVENTION,
+    }
     for key, value in expected.items():
         if _differs(data.get(key), value):
             out.append(f"{where}: trained on {key} {data.get(key)!r}, the map's chips have {value!r}")
@@ -70,33 +77,48 @@ def gcn_mismatches(record: Mapping[str, Any], where: str, settings: Mapping[str,
     if record.get("kind") != "gcn":
         return [f"{where}: a {record.get('kind')!r} model, expected a GCN (kind 'gcn')"]
     if not data:
-        return [f"{where}: the model file records no training input (config.data; written before this check "
-                "existed): retrain it with this version"]
+        return [
+            f"{where}: the model file records no training input (config.data; written before this check "
+            "existed): retrain it with this version"
+        ]
     graphs = settings["graphs"]
     out = []
     if list(data.get("feature_names", [])) != list(graphs["features"]):
-        out.append(f"{where}: trained on node features {data.get('feature_names')}, graphs.features is "
-                   f"{list(graphs['features'])}")
+        out.append(
+            f"{where}: trained on node features {data.get('feature_names')}, graphs.features is "
+            f"{list(graphs['features'])}"
+        )
     rule = str(data.get("edge_rule", ""))
     imported = rule.startswith(IMPORTED_COMPLETE_PREFIX)
     trained_rule = "complete" if imported else rule
     if trained_rule != graphs["edge_rule"]:
-        out.append(f"{where}: trained on graphs with edge rule {rule!r}, graphs.edge_rule is {graphs['edge_rule']!r}")
+        out.append(
+            f"{where}: trained on graphs with edge rule {rule!r}, graphs.edge_rule is {graphs['edge_rule']!r}"
+        )
     else:
         param = EDGE_RULES[trained_rule].param if trained_rule in EDGE_RULES else None
         if param is not None and _differs(data.get(param), graphs[param]):
-            out.append(f"{where}: trained with {param} {data.get(param)!r}, graphs.{param} is {graphs[param]!r}")
+            out.append(
+                f"{where}: trained with {param} {data.get(param)!r}, graphs.{param} is {graphs[param]!r}"
+            )
     view = data.get("mask_view") or ("whole" if imported else None)
     if view != graphs["mask_view"]:
-        out.append(f"{where}: node features computed over {view!r} masks, graphs.mask_view is {graphs['mask_view']!r}")
-    for key, setting in (("size_m", "samples.size_m"), ("google_chip_px", "google.chip_px"),
-                         ("segment_backend", "segment.backend")):
+        out.append(
+            f"{where}: node features computed over {view!r} masks, graphs.mask_view is {graphs['mask_view']!r}"
+        )
+    for key, setting in (
+        ("size_m", "samples.size_m"),
+        ("google_chip_px", "google.chip_px"),
+        ("segment_backend", "segment.backend"),
+    ):
         if key in data and _differs(data[key], settings[key]):
             out.append(f"{where}: trained on {key} {data[key]!r}, {setting} is {settings[key]!r}")
     return out
 
 
-def check_map_models(s2_path: str | os.PathLike, gcn_path: str | os.PathLike, settings: Mapping[str, Any]) -> None:
+def check_map_models(
+    s2_path: str | os.PathLike, gcn_path: str | os.PathLike, settings: Mapping[str, Any]
+) -> None:
     """Refuse models the map's settings cannot feed (see :func:`s2_mismatches`, :func:`gcn_mismatches`).
 
     Raises:
@@ -107,5 +129,8 @@ def check_map_models(s2_path: str | os.PathLike, gcn_path: str | os.PathLike, se
     problems = s2_mismatches(read_model_record(s2_path), str(s2_path))
     problems += gcn_mismatches(read_model_record(gcn_path), str(gcn_path), settings)
     if problems:
-        raise ContractError("map.models cannot be used with this configuration:\n  " + "\n  ".join(problems)
-                         + "\nmap with the settings the models were trained with, or train models with these")
+        raise ContractError(
+            "map.models cannot be used with this configuration:\n  "
+            + "\n  ".join(problems)
+            + "\nmap with the settings the models were trained with, or train models with these"
+        )

@@ -68,11 +68,13 @@ def smooth_probabilities(probabilities: np.ndarray, sigma_px: float) -> np.ndarr
     if sigma_px <= 0:
         out[:, valid] = p[:, valid]
         return out
-    weight = gaussian_filter(valid.astype(np.float64), sigma_px, mode="constant", cval=0.0,
-                             truncate=SMOOTH_TRUNCATE)
+    weight = gaussian_filter(
+        valid.astype(np.float64), sigma_px, mode="constant", cval=0.0, truncate=SMOOTH_TRUNCATE
+    )
     for k in range(N_CLASSES):
-        filtered = gaussian_filter(np.where(valid, p[k], 0.0), sigma_px, mode="constant", cval=0.0,
-                                   truncate=SMOOTH_TRUNCATE)
+        filtered = gaussian_filter(
+            np.where(valid, p[k], 0.0), sigma_px, mode="constant", cval=0.0, truncate=SMOOTH_TRUNCATE
+        )
         out[k, valid] = filtered[valid] / weight[valid]
     return out
 

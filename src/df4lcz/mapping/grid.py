@@ -91,8 +91,12 @@ def _grid_phase(reference: str | os.PathLike, crs: CRS) -> tuple[float, float]:
             t, src_crs = src.transform, src.crs
     except rasterio.errors.RasterioIOError as exc:
         raise InputError(f"{reference}: not a readable raster ({exc})") from exc
-    north_up = (t.b == 0 and t.d == 0 and math.isclose(abs(t.a), S2_PIXEL_SIZE_M)
-                and math.isclose(abs(t.e), S2_PIXEL_SIZE_M))
+    north_up = (
+        t.b == 0
+        and t.d == 0
+        and math.isclose(abs(t.a), S2_PIXEL_SIZE_M)
+        and math.isclose(abs(t.e), S2_PIXEL_SIZE_M)
+    )
     if src_crs is None or CRS.from_user_input(src_crs) != crs or not north_up:
         return 0.0, 0.0
     return float(t.c % S2_PIXEL_SIZE_M), float(t.f % S2_PIXEL_SIZE_M)
@@ -132,17 +136,23 @@ def map_grid(
     except CRSError as exc:
         raise ConfigError(f"working_crs: {working_crs!r} is not a CRS ({exc})") from None
     crs_name = crs.to_string()
-    coverage = shapely.intersection(google_footprint(google, crs_name), sentinel2_footprint(sentinel2, crs_name))
+    coverage = shapely.intersection(
+        google_footprint(google, crs_name), sentinel2_footprint(sentinel2, crs_name)
+    )
     if coverage.is_empty or coverage.area <= 0:
-        raise InputError(f"the Google raster {google} and the Sentinel-2 input {sentinel2} do not overlap "
-                         f"(in {crs_name}); nothing to map")
+        raise InputError(
+            f"the Google raster {google} and the Sentinel-2 input {sentinel2} do not overlap "
+            f"(in {crs_name}); nothing to map"
+        )
     left, bottom, right, top = coverage.bounds
     width = max(1, math.ceil((right - left) / stride_m - _EPS_M))
     height = max(1, math.ceil((top - bottom) / stride_m - _EPS_M))
     phase_x, phase_y = _grid_phase(reference, crs)
     cx0 = _snap(left + stride_m / 2.0, phase_x)
     cy0 = _snap(top - stride_m / 2.0, phase_y)
-    transform = Affine(float(stride_m), 0.0, cx0 - stride_m / 2.0, 0.0, -float(stride_m), cy0 + stride_m / 2.0)
+    transform = Affine(
+        float(stride_m), 0.0, cx0 - stride_m / 2.0, 0.0, -float(stride_m), cy0 + stride_m / 2.0
+    )
     return MapGrid(crs_name, transform, int(width), int(height), float(stride_m)), coverage
 
 
@@ -163,7 +173,11 @@ def candidate_rows(
 
 
 def candidate_batches(
-    grid: MapGrid, coverage: BaseGeometry, batch_size: int, rows: range | None = None, cols: range | None = None
+    grid: MapGrid,
+    coverage: BaseGeometry,
+    batch_size: int,
+    rows: range | None = None,
+    cols: range | None = None,
 ) -> Iterator[np.ndarray]:
     """Flat pixel indices (row-major, int64) of the windows inside ``coverage``, ``batch_size`` at a time.
 
@@ -187,6 +201,13 @@ def window_table(grid: MapGrid, flat: np.ndarray) -> pd.DataFrame:
     """Sample table of windows (``sample_id`` = flat pixel index, ``crs``, ``xmin … ymax``) for the chippers."""
     rows, cols = np.divmod(np.asarray(flat, dtype=np.int64), grid.width)
     b = grid.window_bounds(rows, cols)
-    return pd.DataFrame({"sample_id": np.asarray(flat, dtype=np.int64), "crs": grid.crs,
-                         "xmin": b[:, 0], "ymin": b[:, 1], "xmax": b[:, 2], "ymax": b[:, 3]})
-
+    return pd.DataFrame(
+        {
+            "sample_id": np.asarray(flat, dtype=np.int64),
+            "crs": grid.crs,
+            "xmin": b[:, 0],
+            "ymin": b[:, 1],
+            "xmax": b[:, 2],
+            "ymax": b[:, 3],
+        }
+    )

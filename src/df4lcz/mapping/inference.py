@@ -77,8 +77,9 @@ class WindowClassifier:
         ``P`` is ``(len(ids), 17)`` float64, column ``k`` = LCZ code ``k + 1``.
         """
         table = window_table(grid, flat)
-        g_ids, g_img, g_exc = chip_google(self.google, table, chip_px=self.google_chip_px,
-                                          resampling=self.google_resampling)
+        g_ids, g_img, g_exc = chip_google(
+            self.google, table, chip_px=self.google_chip_px, resampling=self.google_resampling
+        )
         scenes = self.s2_source.chip(table, working_crs=grid.crs, resampling=self.s2_resampling)
         s_ids, s_img, s_exc = scenes.sample_ids, scenes.images, scenes.excluded
         self.count("google", g_exc["reason"])
@@ -122,4 +123,3 @@ def load_map_model(path: PathLike, kind: str, device: Any) -> LoadedModel:
         what = "a Sentinel-2 model" if kind == "s2" else "the GCN"
         raise ContractError(f"{path}: holds a {loaded.kind!r} model; expected {what}")
     return loaded
-

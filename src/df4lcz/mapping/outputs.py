@@ -64,7 +64,15 @@ PROBABILITY_PRODUCTS: tuple[str, ...] = ("none", "all17", "top2")
 QML_QGIS_VERSION: str = "3.28.0"
 
 #: Columns of the agreement CSV.
-AGREEMENT_COLUMNS: tuple[str, ...] = ("reference", "lcz", "name", "n_pixels", "n_agree", "agreement", "n_unmapped")
+AGREEMENT_COLUMNS: tuple[str, ...] = (
+    "reference",
+    "lcz",
+    "name",
+    "n_pixels",
+    "n_agree",
+    "agreement",
+    "n_unmapped",
+)
 
 PathLike = str | os.PathLike
 
@@ -76,9 +84,20 @@ def lcz_colormap() -> dict[int, tuple[int, int, int, int]]:
 
 def lcz_profile(grid: MapGrid) -> dict[str, Any]:
     """Rasterio profile of the class GeoTIFF of ``grid`` (uint8, tiled, deflate, nodata 0)."""
-    return {"driver": "GTiff", "width": grid.width, "height": grid.height, "count": 1, "dtype": "uint8",
-            "crs": grid.crs, "transform": grid.transform, "nodata": NODATA, "tiled": True,
-            "blockxsize": GTIFF_BLOCK_PX, "blockysize": GTIFF_BLOCK_PX, "compress": "deflate"}
+    return {
+        "driver": "GTiff",
+        "width": grid.width,
+        "height": grid.height,
+        "count": 1,
+        "dtype": "uint8",
+        "crs": grid.crs,
+        "transform": grid.transform,
+        "nodata": NODATA,
+        "tiled": True,
+        "blockxsize": GTIFF_BLOCK_PX,
+        "blockysize": GTIFF_BLOCK_PX,
+        "compress": "deflate",
+    }
 
 
 def probability_profile(grid: MapGrid, product: str) -> dict[str, Any]:
@@ -93,8 +112,11 @@ def probability_band_descriptions(product: str) -> list[str]:
     """Band descriptions of the probability GeoTIFF ``product``."""
     if product == "all17":
         return [f"P(LCZ {c}: {LCZ_NAMES[c]}) in % (255 = nodata)" for c in LCZ_CODES]
-    return ["most likely LCZ (0 = nodata)", "second most likely LCZ (0 = nodata)",
-            "confidence: P(most likely LCZ) in % (0 = nodata)"]
+    return [
+        "most likely LCZ (0 = nodata)",
+        "second most likely LCZ (0 = nodata)",
+        "confidence: P(most likely LCZ) in % (0 = nodata)",
+    ]
 
 
 def overview_factors(width: int, height: int) -> list[int]:
@@ -115,8 +137,9 @@ def write_cog(path: PathLike, source: PathLike, resampling: Resampling) -> None:
     with rasterio.open(source, "r+") as src:
         src.build_overviews(overview_factors(src.width, src.height), resampling)
     with atomic_path(path) as tmp:
-        rasterio.shutil.copy(source, tmp, driver="COG", COMPRESS="DEFLATE", BLOCKSIZE=GTIFF_BLOCK_PX,
-                             OVERVIEWS="AUTO")
+        rasterio.shutil.copy(
+            source, tmp, driver="COG", COMPRESS="DEFLATE", BLOCKSIZE=GTIFF_BLOCK_PX, OVERVIEWS="AUTO"
+        )
 
 
 @dataclass
@@ -127,19 +150,26 @@ class MapBlockWriter:
     probabilities: rasterio.io.DatasetWriter | None
     probabilities_path: str = ""  # the COG the probabilities become (named in errors)
 
-    def write(self, window: rasterio.windows.Window, classes: np.ndarray, bands: np.ndarray | None = None) -> None:
+    def write(
+        self, window: rasterio.windows.Window, classes: np.ndarray, bands: np.ndarray | None = None
+    ) -> None:
         """Write one block: ``classes`` ``(h, w)`` uint8 codes and, with a probability GeoTIFF, its
         ``bands`` ``(count, h, w)`` uint8 (:func:`probability_profile`)."""
         self.classes.write(classes, 1, window=window)
         if self.probabilities is not None:
             if bands is None:
-                raise ValueError(f"{self.probabilities_path}: the probability bands of window {window} are missing")
+                raise ValueError(
+                    f"{self.probabilities_path}: the probability bands of window {window} are missing"
+                )
             self.probabilities.write(bands, window=window)
 
 
 @contextlib.contextmanager
 def map_rasters(
-    out_tif: PathLike, grid: MapGrid, tags: Mapping[str, Any], probabilities: str = "none",
+    out_tif: PathLike,
+    grid: MapGrid,
+    tags: Mapping[str, Any],
+    probabilities: str = "none",
     probabilities_path: PathLike | None = None,
 ) -> Iterator[MapBlockWriter]:
     """Write the class COG ``out_tif`` (and the probability COG) of ``grid`` block by block.
@@ -158,7 +188,9 @@ def map_rasters(
         probabilities_path: the probability COG (unless ``probabilities`` is ``none``).
     """
     if probabilities != "none" and probabilities_path is None:
-        raise ConfigError(f"map.probabilities: {probabilities!r} needs an output path for the probability GeoTIFF")
+        raise ConfigError(
+            f"map.probabilities: {probabilities!r} needs an output path for the probability GeoTIFF"
+        )
     with tempfile.TemporaryDirectory(prefix=".tmp-gather-", dir=Path(out_tif).parent) as tmp:
         classes_tmp, probs_tmp = Path(tmp) / "classes.tif", Path(tmp) / "probabilities.tif"
         with contextlib.ExitStack() as stack:
@@ -168,7 +200,9 @@ def map_rasters(
             dst.update_tags(**{k: str(v) for k, v in tags.items()})
             pdst = None
             if probabilities != "none":
-                pdst = stack.enter_context(rasterio.open(probs_tmp, "w", **probability_profile(grid, probabilities)))
+                pdst = stack.enter_context(
+                    rasterio.open(probs_tmp, "w", **probability_profile(grid, probabilities))
+                )
                 for i, text in enumerate(probability_band_descriptions(probabilities), start=1):
                     pdst.set_band_description(i, text)
                 pdst.update_tags(**{k: str(v) for k, v in tags.items() if k not in ("nodata", "pixel")})
@@ -176,8 +210,11 @@ def map_rasters(
         write_cog(out_tif, classes_tmp, Resampling.mode)
         if probabilities != "none":
             assert probabilities_path is not None
-            write_cog(probabilities_path, probs_tmp,
-                      Resampling.average if probabilities == "all17" else Resampling.nearest)
+            write_cog(
+                probabilities_path,
+                probs_tmp,
+                Resampling.average if probabilities == "all17" else Resampling.nearest,
+            )
 
 
 def write_lcz_qml(path: PathLike) -> None:
@@ -187,8 +224,10 @@ def write_lcz_qml(path: PathLike) -> None:
     """
     entries = "\n".join(
         f'        <paletteEntry value="{c}" color="#{r:02x}{g:02x}{b:02x}" alpha="{a}" '
-        f'label={quoteattr(_legend_label(c))}/>'
-        for c, (r, g, b, a) in lcz_colormap().items() if c != NODATA)
+        f"label={quoteattr(_legend_label(c))}/>"
+        for c, (r, g, b, a) in lcz_colormap().items()
+        if c != NODATA
+    )
     text = f"""<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
 <qgis version="{QML_QGIS_VERSION}" styleCategories="Symbology">
   <pipe>
@@ -232,8 +271,10 @@ def plot_lcz_map(codes: np.ndarray, grid: MapGrid, path: PathLike, title: str | 
     ax.set_facecolor("white")
     ax.imshow(palette[view], extent=extent, interpolation="nearest")
     present = [c for c in LCZ_CODES if (arr == c).any()]
-    handles = [Patch(facecolor=tuple(v / 255 for v in LCZ_COLORS[c]), edgecolor="0.3", label=_legend_label(c))  # type: ignore[arg-type]
-               for c in present]
+    handles = [
+        Patch(facecolor=tuple(v / 255 for v in LCZ_COLORS[c]), edgecolor="0.3", label=_legend_label(c))  # type: ignore[arg-type]
+        for c in present
+    ]
     if (arr == NODATA).any():
         handles.append(Patch(facecolor="white", edgecolor="0.3", label="no data"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="class")
@@ -246,10 +287,11 @@ def plot_lcz_map(codes: np.ndarray, grid: MapGrid, path: PathLike, title: str | 
         fig.savefig(tmp, dpi=110)
 
 
-
 def write_agreement(path: PathLike, table: pd.DataFrame) -> None:
     """Write the agreement table (:data:`AGREEMENT_COLUMNS`, floats ``%.6g``) as CSV (atomic)."""
     if list(table.columns) != list(AGREEMENT_COLUMNS):
-        raise ValueError(f"{path}: agreement columns must be {list(AGREEMENT_COLUMNS)}, got {list(table.columns)}")
+        raise ValueError(
+            f"{path}: agreement columns must be {list(AGREEMENT_COLUMNS)}, got {list(table.columns)}"
+        )
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6g")

@@ -104,8 +104,10 @@ class TilePlan:
         for t in self.tiles:
             if t.id == tile_id:
                 return t
-        raise KeyError(f"tile {tile_id!r} is not in the plan ({len(self.tiles)} tiles"
-                       f"{', e.g. ' + self.tiles[0].id if self.tiles else ''})")
+        raise KeyError(
+            f"tile {tile_id!r} is not in the plan ({len(self.tiles)} tiles"
+            f"{', e.g. ' + self.tiles[0].id if self.tiles else ''})"
+        )
 
 
 def tile_side(tile_windows: int) -> int:
@@ -132,7 +134,9 @@ def plan_tiles(grid: MapGrid, coverage: BaseGeometry, tile_windows: int) -> Tile
         if n == 0:
             continue
         r0, c0 = ti * side, tj * side
-        tiles.append(MapTile(tile_id(r0, c0), r0, c0, min(side, grid.height - r0), min(side, grid.width - c0), int(n)))
+        tiles.append(
+            MapTile(tile_id(r0, c0), r0, c0, min(side, grid.height - r0), min(side, grid.width - c0), int(n))
+        )
     return TilePlan(grid, coverage, int(tile_windows), side, tuple(tiles))
 
 
@@ -140,11 +144,20 @@ def write_plan(path: PathLike, plan: TilePlan) -> None:
     """Write a tile plan as JSON (atomic)."""
     g = plan.grid
     doc = {
-        "format": PLAN_FORMAT, "version": PLAN_VERSION,
-        "grid": {"crs": g.crs, "transform": list(g.transform)[:6], "width": g.width, "height": g.height,
-                 "stride_m": g.stride_m, "window_m": g.window_m},
+        "format": PLAN_FORMAT,
+        "version": PLAN_VERSION,
+        "grid": {
+            "crs": g.crs,
+            "transform": list(g.transform)[:6],
+            "width": g.width,
+            "height": g.height,
+            "stride_m": g.stride_m,
+            "window_m": g.window_m,
+        },
         "coverage_wkb": shapely.to_wkb(plan.coverage, hex=True),
-        "tile_windows": plan.tile_windows, "tile_px": plan.tile_px, "n_windows": plan.n_windows,
+        "tile_windows": plan.tile_windows,
+        "tile_px": plan.tile_px,
+        "n_windows": plan.n_windows,
         "tiles": [asdict(t) for t in plan.tiles],
     }
     write_text_atomic(path, json.dumps(doc, indent=1) + "\n")
@@ -162,11 +175,19 @@ def read_plan(path: PathLike) -> TilePlan:
     except json.JSONDecodeError as exc:
         raise ContractError(f"{path}: not a JSON tile plan ({exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != PLAN_FORMAT or doc.get("version") != PLAN_VERSION:
-        raise ContractError(f"{path}: expected a map tile plan (format {PLAN_FORMAT!r}, version {PLAN_VERSION})")
+        raise ContractError(
+            f"{path}: expected a map tile plan (format {PLAN_FORMAT!r}, version {PLAN_VERSION})"
+        )
     try:
         g = doc["grid"]
-        grid = MapGrid(str(g["crs"]), Affine(*[float(v) for v in g["transform"]]), int(g["width"]),
-                       int(g["height"]), float(g["stride_m"]), float(g["window_m"]))
+        grid = MapGrid(
+            str(g["crs"]),
+            Affine(*[float(v) for v in g["transform"]]),
+            int(g["width"]),
+            int(g["height"]),
+            float(g["stride_m"]),
+            float(g["window_m"]),
+        )
         tiles = tuple(MapTile(**t) for t in doc["tiles"])
         coverage = shapely.from_wkb(doc["coverage_wkb"])
         return TilePlan(grid, coverage, int(doc["tile_windows"]), int(doc["tile_px"]), tiles)
@@ -179,16 +200,32 @@ def tile_transform(grid: MapGrid, tile: MapTile) -> Affine:
     return grid.transform @ Affine.translation(tile.col_off, tile.row_off)
 
 
-def write_tile(path: PathLike, probabilities: np.ndarray, grid: MapGrid, tile: MapTile,
-               tags: Mapping[str, Any] | None = None) -> None:
+def write_tile(
+    path: PathLike,
+    probabilities: np.ndarray,
+    grid: MapGrid,
+    tile: MapTile,
+    tags: Mapping[str, Any] | None = None,
+) -> None:
     """Write a tile's probabilities ``(17, height, width)`` (NaN = no window) as a float32 GeoTIFF (atomic)."""
     arr = np.asarray(probabilities, dtype=np.float32)
     if arr.shape != (N_CLASSES, tile.height, tile.width):
-        raise ValueError(f"{path}: tile probabilities must have shape {(N_CLASSES, tile.height, tile.width)}, "
-                         f"got {arr.shape}")
-    profile = {"driver": "GTiff", "width": tile.width, "height": tile.height, "count": N_CLASSES,
-               "dtype": TILE_DTYPE, "crs": grid.crs, "transform": tile_transform(grid, tile),
-               "nodata": TILE_NODATA, "compress": "deflate", "interleave": "pixel"}
+        raise ValueError(
+            f"{path}: tile probabilities must have shape {(N_CLASSES, tile.height, tile.width)}, "
+            f"got {arr.shape}"
+        )
+    profile = {
+        "driver": "GTiff",
+        "width": tile.width,
+        "height": tile.height,
+        "count": N_CLASSES,
+        "dtype": TILE_DTYPE,
+        "crs": grid.crs,
+        "transform": tile_transform(grid, tile),
+        "nodata": TILE_NODATA,
+        "compress": "deflate",
+        "interleave": "pixel",
+    }
     with atomic_path(path) as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(arr)
@@ -214,13 +251,17 @@ def check_tile(path: PathLike, grid: MapGrid, tile: MapTile) -> dict[str, str]:
         raise ContractError(f"{path}: not a readable raster ({exc})") from None
     want = (N_CLASSES, TILE_DTYPE, tile.height, tile.width)
     if got != want or not transform.almost_equals(tile_transform(grid, tile)):
-        raise ContractError(f"{path}: expected map tile {tile.id} ({N_CLASSES} {TILE_DTYPE} bands of {tile.height} × "
-                         f"{tile.width} px at {tuple(tile_transform(grid, tile))[:6]}), got bands/dtype/size {got} "
-                         f"at {tuple(transform)[:6]}; remove it and rerun the map")
+        raise ContractError(
+            f"{path}: expected map tile {tile.id} ({N_CLASSES} {TILE_DTYPE} bands of {tile.height} × "
+            f"{tile.width} px at {tuple(tile_transform(grid, tile))[:6]}), got bands/dtype/size {got} "
+            f"at {tuple(transform)[:6]}; remove it and rerun the map"
+        )
     return tags
 
 
-def write_tiles_vrt(path: PathLike, grid: MapGrid, tiles: Sequence[MapTile], tile_paths: Sequence[PathLike]) -> None:
+def write_tiles_vrt(
+    path: PathLike, grid: MapGrid, tiles: Sequence[MapTile], tile_paths: Sequence[PathLike]
+) -> None:
     """Write the VRT mosaic of ``tiles`` (files ``tile_paths``) over the whole grid (atomic).
 
     Tile paths are stored relative to the VRT when they lie below its folder.
@@ -229,9 +270,11 @@ def write_tiles_vrt(path: PathLike, grid: MapGrid, tiles: Sequence[MapTile], til
         raise ValueError(f"{path}: {len(tiles)} tiles but {len(tile_paths)} tile files")
     folder = Path(path).resolve().parent
     t = grid.transform
-    lines = [f'<VRTDataset rasterXSize="{grid.width}" rasterYSize="{grid.height}">',
-             f'  <SRS dataAxisToSRSAxisMapping="1,2">{escape(CRS.from_user_input(grid.crs).to_wkt())}</SRS>',
-             f"  <GeoTransform>{t.c!r}, {t.a!r}, {t.b!r}, {t.f!r}, {t.d!r}, {t.e!r}</GeoTransform>"]
+    lines = [
+        f'<VRTDataset rasterXSize="{grid.width}" rasterYSize="{grid.height}">',
+        f'  <SRS dataAxisToSRSAxisMapping="1,2">{escape(CRS.from_user_input(grid.crs).to_wkt())}</SRS>',
+        f"  <GeoTransform>{t.c!r}, {t.a!r}, {t.b!r}, {t.f!r}, {t.d!r}, {t.e!r}</GeoTransform>",
+    ]
     sources = []
     for tile, tile_path in zip(tiles, tile_paths):
         resolved = Path(tile_path).resolve()

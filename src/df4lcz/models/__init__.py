@@ -34,7 +34,9 @@ _S2_BUILDERS: dict[str, Callable[..., nn.Module]] = dict(
 )
 
 
-def build_s2_model(name: str, n_bands: int = len(S2_BANDS), n_classes: int = N_CLASSES, **kw: Any) -> nn.Module:
+def build_s2_model(
+    name: str, n_bands: int = len(S2_BANDS), n_classes: int = N_CLASSES, **kw: Any
+) -> nn.Module:
     """Build the Sentinel-2 model called ``name`` (one of ``S2_MODEL_NAMES``).
 
     Args:

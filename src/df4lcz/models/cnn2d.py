@@ -151,12 +151,16 @@ class ResNet2D(_ChannelsLastModel):
         return self.stages(self.stem(x)).mean(dim=(2, 3))
 
 
-def resnet11_2d(n_bands: int = len(S2_BANDS), n_classes: int = N_CLASSES, base_width: int = DEFAULT_BASE_WIDTH) -> ResNet2D:
+def resnet11_2d(
+    n_bands: int = len(S2_BANDS), n_classes: int = N_CLASSES, base_width: int = DEFAULT_BASE_WIDTH
+) -> ResNet2D:
     """2D ResNet11 of the paper's comparison: 3 bottlenecks, strides 2/2/2, 3×3 stem."""
     return ResNet2D(n_bands, n_classes, (1, 1, 1), (2, 2, 2), base_width, imagenet_stem=False)
 
 
-def resnet50_2d(n_bands: int = len(S2_BANDS), n_classes: int = N_CLASSES, base_width: int = DEFAULT_BASE_WIDTH) -> ResNet2D:
+def resnet50_2d(
+    n_bands: int = len(S2_BANDS), n_classes: int = N_CLASSES, base_width: int = DEFAULT_BASE_WIDTH
+) -> ResNet2D:
     """ResNet-50 from scratch on ``n_bands`` channels: [3, 4, 6, 3] bottlenecks, ImageNet stem."""
     return ResNet2D(n_bands, n_classes, (3, 4, 6, 3), (1, 2, 2, 2), base_width, imagenet_stem=True)
 
@@ -186,7 +190,9 @@ class DenseNet2D(_ChannelsLastModel):
             (32) are scaled by ``base_width / 64``.
     """
 
-    def __init__(self, n_bands: int = len(S2_BANDS), n_classes: int = N_CLASSES, base_width: int = DEFAULT_BASE_WIDTH) -> None:
+    def __init__(
+        self, n_bands: int = len(S2_BANDS), n_classes: int = N_CLASSES, base_width: int = DEFAULT_BASE_WIDTH
+    ) -> None:
         super().__init__()
         _check_base_width("DenseNet2D", base_width)
         self.n_bands = n_bands
@@ -227,7 +233,9 @@ class CBAM(nn.Module):
     def __init__(self, channels: int, ratio: int = CBAM_RATIO, kernel_size: int = CBAM_KERNEL) -> None:
         super().__init__()
         hidden = max(1, channels // ratio)
-        self.mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, channels))
+        self.mlp = nn.Sequential(
+            nn.Linear(channels, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, channels)
+        )
         self.spatial = nn.Conv2d(2, 1, kernel_size=kernel_size, padding=kernel_size // 2, bias=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -246,7 +254,9 @@ class MSMLA50(_ChannelsLastModel):
             all widths scale with ``base_width / 64``.
     """
 
-    def __init__(self, n_bands: int = len(S2_BANDS), n_classes: int = N_CLASSES, base_width: int = DEFAULT_BASE_WIDTH) -> None:
+    def __init__(
+        self, n_bands: int = len(S2_BANDS), n_classes: int = N_CLASSES, base_width: int = DEFAULT_BASE_WIDTH
+    ) -> None:
         super().__init__()
         _check_base_width("MSMLA50", base_width)
         self.n_bands = n_bands
@@ -264,7 +274,9 @@ class MSMLA50(_ChannelsLastModel):
             width = _scaled(depth, base_width)
             first = Bottleneck(ch, width, stride=stride, dims=2, se_ratio=MSMLA_SE_RATIO)
             ch = first.out_channels
-            rest = [Bottleneck(ch, width, stride=1, dims=2, se_ratio=MSMLA_SE_RATIO) for _ in range(n_blocks - 1)]
+            rest = [
+                Bottleneck(ch, width, stride=1, dims=2, se_ratio=MSMLA_SE_RATIO) for _ in range(n_blocks - 1)
+            ]
             self.stage_heads.append(first)
             self.stage_rests.append(nn.Sequential(*rest))
             self.stage_cbams.append(CBAM(ch))

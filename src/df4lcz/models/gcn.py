@@ -47,7 +47,9 @@ class GCSConv(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
-        self.propagate_term = GCNConv(in_channels, out_channels, add_self_loops=False, normalize=True, bias=False)
+        self.propagate_term = GCNConv(
+            in_channels, out_channels, add_self_loops=False, normalize=True, bias=False
+        )
         self.skip = nn.Linear(in_channels, out_channels, bias=True)
 
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:

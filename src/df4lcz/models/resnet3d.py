@@ -150,7 +150,9 @@ class ResNet11_3D(nn.Module):
     #: strides of the three bottleneck blocks (applied to spectral depth, height and width).
     BLOCK_STRIDES: tuple[int, ...] = (1, 2, 2)
 
-    def __init__(self, n_bands: int = len(S2_BANDS), n_classes: int = N_CLASSES, base_width: int = DEFAULT_BASE_WIDTH) -> None:
+    def __init__(
+        self, n_bands: int = len(S2_BANDS), n_classes: int = N_CLASSES, base_width: int = DEFAULT_BASE_WIDTH
+    ) -> None:
         super().__init__()
         if base_width < 1:
             raise ValueError(f"ResNet11_3D: base_width must be a positive integer, got {base_width}")
@@ -185,4 +187,3 @@ class ResNet11_3D(nn.Module):
 def count_trainable_parameters(model: nn.Module) -> int:
     """Number of trainable (``requires_grad``) parameters of ``model``."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
-

@@ -29,7 +29,9 @@ from .settings import RegionInputs, SampleParams
 log = get_logger("samples")
 
 
-def region_samples(region: RegionInputs, params: SampleParams, seed: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+def region_samples(
+    region: RegionInputs, params: SampleParams, seed: int
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Lay the sample squares of one region.
 
     Args:
@@ -56,11 +58,15 @@ def region_samples(region: RegionInputs, params: SampleParams, seed: int) -> tup
     fp_s = sentinel2_footprint(region.sentinel2, crs)
     coverage = shapely.intersection(fp_g, fp_s)
     if coverage.is_empty:
-        raise InputError(f"region {region.name!r}: the Google raster {google} and the Sentinel-2 input "
-                         f"{region.sentinel2} do not overlap")
+        raise InputError(
+            f"region {region.name!r}: the Google raster {google} and the Sentinel-2 input "
+            f"{region.sentinel2} do not overlap"
+        )
     if not polys.intersects(coverage).any():
-        raise InputError(f"region {region.name!r}: no polygon of {region.labels} overlaps the area covered by both "
-                         f"{google} and {region.sentinel2} (check the CRS of each file)")
+        raise InputError(
+            f"region {region.name!r}: no polygon of {region.labels} overlaps the area covered by both "
+            f"{google} and {region.sentinel2} (check the CRS of each file)"
+        )
     rng = np.random.default_rng(seed)
     rows: list[pd.DataFrame] = []
     for pid, lcz, geom in zip(polys.polygon_id, polys.lcz, polys.geometry):
@@ -69,13 +75,32 @@ def region_samples(region: RegionInputs, params: SampleParams, seed: int) -> tup
             pick = np.sort(rng.choice(len(corners), params.max_per_polygon, replace=False))
             corners = corners[pick]
         if len(corners):
-            rows.append(pd.DataFrame({"region": region.name, "polygon_id": int(pid), "lcz": int(lcz), "crs": crs,
-                                      "xmin": corners[:, 0], "ymin": corners[:, 1],
-                                      "xmax": corners[:, 0] + params.size_m, "ymax": corners[:, 1] + params.size_m}))
-    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=[c for c in SAMPLE_COLUMNS if c not in ("sample_id", "shard")])
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "region": region.name,
+                        "polygon_id": int(pid),
+                        "lcz": int(lcz),
+                        "crs": crs,
+                        "xmin": corners[:, 0],
+                        "ymin": corners[:, 1],
+                        "xmax": corners[:, 0] + params.size_m,
+                        "ymax": corners[:, 1] + params.size_m,
+                    }
+                )
+            )
+    table = (
+        pd.concat(rows, ignore_index=True)
+        if rows
+        else pd.DataFrame(columns=[c for c in SAMPLE_COLUMNS if c not in ("sample_id", "shard")])
+    )
     log.info("region %s: %d polygons, %d samples (working CRS %s)", region.name, len(polys), len(table), crs)
-    return table, {"polygons": polys, "footprints": {"google": fp_g, "sentinel2": fp_s}, "crs": crs,
-                   "checks": label_check_rows(stats, params.max_dropped_polygon_fraction)}
+    return table, {
+        "polygons": polys,
+        "footprints": {"google": fp_g, "sentinel2": fp_s},
+        "crs": crs,
+        "checks": label_check_rows(stats, params.max_dropped_polygon_fraction),
+    }
 
 
 def check_projected(region: RegionInputs, crs: str) -> None:
@@ -88,8 +113,11 @@ def check_projected(region: RegionInputs, crs: str) -> None:
     parsed = CRS.from_user_input(crs)
     if not parsed.is_geographic:
         return
-    where = ("regions[].working_crs" if region.working_crs
-             else f"the CRS of the Sentinel-2 input {region.sentinel2}, the default working CRS")
+    where = (
+        "regions[].working_crs"
+        if region.working_crs
+        else f"the CRS of the Sentinel-2 input {region.sentinel2}, the default working CRS"
+    )
     fp = raster_footprint(sentinel2_reference_file(region.sentinel2), "EPSG:4326").centroid
     zone = int((fp.x + 180) // 6) % 60 + 1
     utm = f"EPSG:{(32600 if fp.y >= 0 else 32700) + zone}"
@@ -100,8 +128,9 @@ def check_projected(region: RegionInputs, crs: str) -> None:
     )
 
 
-def check_sample_rasters(regions: list[RegionInputs], samples: pd.DataFrame, chip_px: int,
-                         max_upsampling: float) -> list[CheckRow]:
+def check_sample_rasters(
+    regions: list[RegionInputs], samples: pd.DataFrame, chip_px: int, max_upsampling: float
+) -> list[CheckRow]:
     """Check every region's rasters against its sample squares before any chip job runs.
 
     Args:
@@ -121,14 +150,24 @@ def check_sample_rasters(regions: list[RegionInputs], samples: pd.DataFrame, chi
         rows = samples[samples["region"] == region.name]
         if rows.empty:
             continue
-        checks += check_region_rasters(region.name, region.google_spec(), region.sentinel2, region.s2_band_names,
-                                       rows[["xmin", "ymin", "xmax", "ymax"]].to_numpy(float),
-                                       str(rows["crs"].iloc[0]), chip_px, max_upsampling,
-                                       s2_scale=region.s2_scale, s2_offset=region.s2_offset)
+        checks += check_region_rasters(
+            region.name,
+            region.google_spec(),
+            region.sentinel2,
+            region.s2_band_names,
+            rows[["xmin", "ymin", "xmax", "ymax"]].to_numpy(float),
+            str(rows["crs"].iloc[0]),
+            chip_px,
+            max_upsampling,
+            s2_scale=region.s2_scale,
+            s2_offset=region.s2_offset,
+        )
     return checks
 
 
-def build_samples(regions: list[RegionInputs], params: SampleParams, seed: int) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+def build_samples(
+    regions: list[RegionInputs], params: SampleParams, seed: int
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """Lay, number and shard the samples of all regions (sorted by name).
 
     Returns:
@@ -146,8 +185,10 @@ def build_samples(regions: list[RegionInputs], params: SampleParams, seed: int) 
         contexts[region.name] = ctx
     table = assign_ids_and_shards(tables, params.shard_size)
     if table.empty:
-        raise InputError(f"no {params.size_m:g} m sample square fits inside any labelled polygon and both raster "
-                         "footprints; polygons must be larger than one square (or lower samples.size_m)")
+        raise InputError(
+            f"no {params.size_m:g} m sample square fits inside any labelled polygon and both raster "
+            "footprints; polygons must be larger than one square (or lower samples.size_m)"
+        )
     table["lcz"] = table["lcz"].astype(np.int64)
     table["polygon_id"] = table["polygon_id"].astype(np.int64)
     table["shard"] = table["shard"].astype(np.int64)
@@ -156,5 +197,7 @@ def build_samples(regions: list[RegionInputs], params: SampleParams, seed: int) 
 
 def class_summary(samples: pd.DataFrame) -> pd.DataFrame:
     """Samples and polygons per class and region (a table for logs and reports)."""
-    g = samples.groupby(["lcz", "region"]).agg(samples=("sample_id", "size"), polygons=("polygon_id", "nunique"))
+    g = samples.groupby(["lcz", "region"]).agg(
+        samples=("sample_id", "size"), polygons=("polygon_id", "nunique")
+    )
     return g.reset_index()

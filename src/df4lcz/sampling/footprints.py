@@ -41,7 +41,9 @@ def sentinel2_reference_file(spec: str | os.PathLike | Sequence[str | os.PathLik
     return str(p)
 
 
-def sentinel2_footprint(spec: str | os.PathLike | Sequence[str | os.PathLike], working_crs: str) -> BaseGeometry:
+def sentinel2_footprint(
+    spec: str | os.PathLike | Sequence[str | os.PathLike], working_crs: str
+) -> BaseGeometry:
     """The area covered by a region's Sentinel-2 inputs (union of each input's B02 footprint), in ``working_crs``."""
     parts = [raster_footprint(sentinel2_reference_file(p), working_crs) for p in sentinel2_inputs(spec)]
     return parts[0] if len(parts) == 1 else shapely.union_all(parts)

@@ -42,7 +42,9 @@ def squares_in_polygon(poly: Polygon, coverage: Polygon, params: SampleParams) -
         return np.empty((0, 2))
     yy, xx = np.meshgrid(ys[::-1], xs, indexing="ij")
     corners = np.column_stack([xx.ravel(), yy.ravel()])
-    boxes = shapely.box(corners[:, 0], corners[:, 1], corners[:, 0] + params.size_m, corners[:, 1] + params.size_m)
+    boxes = shapely.box(
+        corners[:, 0], corners[:, 1], corners[:, 0] + params.size_m, corners[:, 1] + params.size_m
+    )
     shapely.prepare(area)
     return corners[shapely.contains(area, boxes)]
 

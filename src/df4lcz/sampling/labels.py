@@ -62,14 +62,16 @@ class LabelStats:
         return self.n_dropped / self.n_polygons if self.n_polygons else 0.0
 
 
-def read_labels(path: str | os.PathLike, working_crs: str, label_column: str,
-                label_map: dict[str, int] | None) -> gpd.GeoDataFrame:
+def read_labels(
+    path: str | os.PathLike, working_crs: str, label_column: str, label_map: dict[str, int] | None
+) -> gpd.GeoDataFrame:
     """The polygons of :func:`load_labels`, without its record of what was changed."""
     return load_labels(path, working_crs, label_column, label_map)[0]
 
 
-def load_labels(path: str | os.PathLike, working_crs: str, label_column: str,
-                label_map: dict[str, int] | None) -> tuple[gpd.GeoDataFrame, LabelStats]:
+def load_labels(
+    path: str | os.PathLike, working_crs: str, label_column: str, label_map: dict[str, int] | None
+) -> tuple[gpd.GeoDataFrame, LabelStats]:
     """Read labelled polygons, recode and validate classes, reproject to ``working_crs``.
 
     A ``.kml``/``.kmz`` whose folders are named by LCZ classes (WUDAPT training areas) takes each
@@ -104,7 +106,10 @@ def load_labels(path: str | os.PathLike, working_crs: str, label_column: str,
         kml = read_kml(p)
         if is_wudapt_layout(kml):
             if label_map:
-                log.warning("%s: classes come from the folder names (WUDAPT layout); regions[].label_map is ignored", p)
+                log.warning(
+                    "%s: classes come from the folder names (WUDAPT layout); regions[].label_map is ignored",
+                    p,
+                )
             return polygons_to_working_crs(wudapt_polygons(kml, p), p, working_crs)
         log.info("%s: no folder is named by an LCZ class; classes from column %r", p, label_column)
         gdf = kml.placemarks.drop(columns=CONTAINER_COLUMN)
@@ -119,8 +124,10 @@ def load_labels(path: str | os.PathLike, working_crs: str, label_column: str,
     if gdf.crs is None:
         raise InputError(f"{p}: polygons have no CRS; set one (e.g. ogr2ogr -a_srs EPSG:4326)")
     if label_column not in gdf.columns:
-        raise InputError(f"{p}: column {label_column!r} not found; columns are {list(gdf.columns.drop('geometry'))} "
-                         f"(set regions[].label_column{hint})")
+        raise InputError(
+            f"{p}: column {label_column!r} not found; columns are {list(gdf.columns.drop('geometry'))} "
+            f"(set regions[].label_column{hint})"
+        )
     raw = gdf[label_column]
     if raw.isna().any():
         raise InputError(f"{p}: column {label_column!r} has {int(raw.isna().sum())} empty value(s)")
@@ -134,21 +141,27 @@ def load_labels(path: str | os.PathLike, working_crs: str, label_column: str,
         codes = codes.map(lambda c: mapping.get(c, c))
     bad = sorted(set(codes[(codes < 1) | (codes > N_CLASSES)]))
     if bad:
-        raise InputError(f"{p}: column {label_column!r} has class code(s) {bad[:10]} outside 1–17 "
-                         "(recode them with regions[].label_map, e.g. WUDAPT 101–107 → 11–17)")
+        raise InputError(
+            f"{p}: column {label_column!r} has class code(s) {bad[:10]} outside 1–17 "
+            "(recode them with regions[].label_map, e.g. WUDAPT 101–107 → 11–17)"
+        )
     geoms = gdf.geometry
     keep = geoms.geom_type.isin(["Polygon", "MultiPolygon"])
     if not keep.any():
         raise InputError(f"{p}: no polygon geometries (found {sorted(set(geoms.geom_type.dropna()))})")
     if (~keep).any():
         log.warning("%s: %d non-polygon feature(s) ignored", p, int((~keep).sum()))
-    polys = gpd.GeoDataFrame({"polygon_id": np.arange(len(gdf))[keep.values], "lcz": codes[keep].values},
-                             geometry=shapely.force_2d(geoms[keep].to_numpy()), crs=gdf.crs)
+    polys = gpd.GeoDataFrame(
+        {"polygon_id": np.arange(len(gdf))[keep.values], "lcz": codes[keep].values},
+        geometry=shapely.force_2d(geoms[keep].to_numpy()),
+        crs=gdf.crs,
+    )
     return polygons_to_working_crs(polys, p, working_crs, n_non_polygon=int((~keep).sum()))
 
 
-def polygons_to_working_crs(polys: gpd.GeoDataFrame, path: Path, working_crs: str,
-                            n_non_polygon: int = 0) -> tuple[gpd.GeoDataFrame, LabelStats]:
+def polygons_to_working_crs(
+    polys: gpd.GeoDataFrame, path: Path, working_crs: str, n_non_polygon: int = 0
+) -> tuple[gpd.GeoDataFrame, LabelStats]:
     """Reproject labelled polygons to the working CRS, then repair and dissolve them, counting what changed.
 
     Args:
@@ -169,14 +182,22 @@ def polygons_to_working_crs(polys: gpd.GeoDataFrame, path: Path, working_crs: st
     n_area = len(out)
     kept_ids = out.polygon_id.tolist()
     out = dissolve_overlaps(out, path)
-    stats = LabelStats(path=str(path), n_polygons=n_polygons, n_non_polygon=n_non_polygon,
-                       n_unprojectable=n_polygons - n_projected, n_repaired=n_repaired,
-                       n_no_area=n_projected - n_area, n_merged=n_area - len(out),
-                       dropped_rows=tuple(sorted(ids - set(kept_ids))))
+    stats = LabelStats(
+        path=str(path),
+        n_polygons=n_polygons,
+        n_non_polygon=n_non_polygon,
+        n_unprojectable=n_polygons - n_projected,
+        n_repaired=n_repaired,
+        n_no_area=n_projected - n_area,
+        n_merged=n_area - len(out),
+        dropped_rows=tuple(sorted(ids - set(kept_ids))),
+    )
     return out, stats
 
 
-def _drop_unprojectable(polys: gpd.GeoDataFrame, path: Path, file_crs: object, bounds: np.ndarray) -> gpd.GeoDataFrame:
+def _drop_unprojectable(
+    polys: gpd.GeoDataFrame, path: Path, file_crs: object, bounds: np.ndarray
+) -> gpd.GeoDataFrame:
     """Drop polygons whose coordinates do not survive reprojection (outside their CRS's domain).
 
     Raises:
@@ -191,11 +212,18 @@ def _drop_unprojectable(polys: gpd.GeoDataFrame, path: Path, file_crs: object, b
         return polys
     where = ", ".join(f"{v:.6g}" for v in bounds)
     if bad.all():
-        raise InputError(f"{path}: no polygon reprojects into the working CRS {polys.crs.to_string()}: its "
-                         f"coordinates ({where}) are out of range for the file's CRS {file_crs}; check the CRS "
-                         "of the file (a GeoJSON is read as EPSG:4326 unless it says otherwise)")
-    log.warning("%s: polygon(s) of row(s) %s do not reproject into the working CRS (coordinates out of range "
-                "for %s); dropped", path, polys.polygon_id[bad].tolist()[:20], file_crs)
+        raise InputError(
+            f"{path}: no polygon reprojects into the working CRS {polys.crs.to_string()}: its "
+            f"coordinates ({where}) are out of range for the file's CRS {file_crs}; check the CRS "
+            "of the file (a GeoJSON is read as EPSG:4326 unless it says otherwise)"
+        )
+    log.warning(
+        "%s: polygon(s) of row(s) %s do not reproject into the working CRS (coordinates out of range "
+        "for %s); dropped",
+        path,
+        polys.polygon_id[bad].tolist()[:20],
+        file_crs,
+    )
     return polys[~bad].reset_index(drop=True)
 
 
@@ -229,18 +257,35 @@ def _repair(polys: gpd.GeoDataFrame, path: Path) -> tuple[gpd.GeoDataFrame, int]
         fixed[i] = _polygonal(shapely.make_valid(geoms[i]))
         if fixed[i].area > 0:
             n_repaired += 1
-            log.warning("%s: polygon of row %d (LCZ %d) is invalid (%s); repaired with make_valid, area %.0f → %.0f",
-                        path, polys.polygon_id.iloc[i], polys.lcz.iloc[i],
-                        shapely.is_valid_reason(geoms[i]), shapely.area(geoms[i]), fixed[i].area)
+            log.warning(
+                "%s: polygon of row %d (LCZ %d) is invalid (%s); repaired with make_valid, area %.0f → %.0f",
+                path,
+                polys.polygon_id.iloc[i],
+                polys.lcz.iloc[i],
+                shapely.is_valid_reason(geoms[i]),
+                shapely.area(geoms[i]),
+                fixed[i].area,
+            )
     area = shapely.area(fixed)
     empty = ~(area > 0)
     for i in np.flatnonzero(empty):
-        how = f"is invalid ({shapely.is_valid_reason(geoms[i])}) and repairing it left" if not valid[i] else "has"
-        log.warning("%s: polygon of row %d (LCZ %d) %s no area; dropped", path, polys.polygon_id.iloc[i],
-                    polys.lcz.iloc[i], how)
+        how = (
+            f"is invalid ({shapely.is_valid_reason(geoms[i])}) and repairing it left"
+            if not valid[i]
+            else "has"
+        )
+        log.warning(
+            "%s: polygon of row %d (LCZ %d) %s no area; dropped",
+            path,
+            polys.polygon_id.iloc[i],
+            polys.lcz.iloc[i],
+            how,
+        )
     if empty.all():
-        raise InputError(f"{path}: none of its {len(polys)} polygon(s) has any area once repaired (invalid or "
-                         "degenerate geometries: self-intersections, collapsed rings); fix the label file")
+        raise InputError(
+            f"{path}: none of its {len(polys)} polygon(s) has any area once repaired (invalid or "
+            "degenerate geometries: self-intersections, collapsed rings); fix the label file"
+        )
     out = polys.copy()
     out["geometry"] = fixed
     return out[~empty].reset_index(drop=True), n_repaired
@@ -270,12 +315,17 @@ def dissolve_overlaps(polys: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
     ids, lcz = polys.polygon_id.to_numpy(), polys.lcz.to_numpy()
     clash = lcz[left] != lcz[right]
     if clash.any():
-        lines = [f"row {ids[a]} (LCZ {lcz[a]}) and row {ids[b]} (LCZ {lcz[b]}) overlap by {area:.0f} m²"
-                 for a, b, area in zip(left[clash], right[clash], overlap[clash])]
+        lines = [
+            f"row {ids[a]} (LCZ {lcz[a]}) and row {ids[b]} (LCZ {lcz[b]}) overlap by {area:.0f} m²"
+            for a, b, area in zip(left[clash], right[clash], overlap[clash])
+        ]
         more = f"\n  … and {len(lines) - 20} more" if len(lines) > 20 else ""
-        raise InputError(f"{path}: {len(lines)} pair(s) of polygons of different classes overlap; a sample square "
-                         "there would carry two labels. Fix the overlaps (areas in the working CRS):\n  "
-                         + "\n  ".join(lines[:20]) + more)
+        raise InputError(
+            f"{path}: {len(lines)} pair(s) of polygons of different classes overlap; a sample square "
+            "there would carry two labels. Fix the overlaps (areas in the working CRS):\n  "
+            + "\n  ".join(lines[:20])
+            + more
+        )
     if not len(left):
         return polys
     parent = np.arange(len(polys))
@@ -296,11 +346,19 @@ def dissolve_overlaps(polys: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
         first = members[np.argmin(ids[members])]
         geom = geoms[first] if len(members) == 1 else _polygonal(shapely.union_all(geoms[members]))
         if len(members) > 1:
-            log.warning("%s: polygons of rows %s (all LCZ %d) overlap or repeat; merged into one, polygon_id %d",
-                        path, sorted(int(i) for i in ids[members]), lcz[first], ids[first])
+            log.warning(
+                "%s: polygons of rows %s (all LCZ %d) overlap or repeat; merged into one, polygon_id %d",
+                path,
+                sorted(int(i) for i in ids[members]),
+                lcz[first],
+                ids[first],
+            )
         rows.append((ids[first], lcz[first], geom))
-    out = gpd.GeoDataFrame({"polygon_id": [r[0] for r in rows], "lcz": [r[1] for r in rows]},
-                           geometry=[r[2] for r in rows], crs=polys.crs)
+    out = gpd.GeoDataFrame(
+        {"polygon_id": [r[0] for r in rows], "lcz": [r[1] for r in rows]},
+        geometry=[r[2] for r in rows],
+        crs=polys.crs,
+    )
     return out.sort_values("polygon_id").reset_index(drop=True)
 
 
@@ -331,18 +389,54 @@ def label_check_rows(stats: LabelStats, max_fraction: float, stage: str = "sampl
     path, n = stats.path, stats.n_polygons
     rows: list[CheckRow] = []
     if stats.n_non_polygon:
-        rows.append(CheckRow(stage, "warning", path, "non_polygon_features", stats.n_non_polygon, None,
-                             f"{path}: {stats.n_non_polygon} non-polygon feature(s) ignored"))
+        rows.append(
+            CheckRow(
+                stage,
+                "warning",
+                path,
+                "non_polygon_features",
+                stats.n_non_polygon,
+                None,
+                f"{path}: {stats.n_non_polygon} non-polygon feature(s) ignored",
+            )
+        )
     if stats.n_repaired:
-        rows.append(CheckRow(stage, "warning", path, "polygons_repaired", stats.n_repaired, None,
-                             f"{path}: {stats.n_repaired} of {n} polygons invalid and repaired with make_valid"))
+        rows.append(
+            CheckRow(
+                stage,
+                "warning",
+                path,
+                "polygons_repaired",
+                stats.n_repaired,
+                None,
+                f"{path}: {stats.n_repaired} of {n} polygons invalid and repaired with make_valid",
+            )
+        )
     if stats.n_dropped:
-        rows.append(CheckRow(stage, "warning", path, "polygons_dropped", stats.dropped_fraction, max_fraction,
-                             f"{path}: {stats.n_dropped} of {n} polygons ({100 * stats.dropped_fraction:.1f} %) "
-                             f"dropped ({stats.n_no_area} without area once repaired, {stats.n_unprojectable} not "
-                             f"reprojectable); limit {MAX_DROPPED_KEY} = {max_fraction:g}"))
+        rows.append(
+            CheckRow(
+                stage,
+                "warning",
+                path,
+                "polygons_dropped",
+                stats.dropped_fraction,
+                max_fraction,
+                f"{path}: {stats.n_dropped} of {n} polygons ({100 * stats.dropped_fraction:.1f} %) "
+                f"dropped ({stats.n_no_area} without area once repaired, {stats.n_unprojectable} not "
+                f"reprojectable); limit {MAX_DROPPED_KEY} = {max_fraction:g}",
+            )
+        )
     if stats.n_merged:
-        rows.append(CheckRow(stage, "warning", path, "polygons_merged", stats.n_merged, None,
-                             f"{path}: {stats.n_merged} of {n} polygons merged into an overlapping polygon of "
-                             "the same class"))
+        rows.append(
+            CheckRow(
+                stage,
+                "warning",
+                path,
+                "polygons_merged",
+                stats.n_merged,
+                None,
+                f"{path}: {stats.n_merged} of {n} polygons merged into an overlapping polygon of "
+                "the same class",
+            )
+        )
     return rows

@@ -92,4 +92,3 @@ def split_summary(samples: pd.DataFrame, split: pd.DataFrame) -> pd.DataFrame:
     table["total"] = table.sum(axis=1)
     table.loc["total"] = table.sum(axis=0)
     return table.reset_index()
-

@@ -58,7 +58,9 @@ CONTAINER_COLUMN: str = "_df4lcz_container"
 #: How a folder name may start: an optional ``LCZ`` prefix, then the class as a number (1–17, or
 #: WUDAPT's 101–107) or a letter A–G, then the end of the name or a character that is not a letter
 #: or digit (a space, ``:``, ``-``, ``.``, ``_`` …) before any description.
-_FOLDER_NAME = re.compile(r"^\s*(?:(?P<prefix>lcz)[\s_:.#-]*)?(?P<code>\d{1,3}|[a-g])(?![0-9a-z])", re.IGNORECASE)
+_FOLDER_NAME = re.compile(
+    r"^\s*(?:(?P<prefix>lcz)[\s_:.#-]*)?(?P<code>\d{1,3}|[a-g])(?![0-9a-z])", re.IGNORECASE
+)
 
 
 def lcz_class_of_folder(name: str) -> int | None:
@@ -126,16 +128,22 @@ def _kml_bytes(path: Path) -> bytes:
         with zipfile.ZipFile(path) as archive:
             names = [n for n in archive.namelist() if n.lower().endswith(".kml")]
             if not names:
-                raise InputError(f"{path}: KMZ archive holds no .kml file (entries: {archive.namelist()[:10]})")
+                raise InputError(
+                    f"{path}: KMZ archive holds no .kml file (entries: {archive.namelist()[:10]})"
+                )
             main = next((n for n in names if n.lower() == KMZ_MAIN_KML), names[0])
             if len(names) > 1:
                 log.warning("%s: KMZ holds %d .kml files; reading %s only", path, len(names), main)
             return archive.read(main)
     except zipfile.BadZipFile as exc:
-        raise InputError(f"{path}: not a readable KMZ file (a KMZ is a zip archive holding doc.kml): {exc}") from exc
+        raise InputError(
+            f"{path}: not a readable KMZ file (a KMZ is a zip archive holding doc.kml): {exc}"
+        ) from exc
 
 
-def _containers(node: minidom.Node, above: tuple[str, ...], found: list[tuple[minidom.Element, tuple[str, ...]]]) -> None:
+def _containers(
+    node: minidom.Node, above: tuple[str, ...], found: list[tuple[minidom.Element, tuple[str, ...]]]
+) -> None:
     """Collect the containers under ``node`` in document order, each with its path of names."""
     for child in node.childNodes:
         if child.nodeType != child.ELEMENT_NODE:
@@ -161,7 +169,9 @@ def _name_of(container: minidom.Element) -> str:
     element = _name_element(container)
     if element is None:
         return ""
-    return "".join(t.data for t in element.childNodes if t.nodeType in (t.TEXT_NODE, t.CDATA_SECTION_NODE)).strip()
+    return "".join(
+        t.data for t in element.childNodes if t.nodeType in (t.TEXT_NODE, t.CDATA_SECTION_NODE)
+    ).strip()
 
 
 def _rename(doc: minidom.Document, container: minidom.Element, name: str) -> None:
@@ -192,7 +202,11 @@ def read_kml(path: Path) -> KmlPlacemarks:
         _rename(doc, element, CONTAINER_TOKEN.format(i))
     links = doc.getElementsByTagNameNS("*", "NetworkLink")
     if links.length:
-        log.warning("%s: %d NetworkLink(s) not followed; only placemarks stored in the file are read", path, links.length)
+        log.warning(
+            "%s: %d NetworkLink(s) not followed; only placemarks stored in the file are read",
+            path,
+            links.length,
+        )
     data = doc.toxml(encoding="utf-8")
     index = {CONTAINER_TOKEN.format(i): i for i in range(len(found))}
     try:
@@ -203,7 +217,9 @@ def read_kml(path: Path) -> KmlPlacemarks:
     # layers in document order of their containers (drivers list them in different orders)
     frames = [f.assign(**{CONTAINER_COLUMN: i}) for i, f in sorted(read, key=lambda t: t[0]) if len(f)]
     if not frames:
-        raise InputError(f"{path}: contains no placemarks (folders found: {_folder_list([p for _, p in found])})")
+        raise InputError(
+            f"{path}: contains no placemarks (folders found: {_folder_list([p for _, p in found])})"
+        )
     placemarks = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry")
     if placemarks.crs is None:
         placemarks = placemarks.set_crs(KML_CRS)
@@ -255,18 +271,32 @@ def wudapt_polygons(kml: KmlPlacemarks, path: Path) -> gpd.GeoDataFrame:
     unnamed = sorted({int(i) for i in containers[has_poly & (codes == 0)]})
     if unnamed:
         where = ["/".join(kml.containers[i]) if i >= 0 else "(outside any folder)" for i in unnamed]
-        raise InputError(f"{path}: polygons in folder(s) {where} whose name names no LCZ class; name each class "
-                         "folder like 'LCZ 1', '1 Compact highrise', 'LCZ A' or 'A Dense trees' (classes 1–10, A–G). "
-                         f"Folders found: {_folder_list(kml.containers)}")
+        raise InputError(
+            f"{path}: polygons in folder(s) {where} whose name names no LCZ class; name each class "
+            "folder like 'LCZ 1', '1 Compact highrise', 'LCZ A' or 'A Dense trees' (classes 1–10, A–G). "
+            f"Folders found: {_folder_list(kml.containers)}"
+        )
     if not has_poly.any():
-        raise InputError(f"{path}: no polygon placemark in any class folder (found {sorted(set(frame.geom_type.dropna()))})")
+        raise InputError(
+            f"{path}: no polygon placemark in any class folder (found {sorted(set(frame.geom_type.dropna()))})"
+        )
     ignored = frame.geom_type[~has_poly].fillna("no geometry").value_counts()
     if len(ignored):
-        log.warning("%s: %d placemark(s) without polygons ignored (%s)", path, int(ignored.sum()),
-                    ", ".join(f"{n} {t}" for t, n in ignored.items()))
+        log.warning(
+            "%s: %d placemark(s) without polygons ignored (%s)",
+            path,
+            int(ignored.sum()),
+            ", ".join(f"{n} {t}" for t, n in ignored.items()),
+        )
     per_class = pd.Series(codes[has_poly]).value_counts().sort_index()
-    log.info("%s: WUDAPT layout, class from the folder names (regions[].label_column is not used): %s", path,
-             ", ".join(f"LCZ {LCZ_SHORT[int(c)]}: {n}" for c, n in per_class.items()))
+    log.info(
+        "%s: WUDAPT layout, class from the folder names (regions[].label_column is not used): %s",
+        path,
+        ", ".join(f"LCZ {LCZ_SHORT[int(c)]}: {n}" for c, n in per_class.items()),
+    )
     keep = np.flatnonzero(has_poly)
-    return gpd.GeoDataFrame({"polygon_id": keep.astype(np.int64), "lcz": codes[keep]},
-                            geometry=[geoms[i] for i in keep], crs=frame.crs)
+    return gpd.GeoDataFrame(
+        {"polygon_id": keep.astype(np.int64), "lcz": codes[keep]},
+        geometry=[geoms[i] for i in keep],
+        crs=frame.crs,
+    )

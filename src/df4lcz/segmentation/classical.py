@@ -80,8 +80,12 @@ class ClassicalSegmenter:
                 {
                     "segmentation": mask,
                     "area": int(areas[rid]),
-                    "bbox": [sl[1].start, sl[0].start, sl[1].stop - 1 - sl[1].start,
-                             sl[0].stop - 1 - sl[0].start],
+                    "bbox": [
+                        sl[1].start,
+                        sl[0].start,
+                        sl[1].stop - 1 - sl[1].start,
+                        sl[0].stop - 1 - sl[0].start,
+                    ],
                     "predicted_iou": math.nan,
                     "stability_score": math.nan,
                 }

@@ -8,11 +8,20 @@ from collections.abc import Sequence
 from ..io.masks import read_mask_attrs
 
 #: Attrs named in the line, per backend (classical: per method), before ``min_area``, ``max_masks``.
-SAM_KEYS: tuple[str, ...] = ("points_per_side", "pred_iou_thresh", "stability_score_thresh", "box_nms_thresh",
-                             "crop_n_layers", "crop_nms_thresh", "crop_n_points_downscale_factor",
-                             "min_mask_region_area")
-CLASSICAL_KEYS: dict[str, tuple[str, ...]] = {"felzenszwalb": ("scale", "sigma", "min_size"),
-                                              "slic": ("n_segments", "compactness", "sigma")}
+SAM_KEYS: tuple[str, ...] = (
+    "points_per_side",
+    "pred_iou_thresh",
+    "stability_score_thresh",
+    "box_nms_thresh",
+    "crop_n_layers",
+    "crop_nms_thresh",
+    "crop_n_points_downscale_factor",
+    "min_mask_region_area",
+)
+CLASSICAL_KEYS: dict[str, tuple[str, ...]] = {
+    "felzenszwalb": ("scale", "sigma", "min_size"),
+    "slic": ("n_segments", "compactness", "sigma"),
+}
 
 
 def describe_backend(mask_files: Sequence[str | os.PathLike]) -> str:

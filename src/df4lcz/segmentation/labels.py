@@ -30,7 +30,9 @@ from .protocol import Segmenter
 _WORD_MASKS: int = 52
 
 
-def postprocess_masks(records: Sequence[dict[str, Any]], min_area: int, max_masks: int) -> list[dict[str, Any]]:
+def postprocess_masks(
+    records: Sequence[dict[str, Any]], min_area: int, max_masks: int
+) -> list[dict[str, Any]]:
     """Sort records by ``area`` (largest first, ties keep their order), drop ``area < min_area``
     (and empty masks), keep at most ``max_masks``."""
     if min_area < 0 or max_masks < 0:
@@ -102,7 +104,9 @@ def maskset_from_records(
         for k, rec in enumerate(recs):
             seg = np.asarray(rec["segmentation"], dtype=bool)
             if seg.shape != (h, w):
-                raise ValueError(f"image {i}, mask {k}: segmentation has shape {seg.shape}; expected {(h, w)}")
+                raise ValueError(
+                    f"image {i}, mask {k}: segmentation has shape {seg.shape}; expected {(h, w)}"
+                )
             counts.append(encode_mask(seg))
             bbox.append(rec["bbox"])
             area.append(rec["area"])
@@ -138,7 +142,9 @@ def segment_images(images: np.ndarray, segmenter: Segmenter, min_area: int, max_
     if imgs.ndim != 4 or imgs.shape[3] != 3 or imgs.dtype != np.uint8:
         raise ValueError(f"images must be (N, H, W, 3) uint8, got {imgs.dtype} {imgs.shape}")
     label_dtype(max_masks)  # the painted view must hold every label
-    kept = (postprocess_masks(segmenter.segment(imgs[i]), min_area, max_masks)
-            for i in progress(range(len(imgs)), desc=f"segment ({segmenter.backend})"))
+    kept = (
+        postprocess_masks(segmenter.segment(imgs[i]), min_area, max_masks)
+        for i in progress(range(len(imgs)), desc=f"segment ({segmenter.backend})")
+    )
     params = {**segmenter.describe(), "min_area": int(min_area), "max_masks": int(max_masks)}
     return maskset_from_records(kept, imgs.shape[1:3], params)

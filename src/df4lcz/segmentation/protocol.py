@@ -51,8 +51,12 @@ def check_image(image: np.ndarray) -> np.ndarray:
     return arr
 
 
-def make_segmenter(backend: str, sam: dict[str, Any] | None = None, classical: dict[str, Any] | None = None,
-                   checkpoint: str | os.PathLike | None = None) -> Segmenter:
+def make_segmenter(
+    backend: str,
+    sam: dict[str, Any] | None = None,
+    classical: dict[str, Any] | None = None,
+    checkpoint: str | os.PathLike | None = None,
+) -> Segmenter:
     """Build a segmenter from the ``segment`` config slice (validated settings).
 
     Args:

@@ -145,8 +145,12 @@ def describe_sam_state(state: dict[str, Any]) -> str:
     width = int(patch.shape[0])
     blocks = {k.split(".")[2] for k in state if k.startswith("image_encoder.blocks.")}
     depth = len(blocks)
-    known = {"vit_h": (1280, 32), "vit_l": (1024, 24), "vit_b": (768, 12),
-             "tiny": (TINY_SAM["encoder_embed_dim"], TINY_SAM["encoder_depth"])}
+    known = {
+        "vit_h": (1280, 32),
+        "vit_l": (1024, 24),
+        "vit_b": (768, 12),
+        "tiny": (TINY_SAM["encoder_embed_dim"], TINY_SAM["encoder_depth"]),
+    }
     facts = f"image encoder width {width}, {depth} blocks"
     for name, (w, d) in known.items():
         if (width, depth) == (w, d):
@@ -165,7 +169,9 @@ def checkpoint_help(model_type: str, path: str | os.PathLike) -> str:
     )
 
 
-def sam_checkpoint_state(model_type: str, checkpoint: str | os.PathLike, mmap: bool = False) -> dict[str, Any]:
+def sam_checkpoint_state(
+    model_type: str, checkpoint: str | os.PathLike, mmap: bool = False
+) -> dict[str, Any]:
     """The state dict in ``checkpoint``, checked against the SAM architecture of ``model_type``.
 
     The architecture is built on PyTorch's ``meta`` device (shapes only: no memory, no weights, the
@@ -183,7 +189,9 @@ def sam_checkpoint_state(model_type: str, checkpoint: str | os.PathLike, mmap: b
             checkpoint of another architecture (message names the file).
     """
     if model_type not in SAM_MODEL_TYPES:
-        raise ConfigError(f"SAM model_type {model_type!r} is unknown; expected one of {list(SAM_MODEL_TYPES)}")
+        raise ConfigError(
+            f"SAM model_type {model_type!r} is unknown; expected one of {list(SAM_MODEL_TYPES)}"
+        )
     import torch
 
     path = Path(checkpoint)
@@ -212,7 +220,9 @@ def sam_checkpoint_state(model_type: str, checkpoint: str | os.PathLike, mmap: b
         expected = build_sam_architecture(model_type).state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
-    shape_errors = [k for k, v in state.items() if k in expected and tuple(expected[k].shape) != tuple(v.shape)]
+    shape_errors = [
+        k for k, v in state.items() if k in expected and tuple(expected[k].shape) != tuple(v.shape)
+    ]
     if missing or unexpected or shape_errors:
         # checked before load_state_dict, which raises a multi-page RuntimeError on size mismatches
         example = (shape_errors + missing + unexpected)[0]
@@ -272,8 +282,12 @@ class SamSegmenter:
         min_mask_region_area: int,
         points_per_batch: int = POINTS_PER_BATCH,
     ) -> None:
-        if (points_per_side < 1 or crop_n_layers < 0 or crop_n_points_downscale_factor < 1
-                or min_mask_region_area < 0):
+        if (
+            points_per_side < 1
+            or crop_n_layers < 0
+            or crop_n_points_downscale_factor < 1
+            or min_mask_region_area < 0
+        ):
             raise ValueError(
                 "SAM settings out of range: points_per_side >= 1, crop_n_layers >= 0, "
                 f"crop_n_points_downscale_factor >= 1, min_mask_region_area >= 0 (got {points_per_side}, "

@@ -16,12 +16,31 @@ def run(job: Job) -> None:
     shard = read_samples(job.input.samples, shard=int(job.wildcards["shard"]))
     region = job.params["region"]
     settings = job.params["sentinel2"]
-    scenes = chip_scenes(region["sentinel2"], shard, working_crs=None, resampling=settings["resampling"],
-                         max_cloud_fraction=settings["max_cloud_fraction"], band_names=region["s2_band_names"],
-                         scale=region["s2_scale"], offset=region["s2_offset"])
+    scenes = chip_scenes(
+        region["sentinel2"],
+        shard,
+        working_crs=None,
+        resampling=settings["resampling"],
+        max_cloud_fraction=settings["max_cloud_fraction"],
+        band_names=region["s2_band_names"],
+        scale=region["s2_scale"],
+        offset=region["s2_offset"],
+    )
     for row in scenes.excluded.itertuples():
         log.warning("sample %d excluded: %s", row.sample_id, row.reason)
-    log.info("shard %s: %d chips, %d excluded", job.wildcards["shard"], len(scenes.sample_ids), len(scenes.excluded))
+    log.info(
+        "shard %s: %d chips, %d excluded",
+        job.wildcards["shard"],
+        len(scenes.sample_ids),
+        len(scenes.excluded),
+    )
     source = job.input.raster if isinstance(job.input.raster, str) else list(job.input.raster)
-    write_chips(job.output.chips, "sentinel2", scenes.sample_ids, scenes.images, scenes.excluded,
-                attrs={"source": source, **scenes.attrs()}, per_sample=scenes.per_sample())
+    write_chips(
+        job.output.chips,
+        "sentinel2",
+        scenes.sample_ids,
+        scenes.images,
+        scenes.excluded,
+        attrs={"source": source, **scenes.attrs()},
+        per_sample=scenes.per_sample(),
+    )

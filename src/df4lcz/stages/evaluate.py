@@ -76,22 +76,45 @@ def evaluate(
         check_name(model, "model")
         pred = read_predictions(path)
         row, scores, bins_before, bins_after = evaluate_frame(
-            pred, strategy, model, n_bins, n_boot=n_boot, ci=ci, seed=seed, clusters=(clusters or {}).get(strategy)
+            pred,
+            strategy,
+            model,
+            n_bins,
+            n_boot=n_boot,
+            ci=ci,
+            seed=seed,
+            clusters=(clusters or {}).get(strategy),
         )
         rows.append(row)
         write_per_class(per_class_path(out, strategy, model), scores.per_class())
         write_confusion(confusion_csv_path(out, strategy, model), scores.confusion)
-        figures.plot_confusion_matrix(scores.confusion, confusion_png_path(fig_dir, strategy, model),
-                                      f"{model} — {strategy} (test, n = {scores.n})", normalize="true")
-        figures.plot_reliability(bins_before, bins_after, reliability_png_path(fig_dir, strategy, model),
-                                 f"{model} — {strategy} (test)")
-        log.info("%s/%s: OA %.4f, kappa %.4f, ECE %.4f (n_test = %d)",
-                 strategy, model, scores.oa, scores.kappa, row["ECE"], scores.n)
+        figures.plot_confusion_matrix(
+            scores.confusion,
+            confusion_png_path(fig_dir, strategy, model),
+            f"{model} — {strategy} (test, n = {scores.n})",
+            normalize="true",
+        )
+        figures.plot_reliability(
+            bins_before,
+            bins_after,
+            reliability_png_path(fig_dir, strategy, model),
+            f"{model} — {strategy} (test)",
+        )
+        log.info(
+            "%s/%s: OA %.4f, kappa %.4f, ECE %.4f (n_test = %d)",
+            strategy,
+            model,
+            scores.oa,
+            scores.kappa,
+            row["ECE"],
+            scores.n,
+        )
     for strategy, curve_path in (alpha_curves or {}).items():
         check_name(strategy, "strategy")
         chosen, curve = read_alpha_curve(curve_path)
-        figures.plot_alpha_curve(curve, alpha_png_path(fig_dir, strategy), chosen,
-                                 title=f"Fusion weight on val — {strategy}")
+        figures.plot_alpha_curve(
+            curve, alpha_png_path(fig_dir, strategy), chosen, title=f"Fusion weight on val — {strategy}"
+        )
     table = pd.DataFrame(rows, columns=list(METRIC_COLUMNS))
     table["n_test"] = table["n_test"].astype(np.int64)
     write_metrics(out / "metrics.csv", out / "metrics.md", table, table_note(n_bins, n_boot, ci))
@@ -103,9 +126,13 @@ def polygon_clusters(samples_path: str | os.PathLike) -> pd.Series:
     table = read_samples(samples_path, columns=["sample_id", "polygon_id"])
     if table["polygon_id"].isna().any():
         ids = table.loc[table["polygon_id"].isna(), "sample_id"].iloc[:5].tolist()
-        raise ContractError(f"{samples_path}: polygon_id is empty for sample_id {ids}; the polygon strategy's "
-                         "bootstrap resamples whole polygons and needs every sample's polygon")
-    return pd.Series(table["polygon_id"].to_numpy(), index=table["sample_id"].to_numpy(np.int64), name="polygon_id")
+        raise ContractError(
+            f"{samples_path}: polygon_id is empty for sample_id {ids}; the polygon strategy's "
+            "bootstrap resamples whole polygons and needs every sample's polygon"
+        )
+    return pd.Series(
+        table["polygon_id"].to_numpy(), index=table["sample_id"].to_numpy(np.int64), name="polygon_id"
+    )
 
 
 def run(job: Job) -> None:
@@ -114,8 +141,18 @@ def run(job: Job) -> None:
     predictions = dict(zip(keys, job.input.predictions))
     curves = dict(zip(job.params["fusion_strategies"], job.input.curves))
     strategies = {s for s, _ in keys}
-    clusters = {POLYGON_STRATEGY: polygon_clusters(job.input.samples)} if POLYGON_STRATEGY in strategies else {}
+    clusters = (
+        {POLYGON_STRATEGY: polygon_clusters(job.input.samples)} if POLYGON_STRATEGY in strategies else {}
+    )
     settings = job.params["evaluate"]
-    evaluate(predictions, Path(job.output.metrics).parent, n_bins=settings["n_bins"], n_boot=settings["bootstrap"],
-             ci=settings["ci"], seed=job.params["seed"], clusters=clusters,
-             figure_dir=Path(job.output.confusion[0]).parent, alpha_curves=curves)
+    evaluate(
+        predictions,
+        Path(job.output.metrics).parent,
+        n_bins=settings["n_bins"],
+        n_boot=settings["bootstrap"],
+        ci=settings["ci"],
+        seed=job.params["seed"],
+        clusters=clusters,
+        figure_dir=Path(job.output.confusion[0]).parent,
+        alpha_curves=curves,
+    )

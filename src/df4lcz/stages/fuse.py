@@ -54,14 +54,25 @@ def fuse_files(
     """
     expected = fusion_model_names(calibrate)
     if sorted(outputs) != sorted(expected):
-        raise ValueError(f"outputs: fusion models {sorted(outputs)} given; with calibrate={calibrate} the fuse rule "
-                         f"makes {list(expected)}")
-    results = fusion_outputs(read_predictions(s2_path), read_predictions(gcn_path), alpha=alpha, grid=grid,
-                             calibrate=calibrate, metric=metric)
+        raise ValueError(
+            f"outputs: fusion models {sorted(outputs)} given; with calibrate={calibrate} the fuse rule "
+            f"makes {list(expected)}"
+        )
+    results = fusion_outputs(
+        read_predictions(s2_path),
+        read_predictions(gcn_path),
+        alpha=alpha,
+        grid=grid,
+        calibrate=calibrate,
+        metric=metric,
+    )
     for out in results:
         write_predictions(out.predictions, outputs[out.model], float_format=None)  # full precision
-    write_alpha_curve({out.model: (out.curve, out.alpha) for out in results if out.curve is not None},
-                      curve_path, metric=metric)
+    write_alpha_curve(
+        {out.model: (out.curve, out.alpha) for out in results if out.curve is not None},
+        curve_path,
+        metric=metric,
+    )
     table = fusion_table(results)
     write_fusion_table(table, table_path)
     return table
@@ -71,10 +82,24 @@ def run(job: Job) -> None:
     """Fuse the strategy's Sentinel-2 and GCN predictions with the ``fusion`` config slice."""
     cfg = job.params["fusion"]
     models = list(job.params["models"])
-    table = fuse_files(job.input.s2, job.input.gcn, dict(zip(models, job.output.predictions)), job.output.curve,
-                       job.output.table, alpha=cfg["alpha"], grid=alpha_grid(cfg["grid_step"]),
-                       calibrate=cfg["calibrate"])
+    table = fuse_files(
+        job.input.s2,
+        job.input.gcn,
+        dict(zip(models, job.output.predictions)),
+        job.output.curve,
+        job.output.table,
+        alpha=cfg["alpha"],
+        grid=alpha_grid(cfg["grid_step"]),
+        calibrate=cfg["calibrate"],
+    )
     for rec in table.to_dict("records"):
         temps = f", T_s2 = {rec['T_s2']:.3f}, T_gcn = {rec['T_gcn']:.3f}" if rec["calibrated"] else ""
-        log.info("%s: %s α = %.2f%s, val accuracy %.4f (n = %d)", job.wildcards["strategy"], rec["model"],
-                 rec["alpha"], temps, rec["val_accuracy"], rec["n_val"])
+        log.info(
+            "%s: %s α = %.2f%s, val accuracy %.4f (n = %d)",
+            job.wildcards["strategy"],
+            rec["model"],
+            rec["alpha"],
+            temps,
+            rec["val_accuracy"],
+            rec["n_val"],
+        )

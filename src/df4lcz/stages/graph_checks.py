@@ -15,6 +15,7 @@ from ..scripting import Job
 
 def run(job: Job) -> None:
     """Count the degenerate graphs of ``job.input.graphs``; limit ``job.params["max_single_node_fraction"]``."""
-    rows = check_single_node_graphs(list(job.input.graphs), job.params["max_single_node_fraction"],
-                                    stage="graph_checks")
+    rows = check_single_node_graphs(
+        list(job.input.graphs), job.params["max_single_node_fraction"], stage="graph_checks"
+    )
     write_checks(job.output.checks, rows)

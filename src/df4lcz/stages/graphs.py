@@ -31,8 +31,14 @@ log = get_logger(__name__)
 
 def run(job: Job) -> None:
     """Build the shard's graphs with the ``graphs`` config section of the job's params."""
-    graphs_shard_file(job.input.masks, job.input.chips, job.input.samples, job.output.graphs,
-                      job.params["graphs"], checks_path=job.output.checks)
+    graphs_shard_file(
+        job.input.masks,
+        job.input.chips,
+        job.input.samples,
+        job.output.graphs,
+        job.params["graphs"],
+        checks_path=job.output.checks,
+    )
 
 
 def graphs_shard_file(
@@ -67,19 +73,35 @@ def graphs_shard_file(
     lcz = read_samples(samples_path, columns=["sample_id", "lcz"]).set_index("sample_id")["lcz"]
     missing = [int(i) for i in mask_ids if int(i) not in lcz.index]
     if missing:
-        raise ContractError(f"{masks_path}: sample(s) {missing[:5]} are not in the sample table {samples_path}")
+        raise ContractError(
+            f"{masks_path}: sample(s) {missing[:5]} are not in the sample table {samples_path}"
+        )
     y = lcz.loc[mask_ids].to_numpy().astype(np.int64)
     graphset = build_graphs(maskset, images, **graph_settings(params))
     n_nodes = np.diff(graphset.node_ptr)
     counts = count_graphs(n_nodes, maskset.n_masks())
-    write_graphs(graphs_path, mask_ids, y, graphset,
-                 {"masks": os.path.basename(os.fspath(masks_path)), ZERO_MASK_ATTR: counts.n_zero_mask,
-                  SINGLE_NODE_ATTR: counts.n_single_node})
+    write_graphs(
+        graphs_path,
+        mask_ids,
+        y,
+        graphset,
+        {
+            "masks": os.path.basename(os.fspath(masks_path)),
+            ZERO_MASK_ATTR: counts.n_zero_mask,
+            SINGLE_NODE_ATTR: counts.n_single_node,
+        },
+    )
     rows = graph_check_rows("graphs", os.fspath(graphs_path), counts)
     if checks_path is not None:
         write_checks(checks_path, rows)
     n_edges = np.diff(graphset.edge_ptr)
-    log.info("%s: %d graphs (mask view %s, edge rule %s), %.1f nodes and %.1f directed edges per graph",
-             graphs_path, len(graphset), graphset.params["mask_view"], graphset.params["edge_rule"],
-             float(n_nodes.mean()) if len(n_nodes) else 0.0, float(n_edges.mean()) if len(n_edges) else 0.0)
+    log.info(
+        "%s: %d graphs (mask view %s, edge rule %s), %.1f nodes and %.1f directed edges per graph",
+        graphs_path,
+        len(graphset),
+        graphset.params["mask_view"],
+        graphset.params["edge_rule"],
+        float(n_nodes.mean()) if len(n_nodes) else 0.0,
+        float(n_edges.mean()) if len(n_edges) else 0.0,
+    )
     return graphset

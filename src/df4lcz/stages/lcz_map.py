@@ -21,9 +21,14 @@ from ..scripting import Job
 def run_plan(job: Job) -> None:
     """Rule ``lcz_map_plan``: the tile plan of ``job.params["region"]``."""
     region, params = job.params["region"], job.params
-    plan_map(GoogleSpec.from_params(params["google_input"]), region["sentinel2"], job.output.plan,
-             stride_m=params["map"]["stride_m"], working_crs=region["working_crs"],
-             tile_windows=params["map"]["tile_windows"])
+    plan_map(
+        GoogleSpec.from_params(params["google_input"]),
+        region["sentinel2"],
+        job.output.plan,
+        stride_m=params["map"]["stride_m"],
+        working_crs=region["working_crs"],
+        tile_windows=params["map"]["tile_windows"],
+    )
 
 
 def run(job: Job) -> None:
@@ -31,11 +36,20 @@ def run(job: Job) -> None:
     region, params = job.params["region"], job.params
     plan = read_plan(job.input.plan)
     gather_map(
-        plan, list(job.input.tiles), job.output.vrt, job.output.tif, job.output.png, job.output.agreement,
-        job.output.qml, probabilities_path=getattr(job.output, "probabilities", None),
-        smooth_sigma_m=params["map"]["smooth_sigma_m"], probabilities=params["map"]["probabilities"],
-        label_column=region["label_column"], label_map=region["label_map"],
-        labels=_optional(job.input.labels), truth=job.input.truth[0] if len(job.input.truth) else None,
+        plan,
+        list(job.input.tiles),
+        job.output.vrt,
+        job.output.tif,
+        job.output.png,
+        job.output.agreement,
+        job.output.qml,
+        probabilities_path=getattr(job.output, "probabilities", None),
+        smooth_sigma_m=params["map"]["smooth_sigma_m"],
+        probabilities=params["map"]["probabilities"],
+        label_column=region["label_column"],
+        label_map=region["label_map"],
+        labels=_optional(job.input.labels),
+        truth=job.input.truth[0] if len(job.input.truth) else None,
         title=f"{region['name']}: LCZ map (DF4LCZ fusion, α = {params['alpha']:g})",
     )
 

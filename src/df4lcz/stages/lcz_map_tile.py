@@ -16,11 +16,22 @@ def run(job: Job) -> None:
     region, params = job.params["region"], job.params
     plan = read_plan(job.input.plan)
     map_tile(
-        plan, plan.tile(job.wildcards["tile"]), GoogleSpec.from_params(params["google_input"]), region["sentinel2"],
-        job.input.s2_model, job.input.gcn_model, job.output.tile, alpha=params["alpha"],
-        segment_params=params["segment"], graph_params=params["graphs"], google_params=params["google"],
+        plan,
+        plan.tile(job.wildcards["tile"]),
+        GoogleSpec.from_params(params["google_input"]),
+        region["sentinel2"],
+        job.input.s2_model,
+        job.input.gcn_model,
+        job.output.tile,
+        alpha=params["alpha"],
+        segment_params=params["segment"],
+        graph_params=params["graphs"],
+        google_params=params["google"],
         sentinel2_params=params["sentinel2"],
-        band_names=region["s2_band_names"], s2_scale=region["s2_scale"], s2_offset=region["s2_offset"],
-        device=params["device"], batch_size=params["map"]["batch_size"],
+        band_names=region["s2_band_names"],
+        s2_scale=region["s2_scale"],
+        s2_offset=region["s2_offset"],
+        device=params["device"],
+        batch_size=params["map"]["batch_size"],
         checkpoint=job.input.checkpoint[0] if len(job.input.checkpoint) else None,
     )

@@ -16,6 +16,7 @@ def run(job: Job) -> None:
     """Scan ``job.input.root`` and write the sample table and its per-class counts."""
     samples = write_samples_table(scan_lczc_ges2(job.input.root), job.output.table, job.params["shard_size"])
     counts = samples.groupby("lcz").size().rename("samples").reset_index()
-    get_logger("samples").info("%d samples in %d shards\n%s", len(samples), samples["shard"].nunique(),
-                               counts.to_string(index=False))
+    get_logger("samples").info(
+        "%d samples in %d shards\n%s", len(samples), samples["shard"].nunique(), counts.to_string(index=False)
+    )
     write_count_table(job.output.summary, counts)

@@ -29,8 +29,16 @@ PathLike = str | os.PathLike
 def run(job: Job) -> None:
     """Predict with ``job.input.model`` and write ``job.output.predictions``."""
     configure_cpu_job(job.threads, log)
-    predict_model_files(job.input.model, job.wildcards["model"], list(job.input.data), job.input.split,
-                        job.input.samples, job.input.valid, job.output.predictions, device=job.params["device"])
+    predict_model_files(
+        job.input.model,
+        job.wildcards["model"],
+        list(job.input.data),
+        job.input.split,
+        job.input.samples,
+        job.input.valid,
+        job.output.predictions,
+        device=job.params["device"],
+    )
 
 
 def predict_model_files(

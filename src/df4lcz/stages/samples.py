@@ -29,10 +29,13 @@ def run(job: Job) -> None:
     samples, context = build_samples(regions, params, seed=job.params["seed"])
     google = job.params["google"]
     checks = [row for name in sorted(context) for row in context[name]["checks"]]
-    checks += check_sample_rasters(regions, samples, chip_px=google["chip_px"],
-                                   max_upsampling=google["max_upsampling"])
+    checks += check_sample_rasters(
+        regions, samples, chip_px=google["chip_px"], max_upsampling=google["max_upsampling"]
+    )
     summary = class_summary(samples)
-    get_logger("samples").info("%d samples in %d shards\n%s", len(samples), samples.shard.nunique(), summary.to_string())
+    get_logger("samples").info(
+        "%d samples in %d shards\n%s", len(samples), samples.shard.nunique(), summary.to_string()
+    )
     write_samples(job.output.table, samples)
     write_count_table(job.output.summary, summary)
     plot_overview(samples, context, params.overview_region or sorted(context)[0], job.output.overview)

@@ -27,8 +27,14 @@ log = get_logger(__name__)
 def run(job: Job) -> None:
     """Segment the shard's chips with the ``segment`` config slice of the job's params."""
     checkpoint = job.input.checkpoint[0] if len(job.input.checkpoint) else None
-    segment_shard_file(job.input.chips, job.input.samples, job.output.masks, job.output.overlay,
-                       job.params["segment"], checkpoint=checkpoint)
+    segment_shard_file(
+        job.input.chips,
+        job.input.samples,
+        job.output.masks,
+        job.output.overlay,
+        job.params["segment"],
+        checkpoint=checkpoint,
+    )
 
 
 def segment_shard_file(
@@ -56,8 +62,9 @@ def segment_shard_file(
     """
     chips = read_chips(chips_path, "google")
     ids, images = chips.sample_id, chips.image
-    segmenter = make_segmenter(params["backend"], sam=params.get("sam"), classical=params.get("classical"),
-                               checkpoint=checkpoint)
+    segmenter = make_segmenter(
+        params["backend"], sam=params.get("sam"), classical=params.get("classical"), checkpoint=checkpoint
+    )
     log.info("%s: %d chips, backend %s", chips_path, len(ids), segmenter.describe())
     min_area, max_masks = int(params["min_area"]), int(params["max_masks"])
     maskset = segment_images(images, segmenter, min_area, max_masks)
@@ -65,11 +72,18 @@ def segment_shard_file(
     lcz = read_samples(samples_path, columns=["sample_id", "lcz"]).set_index("sample_id")["lcz"]
     missing = [int(i) for i in ids if int(i) not in lcz.index]
     if missing:
-        raise ContractError(f"{chips_path}: sample(s) {missing[:5]} are not in the sample table {samples_path}")
+        raise ContractError(
+            f"{chips_path}: sample(s) {missing[:5]} are not in the sample table {samples_path}"
+        )
     classes = lcz.loc[ids].to_numpy().astype(int)
     per_class = int(params["overlay_samples_per_class"])
     plot_mask_overlays(images, maskset, classes, overlay_path, per_class)
     n = maskset.n_masks()
-    log.info("%s: %d masks (%.1f per chip, %d chips without mask)", masks_path, int(n.sum()),
-             float(n.mean()) if len(n) else 0.0, int((n == 0).sum()))
+    log.info(
+        "%s: %d masks (%.1f per chip, %d chips without mask)",
+        masks_path,
+        int(n.sum()),
+        float(n.mean()) if len(n) else 0.0,
+        int((n == 0).sum()),
+    )
     return maskset

@@ -67,10 +67,20 @@ def write_summary(
         table = read_metrics(metrics_table)
     fusion = {s: read_fusion_table(p) for s, p in (fusion_tables or {}).items()}
     checks = [row for path in check_files for row in read_checks(path)]
-    content = summary_content(table, regions=regions, split_counts=split_counts,
-                              segmentation_backend=segmentation_backend, graphs=graphs, figure_dir=figure_dir,
-                              fusion=fusion, note=note, checks=checks, title=title,
-                              sentinel2=sentinel2, maps=map_sections(maps or {}))
+    content = summary_content(
+        table,
+        regions=regions,
+        split_counts=split_counts,
+        segmentation_backend=segmentation_backend,
+        graphs=graphs,
+        figure_dir=figure_dir,
+        fusion=fusion,
+        note=note,
+        checks=checks,
+        title=title,
+        sentinel2=sentinel2,
+        maps=map_sections(maps or {}),
+    )
     write_text_atomic(md_path, summary_markdown(content, Path(md_path)))
     write_text_atomic(html_path, summary_html(content, Path(html_path)))
 
@@ -78,17 +88,28 @@ def write_summary(
 def run(job: Job) -> None:
     """Summarise the run: regions, split sizes, input checks, what ran, models, fusion, metrics, figures."""
     samples = read_samples(job.input.samples)
-    counts = {s: read_split(p)["split"].value_counts().to_dict()
-              for s, p in zip(job.params["strategies"], job.input.splits)}
+    counts = {
+        s: read_split(p)["split"].value_counts().to_dict()
+        for s, p in zip(job.params["strategies"], job.input.splits)
+    }
     settings = job.params["evaluate"]
-    write_summary(job.input.metrics, job.output.markdown, job.output.html,
-                  regions=sorted(samples["region"].unique()), split_counts=counts,
-                  segmentation_backend=job.params["segmentation"] or describe_backend(list(job.input.masks)),
-                  graphs=describe_graphs(list(job.input.graphs)),
-                  figure_dir=Path(job.input.figures[0]).parent,
-                  note=table_note(settings["n_bins"], settings["bootstrap"], settings["ci"]),
-                  fusion_tables=dict(zip(job.params["fusion_strategies"], job.input.fusion)),
-                  check_files=list(job.input.checks),
-                  sentinel2=describe_sentinel2(list(job.input.s2_chips)),
-                  maps={r: (png, csv) for r, png, csv in zip(job.params["map_regions"], job.input.map_previews,
-                                                             job.input.map_agreements)})
+    write_summary(
+        job.input.metrics,
+        job.output.markdown,
+        job.output.html,
+        regions=sorted(samples["region"].unique()),
+        split_counts=counts,
+        segmentation_backend=job.params["segmentation"] or describe_backend(list(job.input.masks)),
+        graphs=describe_graphs(list(job.input.graphs)),
+        figure_dir=Path(job.input.figures[0]).parent,
+        note=table_note(settings["n_bins"], settings["bootstrap"], settings["ci"]),
+        fusion_tables=dict(zip(job.params["fusion_strategies"], job.input.fusion)),
+        check_files=list(job.input.checks),
+        sentinel2=describe_sentinel2(list(job.input.s2_chips)),
+        maps={
+            r: (png, csv)
+            for r, png, csv in zip(
+                job.params["map_regions"], job.input.map_previews, job.input.map_agreements
+            )
+        },
+    )

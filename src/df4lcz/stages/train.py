@@ -33,12 +33,27 @@ def run(job: Job) -> None:
     """Train ``job.wildcards["model"]`` on ``job.input.data`` with the ``train.s2``/``train.gcn`` slice."""
     configure_cpu_job(job.threads, log)
     train_model_files(
-        job.wildcards["model"], list(job.input.data), job.input.split, job.input.samples, job.input.valid,
-        params=job.params["train"], seed=job.params["seed"], device=job.params["device"],
-        model_out=job.output.model, history_out=job.output.history, curve_out=job.output.curve,
-        record={"train": job.params["train"], "strategy": job.wildcards["strategy"], "inputs": list(job.input.data),
-                "data": training_data_spec("gcn" if job.wildcards["model"] == GCN_MODEL_NAME else "s2",
-                                           job.input.data[0], job.params["window"])},
+        job.wildcards["model"],
+        list(job.input.data),
+        job.input.split,
+        job.input.samples,
+        job.input.valid,
+        params=job.params["train"],
+        seed=job.params["seed"],
+        device=job.params["device"],
+        model_out=job.output.model,
+        history_out=job.output.history,
+        curve_out=job.output.curve,
+        record={
+            "train": job.params["train"],
+            "strategy": job.wildcards["strategy"],
+            "inputs": list(job.input.data),
+            "data": training_data_spec(
+                "gcn" if job.wildcards["model"] == GCN_MODEL_NAME else "s2",
+                job.input.data[0],
+                job.params["window"],
+            ),
+        },
     )
 
 
@@ -72,14 +87,33 @@ def train_model_files(
     _, train_data, train_y = stream.part("train")
     _, val_data, val_y = stream.part("val")
     if model == GCN_MODEL_NAME:
-        result = train_gcn(train_data.graphs, val_data.graphs, params=dict(params), seed=seed, device=device,
-                           log=log, feature_names=train_data.feature_names)
+        result = train_gcn(
+            train_data.graphs,
+            val_data.graphs,
+            params=dict(params),
+            seed=seed,
+            device=device,
+            log=log,
+            feature_names=train_data.feature_names,
+        )
     else:
-        result = train_s2(model, (train_data.image, train_y), (val_data.image, val_y), params=dict(params),
-                          seed=seed, device=device, log=log)
+        result = train_s2(
+            model,
+            (train_data.image, train_y),
+            (val_data.image, val_y),
+            params=dict(params),
+            seed=seed,
+            device=device,
+            log=log,
+        )
     save_model(model_out, result, config=dict(record or {}))
     write_history(result.history, history_out)
     plot_history(result.history, curve_out, title=f"{model}: training curve")
-    log.info("%s: best epoch %d, val accuracy %.4f, %.1f s", model, result.best_epoch, result.best_val_accuracy,
-             result.seconds)
+    log.info(
+        "%s: best epoch %d, val accuracy %.4f, %.1f s",
+        model,
+        result.best_epoch,
+        result.best_val_accuracy,
+        result.seconds,
+    )
     return result

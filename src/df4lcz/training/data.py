@@ -124,7 +124,9 @@ def load_s2_chips(files: PathLike | Iterable[PathLike], keep_ids: Collection[int
         if shape is None:
             shape = image.shape[1:]
         elif image.shape[1:] != shape:
-            raise ContractError(f"{path}: chips of shape {image.shape[1:]} differ from earlier shards {shape}")
+            raise ContractError(
+                f"{path}: chips of shape {image.shape[1:]} differ from earlier shards {shape}"
+            )
         file_bands = shard.attrs.get("bands")
         if file_bands is not None and bands is None:
             bands = [str(b) for b in file_bands]
@@ -221,6 +223,7 @@ def split_of(sample_ids: Sequence[int] | np.ndarray, splits: pd.DataFrame) -> np
         sample_ids: ``(N,)`` ids.
         splits: a split table ``sample_id,split`` as :func:`df4lcz.io.splits.read_split` returns it.
     """
-    by_id = pd.Series(splits["split"].to_numpy(), index=splits["sample_id"].to_numpy(dtype=np.int64), name="split")
+    by_id = pd.Series(
+        splits["split"].to_numpy(), index=splits["sample_id"].to_numpy(dtype=np.int64), name="split"
+    )
     return by_id.reindex(np.asarray(sample_ids, dtype=np.int64)).fillna("").to_numpy(dtype=object)
-

@@ -19,8 +19,9 @@ from ..io.graphs import read_graph_attrs
 REFLECTANCE_CONVENTION: str = "reflectance in [0, 1]"
 
 
-
-def training_data_spec(kind: str, first_file: str | os.PathLike, window: Mapping[str, Any] | None) -> dict[str, Any]:
+def training_data_spec(
+    kind: str, first_file: str | os.PathLike, window: Mapping[str, Any] | None
+) -> dict[str, Any]:
     """The ``data`` record of a model trained on ``first_file``'s kind of shard.
 
     Sentinel-2 models: ``stream: sentinel2``, ``bands``, ``pixel_size_m``, ``chip_px``, ``reflectance``.
@@ -36,13 +37,20 @@ def training_data_spec(kind: str, first_file: str | os.PathLike, window: Mapping
     if kind == "s2":
         shape, attrs = read_chip_info(first_file)
         chip_px = int(shape[1])
-        return {"stream": "sentinel2", "bands": [str(b) for b in attrs.get("bands", [])],
-                "pixel_size_m": float(attrs.get("pixel_size_m", 10.0)), "chip_px": chip_px,
-                "reflectance": REFLECTANCE_CONVENTION}
+        return {
+            "stream": "sentinel2",
+            "bands": [str(b) for b in attrs.get("bands", [])],
+            "pixel_size_m": float(attrs.get("pixel_size_m", 10.0)),
+            "chip_px": chip_px,
+            "reflectance": REFLECTANCE_CONVENTION,
+        }
     attrs = read_graph_attrs(first_file)
-    spec: dict[str, Any] = {"stream": "graphs", "feature_names": list(attrs.get("feature_names", [])),
-                            "mask_view": str(attrs["mask_view"]) if "mask_view" in attrs else None,
-                            "edge_rule": str(attrs.get("edge_rule", ""))}
+    spec: dict[str, Any] = {
+        "stream": "graphs",
+        "feature_names": list(attrs.get("feature_names", [])),
+        "mask_view": str(attrs["mask_view"]) if "mask_view" in attrs else None,
+        "edge_rule": str(attrs.get("edge_rule", "")),
+    }
     rule = EDGE_RULES.get(spec["edge_rule"])
     param = rule.param if rule is not None else None
     if param is not None and param in attrs:

@@ -40,7 +40,9 @@ def check_graphs(graphs: Sequence[Data], where: str, n_features: int | None) -> 
         if getattr(g, "x", None) is None or g.x.ndim != 2:
             raise ValueError(f"{where}: every graph needs node features x of shape (n, F)")
         if n_features is not None and g.x.shape[1] != n_features:
-            raise ValueError(f"{where}: graph of sample {getattr(g, 'sample_id', '?')} has {g.x.shape[1]} node features; expected {n_features}")
+            raise ValueError(
+                f"{where}: graph of sample {getattr(g, 'sample_id', '?')} has {g.x.shape[1]} node features; expected {n_features}"
+            )
         if getattr(g, "y", None) is None:
             raise ValueError(f"{where}: graph of sample {getattr(g, 'sample_id', '?')} has no label y")
     codes_to_index(np.array([int(g.y.reshape(-1)[0]) for g in graphs]), where)
@@ -66,7 +68,9 @@ def batches_logits(model: nn.Module, batches: Iterable[Batch], device: torch.dev
     return torch.cat([gcn_forward(model, b, device).float().cpu() for b in batches])
 
 
-def gcn_logits(model: nn.Module, graphs: Sequence[Data], device: torch.device, batch_size: int = EVAL_BATCH_SIZE) -> torch.Tensor:
+def gcn_logits(
+    model: nn.Module, graphs: Sequence[Data], device: torch.device, batch_size: int = EVAL_BATCH_SIZE
+) -> torch.Tensor:
     """Logits ``(G, C)`` (on CPU) of ``graphs`` in order, eval mode."""
     return batches_logits(model, eval_batches(graphs, batch_size), device)
 
@@ -86,8 +90,14 @@ class GCNAdapter:
 
     reduction = "sum"
 
-    def __init__(self, model_kwargs: Mapping[str, Any], train_graphs: list[Data], val_graphs: list[Data],
-                 batch_size: int, device: torch.device) -> None:
+    def __init__(
+        self,
+        model_kwargs: Mapping[str, Any],
+        train_graphs: list[Data],
+        val_graphs: list[Data],
+        batch_size: int,
+        device: torch.device,
+    ) -> None:
         self.name = GCN_MODEL_NAME
         self.model_kwargs = dict(model_kwargs)
         self.train_graphs, self.val_graphs = train_graphs, val_graphs
@@ -101,10 +111,14 @@ class GCNAdapter:
 
     def train_batches(self, generator: torch.Generator) -> Iterable[Batch]:
         if self._loader is None:
-            self._loader = DataLoader(self.train_graphs, batch_size=self.batch_size, shuffle=True, generator=generator)
+            self._loader = DataLoader(
+                self.train_graphs, batch_size=self.batch_size, shuffle=True, generator=generator
+            )
         return self._loader
 
-    def forward(self, model: nn.Module, batch: Batch, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, int]:
+    def forward(
+        self, model: nn.Module, batch: Batch, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, int]:
         yb = (batch.y.reshape(-1) - 1).to(self.device)
         return gcn_forward(model, batch, self.device), yb, int(batch.num_graphs)
 
@@ -151,14 +165,37 @@ def train_gcn(
     if len(names) != n_features:
         raise ValueError(f"train_gcn: {len(names)} feature_names for {n_features} node features")
     dev = resolve_device(device, key="train.device")
-    kwargs = {"in_features": n_features, "hidden": p["hidden"], "n_layers": p["n_layers"], "n_classes": N_CLASSES}
-    log.info("train_gcn: %d train / %d val graphs, %d features, device %s, params %s, seed %d",
-             len(tr), len(va), n_features, dev, json.dumps(p), seed)
+    kwargs = {
+        "in_features": n_features,
+        "hidden": p["hidden"],
+        "n_layers": p["n_layers"],
+        "n_classes": N_CLASSES,
+    }
+    log.info(
+        "train_gcn: %d train / %d val graphs, %d features, device %s, params %s, seed %d",
+        len(tr),
+        len(va),
+        n_features,
+        dev,
+        json.dumps(p),
+        seed,
+    )
     adapter = GCNAdapter(kwargs, tr, va, p["batch_size"], dev)
     out = fit(adapter, p, seed, dev, log)
-    log.info("train_gcn: kept epoch %d (val_acc %.4f); %.1f s", out.best_epoch, out.best_val_accuracy, out.seconds)
+    log.info(
+        "train_gcn: kept epoch %d (val_acc %.4f); %.1f s", out.best_epoch, out.best_val_accuracy, out.seconds
+    )
     return TrainResult(
-        model=out.model, kind="gcn", model_name=GCN_MODEL_NAME, model_kwargs=kwargs, params=p, seed=int(seed),
-        history=out.history, best_epoch=out.best_epoch, best_val_accuracy=out.best_val_accuracy,
-        feature_names=names, device=str(dev), seconds=out.seconds,
+        model=out.model,
+        kind="gcn",
+        model_name=GCN_MODEL_NAME,
+        model_kwargs=kwargs,
+        params=p,
+        seed=int(seed),
+        history=out.history,
+        best_epoch=out.best_epoch,
+        best_val_accuracy=out.best_val_accuracy,
+        feature_names=names,
+        device=str(dev),
+        seconds=out.seconds,
     )

@@ -98,7 +98,9 @@ class StreamAdapter(Protocol):
         """The training batches of one epoch, shuffled with ``generator``."""
         ...
 
-    def forward(self, model: nn.Module, batch: Any, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, int]:
+    def forward(
+        self, model: nn.Module, batch: Any, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, int]:
         """``(logits (n, C), class indices (n,), n)`` of one training batch (augmentation draws from ``generator``)."""
         ...
 
@@ -131,22 +133,38 @@ class EarlyStopping:
         self.best_state: dict[str, torch.Tensor] | None = None
         self.rows: list[dict[str, float]] = []
 
-    def end_epoch(self, model: nn.Module, epoch0: int, lr: float, t0: float, train: tuple[float, int, int],
-                  val_logits: torch.Tensor, y_val: torch.Tensor) -> bool:
+    def end_epoch(
+        self,
+        model: nn.Module,
+        epoch0: int,
+        lr: float,
+        t0: float,
+        train: tuple[float, int, int],
+        val_logits: torch.Tensor,
+        y_val: torch.Tensor,
+    ) -> bool:
         """Record 0-based ``epoch0`` (``train`` = summed loss, correct, seen); ``True`` = stop."""
         loss_sum, correct, seen = train
         val_loss = float(F.cross_entropy(val_logits, y_val))
         val_acc = float((val_logits.argmax(1) == y_val).float().mean())
         row = {
-            "epoch": epoch0 + 1, "loss": loss_sum / max(seen, 1), "accuracy": correct / max(seen, 1),
-            "val_loss": val_loss, "val_accuracy": val_acc, "lr": lr, "seconds": time.perf_counter() - t0,
+            "epoch": epoch0 + 1,
+            "loss": loss_sum / max(seen, 1),
+            "accuracy": correct / max(seen, 1),
+            "val_loss": val_loss,
+            "val_accuracy": val_acc,
+            "lr": lr,
+            "seconds": time.perf_counter() - t0,
         }
         self.rows.append(row)
         log_epoch(self.log, self.name, row, self.epochs)
         stop = self.update(epoch0 + 1, val_loss, val_acc, model)
         if stop:
-            self.log.info("early stopping after epoch %d (val_loss did not improve for %d epochs)", epoch0 + 1,
-                          self.patience)
+            self.log.info(
+                "early stopping after epoch %d (val_loss did not improve for %d epochs)",
+                epoch0 + 1,
+                self.patience,
+            )
         return stop
 
     def restore_best(self, model: nn.Module) -> None:
@@ -176,13 +194,21 @@ def log_epoch(log: logging.Logger, name: str, row: Mapping[str, float], epochs: 
     """One log line per epoch: losses, accuracies, learning rate and wall time."""
     log.info(
         "%s epoch %d/%d loss=%.4f acc=%.4f val_loss=%.4f val_acc=%.4f lr=%.3g %.1fs",
-        name, row["epoch"], epochs, row["loss"], row["accuracy"], row["val_loss"], row["val_accuracy"],
-        row["lr"], row["seconds"],
+        name,
+        row["epoch"],
+        epochs,
+        row["loss"],
+        row["accuracy"],
+        row["val_loss"],
+        row["val_accuracy"],
+        row["lr"],
+        row["seconds"],
     )
 
 
-def fit(adapter: StreamAdapter, params: Mapping[str, Any], seed: int, device: torch.device,
-        log: logging.Logger) -> FitOutcome:
+def fit(
+    adapter: StreamAdapter, params: Mapping[str, Any], seed: int, device: torch.device, log: logging.Logger
+) -> FitOutcome:
     """Train the network of ``adapter`` (settings ``params``: ``epochs``, ``lr``, ``lr_decay``,
     ``lr_step``, ``patience``) and return the best-validation-accuracy weights and the history.
 
@@ -210,8 +236,9 @@ def fit(adapter: StreamAdapter, params: Mapping[str, Any], seed: int, device: to
                 loss_sum += float(loss.detach()) * n if adapter.reduction == "mean" else float(loss.detach())
                 correct += int((logits.detach().argmax(1) == yb).sum())
                 seen += n
-            if stopper.end_epoch(model, epoch0, lr, t0, (loss_sum, correct, seen), adapter.val_logits(model),
-                                 adapter.y_val):
+            if stopper.end_epoch(
+                model, epoch0, lr, t0, (loss_sum, correct, seen), adapter.val_logits(model), adapter.y_val
+            ):
                 break
         stopper.restore_best(model)
     seconds = time.perf_counter() - t_start

@@ -14,10 +14,28 @@ from typing import Any
 import numpy as np
 
 #: Settings of the Sentinel-2 models (``train.s2``), in the schema's order.
-S2_PARAM_KEYS: tuple[str, ...] = ("epochs", "batch_size", "lr", "lr_decay", "lr_step", "patience", "augment", "base_width")
+S2_PARAM_KEYS: tuple[str, ...] = (
+    "epochs",
+    "batch_size",
+    "lr",
+    "lr_decay",
+    "lr_step",
+    "patience",
+    "augment",
+    "base_width",
+)
 
 #: Settings of the GCN (``train.gcn``), in the schema's order.
-GCN_PARAM_KEYS: tuple[str, ...] = ("epochs", "batch_size", "lr", "lr_decay", "lr_step", "patience", "hidden", "n_layers")
+GCN_PARAM_KEYS: tuple[str, ...] = (
+    "epochs",
+    "batch_size",
+    "lr",
+    "lr_decay",
+    "lr_step",
+    "patience",
+    "hidden",
+    "n_layers",
+)
 
 _INT_PARAMS = {"epochs", "batch_size", "lr_step", "patience", "base_width", "hidden", "n_layers"}
 
@@ -52,7 +70,12 @@ def check_params(params: Mapping[str, Any], keys: Sequence[str], what: str) -> d
                 raise ValueError(f"{what}: hyper-parameter '{key}' must be a positive integer, got {value!r}")
             out[key] = int(value)
         elif key == "lr":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or not math.isfinite(value):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not value > 0
+                or not math.isfinite(value)
+            ):
                 raise ValueError(f"{what}: hyper-parameter 'lr' must be a positive number, got {value!r}")
             out[key] = float(value)
         elif key == "lr_decay":

@@ -53,7 +53,9 @@ def band_statistics(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean.astype(np.float32), std.astype(np.float32)
 
 
-def transform_batch(x: torch.Tensor, flip_x: torch.Tensor, flip_y: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
+def transform_batch(
+    x: torch.Tensor, flip_x: torch.Tensor, flip_y: torch.Tensor, angle: torch.Tensor
+) -> torch.Tensor:
     """Flip and rotate every chip of a batch with one affine sampling grid.
 
     The output pixel at normalised position ``p`` samples the input at ``R(angle) · S · p`` with
@@ -97,7 +99,9 @@ def augment_batch(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     n = x.shape[0]
     flip_x = torch.rand(n, generator=generator) < FLIP_PROBABILITY
     flip_y = torch.rand(n, generator=generator) < FLIP_PROBABILITY
-    angle = (torch.rand(n, generator=generator, dtype=torch.float64) * 2.0 - 1.0) * math.radians(MAX_ROTATION_DEG)
+    angle = (torch.rand(n, generator=generator, dtype=torch.float64) * 2.0 - 1.0) * math.radians(
+        MAX_ROTATION_DEG
+    )
     return transform_batch(x, flip_x, flip_y, angle)
 
 
@@ -116,7 +120,9 @@ def check_chips(X: np.ndarray, y: np.ndarray | Sequence[int], where: str) -> tup
 
 
 @torch.no_grad()
-def s2_logits(model: nn.Module, X: torch.Tensor, device: torch.device, batch_size: int = EVAL_BATCH_SIZE) -> torch.Tensor:
+def s2_logits(
+    model: nn.Module, X: torch.Tensor, device: torch.device, batch_size: int = EVAL_BATCH_SIZE
+) -> torch.Tensor:
     """Logits ``(N, C)`` (on CPU) of standardised chips ``X`` ``(N, H, W, B)``, eval mode."""
     model.eval()
     outs = [model(X[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(X), batch_size)]
@@ -133,9 +139,18 @@ class S2Adapter:
 
     reduction = "mean"
 
-    def __init__(self, model_name: str, model_kwargs: Mapping[str, Any], x_train: torch.Tensor,
-                 y_train: torch.Tensor, x_val: torch.Tensor, y_val: torch.Tensor, batch_size: int,
-                 augment: bool, device: torch.device) -> None:
+    def __init__(
+        self,
+        model_name: str,
+        model_kwargs: Mapping[str, Any],
+        x_train: torch.Tensor,
+        y_train: torch.Tensor,
+        x_val: torch.Tensor,
+        y_val: torch.Tensor,
+        batch_size: int,
+        augment: bool,
+        device: torch.device,
+    ) -> None:
         self.name = model_name
         self.model_kwargs = dict(model_kwargs)
         self.x_train, self.y_train = x_train, y_train
@@ -154,8 +169,9 @@ class S2Adapter:
                 continue
             yield idx
 
-    def forward(self, model: nn.Module, batch: torch.Tensor, generator: torch.Generator
-                ) -> tuple[torch.Tensor, torch.Tensor, int]:
+    def forward(
+        self, model: nn.Module, batch: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, int]:
         idx_dev = batch.to(self.device)
         xb, yb = self.x_train[idx_dev].to(self.device), self.y_train[idx_dev].to(self.device)
         if self.augment:
@@ -194,12 +210,16 @@ def train_s2(
     """
     log = log or get_logger("training")
     if model_name not in S2_MODEL_NAMES:
-        raise ValueError(f"unknown Sentinel-2 model {model_name!r}; expected one of {', '.join(S2_MODEL_NAMES)}")
+        raise ValueError(
+            f"unknown Sentinel-2 model {model_name!r}; expected one of {', '.join(S2_MODEL_NAMES)}"
+        )
     p = check_params(params, S2_PARAM_KEYS, "train_s2")
     Xtr, ytr = check_chips(train[0], train[1], "train_s2: training split")
     Xva, yva = check_chips(val[0], val[1], "train_s2: validation split")
     if Xtr.shape[1:] != Xva.shape[1:]:
-        raise ValueError(f"train_s2: training chips {Xtr.shape[1:]} and validation chips {Xva.shape[1:]} differ in shape")
+        raise ValueError(
+            f"train_s2: training chips {Xtr.shape[1:]} and validation chips {Xva.shape[1:]} differ in shape"
+        )
     dev = resolve_device(device, key="train.device")
     mean, std = band_statistics(Xtr)
     xtr = torch.from_numpy((Xtr - mean) / std)
@@ -210,14 +230,35 @@ def train_s2(
     kwargs = {"n_bands": int(Xtr.shape[-1]), "n_classes": N_CLASSES, "base_width": p["base_width"]}
     log.info(
         "train_s2 %s: %d train / %d val chips %s, device %s, params %s, seed %d",
-        model_name, len(xtr), len(xva), tuple(Xtr.shape[1:]), dev, json.dumps(p), seed,
+        model_name,
+        len(xtr),
+        len(xva),
+        tuple(Xtr.shape[1:]),
+        dev,
+        json.dumps(p),
+        seed,
     )
     adapter = S2Adapter(model_name, kwargs, xtr, ytr_t, xva, yva_t, p["batch_size"], p["augment"], dev)
     out = fit(adapter, p, seed, dev, log)
-    log.info("train_s2 %s: kept epoch %d (val_acc %.4f); %.1f s", model_name, out.best_epoch, out.best_val_accuracy,
-             out.seconds)
+    log.info(
+        "train_s2 %s: kept epoch %d (val_acc %.4f); %.1f s",
+        model_name,
+        out.best_epoch,
+        out.best_val_accuracy,
+        out.seconds,
+    )
     return TrainResult(
-        model=out.model, kind="s2", model_name=model_name, model_kwargs=kwargs, params=p, seed=int(seed),
-        history=out.history, best_epoch=out.best_epoch, best_val_accuracy=out.best_val_accuracy,
-        norm_mean=mean, norm_std=std, device=str(dev), seconds=out.seconds,
+        model=out.model,
+        kind="s2",
+        model_name=model_name,
+        model_kwargs=kwargs,
+        params=p,
+        seed=int(seed),
+        history=out.history,
+        best_epoch=out.best_epoch,
+        best_val_accuracy=out.best_val_accuracy,
+        norm_mean=mean,
+        norm_std=std,
+        device=str(dev),
+        seconds=out.seconds,
     )

@@ -47,8 +47,14 @@ class StreamData:
         return self.sample_id[mask], self.data.subset(mask), self.lcz[mask]
 
 
-def load_stream(model: str, data_files: Sequence[PathLike], split_path: PathLike, samples_path: PathLike,
-                valid_path: PathLike, log: logging.Logger) -> StreamData:
+def load_stream(
+    model: str,
+    data_files: Sequence[PathLike],
+    split_path: PathLike,
+    samples_path: PathLike,
+    valid_path: PathLike,
+    log: logging.Logger,
+) -> StreamData:
     """Read the chips (Sentinel-2 models) or graphs (``gcn``) of the usable samples.
 
     Raises:
@@ -68,12 +74,17 @@ def load_stream(model: str, data_files: Sequence[PathLike], split_path: PathLike
     split = split_of(ids, splits)
     missing = len(keep) - len(ids)
     if missing:
-        log.warning("%d usable sample(s) have no %s input and are skipped", missing,
-                    "graph" if model == GCN_MODEL_NAME else "Sentinel-2 chip")
+        log.warning(
+            "%d usable sample(s) have no %s input and are skipped",
+            missing,
+            "graph" if model == GCN_MODEL_NAME else "Sentinel-2 chip",
+        )
     counts = pd.Series(split).value_counts().to_dict()
     log.info("%s: %d samples (%s)", model, len(ids), ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     for name in ("train", "val"):
         if counts.get(name, 0) == 0:
-            raise ValueError(f"{split_path}: no usable {name} samples for {model}; check the split fractions "
-                             "and results/valid_samples.csv")
+            raise ValueError(
+                f"{split_path}: no usable {name} samples for {model}; check the split fractions "
+                "and results/valid_samples.csv"
+            )
     return StreamData(ids, data, lcz, split)

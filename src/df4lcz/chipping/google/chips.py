@@ -76,6 +76,7 @@ INVALID_WEIGHT_TOL: float = 1e-3
 #: Columns the sample table must have.
 REQUIRED_COLUMNS: tuple[str, ...] = ("sample_id", "crs", "xmin", "ymin", "xmax", "ymax")
 
+
 @dataclass(frozen=True)
 class _GoogleSource:
     """Facts about an opened mosaic that the chipper needs."""
@@ -109,8 +110,9 @@ def check_google_raster(src: rasterio.io.DatasetReader, name: str | None = None)
         raise InputError(f"{name}: the Google raster has data type {src.dtypes[0]}; expected uint8 RGB")
     has_alpha = src.count == 4
     if has_alpha and src.colorinterp[3] != ColorInterp.alpha:
-        log.warning("%s: band 4 is not flagged as alpha (%s); using it as alpha anyway",
-                    name, src.colorinterp[3])
+        log.warning(
+            "%s: band 4 is not flagged as alpha (%s); using it as alpha anyway", name, src.colorinterp[3]
+        )
     all_valid = not has_alpha and all(flags == [MaskFlags.all_valid] for flags in src.mask_flag_enums[:3])
     return _GoogleSource(src.crs, has_alpha, all_valid)
 
@@ -321,6 +323,11 @@ def chip_google(
         }
     )
     if len(excluded):
-        log.info("%s: %d of %d samples excluded (first: %s)",
-                 raster_path, len(excluded), n, excluded["reason"].iloc[0])
+        log.info(
+            "%s: %d of %d samples excluded (first: %s)",
+            raster_path,
+            len(excluded),
+            n,
+            excluded["reason"].iloc[0],
+        )
     return ids[ok], images[ok], excluded

@@ -110,10 +110,14 @@ class GoogleSpec:
 
     def __post_init__(self) -> None:
         if self.tile_scheme not in TILE_SCHEMES:
-            raise ConfigError(f"config key {self.key!r}: tile scheme {self.tile_scheme!r} is not one of "
-                             f"{list(TILE_SCHEMES)}")
+            raise ConfigError(
+                f"config key {self.key!r}: tile scheme {self.tile_scheme!r} is not one of "
+                f"{list(TILE_SCHEMES)}"
+            )
         if self.zoom is not None and not (isinstance(self.zoom, int) and self.zoom >= 0):
-            raise ConfigError(f"config key {self.key!r}: zoom {self.zoom!r} is not a zoom level (integer ≥ 0)")
+            raise ConfigError(
+                f"config key {self.key!r}: zoom {self.zoom!r} is not a zoom level (integer ≥ 0)"
+            )
 
     def __str__(self) -> str:
         if isinstance(self.source, str):
@@ -125,7 +129,11 @@ class GoogleSpec:
     @classmethod
     def from_region(cls, region: Mapping[str, Any], index: int | None = None) -> GoogleSpec:
         """The spec of one validated ``regions[]`` entry (``index``: its position, for messages)."""
-        key = f"regions[{index}].google" if index is not None else f"regions[].google of region {region['name']!r}"
+        key = (
+            f"regions[{index}].google"
+            if index is not None
+            else f"regions[].google of region {region['name']!r}"
+        )
         return cls(_as_source(region["google"]), region["google_zoom"], region["google_tile_scheme"], key)
 
     @classmethod
@@ -184,12 +192,18 @@ class ResolvedGoogle:
 GoogleInput = str | os.PathLike | Sequence[str | os.PathLike] | GoogleSpec | ResolvedGoogle
 
 
-def as_spec(value: GoogleSpec | str | os.PathLike | Sequence[str | os.PathLike], key: str = "google") -> GoogleSpec:
+def as_spec(
+    value: GoogleSpec | str | os.PathLike | Sequence[str | os.PathLike], key: str = "google"
+) -> GoogleSpec:
     """``value`` as a :class:`GoogleSpec`; a bare path or list gets the schema's zoom and tile scheme."""
     if isinstance(value, GoogleSpec):
         return value
-    return GoogleSpec(_as_source(value), _region_schema_default("google_zoom"),
-                      _region_schema_default("google_tile_scheme"), key)
+    return GoogleSpec(
+        _as_source(value),
+        _region_schema_default("google_zoom"),
+        _region_schema_default("google_tile_scheme"),
+        key,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,12 +243,21 @@ def resolve_google(value: GoogleInput, base_dir: str | os.PathLike | None = None
         files = _expand(spec, base)
         resolved = ResolvedGoogle(spec, "raster" if len(files) == 1 else "mosaic", files)
     if spec.zoom is not None and resolved.form in ("raster", "mosaic"):
-        log.warning("%s: %s is a GeoTIFF/VRT input; the zoom %d (google_zoom) applies only to tile folders "
-                    "and MBTiles files and is ignored", spec.key, spec, spec.zoom)
+        log.warning(
+            "%s: %s is a GeoTIFF/VRT input; the zoom %d (google_zoom) applies only to tile folders "
+            "and MBTiles files and is ignored",
+            spec.key,
+            spec,
+            spec.zoom,
+        )
     if spec.tile_scheme != "xyz" and resolved.form != "tiles":
-        log.warning("%s: %s is not a tile folder; the tile scheme %r (google_tile_scheme) is ignored%s",
-                    spec.key, spec, spec.tile_scheme,
-                    " (MBTiles rows are always TMS)" if resolved.form == "mbtiles" else "")
+        log.warning(
+            "%s: %s is not a tile folder; the tile scheme %r (google_tile_scheme) is ignored%s",
+            spec.key,
+            spec,
+            spec.tile_scheme,
+            " (MBTiles rows are always TMS)" if resolved.form == "mbtiles" else "",
+        )
     return resolved
 
 
@@ -266,7 +289,9 @@ def _expand(spec: GoogleSpec, base: Path | None) -> tuple[str, ...]:
     """The files of a glob pattern or a list of paths/patterns (sorted, no repeats)."""
     items = [spec.source] if isinstance(spec.source, str) else list(spec.source)
     if not items:
-        raise InputError(f"config key {spec.key!r}: the list of Google rasters is empty; give at least one file")
+        raise InputError(
+            f"config key {spec.key!r}: the list of Google rasters is empty; give at least one file"
+        )
     found: list[str] = []
     for item in items:
         if _is_glob(item):
@@ -276,17 +301,21 @@ def _expand(spec: GoogleSpec, base: Path | None) -> tuple[str, ...]:
                 hits = glob.glob(item, recursive=True)
             hits = sorted(h for h in hits if _full(h, base).is_file())
             if not hits:
-                raise InputError(f"config key {spec.key!r}: the pattern {item!r} matches no file; expected "
-                                 "GeoTIFF tiles of the Google mosaic (e.g. data/google/*.tif)")
+                raise InputError(
+                    f"config key {spec.key!r}: the pattern {item!r} matches no file; expected "
+                    "GeoTIFF tiles of the Google mosaic (e.g. data/google/*.tif)"
+                )
             found += hits
             continue
         full = _full(item, base)
         if not full.exists():
             raise FileNotFoundError(f"{item}: Google Earth mosaic not found (config key {spec.key!r})")
         if full.is_dir() or full.suffix.lower() == MBTILES_SUFFIX:
-            raise InputError(f"config key {spec.key!r}: {item} is a {'folder' if full.is_dir() else 'MBTiles file'}; "
-                             "a list or pattern must name GeoTIFF/VRT files (give a tile folder or an .mbtiles "
-                             "file alone, as a string)")
+            raise InputError(
+                f"config key {spec.key!r}: {item} is a {'folder' if full.is_dir() else 'MBTiles file'}; "
+                "a list or pattern must name GeoTIFF/VRT files (give a tile folder or an .mbtiles "
+                "file alone, as a string)"
+            )
         found.append(item)
     return tuple(sorted(set(found), key=found.index))
 
@@ -318,8 +347,15 @@ def _tiles_at(folder: Path, zoom: int) -> list[tuple[int, int, Path]]:
         for y, paths in sorted(by_y.items()):
             paths.sort(key=lambda p: TILE_EXTENSIONS.index(p.suffix.lower()))
             if len(paths) > 1:
-                log.warning("%s: tile %d/%d/%d exists as %s; using %s", folder, zoom, x, y,
-                            ", ".join(p.name for p in paths), paths[0].name)
+                log.warning(
+                    "%s: tile %d/%d/%d exists as %s; using %s",
+                    folder,
+                    zoom,
+                    x,
+                    y,
+                    ", ".join(p.name for p in paths),
+                    paths[0].name,
+                )
             tiles.append((x, y, paths[0]))
     return tiles
 
@@ -329,14 +365,18 @@ def _resolve_tile_folder(spec: GoogleSpec, path: str, full: Path) -> ResolvedGoo
     zooms = sorted(_numeric_children(full, files=False))
     expected = f"expected a tile folder {{z}}/{{x}}/{{y}}{{{','.join(TILE_EXTENSIONS)}}}"
     if not zooms:
-        raise InputError(f"config key {spec.key!r}: the folder {path} holds no zoom folder (0, 1, … 22); {expected}, "
-                         "or give GeoTIFF tiles as a pattern such as folder/*.tif")
+        raise InputError(
+            f"config key {spec.key!r}: the folder {path} holds no zoom folder (0, 1, … 22); {expected}, "
+            "or give GeoTIFF tiles as a pattern such as folder/*.tif"
+        )
     if spec.zoom is not None:
         tiles = _tiles_at(full, spec.zoom) if spec.zoom in zooms else []
         if not tiles:
             present = [z for z in zooms if _tiles_at(full, z)]
-            raise InputError(f"config key {spec.key!r}: the tile folder {path} has no tile at zoom {spec.zoom} "
-                             f"(google_zoom); zooms present: {present or 'none'}")
+            raise InputError(
+                f"config key {spec.key!r}: the tile folder {path} has no tile at zoom {spec.zoom} "
+                f"(google_zoom); zooms present: {present or 'none'}"
+            )
         zoom = spec.zoom
     else:
         for zoom in reversed(zooms):
@@ -344,16 +384,20 @@ def _resolve_tile_folder(spec: GoogleSpec, path: str, full: Path) -> ResolvedGoo
             if tiles:
                 break
         else:
-            raise InputError(f"config key {spec.key!r}: the tile folder {path} holds no tile at any zoom "
-                             f"({zooms}); {expected}")
+            raise InputError(
+                f"config key {spec.key!r}: the tile folder {path} holds no tile at any zoom "
+                f"({zooms}); {expected}"
+            )
     n = 2**zoom
     flip = spec.tile_scheme == "tms"
     out = []
     for x, y, p in tiles:
         y_xyz = n - 1 - y if flip else y
         if not (0 <= x < n and 0 <= y_xyz < n):
-            raise InputError(f"config key {spec.key!r}: tile {p} lies outside the {n} × {n} grid of zoom {zoom}; "
-                             f"expected {{z}}/{{x}}/{{y}} with 0 ≤ x, y < 2^z")
+            raise InputError(
+                f"config key {spec.key!r}: tile {p} lies outside the {n} × {n} grid of zoom {zoom}; "
+                f"expected {{z}}/{{x}}/{{y}} with 0 ≤ x, y < 2^z"
+            )
         out.append(Tile(x, y_xyz, str(p.resolve())))
     log.info("%s: tile folder %s: %d tiles at zoom %d (%s)", spec.key, path, len(out), zoom, spec.tile_scheme)
     return ResolvedGoogle(spec, "tiles", (path,), zoom, tuple(out))
@@ -365,13 +409,17 @@ def _mbtiles_zoom(spec: GoogleSpec, path: str, full: Path) -> int:
         with sqlite3.connect(f"{full.resolve().as_uri()}?mode=ro", uri=True) as db:
             zooms = sorted(int(z) for (z,) in db.execute("SELECT DISTINCT zoom_level FROM tiles"))
     except sqlite3.Error as exc:
-        raise InputError(f"config key {spec.key!r}: {path} is not an MBTiles file GDAL can read ({exc}); expected "
-                         "an SQLite database with a tiles(zoom_level, tile_column, tile_row, tile_data) table") from exc
+        raise InputError(
+            f"config key {spec.key!r}: {path} is not an MBTiles file GDAL can read ({exc}); expected "
+            "an SQLite database with a tiles(zoom_level, tile_column, tile_row, tile_data) table"
+        ) from exc
     if not zooms:
         raise InputError(f"config key {spec.key!r}: the MBTiles file {path} holds no tile")
     if spec.zoom is None:
         return zooms[-1]
     if spec.zoom not in zooms:
-        raise InputError(f"config key {spec.key!r}: the MBTiles file {path} has no tile at zoom {spec.zoom} "
-                         f"(google_zoom); zooms present: {zooms}")
+        raise InputError(
+            f"config key {spec.key!r}: the MBTiles file {path} has no tile at zoom {spec.zoom} "
+            f"(google_zoom); zooms present: {zooms}"
+        )
     return spec.zoom

@@ -103,10 +103,19 @@ def _vrt(width: int, height: int, crs: CRS, transform: rasterio.Affine, sources:
             el = ET.SubElement(band, "SimpleSource")
             ET.SubElement(el, "SourceFilename", relativeToVRT="0").text = s.path
             ET.SubElement(el, "SourceBand").text = s.bands[k]
-            ET.SubElement(el, "SourceProperties", RasterXSize=str(s.width), RasterYSize=str(s.height),
-                          DataType="Byte", BlockXSize=str(s.block[0]), BlockYSize=str(s.block[1]))
+            ET.SubElement(
+                el,
+                "SourceProperties",
+                RasterXSize=str(s.width),
+                RasterYSize=str(s.height),
+                DataType="Byte",
+                BlockXSize=str(s.block[0]),
+                BlockYSize=str(s.block[1]),
+            )
             ET.SubElement(el, "SrcRect", xOff="0", yOff="0", xSize=str(s.width), ySize=str(s.height))
-            ET.SubElement(el, "DstRect", {k2: _num(v) for k2, v in zip(("xOff", "yOff", "xSize", "ySize"), s.dst)})
+            ET.SubElement(
+                el, "DstRect", {k2: _num(v) for k2, v in zip(("xOff", "yOff", "xSize", "ySize"), s.dst)}
+            )
     return ET.tostring(root, encoding="unicode")
 
 
@@ -135,14 +144,18 @@ def tile_layout(tiles: Sequence[Tile], key: str) -> tuple[int, int]:
         except rasterio.errors.RasterioIOError as exc:
             raise InputError(f"{key}: tile {path} is not an image GDAL can read ({exc})") from exc
         if size[0] != size[1] or count not in (3, 4) or dtypes != {"uint8"}:
-            raise InputError(f"{key}: tile {path} is {size[0]} × {size[1]} px with {count} band(s) of "
-                             f"{'/'.join(sorted(dtypes))}; expected square uint8 RGB or RGBA tiles (a paletted or grey "
-                             "PNG must be expanded to RGB)")
+            raise InputError(
+                f"{key}: tile {path} is {size[0]} × {size[1]} px with {count} band(s) of "
+                f"{'/'.join(sorted(dtypes))}; expected square uint8 RGB or RGBA tiles (a paletted or grey "
+                "PNG must be expanded to RGB)"
+            )
         if layout is None:
             layout, first = (size[0], count), path
         elif size[0] != layout[0]:
-            raise InputError(f"{key}: tile {path} is {size[0]} px wide but {first} is {layout[0]} px; "
-                             "expected tiles of one size")
+            raise InputError(
+                f"{key}: tile {path} is {size[0]} px wide but {first} is {layout[0]} px; "
+                "expected tiles of one size"
+            )
     assert layout is not None
     return layout
 
@@ -161,12 +174,17 @@ def tiles_vrt(tiles: Sequence[Tile], zoom: int, key: str) -> str:
     pixel_m = tile_m / side
     x0, x1 = min(t.x for t in tiles), max(t.x for t in tiles)
     y0, y1 = min(t.y for t in tiles), max(t.y for t in tiles)
-    transform = rasterio.Affine(pixel_m, 0.0, -WEB_MERCATOR_HALF_M + x0 * tile_m,
-                                0.0, -pixel_m, WEB_MERCATOR_HALF_M - y0 * tile_m)
+    transform = rasterio.Affine(
+        pixel_m, 0.0, -WEB_MERCATOR_HALF_M + x0 * tile_m, 0.0, -pixel_m, WEB_MERCATOR_HALF_M - y0 * tile_m
+    )
     bands = ("1", "2", "3", "mask,1")  # RGB or RGBA tiles alike: the alpha is band 1's mask
-    sources = [_Source(t.path, side, side, ((t.x - x0) * side, (t.y - y0) * side, side, side), bands, (side, 1))
-               for t in tiles]
-    return _vrt((x1 - x0 + 1) * side, (y1 - y0 + 1) * side, CRS.from_user_input(WEB_MERCATOR_CRS), transform, sources)
+    sources = [
+        _Source(t.path, side, side, ((t.x - x0) * side, (t.y - y0) * side, side, side), bands, (side, 1))
+        for t in tiles
+    ]
+    return _vrt(
+        (x1 - x0 + 1) * side, (y1 - y0 + 1) * side, CRS.from_user_input(WEB_MERCATOR_CRS), transform, sources
+    )
 
 
 def mosaic_vrt(files: Sequence[str], key: str, label: str) -> str:
@@ -184,30 +202,57 @@ def mosaic_vrt(files: Sequence[str], key: str, label: str) -> str:
     infos = []
     for path in files:
         with open_raster(path) as src:
-            infos.append((path, src.crs, src.count, tuple(src.dtypes), src.transform, src.width, src.height,
-                          src.block_shapes[0]))
+            infos.append(
+                (
+                    path,
+                    src.crs,
+                    src.count,
+                    tuple(src.dtypes),
+                    src.transform,
+                    src.width,
+                    src.height,
+                    src.block_shapes[0],
+                )
+            )
     path0, crs0, count0, dtypes0 = infos[0][:4]
     if crs0 is None:
         raise InputError(f"{key}: {path0} has no CRS; assign one (e.g. gdal_edit.py -a_srs EPSG:3857)")
     for path, crs, count, dtypes, t, *_ in infos:
         if crs != crs0:
-            raise InputError(f"{key}: {path} is in {crs.to_string() if crs else 'no CRS'} but {path0} is in "
-                             f"{crs0.to_string()}; expected every GeoTIFF of the mosaic in one CRS (reproject it)")
+            raise InputError(
+                f"{key}: {path} is in {crs.to_string() if crs else 'no CRS'} but {path0} is in "
+                f"{crs0.to_string()}; expected every GeoTIFF of the mosaic in one CRS (reproject it)"
+            )
         if count != count0 or dtypes != dtypes0:
-            raise InputError(f"{key}: {path} has {count} band(s) of {'/'.join(dtypes)} but {path0} has {count0} of "
-                             f"{'/'.join(dtypes0)}; expected every GeoTIFF of the mosaic with one band layout")
+            raise InputError(
+                f"{key}: {path} has {count} band(s) of {'/'.join(dtypes)} but {path0} has {count0} of "
+                f"{'/'.join(dtypes0)}; expected every GeoTIFF of the mosaic with one band layout"
+            )
         if t.b != 0 or t.d != 0 or t.a <= 0 or t.e >= 0:
-            raise InputError(f"{key}: {path} is rotated or flipped (geotransform {tuple(t)[:6]}); expected north-up "
-                             "GeoTIFFs (gdalwarp them first)")
+            raise InputError(
+                f"{key}: {path} is rotated or flipped (geotransform {tuple(t)[:6]}); expected north-up "
+                "GeoTIFFs (gdalwarp them first)"
+            )
     if count0 not in (3, 4) or set(dtypes0) != {"uint8"}:
-        raise InputError(f"{key}: {path0} has {count0} band(s) of {'/'.join(dtypes0)}; expected 3 (RGB) or 4 "
-                         "(RGB + alpha) uint8 bands")
+        raise InputError(
+            f"{key}: {path0} has {count0} band(s) of {'/'.join(dtypes0)}; expected 3 (RGB) or 4 "
+            "(RGB + alpha) uint8 bands"
+        )
     res_x = min(i[4].a for i in infos)
     res_y = min(-i[4].e for i in infos)
-    if any(not math.isclose(i[4].a, res_x, rel_tol=RESOLUTION_RTOL) or
-           not math.isclose(-i[4].e, res_y, rel_tol=RESOLUTION_RTOL) for i in infos):
-        log.warning("%s: the GeoTIFFs of %s have different pixel sizes; the mosaic uses the finest (%g × %g) "
-                    "and resamples the others (nearest)", key, label, res_x, res_y)
+    if any(
+        not math.isclose(i[4].a, res_x, rel_tol=RESOLUTION_RTOL)
+        or not math.isclose(-i[4].e, res_y, rel_tol=RESOLUTION_RTOL)
+        for i in infos
+    ):
+        log.warning(
+            "%s: the GeoTIFFs of %s have different pixel sizes; the mosaic uses the finest (%g × %g) "
+            "and resamples the others (nearest)",
+            key,
+            label,
+            res_x,
+            res_y,
+        )
     left = min(i[4].c for i in infos)
     top = max(i[4].f for i in infos)
     right = max(i[4].c + i[4].a * i[5] for i in infos)

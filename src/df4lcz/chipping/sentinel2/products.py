@@ -33,7 +33,19 @@ PRODUCT_METADATA_FILES: dict[str, str] = {"MTD_MSIL1C.xml": "L1C", "MTD_MSIL2A.x
 
 #: Bands of a product in ``band_id`` order (0–12), as the metadata's offset lists key them.
 PRODUCT_BAND_ORDER: tuple[str, ...] = (
-    "B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12",
+    "B01",
+    "B02",
+    "B03",
+    "B04",
+    "B05",
+    "B06",
+    "B07",
+    "B08",
+    "B8A",
+    "B09",
+    "B10",
+    "B11",
+    "B12",
 )
 
 #: Processing baseline from which products carry the additive offset.
@@ -176,7 +188,9 @@ def _list_files(path: Path) -> tuple[list[str], str]:
         with zipfile.ZipFile(path) as archive:
             names = sorted(n for n in archive.namelist() if not n.endswith("/"))
     except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"{path}: not a readable zip file ({exc}); expected a zipped Sentinel-2 .SAFE product") from exc
+        raise InputError(
+            f"{path}: not a readable zip file ({exc}); expected a zipped Sentinel-2 .SAFE product"
+        ) from exc
     return names, f"/vsizip/{path.resolve()}/"
 
 
@@ -211,7 +225,9 @@ def open_product(path: str | os.PathLike) -> SafeProduct:
     product_root = str(PurePosixPath(metadata_name).parent)
     product_root = "" if product_root == "." else product_root + "/"
     images = [n for n in names if n.startswith(product_root) and "/IMG_DATA/" in f"/{n}"]
-    granules = sorted({f"/{n}".split("/GRANULE/", 1)[1].split("/", 1)[0] for n in images if "/GRANULE/" in f"/{n}"})
+    granules = sorted(
+        {f"/{n}".split("/GRANULE/", 1)[1].split("/", 1)[0] for n in images if "/GRANULE/" in f"/{n}"}
+    )
     if len(granules) > 1:
         raise InputError(
             f"{root}: {len(granules)} granules ({', '.join(granules)}); expected one tile per product "
@@ -220,19 +236,30 @@ def open_product(path: str | os.PathLike) -> SafeProduct:
     band_files = pick_band_files(images, str(root), S2_BANDS)
     cloud_mask, kind = None, None
     scl = sorted(
-        ((int(m.group(2) or 0), n) for n in images
-         if (m := _SCL_RE.search(PurePosixPath(n).stem.upper())) and n.lower().endswith((".jp2", ".tif"))),
+        (
+            (int(m.group(2) or 0), n)
+            for n in images
+            if (m := _SCL_RE.search(PurePosixPath(n).stem.upper())) and n.lower().endswith((".jp2", ".tif"))
+        ),
     )
     if scl:
         cloud_mask, kind = scl[0][1], "scl"
     else:
-        classi = [n for n in names if n.startswith(product_root) and PurePosixPath(n).name.upper() == "MSK_CLASSI_B00.JP2"]
+        classi = [
+            n
+            for n in names
+            if n.startswith(product_root) and PurePosixPath(n).name.upper() == "MSK_CLASSI_B00.JP2"
+        ]
         if classi:
             cloud_mask, kind = classi[0], "classi"
     name = root.name[: -len(".zip")] if root.suffix.lower() == ".zip" else root.name
     if product_root:
         name = PurePosixPath(product_root).name
     return SafeProduct(
-        root, name, metadata, {b: prefix + f for b, f in band_files.items()},
-        prefix + cloud_mask if cloud_mask else None, kind,
+        root,
+        name,
+        metadata,
+        {b: prefix + f for b, f in band_files.items()},
+        prefix + cloud_mask if cloud_mask else None,
+        kind,
     )

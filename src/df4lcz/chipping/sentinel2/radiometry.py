@@ -73,13 +73,20 @@ class Radiometry:
         elif len(distinct) == 1:
             core = f"(DN {'+' if distinct[0] > 0 else '-'} {abs(distinct[0]):g})"
         else:
-            core = "(DN + per-band offset " + ", ".join(f"{b} {o:g}" for b, o in zip(S2_BANDS, self.offsets)) + ")"
+            core = (
+                "(DN + per-band offset "
+                + ", ".join(f"{b} {o:g}" for b, o in zip(S2_BANDS, self.offsets))
+                + ")"
+            )
         return core if self.scale == 1.0 else f"{core} / {self.scale:g}"
 
     def attrs(self) -> dict[str, Any]:
         """The chips-file attrs that record it (docs/contracts.md §3)."""
-        return {"reflectance_scale": float(self.scale), "reflectance_offset": [float(o) for o in self.offsets],
-                "radiometry": f"reflectance = {self.formula()} ({self.origin})"}
+        return {
+            "reflectance_scale": float(self.scale),
+            "reflectance_offset": [float(o) for o in self.offsets],
+            "radiometry": f"reflectance = {self.formula()} ({self.origin})",
+        }
 
 
 def _offsets(value: float | Sequence[float] | None, key: str) -> tuple[float, ...]:
@@ -90,7 +97,9 @@ def _offsets(value: float | Sequence[float] | None, key: str) -> tuple[float, ..
         return (float(value),) * len(S2_BANDS)
     values = [float(v) for v in value]
     if len(values) != len(S2_BANDS):
-        raise ConfigError(f"{key}: {len(values)} offsets; expected one number or {len(S2_BANDS)} (So2Sat order)")
+        raise ConfigError(
+            f"{key}: {len(values)} offsets; expected one number or {len(S2_BANDS)} (So2Sat order)"
+        )
     return tuple(values)
 
 
@@ -125,7 +134,9 @@ def resolve_radiometry(
         ValueError: a scale that is not positive, an offset list of the wrong length.
     """
     if scale is not None and not scale > 0:
-        raise ConfigError(f"regions[].s2_scale: {scale!r} must be a positive number (reflectance = (DN + offset) / scale)")
+        raise ConfigError(
+            f"regions[].s2_scale: {scale!r} must be a positive number (reflectance = (DN + offset) / scale)"
+        )
     config_offsets = _offsets(offset, "regions[].s2_offset")
     if product is not None:
         meta = product.metadata
@@ -133,24 +144,42 @@ def resolve_radiometry(
         origin = f"{product.name}: {meta.level}, processing baseline {meta.baseline or '?'}"
         if scale is None and offset is None:
             return Radiometry(meta.quantification, meta_offsets, origin)
-        chosen = Radiometry(scale if scale is not None else meta.quantification,
-                            config_offsets if offset is not None else meta_offsets,
-                            f"regions[].s2_scale/s2_offset, overriding {origin}")
+        chosen = Radiometry(
+            scale if scale is not None else meta.quantification,
+            config_offsets if offset is not None else meta_offsets,
+            f"regions[].s2_scale/s2_offset, overriding {origin}",
+        )
         if chosen.scale != meta.quantification or chosen.offsets != meta_offsets:
-            log.warning("%s: regions[].s2_scale/s2_offset (%s) override the product metadata (%s)", where,
-                        chosen.formula(), Radiometry(meta.quantification, meta_offsets, origin).formula())
+            log.warning(
+                "%s: regions[].s2_scale/s2_offset (%s) override the product metadata (%s)",
+                where,
+                chosen.formula(),
+                Radiometry(meta.quantification, meta_offsets, origin).formula(),
+            )
         return chosen
     if scale is not None or offset is not None:
-        return Radiometry(scale if scale is not None else S2_REFLECTANCE_SCALE, config_offsets,
-                          "regions[].s2_scale/s2_offset")
+        return Radiometry(
+            scale if scale is not None else S2_REFLECTANCE_SCALE,
+            config_offsets,
+            "regions[].s2_scale/s2_offset",
+        )
     first = parts[0]
     kind = np.dtype(first.dataset.dtypes[first.indexes[0] - 1]).kind
     if kind == "f":
         peak = float_peak(first)
         if peak <= REFLECTANCE_LOOKALIKE_MAX:
-            log.info("%s: floating-point values at most %.3g: taken as reflectance in [0, 1] (not divided by "
-                     "%g); set regions[].s2_scale to override", where, peak, S2_REFLECTANCE_SCALE)
-            return Radiometry(1.0, (0.0,) * len(S2_BANDS),
-                              f"floating-point reflectance recognised (largest value {peak:.3g})")
-    return Radiometry(S2_REFLECTANCE_SCALE, config_offsets,
-                      "digital numbers without product metadata (offset 0 assumed)")
+            log.info(
+                "%s: floating-point values at most %.3g: taken as reflectance in [0, 1] (not divided by "
+                "%g); set regions[].s2_scale to override",
+                where,
+                peak,
+                S2_REFLECTANCE_SCALE,
+            )
+            return Radiometry(
+                1.0,
+                (0.0,) * len(S2_BANDS),
+                f"floating-point reflectance recognised (largest value {peak:.3g})",
+            )
+    return Radiometry(
+        S2_REFLECTANCE_SCALE, config_offsets, "digital numbers without product metadata (offset 0 assumed)"
+    )

@@ -67,15 +67,24 @@ class ChippedScenes:
         when all inputs share them, else NaN and ``"per input, see s2_inputs"``; always ``s2_inputs``.
         """
         first = self.inputs[0]
-        same = all(i["reflectance_scale"] == first["reflectance_scale"]
-                   and i["reflectance_offset"] == first["reflectance_offset"] for i in self.inputs)
+        same = all(
+            i["reflectance_scale"] == first["reflectance_scale"]
+            and i["reflectance_offset"] == first["reflectance_offset"]
+            for i in self.inputs
+        )
         if same:
             out = {k: first[k] for k in ("reflectance_scale", "reflectance_offset")}
-            out["radiometry"] = first["radiometry"] if len(self.inputs) == 1 else "; ".join(
-                dict.fromkeys(i["radiometry"] for i in self.inputs))
+            out["radiometry"] = (
+                first["radiometry"]
+                if len(self.inputs) == 1
+                else "; ".join(dict.fromkeys(i["radiometry"] for i in self.inputs))
+            )
         else:
-            out = {"reflectance_scale": float("nan"), "reflectance_offset": [float("nan")] * len(first["reflectance_offset"]),
-                   "radiometry": "per input, see s2_inputs"}
+            out = {
+                "reflectance_scale": float("nan"),
+                "reflectance_offset": [float("nan")] * len(first["reflectance_offset"]),
+                "radiometry": "per input, see s2_inputs",
+            }
         out["s2_inputs"] = json.dumps(self.inputs)
         return out
 
@@ -89,8 +98,12 @@ def describe_source(source: Sentinel2Source) -> dict:
     out = {"path": str(source.path), "form": source.form}
     if source.product is not None:
         meta = source.product.metadata
-        out.update(product=source.product.name, level=meta.level, baseline=meta.baseline,
-                   cloud_mask=source.product.cloud_mask_kind or "none")
+        out.update(
+            product=source.product.name,
+            level=meta.level,
+            baseline=meta.baseline,
+            cloud_mask=source.product.cloud_mask_kind or "none",
+        )
     out.update(source.radiometry.attrs())
     return out
 
@@ -104,7 +117,9 @@ def cloud_fractions(source: Sentinel2Source, bounds: np.ndarray, crs: CRS) -> np
     try:
         dataset = rasterio.open(product.cloud_mask)
     except rasterio.errors.RasterioIOError as exc:
-        raise InputError(f"{product.cloud_mask}: cloud mask of {product.path} cannot be read ({exc})") from exc
+        raise InputError(
+            f"{product.cloud_mask}: cloud mask of {product.path} cannot be read ({exc})"
+        ) from exc
     out = np.full(n, np.nan)
     with dataset:
         for i, window in enumerate(square_windows(dataset, crs, bounds)):
@@ -155,8 +170,12 @@ class Sentinel2Scenes:
         for source, described in zip(self.sources, self.inputs):
             log.info("%s: %s", source.path, described["radiometry"])
             if len(self.sources) > 1 and (source.product is None or source.product.cloud_mask is None):
-                log.warning("%s: no cloud mask; its squares rank as if %.2f cloudy among the %d inputs", source.path,
-                            self.max_cloud_fraction, len(self.sources))
+                log.warning(
+                    "%s: no cloud mask; its squares rank as if %.2f cloudy among the %d inputs",
+                    source.path,
+                    self.max_cloud_fraction,
+                    len(self.sources),
+                )
 
     def close(self) -> None:
         """Close every input."""
@@ -195,7 +214,9 @@ class Sentinel2Scenes:
         index = pd.Index(ids_all)
         bounds = samples[["xmin", "ymin", "xmax", "ymax"]].to_numpy(dtype=np.float64).reshape(-1, 4)
         crs = resolve_working_crs(samples, working_crs) if n else None
-        clouds = np.stack([cloud_fractions(s, bounds, crs) for s in sources]) if n else np.zeros((len(sources), 0))
+        clouds = (
+            np.stack([cloud_fractions(s, bounds, crs) for s in sources]) if n else np.zeros((len(sources), 0))
+        )
         rank_key = np.where(np.isnan(clouds), max_cloud, clouds)
         order = np.argsort(rank_key, axis=0, kind="stable")  # (K, N): k-th choice per sample
         images = np.zeros((n, chip_px, chip_px, 10), dtype=np.float32)
@@ -208,13 +229,19 @@ class Sentinel2Scenes:
                 if not pick.any():
                     continue
                 try:
-                    got, chips, excluded = source.chip(samples[pick], working_crs, resampling, chip_px, tile_px)
+                    got, chips, excluded = source.chip(
+                        samples[pick], working_crs, resampling, chip_px, tile_px
+                    )
                 except InputError as exc:
                     if len(sources) == 1 or "does not overlap any" not in str(exc):
                         raise
                     got, chips = np.zeros(0, np.int64), None
-                    excluded = pd.DataFrame({"sample_id": ids_all[pick],
-                                             "reason": f"outside raster: square misses {source.path.name}"})
+                    excluded = pd.DataFrame(
+                        {
+                            "sample_id": ids_all[pick],
+                            "reason": f"outside raster: square misses {source.path.name}",
+                        }
+                    )
                 rows = index.get_indexer(got)
                 if len(rows):
                     images[rows] = chips

@@ -79,7 +79,9 @@ class Sentinel2Source:
         product: the ``.SAFE`` product, for ``form == "product"``.
     """
 
-    def __init__(self, path: Path, parts: list[RasterPart], form: str, product: SafeProduct | None = None) -> None:
+    def __init__(
+        self, path: Path, parts: list[RasterPart], form: str, product: SafeProduct | None = None
+    ) -> None:
         self.path = path
         self.parts = parts
         self.form = form
@@ -172,7 +174,9 @@ def open_sentinel2(
     return source
 
 
-def _open_files(root: Path, files: dict[str, str], form: str, product: SafeProduct | None = None) -> Sentinel2Source:
+def _open_files(
+    root: Path, files: dict[str, str], form: str, product: SafeProduct | None = None
+) -> Sentinel2Source:
     """Open one file per band (a band folder or a product's granule)."""
     parts: list[RasterPart] = []
     try:
@@ -200,7 +204,6 @@ def _open_multiband(path: Path, band_names: Sequence[str] | None) -> Sentinel2So
     indexes = tuple(names.index(band) + 1 for band in S2_BANDS)
     part = RasterPart(path, dataset, indexes, tuple(range(len(S2_BANDS))))
     return Sentinel2Source(path, [part], "multiband")
-
 
 
 def chip_sentinel2(

@@ -75,7 +75,6 @@ def resolve_working_crs(samples: pd.DataFrame, working_crs: str | None) -> CRS:
     return crs
 
 
-
 def group_squares(squares: Squares, tile_px: int, chip_px: int) -> list[np.ndarray]:
     """Index arrays (into ``squares``) of groups of nearby samples that are chipped together.
 

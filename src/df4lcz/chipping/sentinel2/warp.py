@@ -151,7 +151,6 @@ def invalid_mask(part: RasterPart, raw: np.ndarray) -> tuple[np.ndarray, str]:
     return nan | (raw == 0).all(0), what
 
 
-
 def _chip_grid(x0: float, y0: float) -> Affine:
     """North-up 10 m grid with its upper-left corner at ``(x0, y0)`` (= ``from_origin``)."""
     return Affine(S2_PIXEL_SIZE_M, 0.0, float(x0), 0.0, -S2_PIXEL_SIZE_M, float(y0))

@@ -44,4 +44,3 @@ What is written (the same contracts as the raw-data path, docs/contracts.md §1,
 
 Only load pickles from a source you trust: unpickling can run arbitrary code.
 """
-

@@ -51,7 +51,9 @@ def decode_label(value: Any, where: str) -> int:
     """
     arr = np.asarray(value)
     if arr.dtype.kind not in "biuf":
-        raise InputError(f"{where}: label {value!r} is not numeric; expected an LCZ code 1–17 or a one-hot (17,)")
+        raise InputError(
+            f"{where}: label {value!r} is not numeric; expected an LCZ code 1–17 or a one-hot (17,)"
+        )
     if arr.size == 1:
         return validate_lcz_code(arr.reshape(()).item(), where)
     if arr.size == N_CLASSES and arr.ndim <= 2:
@@ -62,7 +64,9 @@ def decode_label(value: Any, where: str) -> int:
                 "expected exactly one 1 and sixteen 0"
             )
         return int(np.argmax(flat)) + 1
-    raise InputError(f"{where}: label has shape {arr.shape}; expected a scalar LCZ code 1–17 or a one-hot (17,)")
+    raise InputError(
+        f"{where}: label has shape {arr.shape}; expected a scalar LCZ code 1–17 or a one-hot (17,)"
+    )
 
 
 def open_npz(path: PathLike, keys: Iterable[str]) -> dict[str, np.ndarray]:
@@ -72,7 +76,12 @@ def open_npz(path: PathLike, keys: Iterable[str]) -> dict[str, np.ndarray]:
         npz = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: file not found") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # numpy/zipfile raise these for bad files
+    except (
+        OSError,
+        ValueError,
+        EOFError,
+        zipfile.BadZipFile,
+    ) as exc:  # numpy/zipfile raise these for bad files
         raise InputError(f"{path}: not a readable .npz file ({exc})") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise InputError(f"{path}: holds a single array, not an .npz archive with keys {list(keys)}")
@@ -95,8 +104,10 @@ def read_s2_patch(path: PathLike) -> tuple[np.ndarray, int]:
     data = open_npz(path, [S2_IMAGE_KEY, S2_LABEL_KEY])
     image = data[S2_IMAGE_KEY]
     if image.shape != S2_PATCH_SHAPE:
-        raise InputError(f"{path}: key '{S2_IMAGE_KEY}' has shape {image.shape}; expected {S2_PATCH_SHAPE} "
-                         "(H, W, bands in So2Sat order)")
+        raise InputError(
+            f"{path}: key '{S2_IMAGE_KEY}' has shape {image.shape}; expected {S2_PATCH_SHAPE} "
+            "(H, W, bands in So2Sat order)"
+        )
     if image.dtype.kind not in "biuf":
         raise InputError(f"{path}: key '{S2_IMAGE_KEY}' has dtype {image.dtype}; expected numbers")
     return image, decode_label(data[S2_LABEL_KEY], f"{path}: key '{S2_LABEL_KEY}'")
@@ -113,9 +124,13 @@ def read_graph_file(path: PathLike) -> tuple[np.ndarray, np.ndarray, int]:
     x, a = data[GRAPH_X_KEY], data[GRAPH_A_KEY]
     n_feat = len(GRAPH_FEATURES)
     if x.ndim != 2 or x.shape[1] != n_feat or x.dtype.kind not in "biuf":
-        raise InputError(f"{path}: key '{GRAPH_X_KEY}' has shape {x.shape} ({x.dtype}); expected (n, {n_feat}) "
-                         f"numbers ({', '.join(GRAPH_FEATURES)})")
+        raise InputError(
+            f"{path}: key '{GRAPH_X_KEY}' has shape {x.shape} ({x.dtype}); expected (n, {n_feat}) "
+            f"numbers ({', '.join(GRAPH_FEATURES)})"
+        )
     if a.shape != (x.shape[0], x.shape[0]) or a.dtype.kind not in "biuf":
-        raise InputError(f"{path}: key '{GRAPH_A_KEY}' has shape {a.shape} ({a.dtype}); expected the "
-                         f"{x.shape[0]} × {x.shape[0]} adjacency of the {x.shape[0]} nodes in '{GRAPH_X_KEY}'")
+        raise InputError(
+            f"{path}: key '{GRAPH_A_KEY}' has shape {a.shape} ({a.dtype}); expected the "
+            f"{x.shape[0]} × {x.shape[0]} adjacency of the {x.shape[0]} nodes in '{GRAPH_X_KEY}'"
+        )
     return x, a, decode_label(data[GRAPH_Y_KEY], f"{path}: key '{GRAPH_Y_KEY}'")

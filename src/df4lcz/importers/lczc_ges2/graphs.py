@@ -58,12 +58,17 @@ def import_graph_shard(samples: PathLike | pd.DataFrame, shard: int, out_h5: Pat
     ids: list[int] = []
     codes: list[int] = []
     dropped: list[tuple[int, str]] = []
-    for sid, code, path in progress(list(zip(rows["sample_id"], rows["lcz"], rows["graph_path"])),
-                                    desc=f"import graph shard {shard}", logger=log):
+    for sid, code, path in progress(
+        list(zip(rows["sample_id"], rows["lcz"], rows["graph_path"])),
+        desc=f"import graph shard {shard}",
+        logger=log,
+    ):
         x, a, label = read_graph_file(path)
         if label != int(code):
-            raise InputError(f"{path}: label {label} differs from lcz {int(code)} of sample {int(sid)} in the "
-                             "sample table; the dataset changed since the table was written — rerun the import")
+            raise InputError(
+                f"{path}: label {label} differs from lcz {int(code)} of sample {int(sid)} in the "
+                "sample table; the dataset changed since the table was written — rerun the import"
+            )
         if x.shape[0] == 0:
             dropped.append((int(sid), f"{path}: graph without nodes"))
             continue
@@ -87,8 +92,19 @@ def import_graph_shard(samples: PathLike | pd.DataFrame, shard: int, out_h5: Pat
         params={"edge_rule": IMPORTED_EDGE_RULE},
     )
     dropped_ids = np.array([d[0] for d in dropped], dtype=np.int64)
-    write_graphs(out_h5, np.asarray(ids, dtype=np.int64), np.asarray(codes, dtype=np.int64), graphset,
-                 attrs={"source": "LCZC-GES2", "dropped_sample_id": dropped_ids})
-    log.info("%s: %d graphs (%.1f nodes, %.1f directed edges on average), %d left out", out_h5, len(ids),
-             float(n_nodes.mean()) if len(ids) else 0.0, float(n_edges.mean()) if len(ids) else 0.0, len(dropped))
+    write_graphs(
+        out_h5,
+        np.asarray(ids, dtype=np.int64),
+        np.asarray(codes, dtype=np.int64),
+        graphset,
+        attrs={"source": "LCZC-GES2", "dropped_sample_id": dropped_ids},
+    )
+    log.info(
+        "%s: %d graphs (%.1f nodes, %.1f directed edges on average), %d left out",
+        out_h5,
+        len(ids),
+        float(n_nodes.mean()) if len(ids) else 0.0,
+        float(n_edges.mean()) if len(ids) else 0.0,
+        len(dropped),
+    )
     return {"graphs": len(ids), "dropped": len(dropped), "edges": int(n_edges.sum())}

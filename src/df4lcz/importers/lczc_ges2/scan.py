@@ -66,33 +66,49 @@ def scan_lczc_ges2(root: PathLike) -> pd.DataFrame:
     s2_files = _index_files(base, S2_FILE_RE)
     graph_files = _index_files(base, GRAPH_FILE_RE)
     if not s2_files and not graph_files:
-        raise FileNotFoundError(f"{base}: no sen2_image_<i>.npz or graph_<i>.npz file found (searched recursively)")
+        raise FileNotFoundError(
+            f"{base}: no sen2_image_<i>.npz or graph_<i>.npz file found (searched recursively)"
+        )
     both = sorted(set(s2_files) & set(graph_files))
     only_s2 = sorted(set(s2_files) - set(graph_files))
     only_graph = sorted(set(graph_files) - set(s2_files))
     if only_s2 or only_graph:
-        log.warning("%s: %d sample(s) have only a Sentinel-2 patch (e.g. %s) and %d only a graph (e.g. %s); "
-                    "they are left out", base, len(only_s2), only_s2[:5], len(only_graph), only_graph[:5])
+        log.warning(
+            "%s: %d sample(s) have only a Sentinel-2 patch (e.g. %s) and %d only a graph (e.g. %s); "
+            "they are left out",
+            base,
+            len(only_s2),
+            only_s2[:5],
+            len(only_graph),
+            only_graph[:5],
+        )
     if not both:
-        raise InputError(f"{base}: no sample has both sen2_image_<i>.npz and graph_<i>.npz "
-                         f"({len(s2_files)} patch file(s), {len(graph_files)} graph file(s))")
+        raise InputError(
+            f"{base}: no sample has both sen2_image_<i>.npz and graph_<i>.npz "
+            f"({len(s2_files)} patch file(s), {len(graph_files)} graph file(s))"
+        )
     lcz = np.empty(len(both), dtype=np.int64)
     for k, i in enumerate(progress(both, desc="scan LCZC-GES2", logger=log)):
         s2_path, graph_path = s2_files[i], graph_files[i]
-        code_s2 = decode_label(open_npz(s2_path, [S2_LABEL_KEY])[S2_LABEL_KEY],
-                               f"{s2_path}: key '{S2_LABEL_KEY}'")
-        code_g = decode_label(open_npz(graph_path, [GRAPH_Y_KEY])[GRAPH_Y_KEY],
-                              f"{graph_path}: key '{GRAPH_Y_KEY}'")
+        code_s2 = decode_label(
+            open_npz(s2_path, [S2_LABEL_KEY])[S2_LABEL_KEY], f"{s2_path}: key '{S2_LABEL_KEY}'"
+        )
+        code_g = decode_label(
+            open_npz(graph_path, [GRAPH_Y_KEY])[GRAPH_Y_KEY], f"{graph_path}: key '{GRAPH_Y_KEY}'"
+        )
         if code_s2 != code_g:
-            raise InputError(f"sample {i}: label {code_s2} in {s2_path} disagrees with label {code_g} "
-                             f"in {graph_path}")
+            raise InputError(
+                f"sample {i}: label {code_s2} in {s2_path} disagrees with label {code_g} in {graph_path}"
+            )
         lcz[k] = code_s2
-    table = pd.DataFrame({
-        "sample_id": np.asarray(both, dtype=np.int64),
-        "lcz": lcz,
-        "s2_path": [str(s2_files[i]) for i in both],
-        "graph_path": [str(graph_files[i]) for i in both],
-    })
+    table = pd.DataFrame(
+        {
+            "sample_id": np.asarray(both, dtype=np.int64),
+            "lcz": lcz,
+            "s2_path": [str(s2_files[i]) for i in both],
+            "graph_path": [str(graph_files[i]) for i in both],
+        }
+    )
     table.attrs["n_only_sentinel2"] = len(only_s2)
     table.attrs["n_only_graph"] = len(only_graph)
     counts = table["lcz"].value_counts().sort_index()
@@ -120,8 +136,10 @@ def write_samples_table(
     """
     missing = [c for c in SCAN_COLUMNS if c not in table.columns]
     if missing:
-        raise ValueError(f"LCZC-GES2 table: missing column(s) {missing}; expected {list(SCAN_COLUMNS)} "
-                         "(the output of scan_lczc_ges2)")
+        raise ValueError(
+            f"LCZC-GES2 table: missing column(s) {missing}; expected {list(SCAN_COLUMNS)} "
+            "(the output of scan_lczc_ges2)"
+        )
     if int(shard_size) != shard_size or shard_size < 1:
         raise ValueError(f"shard_size: {shard_size} must be an integer ≥ 1")
     if table.empty:
@@ -134,18 +152,22 @@ def write_samples_table(
     for sid, code in zip(ids, t["lcz"]):
         validate_lcz_code(code, f"LCZC-GES2 table: lcz of sample {sid}")
     n = len(t)
-    frame = pd.DataFrame({
-        "sample_id": ids,
-        "region": pd.Series([str(region)] * n, dtype=str),
-        "polygon_id": ids.copy(),
-        "lcz": t["lcz"].to_numpy().astype(np.int64),
-        "shard": (np.arange(n) // int(shard_size)).astype(np.int64),
-        "crs": pd.Series([""] * n, dtype=str),
-        **{c: np.full(n, np.nan) for c in ("xmin", "ymin", "xmax", "ymax")},
-    })[list(SAMPLE_COLUMNS)]
+    frame = pd.DataFrame(
+        {
+            "sample_id": ids,
+            "region": pd.Series([str(region)] * n, dtype=str),
+            "polygon_id": ids.copy(),
+            "lcz": t["lcz"].to_numpy().astype(np.int64),
+            "shard": (np.arange(n) // int(shard_size)).astype(np.int64),
+            "crs": pd.Series([""] * n, dtype=str),
+            **{c: np.full(n, np.nan) for c in ("xmin", "ymin", "xmax", "ymax")},
+        }
+    )[list(SAMPLE_COLUMNS)]
     frame["s2_path"] = t["s2_path"].astype(str).to_numpy()
     frame["graph_path"] = t["graph_path"].astype(str).to_numpy()
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([None] * n, crs="EPSG:4326"), crs="EPSG:4326")
     write_samples(out_parquet, gdf)
-    log.info("%s: %d samples in %d shard(s) of ≤ %d", out_parquet, n, int(frame["shard"].max()) + 1, shard_size)
+    log.info(
+        "%s: %d samples in %d shard(s) of ≤ %d", out_parquet, n, int(frame["shard"].max()) + 1, shard_size
+    )
     return gdf

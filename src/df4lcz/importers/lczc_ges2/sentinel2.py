@@ -59,28 +59,57 @@ def import_s2_shard(samples: PathLike | pd.DataFrame, shard: int, out_h5: PathLi
     keep = np.ones(n, dtype=bool)
     reasons: list[tuple[int, str]] = []
     n_dn = n_clipped = 0
-    for k, (sid, code, path) in enumerate(progress(list(zip(rows["sample_id"], rows["lcz"], rows["s2_path"])),
-                                                   desc=f"import sentinel-2 shard {shard}", logger=log)):
+    for k, (sid, code, path) in enumerate(
+        progress(
+            list(zip(rows["sample_id"], rows["lcz"], rows["s2_path"])),
+            desc=f"import sentinel-2 shard {shard}",
+            logger=log,
+        )
+    ):
         image, label = read_s2_patch(path)
         if label != int(code):
-            raise InputError(f"{path}: label {label} differs from lcz {int(code)} of sample {int(sid)} in the "
-                             "sample table; the dataset changed since the table was written — rerun the import")
+            raise InputError(
+                f"{path}: label {label} differs from lcz {int(code)} of sample {int(sid)} in the "
+                "sample table; the dataset changed since the table was written — rerun the import"
+            )
         if not np.isfinite(image).all():
             keep[k] = False
-            reasons.append((int(sid), f"nodata: {int((~np.isfinite(image)).sum())} NaN/inf value(s) in {path}"))
+            reasons.append(
+                (int(sid), f"nodata: {int((~np.isfinite(image)).sum())} NaN/inf value(s) in {path}")
+            )
             continue
         images[k], was_dn, clipped = to_reflectance(image)
         n_dn += was_dn
         n_clipped += clipped
-    excluded = pd.DataFrame({"sample_id": np.array([r[0] for r in reasons], dtype=np.int64),
-                             "reason": pd.Series([r[1] for r in reasons], dtype=str)})
+    excluded = pd.DataFrame(
+        {
+            "sample_id": np.array([r[0] for r in reasons], dtype=np.int64),
+            "reason": pd.Series([r[1] for r in reasons], dtype=str),
+        }
+    )
     ids = rows["sample_id"].to_numpy().astype(np.int64)
-    write_chips(out_h5, "sentinel2", ids[keep], images[keep], excluded,
-                attrs={"source": "LCZC-GES2", "dn_scaled_chips": n_dn, "clipped_values": n_clipped,
-                       "dn_detect_threshold": DN_DETECT_THRESHOLD, **IMPORTED_S2_ATTRS})
+    write_chips(
+        out_h5,
+        "sentinel2",
+        ids[keep],
+        images[keep],
+        excluded,
+        attrs={
+            "source": "LCZC-GES2",
+            "dn_scaled_chips": n_dn,
+            "clipped_values": n_clipped,
+            "dn_detect_threshold": DN_DETECT_THRESHOLD,
+            **IMPORTED_S2_ATTRS,
+        },
+    )
     if n_dn:
-        log.warning("shard %d: %d patch(es) looked like digital numbers (max > %g) and were divided by %g",
-                    shard, n_dn, DN_DETECT_THRESHOLD, S2_REFLECTANCE_SCALE)
+        log.warning(
+            "shard %d: %d patch(es) looked like digital numbers (max > %g) and were divided by %g",
+            shard,
+            n_dn,
+            DN_DETECT_THRESHOLD,
+            S2_REFLECTANCE_SCALE,
+        )
     if n_clipped:
         log.warning("shard %d: %d value(s) outside [0, 1] clipped", shard, n_clipped)
     for sid, reason in reasons:

@@ -81,41 +81,64 @@ def import_split(
         raise FileNotFoundError(f"{path}: split pickle not found")
     obj = _load_pickle(path)
     if not isinstance(obj, Mapping):
-        raise InputError(f"{path}: holds a {type(obj).__name__}; expected a dict with keys {list(SPLIT_KEYS)}")
+        raise InputError(
+            f"{path}: holds a {type(obj).__name__}; expected a dict with keys {list(SPLIT_KEYS)}"
+        )
     missing = [k for k in SPLIT_KEYS if k not in obj]
     if missing:
-        raise InputError(f"{path}: missing key(s) {missing}; found {sorted(map(str, obj))}, "
-                         f"expected {list(SPLIT_KEYS)}")
+        raise InputError(
+            f"{path}: missing key(s) {missing}; found {sorted(map(str, obj))}, expected {list(SPLIT_KEYS)}"
+        )
     known = _known_ids(sample_ids)
     split_of: dict[int, str] = {}
     for key, name in SPLIT_KEYS.items():
         arr = np.asarray(obj[key]).reshape(-1)
         if arr.size and (arr.dtype.kind not in "iuf" or not np.all(np.mod(arr, 1) == 0)):
-            raise InputError(f"{path}: key '{key}' must list integer sample ids; "
-                             f"found {arr[:5].tolist()} ({arr.dtype})")
+            raise InputError(
+                f"{path}: key '{key}' must list integer sample ids; found {arr[:5].tolist()} ({arr.dtype})"
+            )
         ids = arr.astype(np.int64)
         unique, counts = np.unique(ids, return_counts=True)
         if (counts > 1).any():
-            log.warning("%s: key '%s' lists %d id(s) more than once (e.g. %s); counted once", path, key,
-                        int((counts > 1).sum()), unique[counts > 1][:5].tolist())
+            log.warning(
+                "%s: key '%s' lists %d id(s) more than once (e.g. %s); counted once",
+                path,
+                key,
+                int((counts > 1).sum()),
+                unique[counts > 1][:5].tolist(),
+            )
         unknown = [int(i) for i in unique if int(i) not in known]
         if unknown and unknown_ids == "error":
-            raise InputError(f"{path}: key '{key}' lists {len(unknown)} id(s) not in the sample table, e.g. "
-                             f"{unknown[:5]}")
+            raise InputError(
+                f"{path}: key '{key}' lists {len(unknown)} id(s) not in the sample table, e.g. {unknown[:5]}"
+            )
         if unknown and len(unknown) == len(unique):
-            raise InputError(f"{path}: none of the {len(unique)} id(s) of key '{key}' is in the sample table "
-                             f"(e.g. {unknown[:5]}); is this split file from another copy of the dataset?")
+            raise InputError(
+                f"{path}: none of the {len(unique)} id(s) of key '{key}' is in the sample table "
+                f"(e.g. {unknown[:5]}); is this split file from another copy of the dataset?"
+            )
         if unknown:
-            log.warning("%s: key '%s' lists %d id(s) not in the sample table (e.g. %s); dropped", path, key,
-                        len(unknown), unknown[:5])
+            log.warning(
+                "%s: key '%s' lists %d id(s) not in the sample table (e.g. %s); dropped",
+                path,
+                key,
+                len(unknown),
+                unknown[:5],
+            )
             unique = np.array([i for i in unique if int(i) in known], dtype=np.int64)
         both = [int(i) for i in unique if int(i) in split_of]
         if both:
-            raise InputError(f"{path}: sample id(s) {both[:5]} appear in '{key}' and in another split "
-                             f"({sorted({split_of[i] for i in both})}); a sample must be in one split only")
+            raise InputError(
+                f"{path}: sample id(s) {both[:5]} appear in '{key}' and in another split "
+                f"({sorted({split_of[i] for i in both})}); a sample must be in one split only"
+            )
         split_of.update({int(i): name for i in unique})
-    table = pd.DataFrame({"sample_id": np.fromiter(split_of.keys(), dtype=np.int64, count=len(split_of)),
-                          "split": list(split_of.values())})
+    table = pd.DataFrame(
+        {
+            "sample_id": np.fromiter(split_of.keys(), dtype=np.int64, count=len(split_of)),
+            "split": list(split_of.values()),
+        }
+    )
     table = table.sort_values("sample_id").reset_index(drop=True)
     unassigned = len(known) - len(table)
     if unassigned:
