@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import math
 
 import h5py
@@ -12,6 +13,7 @@ import pytest
 import torch
 from helpers.labels import labels_for
 
+import df4lcz.training.resume as resume_mod
 from df4lcz.config import schema_defaults
 from df4lcz.constants import S2_BANDS, codes_to_index
 from df4lcz.io.history import write_history
@@ -31,6 +33,7 @@ from df4lcz.training.determinism import deterministic
 from df4lcz.training.gcn import GCNAdapter, gcn_logits
 from df4lcz.training.history import plot_history
 from df4lcz.training.params import GCN_PARAM_KEYS, S2_PARAM_KEYS, check_params
+from df4lcz.training.resume import ResumeFile
 from df4lcz.training.runtime import configure_cpu_job
 from df4lcz.training.s2 import band_statistics, transform_batch
 
@@ -554,3 +557,87 @@ def test_gcn_validation_batches_are_collated_once_and_give_the_logits_of_gcn_log
     # batches of 7 graphs give each graph the logits it gets alone
     alone = torch.cat([gcn_logits(model, [g], torch.device("cpu")) for g in va])
     torch.testing.assert_close(gcn_logits(model, va, torch.device("cpu"), batch_size=7), alone)
+
+
+# ---------------------------------------------------------------- epoch checkpoints and resume
+
+
+class Interrupted(Exception):
+    """Stands in for a kill in process."""
+
+
+def interrupt_after(monkeypatch, epoch: int) -> None:
+    def stop(epochs_done: int) -> None:
+        if epochs_done == epoch:
+            raise Interrupted(epochs_done)
+
+    monkeypatch.setattr(resume_mod, "stop_for_test", stop)
+
+
+def fit_s2(data, params, resume=None, log=None):
+    """A small Sentinel-2 fit: shuffling and augmentation draw from the loop's generator."""
+    (X, y), (Xv, yv) = data
+    return train_s2(
+        "resnet11_3d",
+        (X[:48], y[:48]),
+        (Xv[:17], yv[:17]),
+        s2_params(params),
+        seed=3,
+        device="cpu",
+        resume=resume,
+        log=log,
+    )
+
+
+def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_interrupted_fit_resumes_with_the_next_epoch(s2_data, tmp_path, monkeypatch, caplog):
+    params = {**TINY_S2, "epochs": 4, "augment": True}
+    whole = fit_s2(s2_data, params)
+    resume = ResumeFile.beside(tmp_path / "resnet11_3d.pt", {"settings": "a"})
+    interrupt_after(monkeypatch, 2)
+    with pytest.raises(Interrupted):
+        fit_s2(s2_data, params, resume)
+    saved = torch.load(resume.path, weights_only=False)
+    assert saved["epochs_done"] == 2 and saved["key"] == resume.key and len(saved["stopper"]["rows"]) == 2
+
+    monkeypatch.setattr(resume_mod, "stop_for_test", lambda epochs_done: None)
+    log = logging.getLogger("test_resume")
+    with caplog.at_level(logging.INFO, logger="test_resume"):
+        again = fit_s2(s2_data, params, resume, log=log)
+    assert f"resuming after epoch 2 of 4 from {resume.path}" in caplog.text
+    assert same_weights(again.model, whole.model)
+    columns = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr"]
+    assert again.history[columns].equals(whole.history[columns])
+    assert (again.best_epoch, again.best_val_accuracy) == (whole.best_epoch, whole.best_val_accuracy)
+
+
+def test_state_of_other_settings_is_not_taken_up(s2_data, tmp_path, monkeypatch, caplog):
+    params = {**TINY_S2, "epochs": 3}
+    old = ResumeFile.beside(tmp_path / "resnet11_3d.pt", {"lr": 0.01})
+    interrupt_after(monkeypatch, 2)
+    with pytest.raises(Interrupted):
+        fit_s2(s2_data, params, old)
+    monkeypatch.setattr(resume_mod, "stop_for_test", lambda epochs_done: None)
+
+    changed = {**params, "lr": 0.002}
+    new = ResumeFile.beside(tmp_path / "resnet11_3d.pt", {"lr": 0.002})
+    assert new.path == old.path and new.key != old.key
+    log = logging.getLogger("test_resume")
+    with caplog.at_level(logging.INFO, logger="test_resume"):
+        got = fit_s2(s2_data, changed, new, log=log)
+    assert "saved with other settings or inputs (epoch 2); training starts afresh" in caplog.text
+    assert list(got.history.epoch) == [1, 2, 3] and list(got.history.lr) == [0.002] * 3
+    assert same_weights(got.model, fit_s2(s2_data, changed).model)
+
+
+def test_unreadable_state_is_not_trusted(tmp_path, caplog):
+    resume = ResumeFile.beside(tmp_path / "resnet11_3d.pt", {"a": 1})
+    resume.path.write_bytes(b"not a torch file")
+    log = logging.getLogger("test_resume")
+    with caplog.at_level(logging.WARNING, logger="test_resume"):
+        assert resume.load(log) is None
+    assert f"{resume.path}: cannot be read" in caplog.text

@@ -3,7 +3,8 @@
 Inputs: the model's stage files (Sentinel-2 chip shards, or graph shards for ``gcn``), the split
 table, the sample table and the valid-sample table. Trains on the ``train`` split with early
 stopping and model choice on ``val`` and writes the model file and history
-(docs/contracts.md §10) and the training-curve figure.
+(docs/contracts.md §10) and the training-curve figure. The loop's state is saved after every
+epoch to ``<model file>.resume`` and taken up by a rerun of a killed job (``training.resume``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .. import __version__
 from ..constants import GCN_MODEL_NAME
 from ..io.history import write_history
 from ..io.models import save_model
@@ -20,6 +22,7 @@ from ..scripting import Job
 from ..training import TrainResult, train_gcn, train_s2
 from ..training.data_spec import training_data_spec
 from ..training.history import plot_history
+from ..training.resume import ResumeFile, file_identity
 from ..training.runtime import configure_cpu_job
 from ..training.stream import load_stream
 
@@ -83,6 +86,17 @@ def train_model_files(
         model_out, history_out, curve_out: files to write.
         record: extra provenance stored in the model file (config slice, inputs).
     """
+    resume = ResumeFile.beside(
+        model_out,
+        {
+            "model": model,
+            "params": dict(params),
+            "seed": int(seed),
+            "device": str(device),
+            "version": __version__,
+            "inputs": file_identity([*data_files, split_path, samples_path, valid_path]),
+        },
+    )
     stream = load_stream(model, data_files, split_path, samples_path, valid_path, log)
     _, train_data, train_y = stream.part("train")
     _, val_data, val_y = stream.part("val")
@@ -95,6 +109,7 @@ def train_model_files(
             device=device,
             log=log,
             feature_names=train_data.feature_names,
+            resume=resume,
         )
     else:
         result = train_s2(
@@ -105,10 +120,12 @@ def train_model_files(
             seed=seed,
             device=device,
             log=log,
+            resume=resume,
         )
     save_model(model_out, result, config=dict(record or {}))
     write_history(result.history, history_out)
     plot_history(result.history, curve_out, title=f"{model}: training curve")
+    resume.discard()
     log.info(
         "%s: best epoch %d, val accuracy %.4f, %.1f s",
         model,

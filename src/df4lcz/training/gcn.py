@@ -24,6 +24,7 @@ from ..models import LCZGCN
 from ..pyg import Batch, Data, DataLoader
 from .loop import EVAL_BATCH_SIZE, TrainResult, fit
 from .params import GCN_PARAM_KEYS, check_params
+from .resume import ResumeFile
 
 
 def check_graphs(graphs: Sequence[Data], where: str, n_features: int | None) -> list[Data]:
@@ -136,6 +137,7 @@ def train_gcn(
     device: str | torch.device,
     log: logging.Logger | None = None,
     feature_names: Sequence[str] | None = None,
+    resume: ResumeFile | None = None,
 ) -> TrainResult:
     """Train the ``LCZGCN`` on instance graphs.
 
@@ -147,6 +149,7 @@ def train_gcn(
         seed: seed of initialisation and shuffling.
         device: ``"auto"``, ``"cpu"``, ``"cuda"``…
         log: logger (default ``df4lcz.training``).
+        resume: epoch state to save and resume from (:mod:`.resume`); ``None``: none.
         feature_names: node feature names recorded in the model file (taken from a ``GraphSamples``
             when not given).
 
@@ -181,7 +184,7 @@ def train_gcn(
         seed,
     )
     adapter = GCNAdapter(kwargs, tr, va, p["batch_size"], dev)
-    out = fit(adapter, p, seed, dev, log)
+    out = fit(adapter, p, seed, dev, log, resume=resume)
     log.info(
         "train_gcn: kept epoch %d (val_acc %.4f); %.1f s", out.best_epoch, out.best_val_accuracy, out.seconds
     )

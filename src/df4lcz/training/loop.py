@@ -31,6 +31,7 @@ from torch import nn
 
 from ..logs import progress
 from .determinism import deterministic
+from .resume import ResumeFile
 
 #: Nadam epsilon: Keras' default (the released models were trained with Keras ``Nadam()``);
 #: torch's NAdam otherwise matches it (β 0.9/0.999, momentum decay 0.004).
@@ -167,6 +168,24 @@ class EarlyStopping:
             )
         return stop
 
+    def state(self) -> dict[str, Any]:
+        """What :meth:`load_state` needs to go on after the last recorded epoch."""
+        return {
+            "best_loss": self.best_loss,
+            "wait": self.wait,
+            "best_acc": self.best_acc,
+            "best_epoch": self.best_epoch,
+            "best_state": self.best_state,
+            "rows": self.rows,
+        }
+
+    def load_state(self, state: Mapping[str, Any]) -> None:
+        """Take up a :meth:`state` saved after an earlier epoch."""
+        self.best_loss, self.wait = float(state["best_loss"]), int(state["wait"])
+        self.best_acc, self.best_epoch = float(state["best_acc"]), int(state["best_epoch"])
+        self.best_state = state["best_state"]
+        self.rows = [dict(r) for r in state["rows"]]
+
     def restore_best(self, model: nn.Module) -> None:
         """Load the best-val-accuracy weights into ``model`` and switch it to eval mode."""
         if self.best_state is not None:
@@ -207,20 +226,47 @@ def log_epoch(log: logging.Logger, name: str, row: Mapping[str, float], epochs: 
 
 
 def fit(
-    adapter: StreamAdapter, params: Mapping[str, Any], seed: int, device: torch.device, log: logging.Logger
+    adapter: StreamAdapter,
+    params: Mapping[str, Any],
+    seed: int,
+    device: torch.device,
+    log: logging.Logger,
+    resume: ResumeFile | None = None,
 ) -> FitOutcome:
     """Train the network of ``adapter`` (settings ``params``: ``epochs``, ``lr``, ``lr_decay``,
     ``lr_step``, ``patience``) and return the best-validation-accuracy weights and the history.
 
     Seeds torch and the shuffling/augmentation generator with ``seed`` (:func:`deterministic`);
-    the network is built after seeding, then the Nadam optimiser.
+    the network is built after seeding, then the Nadam optimiser. With ``resume``, the loop's state
+    is saved after every epoch, and a state saved by an earlier, interrupted run with the same key is
+    taken up: training goes on with the next epoch and ends with the same weights as an
+    uninterrupted run (:mod:`.resume`).
     """
     t_start = time.perf_counter()
     with deterministic(seed, device) as gen:
         model = adapter.build_model()
         optimizer = torch.optim.NAdam(model.parameters(), lr=params["lr"], eps=NADAM_EPS)
         stopper = EarlyStopping(params["patience"], adapter.name, params["epochs"], log)
-        for epoch0 in progress(range(params["epochs"]), desc=f"train {adapter.name}", logger=log):
+        start, stopped = 0, False
+        saved = resume.load(log) if resume is not None else None
+        if resume is not None and saved is not None:
+            model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            stopper.load_state(saved["stopper"])
+            gen.set_state(saved["generator"])
+            torch.set_rng_state(saved["torch_rng"])
+            if device.type == "cuda" and saved.get("cuda_rng") is not None:
+                torch.cuda.set_rng_state_all(saved["cuda_rng"])
+            start, stopped = int(saved["epochs_done"]), bool(saved["stopped"])
+            log.info(
+                "%s: resuming after epoch %d of %d from %s",
+                adapter.name,
+                start,
+                params["epochs"],
+                resume.path,
+            )
+        epochs = range(start, params["epochs"]) if not stopped else range(0)
+        for epoch0 in progress(epochs, desc=f"train {adapter.name}", logger=log):
             t0 = time.perf_counter()
             lr = step_lr(params, epoch0)
             for group in optimizer.param_groups:
@@ -236,9 +282,23 @@ def fit(
                 loss_sum += float(loss.detach()) * n if adapter.reduction == "mean" else float(loss.detach())
                 correct += int((logits.detach().argmax(1) == yb).sum())
                 seen += n
-            if stopper.end_epoch(
+            stop = stopper.end_epoch(
                 model, epoch0, lr, t0, (loss_sum, correct, seen), adapter.val_logits(model), adapter.y_val
-            ):
+            )
+            if resume is not None:
+                resume.save(
+                    {
+                        "epochs_done": epoch0 + 1,
+                        "stopped": stop,
+                        "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "stopper": stopper.state(),
+                        "generator": gen.get_state(),
+                        "torch_rng": torch.get_rng_state(),
+                        "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
+                    }
+                )
+            if stop:
                 break
         stopper.restore_best(model)
     seconds = time.perf_counter() - t_start

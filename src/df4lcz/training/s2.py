@@ -31,6 +31,7 @@ from ..logs import get_logger
 from ..models import build_s2_model
 from .loop import EVAL_BATCH_SIZE, TrainResult, fit
 from .params import S2_PARAM_KEYS, check_params
+from .resume import ResumeFile
 
 #: Smallest per-band standard deviation used for standardisation (constant bands).
 MIN_BAND_STD: float = 1e-6
@@ -190,6 +191,7 @@ def train_s2(
     seed: int,
     device: str | torch.device,
     log: logging.Logger | None = None,
+    resume: ResumeFile | None = None,
 ) -> TrainResult:
     """Train a Sentinel-2 model.
 
@@ -201,6 +203,7 @@ def train_s2(
         seed: seed of initialisation, shuffling and augmentation.
         device: ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"``…
         log: logger (default ``df4lcz.training``).
+        resume: epoch state to save and resume from (:mod:`.resume`); ``None``: none.
 
     Returns:
         ``TrainResult`` holding the best-validation-accuracy model and the history.
@@ -239,7 +242,7 @@ def train_s2(
         seed,
     )
     adapter = S2Adapter(model_name, kwargs, xtr, ytr_t, xva, yva_t, p["batch_size"], p["augment"], dev)
-    out = fit(adapter, p, seed, dev, log)
+    out = fit(adapter, p, seed, dev, log, resume=resume)
     log.info(
         "train_s2 %s: kept epoch %d (val_acc %.4f); %.1f s",
         model_name,
