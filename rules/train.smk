@@ -31,6 +31,7 @@ rule train:
     params:
         train=lambda wc: config["train"]["gcn" if wc.model == "gcn" else "s2"],
         device=config["train"]["device"],
+        amp=config["train"]["amp"],
         seed=config["seed"],
         window=RUN.training_window,
     script:

@@ -641,3 +641,37 @@ def test_unreadable_state_is_not_trusted(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="test_resume"):
         assert resume.load(log) is None
     assert f"{resume.path}: cannot be read" in caplog.text
+
+
+@pytest.mark.parametrize("kind", ["s2", "gcn"])
+def test_mixed_precision_trains_on_the_cpu_and_is_off_by_default(kind, s2_data, gcn_data):
+    """``train.amp`` (off by default) runs the training forward passes under bfloat16 autocast on the
+    CPU (float16 with gradient scaling on CUDA): the weights differ from float32's, stay finite, and the
+    network still learns; without it the result is the float32 one."""
+    assert schema_defaults("train")["amp"] is False
+    if kind == "s2":
+        (X, y), (Xv, yv) = s2_data
+
+        def fit(**kw):
+            return train_s2(
+                "resnet11_3d",
+                (X[:48], y[:48]),
+                (Xv[:17], yv[:17]),
+                s2_params(TINY_S2),
+                seed=5,
+                device="cpu",
+                **kw,
+            )
+    else:
+        train, val = gcn_data
+
+        def fit(**kw):
+            return train_gcn(train[:102], val[:51], gcn_params(TINY_GCN), seed=5, device="cpu", **kw)
+
+    plain, off, mixed = fit(), fit(amp=False), fit(amp=True)
+    sp, so, sm = (r.model.state_dict() for r in (plain, off, mixed))
+    assert all(torch.equal(sp[k], so[k]) for k in sp)
+    assert any(not torch.equal(sp[k], sm[k]) for k in sp if sp[k].is_floating_point())
+    assert all(torch.isfinite(v).all() for v in sm.values() if v.is_floating_point())
+    assert all(v.dtype == sp[k].dtype for k, v in sm.items())  # the weights stay float32
+    assert np.isfinite(mixed.history.loss).all() and mixed.history.loss.iloc[-1] < mixed.history.loss.iloc[0]

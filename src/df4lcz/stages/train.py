@@ -44,6 +44,7 @@ def run(job: Job) -> None:
         params=job.params["train"],
         seed=job.params["seed"],
         device=job.params["device"],
+        amp=job.params["amp"],
         model_out=job.output.model,
         history_out=job.output.history,
         curve_out=job.output.curve,
@@ -73,6 +74,7 @@ def train_model_files(
     history_out: PathLike,
     curve_out: PathLike,
     record: Mapping[str, Any] | None = None,
+    amp: bool = False,
 ) -> TrainResult:
     """Train ``model`` on the train split (early stopping on val) and write model, history, curve.
 
@@ -85,6 +87,7 @@ def train_model_files(
         device: ``auto``, ``cpu``, ``cuda``, …
         model_out, history_out, curve_out: files to write.
         record: extra provenance stored in the model file (config slice, inputs).
+        amp: mixed precision in training (``train.amp``); recorded in the model file when on.
     """
     resume = ResumeFile.beside(
         model_out,
@@ -93,6 +96,7 @@ def train_model_files(
             "params": dict(params),
             "seed": int(seed),
             "device": str(device),
+            "amp": bool(amp),
             "version": __version__,
             "inputs": file_identity([*data_files, split_path, samples_path, valid_path]),
         },
@@ -110,6 +114,7 @@ def train_model_files(
             log=log,
             feature_names=train_data.feature_names,
             resume=resume,
+            amp=amp,
         )
     else:
         result = train_s2(
@@ -121,8 +126,10 @@ def train_model_files(
             device=device,
             log=log,
             resume=resume,
+            amp=amp,
         )
-    save_model(model_out, result, config=dict(record or {}))
+    # the record of a float32 run is unchanged (identical settings give byte-identical model files)
+    save_model(model_out, result, config={**(record or {}), **({"amp": True} if amp else {})})
     write_history(result.history, history_out)
     plot_history(result.history, curve_out, title=f"{model}: training curve")
     resume.discard()

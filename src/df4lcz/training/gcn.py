@@ -52,7 +52,7 @@ def check_graphs(graphs: Sequence[Data], where: str, n_features: int | None) -> 
 
 def gcn_forward(model: nn.Module, batch: Batch, device: torch.device) -> torch.Tensor:
     """Logits ``(G, C)`` of a collated batch of ``G`` graphs (moved to ``device``)."""
-    batch = batch.to(device)
+    batch = batch.to(device, non_blocking=True)
     return model(batch.x.float(), batch.edge_index, batch.batch, batch.num_graphs)
 
 
@@ -138,6 +138,7 @@ def train_gcn(
     log: logging.Logger | None = None,
     feature_names: Sequence[str] | None = None,
     resume: ResumeFile | None = None,
+    amp: bool = False,
 ) -> TrainResult:
     """Train the ``LCZGCN`` on instance graphs.
 
@@ -150,6 +151,7 @@ def train_gcn(
         device: ``"auto"``, ``"cpu"``, ``"cuda"``…
         log: logger (default ``df4lcz.training``).
         resume: epoch state to save and resume from (:mod:`.resume`); ``None``: none.
+        amp: mixed precision in training (``train.amp``; :func:`.loop.fit`).
         feature_names: node feature names recorded in the model file (taken from a ``GraphSamples``
             when not given).
 
@@ -184,7 +186,7 @@ def train_gcn(
         seed,
     )
     adapter = GCNAdapter(kwargs, tr, va, p["batch_size"], dev)
-    out = fit(adapter, p, seed, dev, log, resume=resume)
+    out = fit(adapter, p, seed, dev, log, resume=resume, amp=amp)
     log.info(
         "train_gcn: kept epoch %d (val_acc %.4f); %.1f s", out.best_epoch, out.best_val_accuracy, out.seconds
     )

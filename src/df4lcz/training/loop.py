@@ -204,6 +204,11 @@ class EarlyStopping:
         return self.wait >= self.patience
 
 
+def amp_dtype(device: torch.device) -> torch.dtype:
+    """The autocast type of mixed precision on ``device``: float16 on CUDA, bfloat16 elsewhere."""
+    return torch.float16 if device.type == "cuda" else torch.bfloat16
+
+
 def step_lr(params: Mapping[str, Any], epoch0: int) -> float:
     """Learning rate of 0-based ``epoch0``: ``lr · lr_decay ** floor(epoch0 / lr_step)``."""
     return params["lr"] * params["lr_decay"] ** (epoch0 // params["lr_step"])
@@ -232,6 +237,7 @@ def fit(
     device: torch.device,
     log: logging.Logger,
     resume: ResumeFile | None = None,
+    amp: bool = False,
 ) -> FitOutcome:
     """Train the network of ``adapter`` (settings ``params``: ``epochs``, ``lr``, ``lr_decay``,
     ``lr_step``, ``patience``) and return the best-validation-accuracy weights and the history.
@@ -240,13 +246,17 @@ def fit(
     the network is built after seeding, then the Nadam optimiser. With ``resume``, the loop's state
     is saved after every epoch, and a state saved by an earlier, interrupted run with the same key is
     taken up: training goes on with the next epoch and ends with the same weights as an
-    uninterrupted run (:mod:`.resume`).
+    uninterrupted run (:mod:`.resume`). With ``amp``, the training forward passes run under
+    :func:`torch.autocast` (:func:`amp_dtype`) and, on CUDA, the loss is scaled
+    (:class:`torch.amp.GradScaler`); validation stays in float32.
     """
     t_start = time.perf_counter()
     with deterministic(seed, device) as gen:
         model = adapter.build_model()
         optimizer = torch.optim.NAdam(model.parameters(), lr=params["lr"], eps=NADAM_EPS)
         stopper = EarlyStopping(params["patience"], adapter.name, params["epochs"], log)
+        autocast_dtype = amp_dtype(device) if amp else None
+        scaler = torch.amp.GradScaler("cuda") if amp and device.type == "cuda" else None
         start, stopped = 0, False
         saved = resume.load(log) if resume is not None else None
         if resume is not None and saved is not None:
@@ -257,6 +267,8 @@ def fit(
             torch.set_rng_state(saved["torch_rng"])
             if device.type == "cuda" and saved.get("cuda_rng") is not None:
                 torch.cuda.set_rng_state_all(saved["cuda_rng"])
+            if scaler is not None and saved.get("scaler") is not None:
+                scaler.load_state_dict(saved["scaler"])
             start, stopped = int(saved["epochs_done"]), bool(saved["stopped"])
             log.info(
                 "%s: resuming after epoch %d of %d from %s",
@@ -274,11 +286,18 @@ def fit(
             model.train()
             loss_sum, correct, seen = 0.0, 0, 0
             for batch in adapter.train_batches(gen):
-                logits, yb, n = adapter.forward(model, batch, gen)
+                with torch.autocast(device.type, dtype=autocast_dtype, enabled=amp):
+                    logits, yb, n = adapter.forward(model, batch, gen)
+                logits = logits.float()  # the loss in float32 (a no-op without amp)
                 loss = F.cross_entropy(logits, yb, reduction=adapter.reduction)
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    loss.backward()
+                    optimizer.step()
                 loss_sum += float(loss.detach()) * n if adapter.reduction == "mean" else float(loss.detach())
                 correct += int((logits.detach().argmax(1) == yb).sum())
                 seen += n
@@ -296,6 +315,7 @@ def fit(
                         "generator": gen.get_state(),
                         "torch_rng": torch.get_rng_state(),
                         "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
+                        "scaler": scaler.state_dict() if scaler is not None else None,
                     }
                 )
             if stop:

@@ -126,7 +126,10 @@ def s2_logits(
 ) -> torch.Tensor:
     """Logits ``(N, C)`` (on CPU) of standardised chips ``X`` ``(N, H, W, B)``, eval mode."""
     model.eval()
-    outs = [model(X[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(X), batch_size)]
+    outs = [
+        model(X[i : i + batch_size].to(device, non_blocking=True)).float().cpu()
+        for i in range(0, len(X), batch_size)
+    ]
     return torch.cat(outs)
 
 
@@ -192,6 +195,7 @@ def train_s2(
     device: str | torch.device,
     log: logging.Logger | None = None,
     resume: ResumeFile | None = None,
+    amp: bool = False,
 ) -> TrainResult:
     """Train a Sentinel-2 model.
 
@@ -204,6 +208,7 @@ def train_s2(
         device: ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"``…
         log: logger (default ``df4lcz.training``).
         resume: epoch state to save and resume from (:mod:`.resume`); ``None``: none.
+        amp: mixed precision in training (``train.amp``; :func:`.loop.fit`).
 
     Returns:
         ``TrainResult`` holding the best-validation-accuracy model and the history.
@@ -230,6 +235,7 @@ def train_s2(
     ytr_t, yva_t = torch.from_numpy(ytr), torch.from_numpy(yva)
     if dev.type == "cuda":
         xtr, ytr_t = xtr.to(dev), ytr_t.to(dev)
+        xva = xva.pin_memory()  # validation batches are copied to the GPU without blocking
     kwargs = {"n_bands": int(Xtr.shape[-1]), "n_classes": N_CLASSES, "base_width": p["base_width"]}
     log.info(
         "train_s2 %s: %d train / %d val chips %s, device %s, params %s, seed %d",
@@ -242,7 +248,7 @@ def train_s2(
         seed,
     )
     adapter = S2Adapter(model_name, kwargs, xtr, ytr_t, xva, yva_t, p["batch_size"], p["augment"], dev)
-    out = fit(adapter, p, seed, dev, log, resume=resume)
+    out = fit(adapter, p, seed, dev, log, resume=resume, amp=amp)
     log.info(
         "train_s2 %s: kept epoch %d (val_acc %.4f); %.1f s",
         model_name,
