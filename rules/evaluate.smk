@@ -109,6 +109,7 @@ rule summary:
         graphs=INPUTS.graph_inputs,
         s2_chips=INPUTS.stream_files("sentinel2"),
         checks=INPUTS.check_inputs,
+        class_loss="results/checks/class_loss/valid_samples.csv",
         map_previews=expand(
             "results/maps/{region}_lcz.png", region=MAP_REGIONS if MAPS else []
         ),

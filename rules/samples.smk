@@ -12,6 +12,7 @@ checkpoint samples:
         overview="results/figures/samples_overview.png",
         summary="results/tables/samples_per_class.csv",
         checks="results/checks/samples.csv",
+        class_loss="results/checks/class_loss/samples.csv",
     log:
         "logs/samples.log",
     benchmark:

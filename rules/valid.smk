@@ -1,11 +1,16 @@
-# The samples present in every stream of the dataset (exclusions of one stream apply to all).
+# The samples present in every stream of the dataset (exclusions of one stream apply to all),
+# and the per-class account of the samples lost (stops when a class lost too many).
 
 
 rule valid_samples:
     input:
         **{stream: INPUTS.stream_files(stream) for stream in STREAMS},
+        samples="results/samples.parquet",
+        class_loss=INPUTS.class_loss_input,
     output:
         table="results/valid_samples.csv",
+        checks="results/checks/valid_samples.csv",
+        class_loss="results/checks/class_loss/valid_samples.csv",
     log:
         "logs/valid_samples.log",
     benchmark:
@@ -17,6 +22,10 @@ rule valid_samples:
         mem_mb=1000,
     params:
         streams=STREAMS,
+        samples={
+            k: config["samples"][k]
+            for k in ("warn_class_loss_fraction", "max_class_loss_fraction")
+        },
     script:
         "../workflow_scripts/valid_samples.py"
 

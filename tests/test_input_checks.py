@@ -32,7 +32,7 @@ from df4lcz.evaluation.summary import (
     summary_markdown,
 )
 from df4lcz.graphs.degenerate import SINGLE_NODE_WARN_FRACTION, check_single_node_graphs
-from df4lcz.io.checks import CHECK_COLUMNS, CheckRow, read_checks, write_checks
+from df4lcz.io.checks import CHECK_COLUMNS, CheckRow, read_checks, warnings_of, write_checks
 from df4lcz.io.chips import write_chips
 from df4lcz.io.graphs import SINGLE_NODE_ATTR, ZERO_MASK_ATTR, GraphSet, read_graph_attrs, write_graphs
 from df4lcz.io.masks import write_masks
@@ -177,6 +177,7 @@ def _samples_outputs(tmp_path: Path) -> dict[str, str]:
             "overview": "overview.png",
             "summary": "per_class.csv",
             "checks": "checks/samples.csv",
+            "class_loss": "checks/class_loss/samples.csv",
         }.items()
     }
 
@@ -229,12 +230,15 @@ def test_samples_record_upsampled_google_and_repairs_shown_in_the_summary(tiny_r
     out = _samples_outputs(tmp_path)
     samples_stage.run(_samples_job(vars(region), out, max_dropped_polygon_fraction=0.25))  # 1 of 5 dropped
     rows = read_checks(out["checks"])
-    assert [(r.check, r.subject) for r in rows] == [
-        ("polygons_repaired", str(labels)),
-        ("polygons_dropped", str(labels)),
-        ("google_upsampling", tiny_region["google"]),
+    assert [(r.check, r.subject, r.level) for r in rows] == [
+        ("polygons_repaired", str(labels), "warning"),
+        ("polygons_dropped", str(labels), "warning"),
+        ("class_loss", "LCZ 17", "info"),  # half its squares lie east of the Sentinel-2 raster
+        ("google_upsampling", tiny_region["google"], "warning"),
     ]
-    assert all(r.stage == "samples" and r.level == "warning" for r in rows)
+    assert all(r.stage == "samples" for r in rows)
+    assert rows[2].value == 0.5 and rows[2].threshold == 0.5
+    rows = warnings_of(rows)
     assert rows[0].value == 1 and rows[1].value == pytest.approx(1 / 5) and rows[1].threshold == 0.25
     # the tiny mosaic has 4 m pixels of EPSG:3857: 4·cos(latitude) m on the ground, over 1 m chip pixels
     samples = pd.read_parquet(out["table"])

@@ -244,9 +244,11 @@ def test_run_inputs_without_snakemake(tmp_path):
     assert inputs.graph_checks_input(wc) == ["results/checks/graphs.csv"]
     assert inputs.check_inputs(wc) == [
         "results/checks/samples.csv",
+        "results/checks/valid_samples.csv",
         *(f"results/checks/graphs/{s}.csv" for s in (0, 1, 2)),
         "results/checks/graphs.csv",
     ]
+    assert inputs.class_loss_input(wc) == ["results/checks/class_loss/samples.csv"]
     assert inputs.region_files("labels") == [
         "resources/demo/demo_city_1/labels.gpkg",
         "resources/demo/demo_city_2/labels.gpkg",

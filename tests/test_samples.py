@@ -134,6 +134,19 @@ def test_unknown_class_code_named(tiny_region, tmp_path):
     assert out.lcz.tolist() == [2, 16, 17]
 
 
+def test_fractional_class_code_printed_as_a_plain_number(tiny_region, tmp_path):
+    gdf = tiny_region["polygons"].copy()
+    gdf["lcz"] = gdf["lcz"].astype(float)
+    gdf.loc[1, "lcz"] = 11.5
+    gdf.to_file(tmp_path / "frac.gpkg")
+    with pytest.raises(ValueError) as err:
+        read_labels(tmp_path / "frac.gpkg", TINY_CRS, LABEL_COLUMN, LABEL_MAP)
+    assert (
+        str(err.value)
+        == f"{tmp_path / 'frac.gpkg'}: column 'lcz' must hold integer class codes; found [11.5]"
+    )
+
+
 def test_label_file_errors(tiny_region, tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.gpkg: label polygons not found"):
         read_labels(tmp_path / "nope.gpkg", TINY_CRS, LABEL_COLUMN, LABEL_MAP)
@@ -185,5 +198,10 @@ def test_polygons_too_small_for_a_square(tiny_region, tmp_path):
     )
     small.to_file(tmp_path / "small.gpkg")
     region = region_inputs("t", tiny_region["google"], tiny_region["sentinel2"], str(tmp_path / "small.gpkg"))
-    with pytest.raises(ValueError, match="no 320 m sample square fits"):
+    with pytest.raises(ValueError) as err:
         build_samples([region], sample_params(), seed=SEED)
+    assert str(err.value) == (
+        "no 320 m sample square fits inside any labelled polygon and both raster footprints (region 't': "
+        f"label file {tmp_path / 'small.gpkg'} (1 polygons)); expected polygons larger than one 320 m square "
+        "inside both rasters (or lower samples.size_m)"
+    )

@@ -144,11 +144,17 @@ class RunInputs:
     def check_inputs(self, wildcards: Any) -> list[str]:
         """Input-check records of the run (docs/contracts.md §13), for the summary's "Input checks"."""
         files = [] if self.plan.imported else ["results/checks/samples.csv"]
+        files.append("results/checks/valid_samples.csv")
         if self.plan.has_graphs and not self.plan.imported:
             files += [f"results/checks/graphs/{shard}.csv" for shard in self.shard_index().shards]
         if self.plan.has_graphs:
             files.append("results/checks/graphs.csv")
         return files
+
+    def class_loss_input(self, wildcards: Any) -> list[str]:
+        """The samples rule's per-class account (docs/contracts.md §13), which valid_samples completes;
+        none for imported datasets (no squares laid)."""
+        return [] if self.plan.imported else ["results/checks/class_loss/samples.csv"]
 
     # ---- maps ----
 

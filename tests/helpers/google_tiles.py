@@ -117,7 +117,8 @@ def mosaic_from_raster(path: Path, zoom: int, bounds: tuple[float, float, float,
 
 
 def write_mosaic_geotiff(path: Path, mosaic: Mosaic) -> Path:
-    """The mosaic as one 3-band GeoTIFF in EPSG:3857: the reference the other forms must match."""
+    """The mosaic as one 3-band GeoTIFF in EPSG:3857: the reference of the other forms (equal on the tests' small
+    chips; an RGB source is warped as uint8, the tiled forms as RGBA floats: docs/inputs.md)."""
     _, h, w = mosaic.data.shape
     with rasterio.open(
         path,

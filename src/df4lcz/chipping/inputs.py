@@ -42,7 +42,7 @@ from ..io.checks import CheckRow
 from ..logs import get_logger
 from .google.chips import check_google_raster
 from .google.sources import GoogleInput, resolve_google
-from .google.vrt import open_google
+from .google.vrt import open_google, read_error_message
 from .sentinel2 import open_sentinel2
 from .sentinel2.warp import invalid_mask
 from .windows import square_windows
@@ -201,7 +201,12 @@ def check_google(
             if w is None:
                 return False
             shape = (min(int(w.height), CHECK_PX), min(int(w.width), CHECK_PX))
-            mask = _read(path, bounds[i], w, lambda: src.dataset_mask(window=w, out_shape=shape))
+            try:
+                mask = src.dataset_mask(window=w, out_shape=shape)
+            except rasterio.errors.RasterioIOError as exc:
+                sq = bounds[i]
+                where = f"the sample square x {sq[0]:.0f}..{sq[2]:.0f}, y {sq[1]:.0f}..{sq[3]:.0f}"
+                raise InputError(read_error_message(resolved, src, w, exc, where)) from exc
             return bool(mask.any())
 
         found, empty = _first_with_data(len(bounds), has_data)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..io.chips import CHIP_SPECS, read_ids_and_excluded
+from ..io.chips import CHIP_SPECS, read_chip_info, read_excluded, read_ids_and_excluded
 from ..io.graphs import read_graph_ids
 from ..logs import get_logger
 
@@ -102,3 +102,22 @@ def valid_sample_table(streams: Mapping[str, Sequence[str | os.PathLike]]) -> pd
     for row in table[~table.valid].itertuples():
         log.warning("sample %d excluded from both streams: %s", row.sample_id, row.reason)
     return table
+
+
+def exclusion_subjects(streams: Mapping[str, Sequence[str | os.PathLike]]) -> dict[int, dict[str, str]]:
+    """``{sample_id: {stream: input}}`` of every excluded sample: the chip file's ``source`` attr (the
+    input as configured, docs/contracts.md §2, §3), naming the file responsible for the exclusion."""
+    out: dict[int, dict[str, str]] = {}
+    for stream, files in streams.items():
+        if stream not in CHIP_SPECS:
+            continue
+        for path in files:
+            excluded = read_excluded(path)
+            if excluded.empty:
+                continue
+            source = read_chip_info(path)[1].get("source", "")
+            if not isinstance(source, str):
+                source = ", ".join(map(str, source))
+            for sid in excluded["sample_id"].astype(int):
+                out.setdefault(int(sid), {})[stream] = source
+    return out

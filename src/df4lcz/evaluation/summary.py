@@ -34,6 +34,12 @@ _FIXED, _TUNED, _CAL, _CAL_TUNED = FUSION_MODEL_NAMES
 #: Most warnings of the input checks listed one by one; the rest are counted in one line.
 MAX_CHECK_LINES: int = 30
 
+#: Caption of the per-class table of samples kept and lost.
+CLASS_LOSS_CAPTION: str = (
+    "Samples per class kept and lost, by reason (squares outside a raster's footprint, then samples the "
+    "chippers excluded; results/checks/class_loss/valid_samples.csv):"
+)
+
 #: Text of the "Input checks" section when no check recorded a warning.
 NO_CHECK_TEXT: str = "none"
 
@@ -123,6 +129,20 @@ class SummaryContent:
     table: pd.DataFrame
     figures: tuple[tuple[str, Path], ...]  # (caption, path)
     maps: tuple[MapSection, ...] = ()
+    #: the per-class table of samples kept and lost (header, rows), shown under "Input checks" when a
+    #: class lost more than samples.warn_class_loss_fraction (a ``class_loss`` warning); else None
+    class_loss: tuple[tuple[str, ...], tuple[tuple[str, ...], ...]] | None = None
+
+
+def class_loss_section(
+    rows: Sequence[CheckRow], table: tuple[Sequence[str], Sequence[Sequence[str]]] | None
+) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]] | None:
+    """The per-class table to show: ``table`` (:func:`df4lcz.sampling.class_loss.class_loss_table`) when a
+    ``class_loss`` check row is a warning, else None."""
+    if table is None or not any(r.check == "class_loss" for r in warnings_of(rows)):
+        return None
+    header, body = table
+    return tuple(header), tuple(tuple(r) for r in body)
 
 
 @dataclass(frozen=True)
@@ -188,6 +208,7 @@ def summary_content(
     title: str = SUMMARY_TITLE,
     sentinel2: str = "not recorded",
     maps: Sequence[MapSection] = (),
+    class_loss: tuple[Sequence[str], Sequence[Sequence[str]]] | None = None,
 ) -> SummaryContent:
     """Gather the content of the summary pages.
 
@@ -206,6 +227,8 @@ def summary_content(
         sentinel2: how the Sentinel-2 chips became reflectance
             (:func:`df4lcz.evaluation.provenance.describe_sentinel2`).
         maps: the LCZ maps made (:func:`map_sections`): preview and agreement table per region.
+        class_loss: the per-class table of samples kept and lost (header, rows); shown when a
+            ``class_loss`` check row of ``checks`` is a warning (:func:`class_loss_section`).
     """
     fig_dir = Path(figure_dir)
     descriptions = {**MODEL_DESCRIPTIONS, GCN_MODEL_NAME: gcn_description(segmentation_backend, graphs)}
@@ -253,6 +276,7 @@ def summary_content(
         table=table,
         figures=tuple(present),
         maps=tuple(maps),
+        class_loss=class_loss_section(checks, class_loss),
     )
 
 
@@ -278,6 +302,16 @@ def summary_markdown(c: SummaryContent, page: Path) -> str:
         "",
     ]
     md += [f"- {line}" for line in c.checks] or [NO_CHECK_TEXT]
+    if c.class_loss:
+        header, body = c.class_loss
+        md += [
+            "",
+            CLASS_LOSS_CAPTION,
+            "",
+            "| " + " | ".join(header) + " |",
+            "|---|---|" + "---:|" * (len(header) - 2),
+        ]
+        md += ["| " + " | ".join(r) + " |" for r in body]
     md += ["", "## Models", ""]
     md += [f"- `{m}`: {text}" for m, text in c.models]
     md += ["", "## Fusion", ""] + [f"- {line}" for line in c.fusion_lines]
@@ -327,6 +361,15 @@ def summary_html(c: SummaryContent, page: Path) -> str:
         if c.checks
         else f"<p>{esc(NO_CHECK_TEXT)}</p>"
     )
+    if c.class_loss:
+        loss_header, loss_body = c.class_loss
+        checks += (
+            f"<p>{esc(CLASS_LOSS_CAPTION)}</p><table><tr>"
+            + "".join(f"<th>{esc(h)}</th>" for h in loss_header)
+            + "</tr>"
+            + "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in r) + "</tr>" for r in loss_body)
+            + "</table>"
+        )
     model_items = "".join(f"<li><code>{esc(m)}</code>: {esc(text)}</li>" for m, text in c.models)
     alpha_items = "".join(f"<li>{esc(line.replace('`', ''))}</li>" for line in c.fusion_lines)
     metric_header = "".join(f"<th>{esc(h)}</th>" for h in header)

@@ -1,13 +1,15 @@
 """Input-check records ``results/checks/*.csv`` (docs/contracts.md §13): one writer, reader, validator.
 
 A stage that finds doubtful input it can still work with (polygons repaired or dropped, a Google
-mosaic upsampled, chips without masks, one-node graphs) logs a warning and records one row per
+mosaic upsampled, chips without masks, one-node graphs, a class that lost many samples) logs a warning and records one row per
 finding, so the run summary can list it under "Input checks" instead of leaving it in a log file
 nobody opens. Files:
 
-* ``results/checks/samples.csv`` — the ``samples`` checkpoint (label files, Google mosaics);
+* ``results/checks/samples.csv`` — the ``samples`` checkpoint (label files, Google mosaics, squares
+  lost per class outside the rasters);
 * ``results/checks/graphs/{shard}.csv`` — the ``graphs`` rule (zero-mask chips, one-node graphs);
-* ``results/checks/valid_samples.csv`` — the ``valid_samples`` gather (one-node graphs over all shards).
+* ``results/checks/graphs.csv`` — the ``graph_checks`` gather (one-node graphs over all shards);
+* ``results/checks/valid_samples.csv`` — the ``valid_samples`` rule (samples lost per class).
 
 CSV columns :data:`CHECK_COLUMNS`: ``stage`` (the rule), ``level`` (``info`` or ``warning``),
 ``subject`` (the file or config key concerned), ``check`` (a name of :data:`CHECK_NAMES`),
@@ -43,6 +45,7 @@ CHECK_NAMES: tuple[str, ...] = (
     "google_upsampling",  # Google mosaic: ground pixel / chip pixel (factor)
     "zero_mask_chips",  # chips without any mask (fraction)
     "single_node_graphs",  # graphs of one node (fraction)
+    "class_loss",  # a class's samples lost to coverage, nodata, clouds, … (fraction of its samples)
 )
 
 #: Float format of ``value`` and ``threshold`` in the CSV.

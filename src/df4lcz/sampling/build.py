@@ -13,13 +13,16 @@ from pyproj import CRS
 from ..chipping.inputs import check_region_rasters
 from ..errors import ConfigError, InputError
 from ..io.checks import CheckRow
+from ..io.class_loss import CAPPED, KEPT
 from ..io.samples import SAMPLE_COLUMNS
 from ..logs import get_logger
+from .class_loss import OUTSIDE_BOTH, OUTSIDE_GOOGLE, OUTSIDE_S2, footprint_losses
 from .footprints import (
     google_footprint,
     raster_crs,
     raster_footprint,
     sentinel2_footprint,
+    sentinel2_inputs,
     sentinel2_reference_file,
 )
 from .grid import assign_ids_and_shards, squares_in_polygon, to_geodataframe
@@ -40,8 +43,10 @@ def region_samples(
         seed: seed of the choice of squares when ``max_per_polygon`` caps a polygon.
 
     Returns:
-        (table without sample_id/shard, context: polygons and footprints for plotting, ``crs``, and
-        ``checks``, the input-check rows of the label file, docs/contracts.md §13).
+        (table without sample_id/shard, context: polygons and footprints for plotting, ``crs``,
+        ``checks``, the input-check rows of the label file, docs/contracts.md §13, and ``account``,
+        ``(lcz, reason, subject, count)`` rows of the squares kept, capped and lost outside a
+        raster's footprint: :mod:`df4lcz.sampling.class_loss`).
 
     Raises:
         ValueError: when the working CRS is geographic, more of the label file's polygons were
@@ -69,11 +74,24 @@ def region_samples(
         )
     rng = np.random.default_rng(seed)
     rows: list[pd.DataFrame] = []
+    s2_name = ", ".join(sentinel2_inputs(region.sentinel2))
+    subjects = {OUTSIDE_GOOGLE: str(google), OUTSIDE_S2: s2_name, OUTSIDE_BOTH: f"{google} and {s2_name}"}
+    account: list[tuple[int, str, str, int]] = []
+    shapely.prepare(fp_g)
+    shapely.prepare(fp_s)
     for pid, lcz, geom in zip(polys.polygon_id, polys.lcz, polys.geometry):
         corners = squares_in_polygon(geom, coverage, params)
+        # the squares the polygon would hold if the rasters covered it all: those outside are lost
+        full = squares_in_polygon(geom, geom, params)
+        for reason, n in footprint_losses(full, params.size_m, fp_g, fp_s).items():
+            account.append((int(lcz), reason, subjects[reason], n))
+        n_laid = len(corners)
         if params.max_per_polygon and len(corners) > params.max_per_polygon:
             pick = np.sort(rng.choice(len(corners), params.max_per_polygon, replace=False))
             corners = corners[pick]
+        account.append((int(lcz), KEPT, "", len(corners)))
+        if n_laid > len(corners):
+            account.append((int(lcz), CAPPED, "", n_laid - len(corners)))
         if len(corners):
             rows.append(
                 pd.DataFrame(
@@ -100,6 +118,7 @@ def region_samples(
         "footprints": {"google": fp_g, "sentinel2": fp_s},
         "crs": crs,
         "checks": label_check_rows(stats, params.max_dropped_polygon_fraction),
+        "account": account,
     }
 
 
@@ -185,9 +204,14 @@ def build_samples(
         contexts[region.name] = ctx
     table = assign_ids_and_shards(tables, params.shard_size)
     if table.empty:
+        where = "; ".join(
+            f"region {r.name!r}: label file {r.labels} ({len(contexts[r.name]['polygons'])} polygons)"
+            for r in sorted(regions, key=lambda r: r.name)
+        )
         raise InputError(
             f"no {params.size_m:g} m sample square fits inside any labelled polygon and both raster "
-            "footprints; polygons must be larger than one square (or lower samples.size_m)"
+            f"footprints ({where}); expected polygons larger than one {params.size_m:g} m square "
+            "inside both rasters (or lower samples.size_m)"
         )
     table["lcz"] = table["lcz"].astype(np.int64)
     table["polygon_id"] = table["polygon_id"].astype(np.int64)

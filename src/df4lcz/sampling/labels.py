@@ -134,12 +134,13 @@ def load_labels(
     values = pd.to_numeric(raw, errors="coerce")
     if values.isna().any() or not np.all(values == np.round(values)):
         bad = raw[values.isna() | (values != np.round(values))].unique()[:5]
-        raise InputError(f"{p}: column {label_column!r} must hold integer class codes; found {list(bad)}")
+        found = [v.item() if isinstance(v, np.generic) else v for v in bad]  # 11.5, not np.float64(11.5)
+        raise InputError(f"{p}: column {label_column!r} must hold integer class codes; found {found}")
     codes = values.astype(int)
     if label_map:
         mapping = {int(k): int(v) for k, v in label_map.items()}
         codes = codes.map(lambda c: mapping.get(c, c))
-    bad = sorted(set(codes[(codes < 1) | (codes > N_CLASSES)]))
+    bad = sorted({int(c) for c in codes[(codes < 1) | (codes > N_CLASSES)]})
     if bad:
         raise InputError(
             f"{p}: column {label_column!r} has class code(s) {bad[:10]} outside 1–17 "

@@ -50,3 +50,5 @@ class SampleParams:
     max_per_polygon: int | None
     overview_region: str | None
     max_dropped_polygon_fraction: float
+    warn_class_loss_fraction: float
+    max_class_loss_fraction: float | None

@@ -3,7 +3,8 @@
 Reads the metrics table (docs/contracts.md §11), the sample table (§1), the split tables (§6), the
 fusion tables (§9), the LCZ maps' previews and agreement tables (§12), the attrs of the masks (§4),
 graph files (§5) and Sentinel-2 chip files (§3), which say what actually ran, and the input-check
-records (§13), whose warnings it lists; writes ``results/summary.md`` and ``results/summary.html``.
+records (§13), whose warnings it lists (with the per-class table of samples lost when a class lost
+too many); writes ``results/summary.md`` and ``results/summary.html``.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from ..evaluation.provenance import describe_graphs, describe_sentinel2
 from ..evaluation.summary import SUMMARY_TITLE, map_sections, summary_content, summary_html, summary_markdown
 from ..io.alpha_curve import read_fusion_table
 from ..io.checks import read_checks
+from ..io.class_loss import read_class_loss
 from ..io.samples import read_samples
 from ..io.splits import read_split
 from ..io.tables import read_metrics, table_note, validate_metrics
+from ..sampling.class_loss import class_loss_table
 from ..scripting import Job
 from ..segmentation.describe import describe_backend
 
@@ -42,6 +45,7 @@ def write_summary(
     title: str = SUMMARY_TITLE,
     sentinel2: str = "not recorded",
     maps: Mapping[str, tuple[str | os.PathLike, str | os.PathLike]] | None = None,
+    class_loss_file: str | os.PathLike | None = None,
 ) -> None:
     """Write a one-page Markdown and HTML summary of a run (both atomically).
 
@@ -60,6 +64,8 @@ def write_summary(
             (:func:`df4lcz.evaluation.provenance.describe_sentinel2`).
         title: page title.
         maps: ``{region: (map preview PNG, map agreement CSV)}`` of the LCZ maps made (docs/contracts.md §12).
+        class_loss_file: the per-class account ``results/checks/class_loss/valid_samples.csv``
+            (§13), shown as a table when a class lost more than its limit.
     """
     if isinstance(metrics_table, pd.DataFrame):
         table = validate_metrics(metrics_table)
@@ -80,6 +86,7 @@ def write_summary(
         title=title,
         sentinel2=sentinel2,
         maps=map_sections(maps or {}),
+        class_loss=class_loss_table(read_class_loss(class_loss_file)) if class_loss_file else None,
     )
     write_text_atomic(md_path, summary_markdown(content, Path(md_path)))
     write_text_atomic(html_path, summary_html(content, Path(html_path)))
@@ -105,6 +112,7 @@ def run(job: Job) -> None:
         note=table_note(settings["n_bins"], settings["bootstrap"], settings["ci"]),
         fusion_tables=dict(zip(job.params["fusion_strategies"], job.input.fusion)),
         check_files=list(job.input.checks),
+        class_loss_file=job.input.class_loss,
         sentinel2=describe_sentinel2(list(job.input.s2_chips)),
         maps={
             r: (png, csv)

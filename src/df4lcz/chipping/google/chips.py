@@ -52,7 +52,7 @@ from rasterio.windows import Window
 from ...errors import InputError
 from ...logs import get_logger, progress
 from .sources import GoogleInput, resolve_google
-from .vrt import open_google
+from .vrt import open_google, read_error_message
 
 log = get_logger("google")  # logger name as before the split: same log lines
 
@@ -291,11 +291,8 @@ def chip_google(
             try:
                 pixels = src.read([1, 2, 3], window=window) if fast else _read_valid(src, info, window)
             except rasterio.errors.RasterioIOError as exc:
-                raise InputError(
-                    f"{raster_path}: failed to read pixels (column {window.col_off}, row {window.row_off}, "
-                    f"{window.width} × {window.height}) of sample {ids[i]} ({exc}); the Google raster is "
-                    "truncated or corrupt: re-download or rebuild it"
-                ) from exc
+                message = read_error_message(raster_path, src, window, exc, f"sample {ids[i]}")
+                raise InputError(message) from exc
             if fast:
                 rgb.fill(0)
                 rasterio.warp.reproject(pixels, rgb, **warp_args)

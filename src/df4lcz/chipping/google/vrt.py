@@ -38,10 +38,11 @@ import rasterio.io
 from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
+from rasterio.windows import Window
 
 from ...errors import InputError
 from ...logs import get_logger
-from .sources import GoogleInput, Tile, resolve_google
+from .sources import GoogleInput, ResolvedGoogle, Tile, resolve_google
 
 log = get_logger("google")
 
@@ -124,7 +125,73 @@ def _num(v: float) -> str:
     return str(r) if abs(v - r) < PIXEL_SNAP_TOL else repr(float(v))
 
 
-def tile_layout(tiles: Sequence[Tile], key: str) -> tuple[int, int]:
+def tile_name(tile: Tile, zoom: int | None) -> str:
+    """How messages name a tile: ``z/x/y`` (XYZ row) and its file."""
+    return f"{zoom}/{tile.x}/{tile.y} ({tile.path})" if zoom is not None else tile.path
+
+
+def unreadable_tile(resolved: ResolvedGoogle, src: rasterio.io.DatasetReader, window: Window) -> Tile | None:
+    """The first tile under ``window`` whose pixels cannot be read through the opened tile-folder mosaic.
+
+    A read through the in-memory VRT fails naming only the VRT; this reads each tile under
+    ``window`` on its own to name the corrupt one. None for other forms, or when every tile
+    there reads.
+
+    Args:
+        resolved: the located input (only ``"tiles"`` is searched).
+        src: the opened mosaic (:func:`open_google`), whose pixel grid is the tiles' bounding block.
+        window: the window whose read failed.
+    """
+    if resolved.form != "tiles" or not resolved.tiles:
+        return None
+    x0 = min(t.x for t in resolved.tiles)
+    y0 = min(t.y for t in resolved.tiles)
+    side = src.width // (max(t.x for t in resolved.tiles) - x0 + 1)
+    col0, row0 = int(window.col_off) // side, int(window.row_off) // side
+    col1 = (int(math.ceil(window.col_off + window.width)) - 1) // side
+    row1 = (int(math.ceil(window.row_off + window.height)) - 1) // side
+    for tile in resolved.tiles:
+        if col0 <= tile.x - x0 <= col1 and row0 <= tile.y - y0 <= row1 and not _tile_reads(tile.path):
+            return tile
+    return None
+
+
+def _tile_reads(path: str) -> bool:
+    """Whether GDAL decodes a tile file. It is read in two halves: GDAL's whole-image read of a
+    truncated PNG can return zeros without an error, where a window read (the chipper's) fails."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(path) as t:
+                half = max(1, t.height // 2)
+                t.read(window=Window(0, 0, t.width, half))
+                if t.height > half:
+                    t.read(window=Window(0, half, t.width, t.height - half))
+    except rasterio.errors.RasterioIOError:
+        return False
+    return True
+
+
+def read_error_message(
+    resolved: ResolvedGoogle, src: rasterio.io.DatasetReader, window: Window, exc: Exception, where: str
+) -> str:
+    """The message of a failed read of ``window`` (``where``: what was read, e.g. ``sample 12``):
+    names the corrupt tile (``z/x/y`` and its path) of a tile folder, else the input."""
+    what = f"(column {window.col_off}, row {window.row_off}, {window.width} × {window.height}) of {where} ({exc})"
+    tile = unreadable_tile(resolved, src, window)
+    if tile is not None:
+        return (
+            f"{resolved.spec.key}: tile {tile_name(tile, resolved.zoom)} of the tile folder {resolved} is "
+            f"truncated or corrupt: reading pixels {what} failed; expected a readable PNG/JPEG/WebP tile: "
+            "re-download that tile, or delete it (its squares are then excluded as missing)"
+        )
+    return (
+        f"{resolved}: failed to read pixels {what}; the Google raster is truncated or corrupt: re-download "
+        "or rebuild it"
+    )
+
+
+def tile_layout(tiles: Sequence[Tile], key: str, zoom: int | None = None) -> tuple[int, int]:
     """``(tile side in px, band count)`` of a tile folder, checked on :data:`TILE_PROBES` spread tiles.
 
     Raises:
@@ -142,7 +209,9 @@ def tile_layout(tiles: Sequence[Tile], key: str) -> tuple[int, int]:
                 with rasterio.open(path) as t:
                     size, count, dtypes = (t.width, t.height), t.count, set(t.dtypes)
         except rasterio.errors.RasterioIOError as exc:
-            raise InputError(f"{key}: tile {path} is not an image GDAL can read ({exc})") from exc
+            raise InputError(
+                f"{key}: tile {tile_name(tiles[int(i)], zoom)} is not an image GDAL can read ({exc})"
+            ) from exc
         if size[0] != size[1] or count not in (3, 4) or dtypes != {"uint8"}:
             raise InputError(
                 f"{key}: tile {path} is {size[0]} × {size[1]} px with {count} band(s) of "
@@ -169,7 +238,7 @@ def tiles_vrt(tiles: Sequence[Tile], zoom: int, key: str) -> str:
         key: the config key named in errors (see :func:`tile_layout`).
     """
     assert tiles
-    side, _ = tile_layout(tiles, key)
+    side, _ = tile_layout(tiles, key, zoom)
     tile_m = 2 * WEB_MERCATOR_HALF_M / 2**zoom
     pixel_m = tile_m / side
     x0, x1 = min(t.x for t in tiles), max(t.x for t in tiles)
