@@ -243,7 +243,7 @@ def write_geotiff_tiles(
                 count=part.shape[0],
                 dtype="uint8",
                 crs=crs,
-                transform=t * rasterio.Affine.translation(c0, r0),
+                transform=t @ rasterio.Affine.translation(c0, r0),
             )
             if count == 4:
                 profile["photometric"] = "RGB"
