@@ -139,5 +139,6 @@ rule summary:
         map_regions=MAP_REGIONS if MAPS else [],
         segmentation=VARIANT.segmentation_note,
         evaluate=config["evaluate"],
+        provenance=SUMMARY_PROVENANCE,
     script:
         "../workflow_scripts/summary.py"

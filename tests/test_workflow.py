@@ -82,7 +82,11 @@ def test_tiny_run_predictions_and_metrics(tiny_run):
     ]
     assert [r.check for r in rows if r.stage == "graph_checks"] == ["zero_mask_chips", "single_node_graphs"]
     assert len(rows) == 2 + 2 * n_shards and not [r for r in rows if r.level == "warning"]
-    assert "## Input checks\n\nnone\n" in summary
+    n_checked = len(rows) + len(
+        read_checks(res / "checks" / "valid_samples.csv")
+    )  # every record the summary reads
+    assert f"## Input checks\n\nAll passed: {n_checked} check(s) recorded, none a warning.\n" in summary
+    assert "**Input checks: all passed (" in summary
     with h5py.File(res / "masks" / "0.h5") as f:
         assert f.attrs["backend"] == "classical"
 
