@@ -580,3 +580,43 @@ def test_describe_graphs_names_mask_view_and_edge_rule(tmp_path):
     )
     assert describe_graphs([d]) == "edges dense adjacency, imported from LCZC-GES2"
     assert describe_graphs([]) == "none"
+
+
+def test_reliability_legend_names_every_colour_drawn():
+    """Each bar drawn (fill colour and hatch) has a legend entry of the same look; the gap never fills
+    over the accuracy bar (a blend the legend would lack): over-confident gaps start at the accuracy,
+    under-confident ones are unfilled outlines over it."""
+    from matplotlib.colors import to_rgba
+    from matplotlib.container import BarContainer
+    from matplotlib.figure import Figure
+
+    from df4lcz.evaluation.figures import RELIABILITY_COLORS, _draw_reliability
+
+    edges = np.linspace(0, 1, 6)
+    bins = pd.DataFrame(
+        {
+            "lower": edges[:-1],
+            "upper": edges[1:],
+            "count": [0, 10, 20, 30, 40],
+            "accuracy": [np.nan, 0.5, 0.3, 0.7, 0.9],  # bin 2 under-, bin 3 over-confident, bin 4 exact
+            "confidence": [np.nan, 0.3, 0.5, 0.7, 0.9],
+        }
+    )
+    ax = Figure().add_subplot(1, 1, 1)
+    _draw_reliability(ax, bins, "test")
+
+    def look(patch):
+        return (tuple(np.round(patch.get_facecolor(), 3)), patch.get_hatch())
+
+    drawn = {look(p) for c in ax.containers if isinstance(c, BarContainer) for p in c.patches}
+    legend = {look(h) for h in ax.get_legend().legend_handles if hasattr(h, "get_hatch")}
+    assert drawn <= legend
+    assert len(drawn) == 3  # accuracy, over-confident fill, under-confident outline
+    acc, over, under = ax.containers
+    np.testing.assert_allclose([p.get_height() for p in acc.patches], [0.5, 0.3, 0.7, 0.9])
+    # over-confident bin (acc 0.3 < conf 0.5): filled from 0.3 to 0.5, above the accuracy bar
+    assert [(p.get_y(), p.get_height()) for p in over.patches] == [pytest.approx((0.3, 0.2))]
+    assert over.patches[0].get_facecolor() == pytest.approx(to_rgba(RELIABILITY_COLORS["over"]))
+    # under-confident bin (acc 0.5 > conf 0.3): an outline from 0.3 to 0.5 without fill
+    assert [(p.get_y(), p.get_height()) for p in under.patches] == [pytest.approx((0.3, 0.2))]
+    assert under.patches[0].get_facecolor()[3] == 0 and under.patches[0].get_hatch()
