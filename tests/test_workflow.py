@@ -254,7 +254,10 @@ def test_tiny_run_lcz_map(tiny_run):
         rasterio.open(tiny_run / "resources" / "demo" / "demo_city_1" / "sentinel2.tif") as s2,
     ):
         codes = src.read(1)
+        tags = src.tags()
         assert src.crs == s2.crs and src.dtypes[0] == "uint8" and src.nodata == 0
+        # the map names the fused model and the strategy whose models made it (map.strategy: the first)
+        assert tags["fusion"] == "df4lcz" and tags["strategy"] == "random" and tags["alpha"] == "0.6"
         assert src.transform.a == 320 and src.transform.e == -320
         cmap = src.colormap(1)
         # pixels tile the covered area from its top-left corner (the last row/column may overhang)

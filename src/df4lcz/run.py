@@ -204,6 +204,18 @@ class RunPlan:
             },
         }
 
+    @property
+    def map_source(self) -> dict[str, str]:
+        """Where a map comes from, written in its title and GeoTIFF tags: ``fusion`` (the fused model
+        the map computes: the paper's late fusion of the raw stream probabilities with α = ``map.alpha``
+        or ``fusion.alpha``, i.e. ``df4lcz``) and ``strategy`` (the split strategy whose models map,
+        ``map.strategy``; ``map.models`` when model files were given)."""
+        external = self.config["map"]["models"] is not None
+        return {
+            "fusion": FUSION_MODEL_NAMES[0],
+            "strategy": "map.models" if external else self.map_strategy,
+        }
+
     def final_outputs(self) -> list[str]:
         """Targets of rule ``all``; a run without labels only maps."""
         maps = [f"results/maps/{region}_lcz.tif" for region in self.map_regions]
