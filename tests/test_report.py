@@ -344,7 +344,7 @@ def test_summary_headline_recommends_by_validation(run, tmp_path):
     for text in (md, page):
         assert text.index("Result") < text.index("Data") < text.index("Provenance")
         assert "All passed: 1 check(s) recorded, none a warning." in text
-        assert "classical felzenszwalb here, SAM vit_h in the paper" in text
+        assert "segmentation classical felzenszwalb (paper: SAM vit_h)" in text
         assert "Git commit" in text and "abc" in text
         assert f"{first.oa}" in text and "better single stream (test OA)" in text
 
