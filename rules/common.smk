@@ -81,3 +81,5 @@ REGION_RE = "|".join(re.escape(name) for name in REGIONS) or "NO_REGION"
 MAPS = RUN.maps
 MAP_REGIONS = RUN.map_regions
 MAP_MODELS = RUN.map_models
+#: The summary's provenance: config files, digest of the effective config, seed, dataset (df4lcz.run).
+SUMMARY_PROVENANCE = RUN.summary_provenance([str(f) for f in workflow.configfiles])

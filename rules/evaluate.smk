@@ -43,7 +43,11 @@ rule evaluate:
             caption="../report/metrics.rst",
             category="1. Metrics",
         ),
-        markdown="results/tables/metrics.md",
+        markdown=report(
+            "results/tables/metrics.md",
+            caption="../report/metrics.rst",
+            category="1. Metrics",
+        ),
         per_class=expand(
             "results/tables/per_class_{key}.csv",
             key=[f"{s}_{m}" for s, m in EVAL_KEYS],
@@ -139,5 +143,6 @@ rule summary:
         map_regions=MAP_REGIONS if MAPS else [],
         segmentation=VARIANT.segmentation_note,
         evaluate=config["evaluate"],
+        provenance=SUMMARY_PROVENANCE,
     script:
         "../workflow_scripts/summary.py"

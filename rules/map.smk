@@ -113,5 +113,6 @@ rule lcz_map:
             else config["fusion"]["alpha"]
         ),
         region=lambda wc: REGIONS[wc.region],
+        source=RUN.map_source,
     script:
         "../workflow_scripts/lcz_map.py"

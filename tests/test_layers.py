@@ -15,7 +15,7 @@ import pytest
 from df4lcz.config import load_schema, validate_config
 from df4lcz.errors import ContractError
 from df4lcz.graphs.edges import EDGE_RULES, check_edge_params
-from df4lcz.run import RunPlan, demo_region, segment_params
+from df4lcz.run import RunPlan, config_digest, demo_region, segment_params
 
 REPO = Path(__file__).resolve().parents[1]
 PKG = REPO / "src" / "df4lcz"
@@ -167,6 +167,13 @@ def test_run_plan_of_the_demo():
         "s2": "results/models/random/resnet11_3d.pt",
         "gcn": "results/models/random/gcn.pt",
     }
+    assert plan.map_source == {"fusion": "df4lcz", "strategy": "random"}
+    polygon = RunPlan(validate_config({"map": {"strategy": "polygon"}}))
+    assert polygon.map_source == {"fusion": "df4lcz", "strategy": "polygon"}
+    prov = plan.summary_provenance(["config.yaml"])
+    assert prov["configfiles"] == ["config.yaml"] and prov["dataset"] == "demo"
+    assert prov["config_sha256"] == config_digest(plan.config) and prov["seed"] == plan.config["seed"]
+    assert prov["caveat_settings"]["segmentation"] == "classical"
     assert plan.training_window == {"size_m": 320, "google_chip_px": 320, "segment_backend": "classical"}
     outputs = plan.final_outputs()
     assert outputs[0] == "results/samples.parquet" and outputs[-1] == "results/maps/demo_city_1_lcz.tif"
@@ -183,6 +190,7 @@ def test_run_plan_of_a_map_only_run_and_of_so2sat():
     assert not plan.training and plan.labelled == {}
     assert plan.final_outputs() == ["results/maps/city_lcz.tif"]
     assert plan.map_models == {"s2": "a.pt", "gcn": "b.pt"}
+    assert plan.map_source["strategy"] == "map.models"
     so2sat = RunPlan(
         validate_config(
             {

@@ -139,6 +139,7 @@ def gathered(tmp_path_factory):
         out / "m.qml",
         probabilities_path=out / "m_probabilities.tif",
         probabilities="top2",
+        source_tags={"fusion": "df4lcz", "strategy": "polygon"},
     )
     return plan, p, result, out
 
@@ -150,6 +151,10 @@ def test_class_map_is_a_valid_cog_with_the_lcz_colour_table(gathered):
         overviews, structure = src.overviews(1), src.tags(ns="IMAGE_STRUCTURE")
         assert src.transform == plan.grid.transform and src.crs.to_epsg() == 32650
         assert src.tags()["tile_windows"] == "400"
+        # the map names the fused model and the split strategy whose models made it
+        assert src.tags()["fusion"] == "df4lcz" and src.tags()["strategy"] == "polygon"
+    with rasterio.open(out / "m_probabilities.tif") as top2:
+        assert top2.tags()["fusion"] == "df4lcz" and top2.tags()["strategy"] == "polygon"
     assert profile["tiled"] and profile["blockxsize"] == profile["blockysize"] == 256
     assert profile["dtype"] == "uint8" and profile["nodata"] == 0 and profile["compress"] == "deflate"
     assert overviews == [2] and structure["LAYOUT"] == "COG"

@@ -3,7 +3,11 @@ percentile bootstrap, Markdown vs CSV, summary pages."""
 
 from __future__ import annotations
 
+import base64
+import os
 import re
+import shutil
+from html.parser import HTMLParser
 
 import numpy as np
 import pandas as pd
@@ -14,11 +18,14 @@ from sklearn import metrics as skm
 from df4lcz.config import schema_defaults
 from df4lcz.evaluation import calibration, report
 from df4lcz.evaluation.fusion import alpha_grid
-from df4lcz.evaluation.provenance import describe_graphs
+from df4lcz.evaluation.provenance import describe_graphs, git_commit, run_provenance
+from df4lcz.evaluation.summary import recommend_fusion, summary_content, summary_html, summary_markdown
 from df4lcz.io.alpha_curve import read_alpha_curve, read_fusion_table
+from df4lcz.io.checks import CheckRow
 from df4lcz.io.graphs import GraphSet, write_graphs
 from df4lcz.io.predictions import PROB_COLUMNS, write_predictions
-from df4lcz.io.tables import CI_METRICS, DISPLAY_COLUMNS, METRIC_COLUMNS, table_note
+from df4lcz.io.tables import CI_METRICS, DISPLAY_COLUMNS, METRIC_COLUMNS, read_metrics, table_note
+from df4lcz.run import config_digest
 from df4lcz.stages.evaluate import evaluate, polygon_clusters
 from df4lcz.stages.fuse import fuse_files
 from df4lcz.stages.summary import write_summary
@@ -174,7 +181,34 @@ def test_per_class_tables_and_figures(run):
     assert leftovers == []
 
 
-def test_summary_pages(run):
+class _Images(HTMLParser):
+    """Every ``<img src>`` and every ``href`` of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.src: list[str] = []
+        self.href: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img":
+            self.src.append(a.get("src") or "")
+        if "href" in a:
+            self.href.append(a["href"] or "")
+
+
+def page_images(page: str) -> tuple[list[str], list[str]]:
+    parser = _Images()
+    parser.feed(page)
+    return parser.src, parser.href
+
+
+def visible(page: str) -> str:
+    """The page without its embedded images' data (base64 may spell anything)."""
+    return re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "data:", page)
+
+
+def test_summary_pages(run, tmp_path):
     root = run["root"]
     md_path, html_path = root / "summary.md", root / "site" / "summary.html"
     write_summary(
@@ -196,7 +230,7 @@ def test_summary_pages(run):
     cal, raw = fusion.loc["df4lcz_cal"], fusion.loc["df4lcz"]
     better = "calibrated fusion" if cal["val_accuracy"] > raw["val_accuracy"] else "paper's fusion"
     assert cal["val_accuracy"] != raw["val_accuracy"]
-    for page_text in (md, page):
+    for page_text in (md, visible(page)):
         text = page_text.replace("`", "").replace("<code>", "").replace("</code>", "")
         assert "Guangzhou, Hong Kong" in text
         assert "SAM" not in text  # the classical backend ran: nothing may claim SAM
@@ -214,15 +248,133 @@ def test_summary_pages(run):
         assert "1360" in text  # total samples
         assert "df4lcz_tuned" in text and "resnet11_3d" in text
         assert "± is half the width of the 90 % percentile bootstrap interval over 150 resamplings" in text
+        assert "No input-check records were read." in text  # no check file given: not "all passed"
     csv = pd.read_csv(run["out"] / "metrics.csv")
     oa_cell = f"{100 * csv.loc[0, 'OA']:.2f} ± {50 * (csv.loc[0, 'OA_hi'] - csv.loc[0, 'OA_lo']):.2f}"
     assert f"| {oa_cell} |" in md and f"<td>{oa_cell}</td>" in page
+    # the Markdown links the figures beside it, relative to the page
     md_links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
-    html_links = re.findall(r'<img src="([^"]+)"', page)
-    assert len(md_links) == len(html_links) == 2 * len(csv) + 2
+    assert len(md_links) == 2 * len(csv) + 2
     assert all((md_path.parent / link).is_file() for link in md_links)
-    assert all((html_path.parent / link).is_file() for link in html_links)
-    assert all(not link.startswith("/") for link in md_links + html_links)
+    assert all(not link.startswith("/") for link in md_links)
+
+
+def test_summary_html_is_self_contained(run, tmp_path):
+    """Every image of summary.html is a data: URI holding the figure's PNG bytes; the page moved alone to
+    another folder still has every image and links nothing outside itself."""
+    site = tmp_path / "site"
+    write_summary(
+        run["out"] / "metrics.csv",
+        tmp_path / "summary.md",
+        site / "summary.html",
+        regions=["Guangzhou"],
+        split_counts={"sample_pool": {"train": 1000, "val": 120, "test": 240}},
+        segmentation_backend="classical felzenszwalb (scale 150)",
+        graphs="mask view visible, edges knn (k 4)",
+        figure_dir=run["figs"],
+        fusion_tables=run["fusion"],
+        note=table_note(N_BINS, N_BOOT, 0.9),
+    )
+    moved = tmp_path / "elsewhere" / "page.html"
+    moved.parent.mkdir()
+    shutil.copy(site / "summary.html", moved)
+    shutil.rmtree(site)
+    src, href = page_images(moved.read_text(encoding="utf-8"))
+    csv = pd.read_csv(run["out"] / "metrics.csv")
+    assert len(src) == 2 * len(csv) + 2  # confusion + reliability per row, one α curve per strategy
+    assert all(s.startswith("data:image/png;base64,") for s in src)
+    embedded = sorted(base64.b64decode(s.split(",", 1)[1], validate=True) for s in src)
+    figures = sorted(p.read_bytes() for p in run["figs"].glob("*.png"))
+    assert embedded == figures  # every figure once, byte for byte
+    assert all(h.startswith("#") or h.startswith("data:") for h in href)
+
+
+def test_summary_headline_recommends_by_validation(run, tmp_path):
+    """The Result section: per strategy, the evaluated fused model with the best validation accuracy,
+    with its test OA and κ intervals from metrics.csv, beside the better single stream; checks that ran
+    without warnings read "all passed"; the provenance block and the demo caveat are shown."""
+    table = read_metrics(run["out"] / "metrics.csv")
+    fusion = {s: read_fusion_table(p) for s, p in run["fusion"].items()}
+    rows = [CheckRow("samples", "info", "labels.gpkg", "polygons_repaired", 0.0, None, "nothing repaired")]
+    content = summary_content(
+        table,
+        regions=["Guangzhou"],
+        split_counts={},
+        segmentation_backend="classical",
+        graphs="g",
+        figure_dir=run["figs"],
+        fusion=fusion,
+        note="",
+        checks=rows,
+        n_samples=1360,
+        classes=[1, 2, 11, 17],
+        dataset="demo",
+        provenance=[("Seed", "7"), ("Git commit", "abc")],
+        caveat_settings={"segmentation": "classical felzenszwalb"},
+    )
+    val = fusion["sample_pool"].set_index("model")["val_accuracy"]
+    evaluated = ["df4lcz_tuned", "df4lcz_cal"]  # the fused models of sample_pool in the fixture
+    best = max(evaluated, key=lambda m: val[m])
+    assert recommend_fusion(fusion["sample_pool"], evaluated) == (best, val[best])
+    assert recommend_fusion(fusion["sample_pool"], ["resnet11_3d"]) is None
+    tie = pd.DataFrame({"model": ["df4lcz_cal", "df4lcz"], "val_accuracy": [0.5, 0.5]})
+    assert recommend_fusion(tie, ["df4lcz", "df4lcz_cal"]) == ("df4lcz", 0.5)  # ties: the paper's fusion
+    metrics = pd.read_csv(run["out"] / "metrics.csv").set_index(["strategy", "model"])
+    s2, gcn = metrics.loc[("sample_pool", "resnet11_3d")], metrics.loc[("sample_pool", "gcn")]
+    stream = "resnet11_3d" if s2["OA"] >= gcn["OA"] else "gcn"
+    got = [(r.strategy, r.model, r.role.split(" (")[0]) for r in content.headline.results]
+    assert got == [
+        ("sample_pool", best, "recommended"),
+        ("sample_pool", stream, "better single stream"),
+        ("polygon_pool", "df4lcz_tuned", "recommended"),  # no single stream evaluated there
+    ]
+    r = metrics.loc[("sample_pool", best)]
+    first = content.headline.results[0]
+    assert first.oa == f"{100 * r['OA']:.2f} % [{100 * r['OA_lo']:.2f}, {100 * r['OA_hi']:.2f}]"
+    assert first.kappa == f"{r['kappa']:.3f} [{r['kappa_lo']:.3f}, {r['kappa_hi']:.3f}]"
+    assert first.role == f"recommended (validation accuracy {100 * val[best]:.2f} %)"
+    assert first.n_test == int(r["n_test"])
+    assert content.headline.data == (
+        "1360 labelled samples of 4 LCZ classes (1, 2, A, G) in Guangzhou — synthetic demo cities "
+        "(dataset demo), not real data."
+    )
+    assert content.headline.checks == "Input checks: all passed (1 check(s) recorded, none a warning)."
+    md = summary_markdown(content, tmp_path / "s.md")
+    page = visible(summary_html(content, tmp_path / "s.html"))
+    for text in (md, page):
+        assert text.index("Result") < text.index("Data") < text.index("Provenance")
+        assert "All passed: 1 check(s) recorded, none a warning." in text
+        assert "segmentation classical felzenszwalb (paper: SAM vit_h)" in text
+        assert "Git commit" in text and "abc" in text
+        assert f"{first.oa}" in text and "better single stream (test OA)" in text
+
+
+def test_run_provenance_names_config_seed_version_and_machine(tmp_path):
+    from df4lcz import __version__
+
+    config = {"seed": 3, "dataset": "demo", "nested": {"b": 1, "a": [1, 2]}}
+    digest = config_digest(config)
+    assert digest == config_digest({"nested": {"a": [1, 2], "b": 1}, "dataset": "demo", "seed": 3})
+    assert digest != config_digest({**config, "seed": 4}) and re.fullmatch(r"[0-9a-f]{64}", digest)
+    prov = dict(
+        run_provenance(
+            configfiles=["config.yaml"],
+            config_sha256=digest,
+            seed=3,
+            segmentation_backend="classical",
+            workdir=tmp_path,
+        )
+    )
+    assert prov["Config file(s)"] == "config.yaml" and prov["Effective config SHA-256"] == digest
+    assert prov["Seed"] == "3" and prov["df4lcz version"] == __version__
+    assert prov["Segmentation backend"] == "classical"
+    assert f"{os.cpu_count()} CPU(s)" in prov["Machine (summary job)"]
+    assert "GPU: " in prov["Machine (summary job)"]
+    # tmp_path is no checkout: the package's checkout (when there is one) names the commit
+    assert re.fullmatch(
+        r"[0-9a-f]{40}( \+ local changes)?|not available \(no git checkout\)", prov["Git commit"]
+    )
+    assert git_commit(tmp_path) is None
 
 
 def test_without_val_split_temperature_is_nan(tmp_path):
@@ -428,3 +580,43 @@ def test_describe_graphs_names_mask_view_and_edge_rule(tmp_path):
     )
     assert describe_graphs([d]) == "edges dense adjacency, imported from LCZC-GES2"
     assert describe_graphs([]) == "none"
+
+
+def test_reliability_legend_names_every_colour_drawn():
+    """Each bar drawn (fill colour and hatch) has a legend entry of the same look; the gap never fills
+    over the accuracy bar (a blend the legend would lack): over-confident gaps start at the accuracy,
+    under-confident ones are unfilled outlines over it."""
+    from matplotlib.colors import to_rgba
+    from matplotlib.container import BarContainer
+    from matplotlib.figure import Figure
+
+    from df4lcz.evaluation.figures import RELIABILITY_COLORS, _draw_reliability
+
+    edges = np.linspace(0, 1, 6)
+    bins = pd.DataFrame(
+        {
+            "lower": edges[:-1],
+            "upper": edges[1:],
+            "count": [0, 10, 20, 30, 40],
+            "accuracy": [np.nan, 0.5, 0.3, 0.7, 0.9],  # bin 2 under-, bin 3 over-confident, bin 4 exact
+            "confidence": [np.nan, 0.3, 0.5, 0.7, 0.9],
+        }
+    )
+    ax = Figure().add_subplot(1, 1, 1)
+    _draw_reliability(ax, bins, "test")
+
+    def look(patch):
+        return (tuple(np.round(patch.get_facecolor(), 3)), patch.get_hatch())
+
+    drawn = {look(p) for c in ax.containers if isinstance(c, BarContainer) for p in c.patches}
+    legend = {look(h) for h in ax.get_legend().legend_handles if hasattr(h, "get_hatch")}
+    assert drawn <= legend
+    assert len(drawn) == 3  # accuracy, over-confident fill, under-confident outline
+    acc, over, under = ax.containers
+    np.testing.assert_allclose([p.get_height() for p in acc.patches], [0.5, 0.3, 0.7, 0.9])
+    # over-confident bin (acc 0.3 < conf 0.5): filled from 0.3 to 0.5, above the accuracy bar
+    assert [(p.get_y(), p.get_height()) for p in over.patches] == [pytest.approx((0.3, 0.2))]
+    assert over.patches[0].get_facecolor() == pytest.approx(to_rgba(RELIABILITY_COLORS["over"]))
+    # under-confident bin (acc 0.5 > conf 0.3): an outline from 0.3 to 0.5 without fill
+    assert [(p.get_y(), p.get_height()) for p in under.patches] == [pytest.approx((0.3, 0.2))]
+    assert under.patches[0].get_facecolor()[3] == 0 and under.patches[0].get_hatch()

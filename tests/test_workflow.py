@@ -81,8 +81,28 @@ def test_tiny_run_predictions_and_metrics(tiny_run):
         *(r for s in range(n_shards) for r in read_checks(res / "checks" / "graphs" / f"{s}.csv")),
     ]
     assert [r.check for r in rows if r.stage == "graph_checks"] == ["zero_mask_chips", "single_node_graphs"]
-    assert len(rows) == 2 + 2 * n_shards and not [r for r in rows if r.level == "warning"]
-    assert "## Input checks\n\nnone\n" in summary
+    # class_loss rows (info: squares lost outside a raster, below the warning threshold) come on top
+    assert len([r for r in rows if r.check != "class_loss"]) == 2 + 2 * n_shards
+    assert not [r for r in rows if r.level == "warning"]
+    n_checked = len(rows) + len(
+        read_checks(res / "checks" / "valid_samples.csv")
+    )  # every record the summary reads
+    assert f"## Input checks\n\nAll passed: {n_checked} check(s) recorded, none a warning.\n" in summary
+    assert f"**Input checks: all passed ({n_checked} check(s) recorded, none a warning).**" in summary
+    # the Result section first: the recommended fused model of each strategy by validation accuracy
+    result = summary.split("## Result")[1].split("## Data")[0]
+    for strategy in ("random", "polygon"):
+        fusion = pd.read_csv(res / "predictions" / strategy / "fusion.csv")
+        best = fusion.loc[fusion.val_accuracy.round(12).idxmax(), "model"]  # first of the tied (table order)
+        row = metrics[(metrics.strategy == strategy) & (metrics.model == best)].iloc[0]
+        assert f"| {strategy} | {best} | recommended (validation accuracy " in result
+        assert f"{100 * row.OA:.2f} % [{100 * row.OA_lo:.2f}, {100 * row.OA_hi:.2f}]" in result
+    assert "synthetic demo cities (dataset demo), not real data" in result and "Demo run:" in result
+    assert "## Provenance" in summary and "Effective config SHA-256:" in summary
+    # the HTML embeds every image: nothing to resolve beside it
+    page = (res / "summary.html").read_text()
+    srcs = re.findall(r'<img src="([^"]*)"', page)
+    assert len(srcs) >= 2 * len(metrics) and all(s.startswith("data:image/png;base64,") for s in srcs)
     with h5py.File(res / "masks" / "0.h5") as f:
         assert f.attrs["backend"] == "classical"
 
@@ -250,7 +270,10 @@ def test_tiny_run_lcz_map(tiny_run):
         rasterio.open(tiny_run / "resources" / "demo" / "demo_city_1" / "sentinel2.tif") as s2,
     ):
         codes = src.read(1)
+        tags = src.tags()
         assert src.crs == s2.crs and src.dtypes[0] == "uint8" and src.nodata == 0
+        # the map names the fused model and the strategy whose models made it (map.strategy: the first)
+        assert tags["fusion"] == "df4lcz" and tags["strategy"] == "random" and tags["alpha"] == "0.6"
         assert src.transform.a == 320 and src.transform.e == -320
         cmap = src.colormap(1)
         # pixels tile the covered area from its top-left corner (the last row/column may overhang)

@@ -8,7 +8,9 @@ Part of the config layer: it opens no file and imports no reader (the file check
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -180,6 +182,40 @@ class RunPlan:
             "gcn": f"results/models/{self.map_strategy}/{GCN_MODEL_NAME}.pt",
         }
 
+    def summary_provenance(self, configfiles: Sequence[str]) -> dict[str, Any]:
+        """What the ``summary`` rule needs for its provenance block and demo caveat: the config files,
+        the digest of the effective config (:func:`config_digest`), seed, dataset, and the run's values
+        of the settings the demo departs from the paper in (docs/method.md)."""
+        c = self.config
+        segment = c["segment"]["backend"]
+        if segment == "sam":
+            segment = f"SAM {c['segment'].get('sam', {}).get('model_type', '')}".strip()
+        return {
+            "configfiles": [str(f) for f in configfiles],
+            "config_sha256": config_digest(c),
+            "seed": c.get("seed"),
+            "dataset": c["dataset"],
+            "caveat_settings": {
+                "segmentation": segment,
+                "graph edges": f"{c['graphs']['edge_rule']}, features over {c['graphs']['mask_view']} masks",
+                "3D ResNet11 width": str(c["train"]["s2"]["base_width"]),
+                "S2 epochs": f"≤ {c['train']['s2']['epochs']}",
+                "GCN epochs": f"≤ {c['train']['gcn']['epochs']}",
+            },
+        }
+
+    @property
+    def map_source(self) -> dict[str, str]:
+        """Where a map comes from, written in its title and GeoTIFF tags: ``fusion`` (the fused model
+        the map computes: the paper's late fusion of the raw stream probabilities with α = ``map.alpha``
+        or ``fusion.alpha``, i.e. ``df4lcz``) and ``strategy`` (the split strategy whose models map,
+        ``map.strategy``; ``map.models`` when model files were given)."""
+        external = self.config["map"]["models"] is not None
+        return {
+            "fusion": FUSION_MODEL_NAMES[0],
+            "strategy": "map.models" if external else self.map_strategy,
+        }
+
     def final_outputs(self) -> list[str]:
         """Targets of rule ``all``; a run without labels only maps."""
         maps = [f"results/maps/{region}_lcz.tif" for region in self.map_regions]
@@ -193,3 +229,9 @@ class RunPlan:
         if self.maps:
             targets += maps
         return targets
+
+
+def config_digest(config: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of the effective config: its JSON with sorted keys (values not JSON-native as text)."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -114,6 +114,11 @@ def plot_confusion_matrix(
     _save(fig, path)
 
 
+#: Colours of the reliability diagram: accuracy bars, the gap where over-confident (fill) and where
+#: under-confident (hatched outline, no fill).
+RELIABILITY_COLORS: dict[str, str] = {"accuracy": "#4c72b0", "over": "#e6a06e", "under": "#c44e52"}
+
+
 def _draw_reliability(ax, bins: pd.DataFrame, label: str) -> None:
     width = (bins["upper"] - bins["lower"]).to_numpy(float)
     centres = bins["lower"].to_numpy(float) + width / 2
@@ -124,20 +129,37 @@ def _draw_reliability(ax, bins: pd.DataFrame, label: str) -> None:
         centres[filled],
         acc[filled],
         width=width[filled],
-        color="#4c72b0",
+        color=RELIABILITY_COLORS["accuracy"],
         edgecolor="white",
         label="accuracy",
     )
-    ax.bar(
-        centres[filled],
-        (conf - acc)[filled],
-        bottom=acc[filled],
-        width=width[filled],
-        color="#dd8452",
-        alpha=0.45,
-        edgecolor="none",
-        label="gap to confidence",
-    )
+    # The gap to the mean confidence, never blended with the accuracy bar: above it where the model is
+    # over-confident (a filled bar from accuracy up to confidence), and as a hatched outline without
+    # fill over it where under-confident (from confidence up to accuracy). Every colour is in the legend.
+    over = filled & (conf > acc)
+    under = filled & (conf < acc)
+    if over.any():
+        ax.bar(
+            centres[over],
+            (conf - acc)[over],
+            bottom=acc[over],
+            width=width[over],
+            color=RELIABILITY_COLORS["over"],
+            edgecolor="none",
+            label="gap: over-confident (confidence > accuracy)",
+        )
+    if under.any():
+        ax.bar(
+            centres[under],
+            (acc - conf)[under],
+            bottom=conf[under],
+            width=width[under],
+            facecolor="none",
+            edgecolor=RELIABILITY_COLORS["under"],
+            hatch="////",
+            linewidth=0.8,
+            label="gap: under-confident (confidence < accuracy)",
+        )
     ax.plot([0, 1], [0, 1], color="black", linestyle="--", linewidth=1.0, label="perfect calibration")
     count = bins["count"].to_numpy(float)
     n = count.sum()

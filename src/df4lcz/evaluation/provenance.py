@@ -5,13 +5,20 @@ The segmentation line comes from the masks files (:func:`df4lcz.segmentation.des
 this module adds the graph side: the edge rule and its parameter, the mask view the graphs were
 built from (attr ``mask_view``, when the graphs rule records it) and, for imported graphs, their
 source (attr ``source``). Attrs are read through :mod:`df4lcz.io.graphs` (docs/contracts.md §5).
+
+It also gathers the summary's provenance block (:func:`run_provenance`): config files and the digest of
+the effective config (:func:`df4lcz.run.config_digest`), seed, package version, git commit, date and machine.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import platform
+import subprocess
 from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from df4lcz.graphs.edges import EDGE_RULES
@@ -84,3 +91,82 @@ def describe_sentinel2(chip_files: Sequence[str | os.PathLike]) -> str:
             if line not in lines:
                 lines.append(line)
     return "; ".join(lines) if lines else "none"
+
+
+def git_commit(*dirs: str | os.PathLike) -> str | None:
+    """``git rev-parse HEAD`` of the first of ``dirs`` inside a git checkout (``+ local changes`` when its
+    tracked files differ from the commit); None without git or checkout."""
+    for d in dirs:
+        try:
+            head = subprocess.run(
+                ["git", "-C", str(d), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        if head.returncode != 0 or not head.stdout.strip():
+            continue
+        commit = head.stdout.strip()
+        try:
+            dirty = subprocess.run(
+                ["git", "-C", str(d), "diff", "--quiet", "HEAD", "--"], capture_output=True, timeout=30
+            ).returncode
+        except (OSError, subprocess.SubprocessError):
+            dirty = 0
+        return commit + (" + local changes" if dirty == 1 else "")
+    return None
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``, else :func:`platform.processor`), or ``"unknown"``."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def gpu_description() -> str:
+    """The CUDA devices torch sees (names), ``"none"``, or why it is unknown. Imports torch: call it
+    inside a job, never while the Snakefile is parsed."""
+    try:
+        import torch
+    except ImportError:
+        return "unknown (torch not installed)"
+    if not torch.cuda.is_available():
+        return "none (torch.cuda not available)"
+    names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return ", ".join(names)
+
+
+def run_provenance(
+    *,
+    configfiles: Sequence[str],
+    config_sha256: str,
+    seed: int | None,
+    segmentation_backend: str,
+    workdir: str | os.PathLike = ".",
+    now: datetime | None = None,
+) -> tuple[tuple[str, str], ...]:
+    """The summary's provenance block: ``(label, value)`` pairs naming the config, seed, package version,
+    git commit (of the working directory, else of the package's checkout; "not available" without git),
+    date, the machine that wrote the summary (CPU, GPU) and the segmentation backend."""
+    from df4lcz import __version__
+
+    commit = git_commit(workdir, Path(__file__).resolve().parent)
+    when = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    return (
+        ("Config file(s)", ", ".join(str(f) for f in configfiles) or "none (schema defaults)"),
+        ("Effective config SHA-256", config_sha256),
+        ("Seed", "not set" if seed is None else str(seed)),
+        ("df4lcz version", __version__),
+        ("Git commit", commit or "not available (no git checkout)"),
+        ("Date", when),
+        (
+            "Machine (summary job)",
+            f"{platform.system()} {platform.machine()}, {os.cpu_count() or '?'} CPU(s) {cpu_model()}; "
+            f"GPU: {gpu_description()}; Python {platform.python_version()}",
+        ),
+        ("Segmentation backend", segmentation_backend),
+    )

@@ -1,14 +1,21 @@
 """The one-page Markdown + HTML summary of a run: what it shows and how each format renders it.
 
-:func:`summary_content` gathers everything once (data, the input checks' warnings of
+:func:`summary_content` gathers everything once: first the result at a glance (:class:`Headline`: what
+was classified, the fused model the run recommends by its validation accuracy
+(:func:`recommend_fusion`) with its test OA and κ and their intervals beside the better single stream,
+the map thumbnail, the input checks' verdict), then the detail (data, the input checks' warnings of
 docs/contracts.md §13, what ran — the segmentation backend and the graphs behind the GCN —, models,
 the fusion tables of §9 with the validation comparison of the paper's and the calibrated fusion, the
-metrics table of §11 and the figures that exist); :func:`summary_markdown` and :func:`summary_html`
-render it, linking figures relative to the page. The ``summary`` rule (:mod:`df4lcz.stages.summary`) writes both pages.
+metrics table of §11, the figures that exist grouped per strategy and model, the maps) and the
+provenance block. :func:`summary_markdown` links the figures relative to the page (it is read beside
+``results/``); :func:`summary_html` embeds every image as a ``data:`` URI, so the page renders alone,
+moved anywhere or inside ``snakemake --report``. The ``summary`` rule (:mod:`df4lcz.stages.summary`)
+writes both pages.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import os
 from collections.abc import Mapping, Sequence
@@ -17,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from df4lcz.constants import FUSION_MODEL_NAMES, GCN_MODEL_NAME, MAIN_S2_MODEL, SPLIT_NAMES
+from df4lcz.constants import FUSION_MODEL_NAMES, GCN_MODEL_NAME, LCZ_SHORT, MAIN_S2_MODEL, SPLIT_NAMES
 from df4lcz.evaluation.provenance import gcn_description
 from df4lcz.evaluation.report import alpha_png_path, confusion_png_path, reliability_png_path
 from df4lcz.io.checks import CheckRow, warnings_of
@@ -40,8 +47,30 @@ CLASS_LOSS_CAPTION: str = (
     "chippers excluded; results/checks/class_loss/valid_samples.csv):"
 )
 
-#: Text of the "Input checks" section when no check recorded a warning.
-NO_CHECK_TEXT: str = "none"
+#: Text of the "Input checks" section when checks ran and none recorded a warning ({n}: rows recorded).
+NO_CHECK_TEXT: str = "All passed: {n} check(s) recorded, none a warning."
+
+#: Text of the "Input checks" section when no check record was read.
+NO_CHECKS_RUN_TEXT: str = "No input-check records were read."
+
+#: How the summary picks the model it recommends (shown under the headline table).
+RECOMMENDATION_RULE: str = (
+    "Recommended: per strategy, the fused model with the highest validation accuracy in "
+    "results/predictions/<strategy>/fusion.csv (ties: the first of "
+    + ", ".join(FUSION_MODEL_NAMES)
+    + ", i.e. the one with fewer fitted settings). The α of a tuned model was chosen on that same "
+    "validation split, so its validation accuracy is optimistic; the test intervals say whether the "
+    "difference is real."
+)
+
+#: Paper settings the demo departs from (docs/method.md), shown with the run's own values.
+PAPER_SETTINGS: tuple[tuple[str, str], ...] = (
+    ("segmentation", "SAM vit_h"),
+    ("graph edges", "complete, features over whole masks"),
+    ("3D ResNet11 width", "64"),
+    ("S2 epochs", "≤ 100"),
+    ("GCN epochs", "≤ 100"),
+)
 
 #: One-line descriptions of the models the workflow knows (the GCN's says what its graphs were made
 #: of, :func:`df4lcz.evaluation.provenance.gcn_description`); others are listed as baselines.
@@ -112,6 +141,39 @@ def check_lines(rows: Sequence[CheckRow]) -> list[str]:
 
 
 @dataclass(frozen=True)
+class ModelResult:
+    """One row of the headline table: a model's test OA and κ with their intervals."""
+
+    strategy: str
+    model: str
+    role: str  # why the row is there ("recommended …", "better single stream …")
+    oa: str
+    kappa: str
+    n_test: int
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The result at a glance: what was classified, the recommended models, the checks' verdict, the map."""
+
+    data: str
+    demo: bool
+    results: tuple[ModelResult, ...]
+    checks: str
+    map_region: str | None = None
+    map_preview: Path | None = None
+
+
+@dataclass(frozen=True)
+class FigureGroup:
+    """The figures of one strategy: its α curve and, per model, the confusion and reliability figures."""
+
+    strategy: str
+    alpha: Path | None
+    models: tuple[tuple[str, Path | None, Path | None], ...]  # (model, confusion, reliability)
+
+
+@dataclass(frozen=True)
 class SummaryContent:
     """Everything the summary pages show, gathered once for both formats."""
 
@@ -127,11 +189,123 @@ class SummaryContent:
     fusion_lines: tuple[str, ...]
     note: str
     table: pd.DataFrame
-    figures: tuple[tuple[str, Path], ...]  # (caption, path)
+    figures: tuple[FigureGroup, ...]
     maps: tuple[MapSection, ...] = ()
     #: the per-class table of samples kept and lost (header, rows), shown under "Input checks" when a
     #: class lost more than samples.warn_class_loss_fraction (a ``class_loss`` warning); else None
     class_loss: tuple[tuple[str, ...], tuple[tuple[str, ...], ...]] | None = None
+    headline: Headline | None = None
+    #: the provenance block: (label, value) pairs (:func:`df4lcz.evaluation.provenance.run_provenance`)
+    provenance: tuple[tuple[str, str], ...] = ()
+    #: the demo-vs-paper caveat (:func:`demo_caveat`); empty when the run is not the demo
+    caveat: str = ""
+    #: input-check rows read (the "all passed" text counts them); None: no record read
+    n_check_rows: int | None = None
+
+    def check_verdict(self) -> str:
+        """The "Input checks" text when no warning is listed."""
+        if self.n_check_rows is None:
+            return NO_CHECKS_RUN_TEXT
+        return NO_CHECK_TEXT.format(n=self.n_check_rows)
+
+
+def _interval(row: Mapping, metric: str, percent: bool) -> str:
+    value, lo, hi = row.get(metric), row.get(f"{metric}_lo"), row.get(f"{metric}_hi")
+    if value is None or pd.isna(value):
+        return NA_TEXT
+    scale, digits = (100.0, 2) if percent else (1.0, 3)
+    text = f"{scale * float(value):.{digits}f}" + (" %" if percent else "")
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+        return text
+    return text + f" [{scale * float(lo):.{digits}f}, {scale * float(hi):.{digits}f}]"
+
+
+def recommend_fusion(fusion: pd.DataFrame, evaluated: Sequence[str]) -> tuple[str, float] | None:
+    """The fused model a strategy recommends (:data:`RECOMMENDATION_RULE`): among the fusion table's
+    models that were evaluated, the highest ``val_accuracy``, ties to the first of
+    :data:`FUSION_MODEL_NAMES`; ``(model, validation accuracy)``, or None when none was evaluated."""
+    rows = {str(r["model"]): float(r["val_accuracy"]) for r in fusion.to_dict("records")}
+    order = [m for m in FUSION_MODEL_NAMES if m in rows and m in evaluated]
+    order += [m for m in rows if m in evaluated and m not in order]
+    if not order:
+        return None
+    best = max(order, key=lambda m: (round(rows[m], 12), -order.index(m)))
+    return best, rows[best]
+
+
+def headline_results(table: pd.DataFrame, fusion: Mapping[str, pd.DataFrame]) -> tuple[ModelResult, ...]:
+    """Per strategy: the recommended fused model (:func:`recommend_fusion`) and the single stream
+    (``resnet11_3d`` or ``gcn``) with the higher test OA; without a fusion table, the streams evaluated."""
+    out: list[ModelResult] = []
+    for strategy in dict.fromkeys(table["strategy"]):
+        rows = {str(r["model"]): r for r in table[table["strategy"] == strategy].to_dict("records")}
+
+        def result(model: str, role: str, strategy: str = strategy, rows: dict = rows) -> ModelResult:
+            r = rows[model]
+            return ModelResult(
+                strategy,
+                model,
+                role,
+                _interval(r, "OA", True),
+                _interval(r, "kappa", False),
+                int(r["n_test"]),
+            )
+
+        pick = recommend_fusion(fusion[strategy], list(rows)) if strategy in fusion else None
+        if pick is not None:
+            out.append(result(pick[0], f"recommended (validation accuracy {_pct(pick[1])})"))
+        streams = [m for m in (MAIN_S2_MODEL, GCN_MODEL_NAME) if m in rows]
+        if pick is not None and streams:
+            best = max(streams, key=lambda m: (float(rows[m]["OA"]), -streams.index(m)))
+            out.append(result(best, "better single stream (test OA)"))
+        elif pick is None:
+            out += [result(m, "single stream (no fusion)") for m in streams]
+    return tuple(out)
+
+
+def data_sentence(
+    regions: Sequence[str], n_samples: int | None, classes: Sequence[int], dataset: str | None
+) -> str:
+    """What was classified: samples, classes and regions, and whether the data are the synthetic demo."""
+    parts = []
+    if n_samples is not None:
+        parts.append(f"{n_samples} labelled samples")
+    if classes:
+        codes = ", ".join(LCZ_SHORT[int(c)] for c in sorted(classes))
+        parts.append(f"{len(classes)} LCZ classes ({codes})")
+    where = ", ".join(regions) if regions else NA_TEXT
+    text = (" of ".join(parts) + " in " if parts else "Regions: ") + where
+    if dataset == "demo":
+        text += " — synthetic demo cities (dataset demo), not real data"
+    elif dataset:
+        text += f" (dataset {dataset})"
+    return text + "."
+
+
+def checks_verdict(checks: Sequence[CheckRow], ran: bool) -> str:
+    """The headline's one line on the input checks."""
+    n_warn = len(warnings_of(checks))
+    if n_warn:
+        return f"Input checks: {n_warn} warning(s), listed under Input checks below."
+    if ran:
+        return f"Input checks: all passed ({len(checks)} check(s) recorded, none a warning)."
+    return "Input checks: no record read."
+
+
+def demo_caveat(settings: Mapping[str, object]) -> str:
+    """The demo-vs-paper caveat: the demo's synthetic data and its settings against the paper's
+    (docs/method.md). ``settings``: ``segmentation``, ``graph edges``, ``3D ResNet11 width``,
+    ``S2 epochs``, ``GCN epochs`` of this run (missing ones are left out)."""
+    diffs = "; ".join(
+        f"{name} {settings[name]} (paper: {paper})" for name, paper in PAPER_SETTINGS if name in settings
+    )
+    return (
+        "Demo run: the cities, images and labels are synthetic (generated by the demo_city rule), and the "
+        "settings are sized for a small CPU machine, not the paper's"
+        + (f" ({diffs})" if diffs else "")
+        + ". These numbers show that the workflow runs end to end; they say nothing about how DF4LCZ "
+        "performs on real cities (presets/paper.yaml holds the paper's settings; docs/method.md)."
+    )
 
 
 def class_loss_section(
@@ -209,6 +383,12 @@ def summary_content(
     sentinel2: str = "not recorded",
     maps: Sequence[MapSection] = (),
     class_loss: tuple[Sequence[str], Sequence[Sequence[str]]] | None = None,
+    n_samples: int | None = None,
+    classes: Sequence[int] = (),
+    dataset: str | None = None,
+    checks_ran: bool | None = None,
+    provenance: Sequence[tuple[str, str]] = (),
+    caveat_settings: Mapping[str, object] | None = None,
 ) -> SummaryContent:
     """Gather the content of the summary pages.
 
@@ -229,31 +409,35 @@ def summary_content(
         maps: the LCZ maps made (:func:`map_sections`): preview and agreement table per region.
         class_loss: the per-class table of samples kept and lost (header, rows); shown when a
             ``class_loss`` check row of ``checks`` is a warning (:func:`class_loss_section`).
+        n_samples, classes: labelled samples and the LCZ codes among them (the headline).
+        dataset: the ``dataset`` config value; ``"demo"`` adds the demo-vs-paper caveat.
+        checks_ran: whether input-check records were read (default: ``checks`` is not empty);
+            without warnings the pages then say the checks all passed.
+        provenance: the provenance block (:func:`df4lcz.evaluation.provenance.run_provenance`).
+        caveat_settings: this run's values of :data:`PAPER_SETTINGS` for the demo caveat.
     """
     fig_dir = Path(figure_dir)
     descriptions = {**MODEL_DESCRIPTIONS, GCN_MODEL_NAME: gcn_description(segmentation_backend, graphs)}
     models = tuple((m, descriptions.get(m, "comparative baseline")) for m in dict.fromkeys(table["model"]))
 
-    candidates: list[tuple[str, Path]] = []
-    for strategy in dict.fromkeys(table["strategy"]):
-        if strategy in fusion:
-            candidates.append((f"{strategy}: validation score vs α", alpha_png_path(fig_dir, strategy)))
-        for model in table.loc[table["strategy"] == strategy, "model"]:
-            candidates.append(
-                (
-                    f"{strategy} / {model}: confusion matrix (row-normalised, %)",
-                    confusion_png_path(fig_dir, strategy, model),
-                )
-            )
-            candidates.append(
-                (f"{strategy} / {model}: reliability diagram", reliability_png_path(fig_dir, strategy, model))
-            )
-    present = []
-    for caption, path in candidates:
+    def present(path: Path) -> Path | None:
         if path.is_file():
-            present.append((caption, path))
-        else:
-            log.warning("summary: figure %s not found; not embedded", path)
+            return path
+        log.warning("summary: figure %s not found; not embedded", path)
+        return None
+
+    groups = []
+    for strategy in dict.fromkeys(table["strategy"]):
+        alpha = present(alpha_png_path(fig_dir, strategy)) if strategy in fusion else None
+        group_models = tuple(
+            (
+                str(model),
+                present(confusion_png_path(fig_dir, strategy, model)),
+                present(reliability_png_path(fig_dir, strategy, model)),
+            )
+            for model in table.loc[table["strategy"] == strategy, "model"]
+        )
+        groups.append(FigureGroup(str(strategy), alpha, group_models))
 
     lines = [line for strategy, t in fusion.items() for line in fusion_lines(strategy, t)]
     if not lines:
@@ -261,6 +445,7 @@ def summary_content(
     counts = {str(s): {str(k): int(v) for k, v in c.items()} for s, c in split_counts.items()}
     order = {name: i for i, name in enumerate(SPLIT_NAMES)}
     split_names = tuple(sorted({k for c in counts.values() for k in c}, key=lambda s: (order.get(s, 3), s)))
+    ran = bool(checks) if checks_ran is None else checks_ran
     return SummaryContent(
         title=title,
         regions=tuple(regions),
@@ -274,15 +459,57 @@ def summary_content(
         fusion_lines=tuple(lines),
         note=note,
         table=table,
-        figures=tuple(present),
+        figures=tuple(groups),
         maps=tuple(maps),
         class_loss=class_loss_section(checks, class_loss),
+        headline=Headline(
+            data=data_sentence(regions, n_samples, classes, dataset),
+            demo=dataset == "demo",
+            results=headline_results(table, fusion),
+            checks=checks_verdict(checks, ran),
+            map_region=maps[0].region if maps and maps[0].preview.is_file() else None,
+            map_preview=maps[0].preview if maps and maps[0].preview.is_file() else None,
+        ),
+        provenance=tuple((str(k), str(v)) for k, v in provenance),
+        caveat=demo_caveat(caveat_settings or {}) if dataset == "demo" else "",
+        n_check_rows=len(checks) if ran else None,
     )
 
 
+#: Columns of the headline table.
+HEADLINE_COLUMNS: tuple[str, ...] = (
+    "strategy",
+    "model",
+    "role",
+    "test OA [interval]",
+    "κ [interval]",
+    "n_test",
+)
+
+
+def _headline_rows(h: Headline) -> list[list[str]]:
+    return [[r.strategy, r.model, r.role, r.oa, r.kappa, str(r.n_test)] for r in h.results]
+
+
 def summary_markdown(c: SummaryContent, page: Path) -> str:
-    """Markdown text of the summary; figures linked relative to ``page``."""
-    md = [f"# {c.title}", "", "## Data", "", f"Regions: {', '.join(c.regions) if c.regions else NA_TEXT}", ""]
+    """Markdown text of the summary; figures linked relative to ``page`` (read beside ``results/``)."""
+    md = [f"# {c.title}", ""]
+    if c.headline is not None:
+        h = c.headline
+        md += ["## Result", "", f"**Classified:** {h.data}", ""]
+        if c.caveat:
+            md += [f"> {c.caveat}", ""]
+        if h.results:
+            md += [
+                "| " + " | ".join(HEADLINE_COLUMNS) + " |",
+                "|---|---|---|---:|---:|---:|",
+            ]
+            md += ["| " + " | ".join(r) + " |" for r in _headline_rows(h)]
+            md += ["", RECOMMENDATION_RULE, ""]
+        md += [f"**{h.checks}**", ""]
+        if h.map_preview is not None:
+            md += [f"![{h.map_region}: LCZ map]({_rel(h.map_preview, page)})", ""]
+    md += ["## Data", "", f"Regions: {', '.join(c.regions) if c.regions else NA_TEXT}", ""]
     md += [
         "| Strategy | " + " | ".join(c.split_names) + " | total |",
         "|---|" + "---:|" * (len(c.split_names) + 1),
@@ -301,7 +528,7 @@ def summary_markdown(c: SummaryContent, page: Path) -> str:
         "## Input checks",
         "",
     ]
-    md += [f"- {line}" for line in c.checks] or [NO_CHECK_TEXT]
+    md += [f"- {line}" for line in c.checks] or [c.check_verdict()]
     if c.class_loss:
         header, body = c.class_loss
         md += [
@@ -316,8 +543,22 @@ def summary_markdown(c: SummaryContent, page: Path) -> str:
     md += [f"- `{m}`: {text}" for m, text in c.models]
     md += ["", "## Fusion", ""] + [f"- {line}" for line in c.fusion_lines]
     md += ["", "## Metrics", "", c.note, "", metrics_markdown_table(c.table).rstrip("\n")]
-    md += ["", "## Figures", ""]
-    md += [f"![{caption}]({_rel(path, page)})" for caption, path in c.figures]
+    md += ["", "## Figures per strategy and model"]
+    for g in c.figures:
+        md += ["", f"### {g.strategy}", ""]
+        if g.alpha is not None:
+            md += [f"![{g.strategy}: validation score vs α]({_rel(g.alpha, page)})", ""]
+        for model, confusion, reliability in g.models:
+            links = [
+                f"![{g.strategy} / {model}: {what}]({_rel(path, page)})"
+                for what, path in (
+                    ("confusion matrix (row-normalised, %)", confusion),
+                    ("reliability diagram", reliability),
+                )
+                if path is not None
+            ]
+            if links:
+                md += [f"#### {g.strategy} / {model}", "", " ".join(links), ""]
     if c.maps:
         md += ["", "## LCZ maps"]
     for m in c.maps:
@@ -332,22 +573,67 @@ def summary_markdown(c: SummaryContent, page: Path) -> str:
             "|---|---|---|" + "---:|" * 4,
         ]
         md += ["| " + " | ".join(row) + " |" for row in _map_rows(m.agreement)]
+    if c.provenance:
+        md += ["", "## Provenance", ""] + [f"- {k}: {v}" for k, v in c.provenance]
     return "\n".join(md) + "\n"
 
 
+def png_data_uri(path: str | os.PathLike) -> str:
+    """``data:image/png;base64,…`` of a PNG file: the image travels inside the page."""
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
 _HTML_STYLE = """
-body { font-family: sans-serif; max-width: 1200px; margin: 1em auto; color: #222; }
+body { font-family: sans-serif; max-width: 1400px; margin: 1em auto; padding: 0 1em; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 3px 7px; } td { text-align: right; }
 td:first-child, td:nth-child(2) { text-align: left; }
-.figs { display: flex; flex-wrap: wrap; gap: 8px; } figure { margin: 0; width: 32%; }
-figure img { width: 100%; } figcaption { font-size: 0.8em; }
+.headline { border: 2px solid #4c72b0; border-radius: 6px; padding: 0.5em 1em; background: #f5f8fc;
+  display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; }
+.headline .text { flex: 1 1 560px; } .headline .thumb { flex: 0 1 480px; margin: 0; }
+.headline td:nth-child(3) { text-align: left; }
+.caveat { border-left: 4px solid #dd8452; background: #fdf3ec; padding: 0.4em 0.8em; }
+.pass { color: #2a7a2a; font-weight: bold; } .warn { color: #b35900; font-weight: bold; }
+.rule { font-size: 0.85em; color: #555; }
+.pair { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
+.pair figure { margin: 0; flex: 1 1 560px; max-width: 49%; } .pair figure.conf { flex-basis: 520px; }
+figure.wide { margin: 0; max-width: 900px; }
+figure img { width: 100%; background: #fff; } figcaption { font-size: 0.85em; color: #444; }
+input.zoom { display: none; }
+label.zoom img { cursor: zoom-in; }
+input.zoom:checked + img { position: fixed; inset: 0; margin: auto; width: auto; height: auto;
+  max-width: 98vw; max-height: 98vh; z-index: 10; cursor: zoom-out;
+  box-shadow: 0 0 0 100vmax rgba(0, 0, 0, 0.6); }
+dl.prov { display: grid; grid-template-columns: max-content auto; gap: 2px 1em; font-size: 0.9em; }
+dl.prov dt { font-weight: bold; } dl.prov dd { margin: 0; font-family: monospace; word-break: break-all; }
 """
+
+#: The hint under the page title on how to see a figure at full size.
+ZOOM_HINT: str = "Click a figure to see it at full size; click it again to close."
+
+
+def _zoomable(path: Path, alt: str, ident: str) -> str:
+    """An embedded image that a click shows at full size (a hidden checkbox, CSS only, no copy of the data)."""
+    esc = html.escape
+    return (
+        f'<label class="zoom" for="{esc(ident)}"><input class="zoom" type="checkbox" id="{esc(ident)}">'
+        f'<img src="{png_data_uri(path)}" alt="{esc(alt)}" title="{esc(alt)}"></label>'
+    )
 
 
 def summary_html(c: SummaryContent, page: Path) -> str:
-    """Self-contained HTML text of the summary; images linked relative to ``page``."""
+    """Self-contained HTML text of the summary: every image embedded as a ``data:`` URI, so the page links
+    nothing (``page``, where it will be written, is taken for the Markdown's signature and not used)."""
     esc = html.escape
+    counter = iter(range(1, 1_000_000))
+
+    def figure(path: Path, caption: str, cls: str = "") -> str:
+        ident = f"fig{next(counter)}"
+        attr = f' class="{cls}"' if cls else ""
+        return (
+            f"<figure{attr}>{_zoomable(path, caption, ident)}<figcaption>{esc(caption)}</figcaption></figure>"
+        )
+
     header, rows = formatted_table(c.table)
     split_header = "".join(f"<th>{esc(n)}</th>" for n in c.split_names)
     split_rows = "".join(
@@ -359,7 +645,7 @@ def summary_html(c: SummaryContent, page: Path) -> str:
     checks = (
         "<ul>" + "".join(f"<li>{esc(line)}</li>" for line in c.checks) + "</ul>"
         if c.checks
-        else f"<p>{esc(NO_CHECK_TEXT)}</p>"
+        else f"<p>{esc(c.check_verdict())}</p>"
     )
     if c.class_loss:
         loss_header, loss_body = c.class_loss
@@ -370,33 +656,75 @@ def summary_html(c: SummaryContent, page: Path) -> str:
             + "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in r) + "</tr>" for r in loss_body)
             + "</table>"
         )
+    headline = ""
+    if c.headline is not None:
+        h = c.headline
+        verdict_class = "warn" if "warning" in h.checks else "pass"
+        result_table = ""
+        if h.results:
+            result_table = (
+                "<table><tr>"
+                + "".join(f"<th>{esc(col)}</th>" for col in HEADLINE_COLUMNS)
+                + "</tr>"
+                + "".join(
+                    "<tr>" + "".join(f"<td>{esc(v)}</td>" for v in r) + "</tr>" for r in _headline_rows(h)
+                )
+                + f'</table><p class="rule">{esc(RECOMMENDATION_RULE)}</p>'
+            )
+        thumb = (
+            figure(h.map_preview, f"{h.map_region}: LCZ map", "thumb") if h.map_preview is not None else ""
+        )
+        caveat = f'<p class="caveat">{esc(c.caveat)}</p>' if c.caveat else ""
+        headline = (
+            f'<h2 id="result">Result</h2><div class="headline"><div class="text">'
+            f"<p><b>Classified:</b> {esc(h.data)}</p>{caveat}{result_table}"
+            f'<p class="{verdict_class}">{esc(h.checks)}</p></div>{thumb}</div>'
+        )
     model_items = "".join(f"<li><code>{esc(m)}</code>: {esc(text)}</li>" for m, text in c.models)
     alpha_items = "".join(f"<li>{esc(line.replace('`', ''))}</li>" for line in c.fusion_lines)
     metric_header = "".join(f"<th>{esc(h)}</th>" for h in header)
     metric_rows = "".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in r) + "</tr>" for r in rows)
-    figs = "".join(
-        f'<figure><img src="{esc(_rel(path, page))}" alt="{esc(caption)}">'
-        f"<figcaption>{esc(caption)}</figcaption></figure>"
-        for caption, path in c.figures
-    )
-    regions = esc(", ".join(c.regions) if c.regions else NA_TEXT)
+    figs = ""
+    for g in c.figures:
+        figs += f'<h3 id="strategy-{esc(g.strategy)}">{esc(g.strategy)}</h3>'
+        if g.alpha is not None:
+            figs += figure(g.alpha, f"{g.strategy}: validation score vs α", "wide")
+        for model, confusion, reliability in g.models:
+            pair = ""
+            if confusion is not None:
+                pair += figure(
+                    confusion, f"{g.strategy} / {model}: confusion matrix (row-normalised, %)", "conf"
+                )
+            if reliability is not None:
+                pair += figure(reliability, f"{g.strategy} / {model}: reliability diagram")
+            if pair:
+                figs += (
+                    f'<h4>{esc(g.strategy)} / <code>{esc(model)}</code></h4><div class="pair">{pair}</div>'
+                )
     maps = "<h2>LCZ maps</h2>" if c.maps else ""
     for m in c.maps:
         maps += f"<h3>{esc(m.region)}</h3>"
         if m.preview.is_file():
-            maps += (
-                f'<figure style="width: 80%"><img src="{esc(_rel(m.preview, page))}" '
-                f'alt="{esc(m.region)}: LCZ map"></figure>'
-            )
+            maps += figure(m.preview, f"{m.region}: LCZ map", "wide")
         map_header = "".join(f"<th>{esc(h)}</th>" for h in MAP_TABLE_COLUMNS.values())
         map_rows = "".join(
             "<tr>" + "".join(f"<td>{esc(v)}</td>" for v in r) + "</tr>" for r in _map_rows(m.agreement)
         )
         maps += f"<table><tr>{map_header}</tr>{map_rows}</table>"
+    provenance = ""
+    if c.provenance:
+        provenance = (
+            '<h2 id="provenance">Provenance</h2><dl class="prov">'
+            + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in c.provenance)
+            + "</dl>"
+        )
+    regions = esc(", ".join(c.regions) if c.regions else NA_TEXT)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(c.title)}</title>
 <style>{_HTML_STYLE}</style></head><body>
 <h1>{esc(c.title)}</h1>
+<p class="rule">{esc(ZOOM_HINT)}</p>
+{headline}
 <h2>Data</h2><p>Regions: {regions}</p>
 <table><tr><th>Strategy</th>{split_header}<th>total</th></tr>{split_rows}</table>
 <p>Segmentation backend: {esc(c.segmentation_backend)}</p>
@@ -407,7 +735,8 @@ def summary_html(c: SummaryContent, page: Path) -> str:
 <h2>Fusion</h2><ul>{alpha_items}</ul>
 <h2>Metrics</h2><p>{esc(c.note)}</p>
 <table><tr>{metric_header}</tr>{metric_rows}</table>
-<h2>Figures</h2><div class="figs">{figs}</div>
+<h2>Figures per strategy and model</h2>{figs}
 {maps}
+{provenance}
 </body></html>
 """

@@ -247,6 +247,15 @@ def write_lcz_qml(path: PathLike) -> None:
     write_text_atomic(path, text)
 
 
+#: How the preview draws nodata: a light grey hatch, unlike both the white page and the LCZ colours.
+PREVIEW_NODATA: dict[str, Any] = {
+    "facecolor": "#eeeeee",
+    "edgecolor": "#9a9a9a",
+    "hatch": "///",
+    "linewidth": 0,
+}
+
+
 def _legend_label(code: int) -> str:
     return f"LCZ {LCZ_NAMES[code]}" if code > 10 else f"LCZ {code} {LCZ_NAMES[code]}"
 
@@ -255,7 +264,7 @@ def plot_lcz_map(codes: np.ndarray, grid: MapGrid, path: PathLike, title: str | 
     """PNG preview of a map ``(H, W)`` with a legend of the classes present (written atomically)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.patches import Patch
+    from matplotlib.patches import Patch, Rectangle
 
     arr = np.asarray(codes)
     step = max(1, math.ceil(max(arr.shape) / PREVIEW_MAX_PX))
@@ -268,7 +277,12 @@ def plot_lcz_map(codes: np.ndarray, grid: MapGrid, path: PathLike, title: str | 
     fig = Figure(figsize=(10.0, 7.5))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
-    ax.set_facecolor("white")
+    # nodata (transparent) shows a hatched grey, unlike the white page around the preview
+    ax.add_patch(
+        Rectangle(
+            (extent[0], extent[2]), extent[1] - extent[0], extent[3] - extent[2], **PREVIEW_NODATA, zorder=-1
+        )
+    )
     ax.imshow(palette[view], extent=extent, interpolation="nearest")
     present = [c for c in LCZ_CODES if (arr == c).any()]
     handles = [
@@ -276,7 +290,7 @@ def plot_lcz_map(codes: np.ndarray, grid: MapGrid, path: PathLike, title: str | 
         for c in present
     ]
     if (arr == NODATA).any():
-        handles.append(Patch(facecolor="white", edgecolor="0.3", label="no data"))
+        handles.append(Patch(**{**PREVIEW_NODATA, "linewidth": 0.8}, label="no data"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="class")
     ax.ticklabel_format(useOffset=False, style="plain")
     ax.set_xlabel(f"x (m, {grid.crs})")

@@ -146,6 +146,7 @@ def gather_map(
     labels: PathLike | None = None,
     truth: PathLike | None = None,
     title: str | None = None,
+    source_tags: Mapping[str, Any] | None = None,
 ) -> MapResult:
     """Mosaic the tiles of ``plan`` and write the map's files.
 
@@ -159,6 +160,8 @@ def gather_map(
         probabilities: ``none``, ``all17`` or ``top2`` (``map.probabilities``).
         label_column, label_map, labels, truth: the references of the agreement table (optional).
         title: title of the preview.
+        source_tags: more GeoTIFF tags naming where the map comes from (the ``lcz_map`` rule: ``fusion``
+            and ``strategy``, :attr:`df4lcz.run.RunPlan.map_source`).
 
     Raises:
         ValueError: tiles that do not match the plan or were made with other settings, bad options.
@@ -195,6 +198,7 @@ def gather_map(
     codes = np.zeros(grid.shape, dtype=np.uint8)
     map_tags: dict[str, Any] = {
         **(settings or {}),
+        **dict(source_tags or {}),
         "smooth_sigma_m": float(smooth_sigma_m),
         "tile_windows": plan.tile_windows,
         "nodata": "0 = no window classified here",

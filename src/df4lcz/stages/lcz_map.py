@@ -50,8 +50,14 @@ def run(job: Job) -> None:
         label_map=region["label_map"],
         labels=_optional(job.input.labels),
         truth=job.input.truth[0] if len(job.input.truth) else None,
-        title=f"{region['name']}: LCZ map (DF4LCZ fusion, α = {params['alpha']:g})",
+        title=map_title(region["name"], params["alpha"], params["source"]),
+        source_tags=params["source"],
     )
+
+
+def map_title(region: str, alpha: float, source: dict[str, str]) -> str:
+    """The preview's title: the region, the fused model, α and whose models (``map.strategy``)."""
+    return f"{region}: LCZ map ({source['fusion']}, α = {alpha:g}; models of {source['strategy']})"
 
 
 def _optional(files: Any) -> str | None:

@@ -4,7 +4,8 @@ Reads the metrics table (docs/contracts.md §11), the sample table (§1), the sp
 fusion tables (§9), the LCZ maps' previews and agreement tables (§12), the attrs of the masks (§4),
 graph files (§5) and Sentinel-2 chip files (§3), which say what actually ran, and the input-check
 records (§13), whose warnings it lists (with the per-class table of samples lost when a class lost
-too many); writes ``results/summary.md`` and ``results/summary.html``.
+too many), and the provenance the rule passes (config files and digest, seed, dataset); writes
+``results/summary.md`` and ``results/summary.html`` (the HTML with every image embedded).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..atomic import write_text_atomic
-from ..evaluation.provenance import describe_graphs, describe_sentinel2
+from ..evaluation.provenance import describe_graphs, describe_sentinel2, run_provenance
 from ..evaluation.summary import SUMMARY_TITLE, map_sections, summary_content, summary_html, summary_markdown
 from ..io.alpha_curve import read_fusion_table
 from ..io.checks import read_checks
@@ -46,6 +47,11 @@ def write_summary(
     sentinel2: str = "not recorded",
     maps: Mapping[str, tuple[str | os.PathLike, str | os.PathLike]] | None = None,
     class_loss_file: str | os.PathLike | None = None,
+    n_samples: int | None = None,
+    classes: Sequence[int] = (),
+    dataset: str | None = None,
+    provenance: Sequence[tuple[str, str]] = (),
+    caveat_settings: Mapping[str, object] | None = None,
 ) -> None:
     """Write a one-page Markdown and HTML summary of a run (both atomically).
 
@@ -66,6 +72,11 @@ def write_summary(
         maps: ``{region: (map preview PNG, map agreement CSV)}`` of the LCZ maps made (docs/contracts.md §12).
         class_loss_file: the per-class account ``results/checks/class_loss/valid_samples.csv``
             (§13), shown as a table when a class lost more than its limit.
+        n_samples, classes: labelled samples and their LCZ codes (the headline).
+        dataset: the ``dataset`` config value (``"demo"`` adds the demo-vs-paper caveat).
+        provenance: the provenance block (:func:`df4lcz.evaluation.provenance.run_provenance`).
+        caveat_settings: this run's values of the settings the demo caveat compares with the paper's
+            (:data:`df4lcz.evaluation.summary.PAPER_SETTINGS`).
     """
     if isinstance(metrics_table, pd.DataFrame):
         table = validate_metrics(metrics_table)
@@ -87,6 +98,12 @@ def write_summary(
         sentinel2=sentinel2,
         maps=map_sections(maps or {}),
         class_loss=class_loss_table(read_class_loss(class_loss_file)) if class_loss_file else None,
+        n_samples=n_samples,
+        classes=classes,
+        dataset=dataset,
+        checks_ran=bool(check_files),
+        provenance=provenance,
+        caveat_settings=caveat_settings,
     )
     write_text_atomic(md_path, summary_markdown(content, Path(md_path)))
     write_text_atomic(html_path, summary_html(content, Path(html_path)))
@@ -100,13 +117,15 @@ def run(job: Job) -> None:
         for s, p in zip(job.params["strategies"], job.input.splits)
     }
     settings = job.params["evaluate"]
+    segmentation = job.params["segmentation"] or describe_backend(list(job.input.masks))
+    prov = job.params["provenance"]
     write_summary(
         job.input.metrics,
         job.output.markdown,
         job.output.html,
         regions=sorted(samples["region"].unique()),
         split_counts=counts,
-        segmentation_backend=job.params["segmentation"] or describe_backend(list(job.input.masks)),
+        segmentation_backend=segmentation,
         graphs=describe_graphs(list(job.input.graphs)),
         figure_dir=Path(job.input.figures[0]).parent,
         note=table_note(settings["n_bins"], settings["bootstrap"], settings["ci"]),
@@ -120,4 +139,14 @@ def run(job: Job) -> None:
                 job.params["map_regions"], job.input.map_previews, job.input.map_agreements
             )
         },
+        n_samples=len(samples),
+        classes=sorted(int(c) for c in samples["lcz"].unique()),
+        dataset=prov["dataset"],
+        provenance=run_provenance(
+            configfiles=prov["configfiles"],
+            config_sha256=prov["config_sha256"],
+            seed=prov["seed"],
+            segmentation_backend=segmentation,
+        ),
+        caveat_settings=prov["caveat_settings"],
     )

@@ -131,7 +131,10 @@ def train_model_files(
     # the record of a float32 run is unchanged (identical settings give byte-identical model files)
     save_model(model_out, result, config={**(record or {}), **({"amp": True} if amp else {})})
     write_history(result.history, history_out)
-    plot_history(result.history, curve_out, title=f"{model}: training curve")
+    strategy = (record or {}).get("strategy")
+    plot_history(
+        result.history, curve_out, title=f"{strategy + ' / ' if strategy else ''}{model}: training curve"
+    )
     resume.discard()
     log.info(
         "%s: best epoch %d, val accuracy %.4f, %.1f s",
