@@ -401,11 +401,13 @@ def test_graph_checks_stage_writes_nothing_above_the_limit(tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_summary_lists_warnings_only_or_none(tmp_path):
+def test_summary_lists_warnings_only_or_all_passed(tmp_path):
     info = CheckRow("graphs", "info", "g.h5", "single_node_graphs", 0.0, 0.2, "g.h5: 0 of 6 graphs")
     md, page = _pages(tmp_path, [info])
-    assert "## Input checks\n\nnone\n\n## Models" in md
-    assert f"<h2>Input checks</h2><p>{NO_CHECK_TEXT}</p>" in page
+    passed = NO_CHECK_TEXT.format(n=1)
+    assert passed == "All passed: 1 check(s) recorded, none a warning."
+    assert f"## Input checks\n\n{passed}\n\n" in md
+    assert f"<h2>Input checks</h2><p>{passed}</p>" in page
     many = [
         CheckRow("graphs", "warning", f"{i}.h5", "zero_mask_chips", 0.5, 0.2, f"{i}.h5: <half> the chips")
         for i in range(MAX_CHECK_LINES + 5)
