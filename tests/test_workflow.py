@@ -303,6 +303,7 @@ def test_snakemake_report(tiny_run_copy, tmp_path):
         "metrics.csv",
         "confusion_random_df4lcz.png",
         "reliability_polygon_gcn.png",
+        "per_class_f1_random_df4lcz.png",
         "alpha_random.png",
         "demo_city_1_lcz.png",
         "summary.html",

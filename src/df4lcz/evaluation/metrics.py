@@ -4,7 +4,12 @@ All metrics are computed from the 17 × 17 confusion matrix ``cm`` (rows = true 
 columns = predicted class, both in code order 1..17). Definitions and edge-case semantics:
 
 * **OA** = trace(cm) / N. **OA_BU** = accuracy over samples whose *true* class is built (1–10),
-  **OA_N** = the same over 11–17. Each is NaN when it covers no sample.
+  **OA_N** = the same over 11–17. Each is NaN when it covers no sample. (OA_BU is the LCZ
+  Generator's *OA_u*, urban classes only; it is not its *OA_bu*, the built-vs-natural accuracy.)
+* **OA_w** = Σ_ij w_ij · cm_ij / N, the weighted accuracy of Bechtel et al. (2019) and the LCZ
+  Generator (Demuzere et al. 2021): a confusion between two similar classes earns partial credit
+  w_ij ∈ [0, 1] (w_ii = 1). The weights are :data:`OA_W_WEIGHTS`, a **stand-in** for the published
+  17 × 17 matrix (see its docstring and docs/method.md); NaN when N = 0.
 * **Cohen's kappa** = (N·trace − Σ_k r_k c_k) / (N² − Σ_k r_k c_k), with r, c the row and column
   sums. NaN when undefined (no sample, or every sample has the same true *and* predicted class),
   which is scikit-learn's ``cohen_kappa_score`` with its default ``replace_undefined_by=nan``.
@@ -33,6 +38,37 @@ from df4lcz.constants import BUILT_CODES, LCZ_CODES, LCZ_NAMES, N_CLASSES, NATUR
 
 #: Columns of the per-class table (:func:`per_class_table`).
 PER_CLASS_COLUMNS: tuple[str, ...] = ("class", "name", "UA", "PA", "F1", "support")
+
+#: Per-class scores that get a bootstrap interval (columns ``<score>_lo``, ``<score>_hi``).
+PER_CLASS_CI_SCORES: tuple[str, ...] = ("UA", "PA", "F1")
+
+#: The per-class interval columns, in order (``UA_lo, UA_hi, PA_lo, …``), after
+#: :data:`PER_CLASS_COLUMNS` in ``per_class_{strategy}_{model}.csv``.
+PER_CLASS_CI_COLUMNS: tuple[str, ...] = tuple(
+    f"{m}_{end}" for m in PER_CLASS_CI_SCORES for end in ("lo", "hi")
+)
+
+
+def _group_weights() -> np.ndarray:
+    built = np.isin(np.arange(1, N_CLASSES + 1), BUILT_CODES)
+    same_group = built[:, None] == built[None, :]
+    weights = np.where(same_group, 0.5, 0.0)
+    np.fill_diagonal(weights, 1.0)
+    weights.setflags(write=False)
+    return weights
+
+
+#: Class-similarity weights of OA_w, ``OA_W_WEIGHTS[i, j]`` for true class i+1 predicted as j+1.
+#:
+#: **Stand-in, not the published matrix.** The LCZ Generator's OA_w (Demuzere et al. 2021, Front.
+#: Environ. Sci. 9:637455) uses the weights of Bechtel et al. (2019, Urban Climate 27:24–45; also
+#: Bechtel, Demuzere & Stewart 2020, Remote Sens. 12:1769), derived from the morphological and
+#: climatic similarity of the LCZ types; their 17 × 17 values could not be verified for this
+#: project. Until they are transcribed here, the weights are this project's rule: 1 for a correct
+#: class, 0.5 for a confusion within the built types (1–10) or within the land-cover types (A–G),
+#: 0 between the two groups. With this rule OA_w = (OA + accuracy of built-vs-natural) / 2; its
+#: values are not comparable with the LCZ Generator's OAw.
+OA_W_WEIGHTS: np.ndarray = _group_weights()
 
 
 def as_labels(y: np.ndarray | list[int] | pd.Series, name: str) -> np.ndarray:
@@ -118,6 +154,21 @@ def group_accuracy(cm: np.ndarray, codes: tuple[int, ...]) -> float | np.ndarray
     return _out(_ratio(correct, arr[..., rows, :].sum(axis=(-2, -1))))
 
 
+def weighted_accuracy(cm: np.ndarray, weights: np.ndarray = OA_W_WEIGHTS) -> float | np.ndarray:
+    """OA_w = Σ_ij w_ij · cm_ij / N of a (17, 17) confusion matrix (or a stack); NaN when N = 0.
+
+    Args:
+        cm: confusion matrix, rows = true class.
+        weights: (17, 17) credit of predicting class j+1 for true class i+1 (default
+            :data:`OA_W_WEIGHTS`).
+    """
+    arr = _check_cm(cm)
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (N_CLASSES, N_CLASSES):
+        raise ValueError(f"weights: expected a ({N_CLASSES}, {N_CLASSES}) matrix, got shape {w.shape}")
+    return _out(_ratio((arr * w).sum(axis=(-2, -1)), arr.sum(axis=(-2, -1))))
+
+
 def cohen_kappa(cm: np.ndarray) -> float | np.ndarray:
     """Cohen's kappa of a (17, 17) confusion matrix (or a stack); NaN when undefined (module docstring)."""
     arr = _check_cm(cm)
@@ -160,10 +211,17 @@ def f1_weighted(cm: np.ndarray) -> float | np.ndarray:
     return _out(_ratio(np.nansum(scores["F1"] * support, axis=-1), support.sum(axis=-1)))
 
 
-def per_class_table(cm: np.ndarray) -> pd.DataFrame:
-    """(17, 6) frame with columns :data:`PER_CLASS_COLUMNS` (class code, name, UA, PA, F1, support)."""
+def per_class_table(cm: np.ndarray, intervals: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """(17, 6) frame with columns :data:`PER_CLASS_COLUMNS` (class code, name, UA, PA, F1, support).
+
+    Args:
+        cm: (17, 17) confusion matrix.
+        intervals: ``{score: (17, 2) lo/hi}`` for each of :data:`PER_CLASS_CI_SCORES` (see
+            :func:`df4lcz.evaluation.bootstrap.per_class_intervals`); adds the columns
+            :data:`PER_CLASS_CI_COLUMNS` (17 × 12 frame).
+    """
     scores = per_class_scores(cm)
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "class": np.array(LCZ_CODES, dtype=np.int64),
             "name": [LCZ_NAMES[c] for c in LCZ_CODES],
@@ -173,6 +231,13 @@ def per_class_table(cm: np.ndarray) -> pd.DataFrame:
             "support": scores["support"],
         }
     )
+    if intervals is not None:
+        for score in PER_CLASS_CI_SCORES:
+            bounds = np.asarray(intervals[score], dtype=np.float64)
+            if bounds.shape != (N_CLASSES, 2):
+                raise ValueError(f"intervals[{score!r}]: expected shape ({N_CLASSES}, 2), got {bounds.shape}")
+            table[f"{score}_lo"], table[f"{score}_hi"] = bounds[:, 0], bounds[:, 1]
+    return table
 
 
 @dataclass(frozen=True)
@@ -182,6 +247,7 @@ class ClassificationMetrics:
     oa: float
     oa_bu: float
     oa_n: float
+    oa_w: float
     kappa: float
     f1_weighted: float
     f1_macro: float
@@ -201,6 +267,7 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> Classifica
         oa=float(overall_accuracy_cm(cm)),
         oa_bu=float(group_accuracy(cm, BUILT_CODES)),
         oa_n=float(group_accuracy(cm, NATURAL_CODES)),
+        oa_w=float(weighted_accuracy(cm)),
         kappa=float(cohen_kappa(cm)),
         f1_weighted=float(f1_weighted(cm)),
         f1_macro=float(f1_macro(cm)),

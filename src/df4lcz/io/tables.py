@@ -6,10 +6,11 @@
   ``<metric>_lo``, ``<metric>_hi`` of every metric of :data:`CI_METRICS` (empty when undefined or
   ``evaluate.bootstrap`` is 0) and ``bootstrap_unit`` (``sample`` or ``polygon``: what was resampled).
 * ``results/tables/metrics.md`` — the same table paper-style (:func:`format_cell`): OA, OA_BU,
-  OA_N, F1 and calibration errors in **percent with 2 decimals**, kappa with 4 decimals, T with 3,
+  OA_N, OA_w, F1 and calibration errors in **percent with 2 decimals**, kappa with 4 decimals, T with 3,
   NaN shown as ``n/a``; a metric with an interval is shown as ``value ± half its width``; under a
   title and a note naming the calibration bins and the bootstrap (:func:`table_note`).
-* ``per_class_{strategy}_{model}.csv`` — class, name, UA, PA, F1, support (fractions; 17 rows).
+* ``per_class_{strategy}_{model}.csv`` — class, name, UA, PA, F1, support (fractions; 17 rows),
+  then the bootstrap intervals ``UA_lo, UA_hi, PA_lo, PA_hi, F1_lo, F1_hi`` (empty where undefined).
 * ``confusion_{strategy}_{model}.csv`` — 17 × 17 counts, index column ``true`` (rows = true
   class), columns the predicted codes ``1``…``17``.
 * count tables: ``results/tables/samples_per_class.csv`` and ``results/splits/{strategy}_summary.csv``.
@@ -38,6 +39,7 @@ DISPLAY_COLUMNS: tuple[str, ...] = (
     "OA",
     "OA_BU",
     "OA_N",
+    "OA_w",
     "kappa",
     "F1_weighted",
     "F1_macro",
@@ -54,6 +56,7 @@ CI_METRICS: tuple[str, ...] = (
     "OA",
     "OA_BU",
     "OA_N",
+    "OA_w",
     "kappa",
     "F1_weighted",
     "F1_macro",
@@ -77,6 +80,7 @@ PERCENT_COLUMNS: tuple[str, ...] = (
     "OA",
     "OA_BU",
     "OA_N",
+    "OA_w",
     "F1_weighted",
     "F1_macro",
     "ECE",
@@ -92,6 +96,7 @@ DISPLAY_HEADERS: dict[str, str] = {
     "OA": "OA (%)",
     "OA_BU": "OA_BU (%)",
     "OA_N": "OA_N (%)",
+    "OA_w": "OA_w (%)",
     "kappa": "κ",
     "F1_weighted": "F1 weighted (%)",
     "F1_macro": "F1 macro (%)",
@@ -108,7 +113,8 @@ NA_TEXT: str = "n/a"
 
 #: Note under the metrics table (:func:`table_note`).
 TABLE_NOTE: str = (
-    "Test split. OA, OA_BU (true class LCZ 1–10), OA_N (LCZ A–G), F1 and calibration errors in %; "
+    "Test split. OA, OA_BU (true class LCZ 1–10), OA_N (LCZ A–G), OA_w (weighted accuracy, "
+    "partial credit for similar classes; stand-in weights, docs/method.md), F1 and calibration errors in %; "
     "κ = Cohen's kappa; ECE/MCE over {n_bins} equal-width confidence bins; "
     "ECE TS/MCE TS after temperature scaling with T fitted on the validation split."
 )
@@ -223,7 +229,7 @@ def read_metrics(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def write_per_class(path: str | os.PathLike, table: pd.DataFrame) -> None:
-    """Write a per-class table (class, name, UA, PA, F1, support) atomically."""
+    """Write a per-class table (class, name, UA, PA, F1, support and the intervals) atomically."""
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
 

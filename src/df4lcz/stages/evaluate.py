@@ -4,7 +4,8 @@ Reads the prediction files (docs/contracts.md §8), α curves (§9) and, for the
 cluster bootstrap, the sample table's ``polygon_id`` (§1); writes the tables of §11
 (``metrics.csv``, ``metrics.md``, ``per_class_{strategy}_{model}.csv``,
 ``confusion_{strategy}_{model}.csv``) and the PNGs ``confusion_{strategy}_{model}.png``,
-``reliability_{strategy}_{model}.png`` and ``alpha_{strategy}.png``.
+``reliability_{strategy}_{model}.png``, ``per_class_f1_{strategy}_{model}.png`` and
+``alpha_{strategy}.png``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..evaluation.report import (
     confusion_csv_path,
     confusion_png_path,
     evaluate_frame,
+    per_class_f1_png_path,
     per_class_path,
     reliability_png_path,
 )
@@ -75,7 +77,7 @@ def evaluate(
         check_name(strategy, "strategy")
         check_name(model, "model")
         pred = read_predictions(path)
-        row, scores, bins_before, bins_after = evaluate_frame(
+        row, scores, bins_before, bins_after, per_class = evaluate_frame(
             pred,
             strategy,
             model,
@@ -86,7 +88,7 @@ def evaluate(
             clusters=(clusters or {}).get(strategy),
         )
         rows.append(row)
-        write_per_class(per_class_path(out, strategy, model), scores.per_class())
+        write_per_class(per_class_path(out, strategy, model), per_class)
         write_confusion(confusion_csv_path(out, strategy, model), scores.confusion)
         figures.plot_confusion_matrix(
             scores.confusion,
@@ -99,6 +101,11 @@ def evaluate(
             bins_after,
             reliability_png_path(fig_dir, strategy, model),
             f"{model} — {strategy} (test)",
+        )
+        figures.plot_per_class_f1(
+            per_class,
+            per_class_f1_png_path(fig_dir, strategy, model),
+            f"{model} — {strategy}: per-class F1 (test, n = {scores.n})",
         )
         log.info(
             "%s/%s: OA %.4f, kappa %.4f, ECE %.4f (n_test = %d)",
