@@ -1,4 +1,4 @@
-# Train/val/test splits per strategy (random = sample pool, polygon = polygon pool).
+# Train/val/test splits per strategy (random = sample pool, polygon = polygon pool, region = test regions).
 
 
 rule splits:
@@ -19,5 +19,6 @@ rule splits:
     params:
         fractions={k: config["splits"][k] for k in ("train", "val", "test")},
         seed=config["seed"],
+        test_regions=split_test_regions(config),
     script:
         "../workflow_scripts/splits.py"

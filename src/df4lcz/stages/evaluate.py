@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..constants import POLYGON_STRATEGY
+from ..constants import CLUSTERED_STRATEGIES
 from ..errors import ContractError
 from ..evaluation import figures
 from ..evaluation.report import (
@@ -148,9 +148,9 @@ def run(job: Job) -> None:
     predictions = dict(zip(keys, job.input.predictions))
     curves = dict(zip(job.params["fusion_strategies"], job.input.curves))
     strategies = {s for s, _ in keys}
-    clusters = (
-        {POLYGON_STRATEGY: polygon_clusters(job.input.samples)} if POLYGON_STRATEGY in strategies else {}
-    )
+    clustered = [s for s in CLUSTERED_STRATEGIES if s in strategies]
+    by_polygon = polygon_clusters(job.input.samples) if clustered else None
+    clusters = {s: by_polygon for s in clustered if by_polygon is not None}
     settings = job.params["evaluate"]
     evaluate(
         predictions,
