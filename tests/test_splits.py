@@ -159,3 +159,26 @@ def test_region_strategy_config_checks():
         "random",
         "polygon",
     ]
+
+
+def test_region_check_rows_name_missing_classes(tmp_path, pool):
+    from df4lcz.io.checks import read_checks, write_checks
+    from df4lcz.stages.splits import region_check_rows
+
+    test_only = pool.assign(
+        sample_id=pool.sample_id + 10_000, region="c", lcz=pool.lcz.where(pool.lcz != 2, 17)
+    )
+    both = pd.concat([pool, test_only], ignore_index=True)
+    split = make_split(both, "region", FRACTIONS, seed=0, test_regions=["c"])
+    rows = region_check_rows(both, split, ["c"])
+    n17 = int((test_only.lcz == 17).sum())
+    assert [(r.subject, r.check, r.level, r.value) for r in rows] == [
+        ("LCZ G", "missing_train_class", "warning", float(n17))
+    ]
+    assert f"LCZ G (G Water) has {n17} test sample(s) in c but no training sample" in rows[0].message
+    write_checks(tmp_path / "region.csv", rows)
+    assert read_checks(tmp_path / "region.csv") == rows
+    assert (
+        region_check_rows(pool, make_split(pool, "region", FRACTIONS, seed=0, test_regions=["b"]), ["b"])
+        == []
+    )
