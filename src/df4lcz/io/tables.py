@@ -122,7 +122,7 @@ TABLE_NOTE: str = (
 #: Sentence added to the note when intervals were computed.
 CI_NOTE: str = (
     " ± is half the width of the {ci:g} % percentile bootstrap interval over {n_boot} resamplings "
-    "of the test samples (whole test polygons for the polygon strategy)."
+    "of the test samples (whole test polygons for the polygon and region strategies)."
 )
 
 

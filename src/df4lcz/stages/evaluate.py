@@ -1,7 +1,7 @@
 """Stage of rule ``evaluate``: metrics tables, per-class and confusion tables, and the figures.
 
-Reads the prediction files (docs/contracts.md §8), α curves (§9) and, for the polygon strategy's
-cluster bootstrap, the sample table's ``polygon_id`` (§1); writes the tables of §11
+Reads the prediction files (docs/contracts.md §8), α curves (§9) and, for the cluster bootstrap of
+the polygon and region strategies, the sample table's ``polygon_id`` (§1); writes the tables of §11
 (``metrics.csv``, ``metrics.md``, ``per_class_{strategy}_{model}.csv``,
 ``confusion_{strategy}_{model}.csv``) and the PNGs ``confusion_{strategy}_{model}.png``,
 ``reliability_{strategy}_{model}.png``, ``per_class_f1_{strategy}_{model}.png`` and
@@ -129,13 +129,13 @@ def evaluate(
 
 
 def polygon_clusters(samples_path: str | os.PathLike) -> pd.Series:
-    """``polygon_id`` indexed by ``sample_id`` from the sample table (the polygon strategy's clusters)."""
+    """``polygon_id`` indexed by ``sample_id`` (the clusters of the polygon and region strategies)."""
     table = read_samples(samples_path, columns=["sample_id", "polygon_id"])
     if table["polygon_id"].isna().any():
         ids = table.loc[table["polygon_id"].isna(), "sample_id"].iloc[:5].tolist()
         raise ContractError(
-            f"{samples_path}: polygon_id is empty for sample_id {ids}; the polygon strategy's "
-            "bootstrap resamples whole polygons and needs every sample's polygon"
+            f"{samples_path}: polygon_id is empty for sample_id {ids}; the polygon "
+            "and region strategies' bootstrap resamples whole polygons and needs every sample's polygon"
         )
     return pd.Series(
         table["polygon_id"].to_numpy(), index=table["sample_id"].to_numpy(np.int64), name="polygon_id"
