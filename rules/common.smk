@@ -17,7 +17,7 @@ if _SRC not in sys.path:
 
 from snakemake.exceptions import WorkflowError
 
-from df4lcz.config import read_config_file
+from df4lcz.config import read_config_file, split_test_regions
 from df4lcz.constants import (
     ALL_MODEL_NAMES,
     SPLIT_STRATEGIES,

@@ -72,6 +72,14 @@ rule evaluate:
             caption="../report/reliability.rst",
             category="3. Calibration",
         ),
+        per_class_f1=report(
+            expand(
+                "results/figures/per_class_f1_{key}.png",
+                key=[f"{s}_{m}" for s, m in EVAL_KEYS],
+            ),
+            caption="../report/per_class_f1.rst",
+            category="5. Per-class F1",
+        ),
         alpha=report(
             expand(
                 "results/figures/alpha_{strategy}.png",

@@ -208,3 +208,41 @@ def test_stacked_confusion_matrices_score_like_sklearn():
             }.get(name)
             if single is not None:
                 assert isinstance(single(stack[b]), float)
+
+
+def test_weighted_accuracy_equals_its_definition_on_a_hand_made_matrix():
+    """Σ w_ij cm_ij / N (the form of the LCZ Generator's OA_w), written out cell by cell on a small
+    hand-made confusion matrix with hand-made weights."""
+    cm = np.zeros((17, 17), dtype=np.int64)
+    cm[0, 0], cm[0, 1] = 6, 2  # LCZ 1: 6 right, 2 as LCZ 2
+    cm[5, 5], cm[5, 13] = 3, 1  # LCZ 6: 3 right, 1 as D
+    cm[10, 10], cm[10, 11] = 4, 3  # A: 4 right, 3 as B
+    cm[16, 16] = 5  # G: all right
+    n = 6 + 2 + 3 + 1 + 4 + 3 + 5
+    w = np.eye(17)
+    w[0, 1], w[5, 13], w[10, 11] = 0.5, 0.0, 0.25
+    expected = (6 * 1.0 + 2 * 0.5 + 3 * 1.0 + 1 * 0.0 + 4 * 1.0 + 3 * 0.25 + 5 * 1.0) / n
+    assert metrics.weighted_accuracy(cm, w) == pytest.approx(expected)
+    assert expected == pytest.approx(19.75 / 24)
+    # any weight matrix: the definition summed with loops
+    w = np.random.default_rng(0).uniform(size=(17, 17))
+    looped = sum(w[i, j] * cm[i, j] for i in range(17) for j in range(17)) / n
+    assert metrics.weighted_accuracy(cm, w) == pytest.approx(looped, rel=1e-12)
+    # identity weights give OA
+    assert metrics.weighted_accuracy(cm, np.eye(17)) == pytest.approx(metrics.overall_accuracy_cm(cm))
+    # stacks, the empty matrix, bad weights
+    stack = np.stack([cm, np.zeros_like(cm), 2 * cm])
+    out = metrics.weighted_accuracy(stack, w)
+    assert out.shape == (3,) and out[0] == out[2] == pytest.approx(looped) and np.isnan(out[1])
+    with pytest.raises(ValueError, match=r"weights: expected a \(17, 17\) matrix"):
+        metrics.weighted_accuracy(cm, np.eye(3))
+
+
+def test_per_class_table_with_intervals():
+    cm = metrics.confusion_matrix([1, 1, 2, 12], [1, 2, 2, 12])
+    lohi = {s: np.column_stack([np.arange(17) / 100, np.arange(17) / 50]) for s in ("UA", "PA", "F1")}
+    table = metrics.per_class_table(cm, lohi)
+    assert list(table.columns) == [*metrics.PER_CLASS_COLUMNS, *metrics.PER_CLASS_CI_COLUMNS]
+    assert metrics.PER_CLASS_CI_COLUMNS == ("UA_lo", "UA_hi", "PA_lo", "PA_hi", "F1_lo", "F1_hi")
+    np.testing.assert_array_equal(table["F1_hi"], np.arange(17) / 50)
+    assert list(metrics.per_class_table(cm).columns) == list(metrics.PER_CLASS_COLUMNS)

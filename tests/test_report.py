@@ -161,7 +161,10 @@ def test_per_class_tables_and_figures(run):
     out, figs = run["out"], run["figs"]
     for strategy, model in run["predictions"]:
         per_class = pd.read_csv(report.per_class_path(out, strategy, model))
-        assert list(per_class.columns) == ["class", "name", "UA", "PA", "F1", "support"]
+        assert list(per_class.columns) == [
+            *("class", "name", "UA", "PA", "F1", "support"),
+            *("UA_lo", "UA_hi", "PA_lo", "PA_hi", "F1_lo", "F1_hi"),
+        ]
         assert per_class["class"].tolist() == list(range(1, 18))
         assert per_class["support"].sum() == 240
         cm = pd.read_csv(report.confusion_csv_path(out, strategy, model), index_col=0).to_numpy()
@@ -170,6 +173,7 @@ def test_per_class_tables_and_figures(run):
         for png in (
             report.confusion_png_path(figs, strategy, model),
             report.reliability_png_path(figs, strategy, model),
+            report.per_class_f1_png_path(figs, strategy, model),
         ):
             assert png.read_bytes()[:8] == PNG_MAGIC
             assert imread(png).shape[0] > 200
@@ -254,7 +258,7 @@ def test_summary_pages(run, tmp_path):
     assert f"| {oa_cell} |" in md and f"<td>{oa_cell}</td>" in page
     # the Markdown links the figures beside it, relative to the page
     md_links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
-    assert len(md_links) == 2 * len(csv) + 2
+    assert len(md_links) == 3 * len(csv) + 2  # confusion, reliability, per-class F1; α curves
     assert all((md_path.parent / link).is_file() for link in md_links)
     assert all(not link.startswith("/") for link in md_links)
 
@@ -281,7 +285,8 @@ def test_summary_html_is_self_contained(run, tmp_path):
     shutil.rmtree(site)
     src, href = page_images(moved.read_text(encoding="utf-8"))
     csv = pd.read_csv(run["out"] / "metrics.csv")
-    assert len(src) == 2 * len(csv) + 2  # confusion + reliability per row, one α curve per strategy
+    # confusion, reliability and per-class F1 per row, one α curve per strategy
+    assert len(src) == 3 * len(csv) + 2
     assert all(s.startswith("data:image/png;base64,") for s in src)
     embedded = sorted(base64.b64decode(s.split(",", 1)[1], validate=True) for s in src)
     figures = sorted(p.read_bytes() for p in run["figs"].glob("*.png"))
@@ -504,6 +509,77 @@ def test_intervals_match_a_plain_percentile_bootstrap(run):
             assert rec[f"{metric}_lo"] == pytest.approx(lo, rel=1e-9, abs=1e-12), metric
             assert rec[f"{metric}_hi"] == pytest.approx(hi, rel=1e-9, abs=1e-12), metric
         assert rec["OA_lo"] < rec["OA"] < rec["OA_hi"]
+
+
+def plain_per_class_bootstrap(
+    test: pd.DataFrame, clusters: np.ndarray | None, n_boot: int, seed: int, ci: float
+) -> dict[str, np.ndarray]:
+    """Per-class UA/PA/F1 intervals written out: the draws of :func:`plain_bootstrap`, scikit-learn's
+    per-class precision/recall/F1 on the rows each brings (NaN where undefined), nan-percentiles."""
+    rng = np.random.default_rng(seed)
+    n = len(test)
+    if clusters is None:
+        groups = [np.array([i]) for i in range(n)]
+    else:
+        groups = [np.flatnonzero(clusters == c) for c in np.unique(clusters)]
+    t, p = test["y_true"].to_numpy(), test["y_pred"].to_numpy()
+    codes = np.arange(1, 18)
+    values: dict[str, list[np.ndarray]] = {"UA": [], "PA": [], "F1": []}
+    for _ in range(n_boot):
+        draw = rng.integers(0, len(groups), size=len(groups))
+        idx = np.concatenate([groups[d] for d in draw])
+        tb, pb = t[idx], p[idx]
+        in_true, in_pred = np.isin(codes, tb), np.isin(codes, pb)
+        values["UA"].append(
+            np.where(
+                in_pred, skm.precision_score(tb, pb, labels=codes, average=None, zero_division=0), np.nan
+            )
+        )
+        values["PA"].append(
+            np.where(in_true, skm.recall_score(tb, pb, labels=codes, average=None, zero_division=0), np.nan)
+        )
+        values["F1"].append(
+            np.where(
+                in_true | in_pred, skm.f1_score(tb, pb, labels=codes, average=None, zero_division=0), np.nan
+            )
+        )
+    q = [50 * (1 - ci), 50 * (1 + ci)]
+    out = {}
+    for score, rows in values.items():
+        arr = np.array(rows)
+        bounds = np.full((17, 2), np.nan)
+        for k in range(17):
+            col = arr[:, k][~np.isnan(arr[:, k])]
+            if col.size:
+                bounds[k] = np.percentile(col, q)
+        out[score] = bounds
+    return out
+
+
+def test_per_class_intervals_match_a_plain_percentile_bootstrap(run):
+    """Per-class UA/PA/F1 intervals equal an independent bootstrap with the same seed and units
+    (samples, or whole polygons for the clustered strategy)."""
+    checked_defined = 0
+    for (strategy, model), path in run["predictions"].items():
+        raw = pd.read_csv(path)
+        test = raw[raw["split"] == "test"].reset_index(drop=True)
+        clustered = strategy == "polygon_pool"
+        clusters = run["polygons"].loc[test["sample_id"]].to_numpy() if clustered else None
+        expected = plain_per_class_bootstrap(test, clusters, N_BOOT, SEED, ci=0.9)
+        table = pd.read_csv(report.per_class_path(run["out"], strategy, model))
+        for score, bounds in expected.items():
+            for end, col in (("lo", 0), ("hi", 1)):
+                np.testing.assert_allclose(
+                    table[f"{score}_{end}"].to_numpy(float),
+                    bounds[:, col],
+                    rtol=1e-9,
+                    atol=1e-12,
+                    err_msg=score,
+                )
+        f1 = table.dropna(subset=["F1_lo"])
+        assert (f1["F1_lo"] <= f1["F1_hi"]).all() and ((f1["F1_lo"] > 0) | (f1["F1_hi"] < 1)).any()
+        checked_defined += len(f1)
+    assert checked_defined > 40
 
 
 def test_polygon_bootstrap_resamples_whole_polygons(tmp_path):

@@ -326,6 +326,7 @@ def test_snakemake_report(tiny_run_copy, tmp_path):
         "metrics.csv",
         "confusion_random_df4lcz.png",
         "reliability_polygon_gcn.png",
+        "per_class_f1_random_df4lcz.png",
         "alpha_random.png",
         "demo_city_1_lcz.png",
         "summary.html",
@@ -437,3 +438,41 @@ def test_named_configs_dry_run_by_hand(name, tiny_run, tmp_path):
     assert f"--configfile {config_path(name)} -n all" in made.stdout
     proc = snakemake(work, "-n", "all", configfile=config_path(name))
     assert job_counts(proc.stdout + proc.stderr) == NAMED_CONFIG_DRY_RUNS[name]
+
+
+@pytest.mark.slow
+def test_region_strategy_in_workflow(tmp_path):
+    """The region split strategy end to end on a small two-city demo: demo_city_2 is the test split and
+    nothing else is, its metrics rows resample whole polygons, and every class of the test city without
+    a training sample is a missing_train_class warning of the run's input checks."""
+    work = tmp_path / "wf"
+    work.mkdir()
+    tiny = yaml.safe_load((REPO / "tests" / "data" / "tiny.yaml").read_text())
+    cfg = tiny_config(
+        tmp_path / "region.yaml",
+        demo={**tiny["demo"], "n_cities": 2, "patches_per_side": 3},
+        splits={"strategies": ["region"], "test_regions": ["demo_city_2"]},
+        map={"enabled": False},
+    )
+    snakemake(work, "--cores", "2", "all", configfile=cfg)
+    res = work / "results"
+    samples = pd.read_parquet(res / "samples.parquet", columns=["sample_id", "region", "lcz"])
+    split = pd.read_csv(res / "splits" / "region.csv").merge(samples, on="sample_id")
+    assert set(split.region) == {"demo_city_1", "demo_city_2"}
+    assert (split.loc[split.region == "demo_city_2", "split"] == "test").all()
+    assert set(split.loc[split.region == "demo_city_1", "split"]) == {"train", "val"}
+    metrics = pd.read_csv(res / "tables" / "metrics.csv")
+    assert set(metrics.strategy) == {"region"} and set(metrics.bootstrap_unit) == {"polygon"}
+    valid = set(pd.read_csv(res / "valid_samples.csv").query("valid").sample_id)
+    n_test = int(((split.split == "test") & split.sample_id.isin(valid)).sum())
+    assert (metrics.n_test == n_test).all() and n_test > 0
+    missing = sorted(
+        set(split.loc[split.split == "test", "lcz"]) - set(split.loc[split.split == "train", "lcz"])
+    )
+    rows = read_checks(res / "checks" / "splits" / "region.csv")
+    assert missing  # this demo's second city has a class (LCZ D) the first lacks
+    assert [r.subject for r in rows] == [f"LCZ {'ABCDEFG'[c - 11] if c > 10 else c}" for c in missing]
+    summary = (res / "summary.md").read_text()
+    assert "| region | df4lcz |" in summary
+    for row in rows:
+        assert f"- {row.message}\n" in summary

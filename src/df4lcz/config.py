@@ -156,6 +156,64 @@ def region_names(cfg: Mapping[str, Any]) -> list[str]:
     return []
 
 
+#: The demo city the ``region`` strategy tests on when ``splits.test_regions`` is null (the third).
+DEMO_TEST_REGION_INDEX: int = 2
+
+
+def split_test_regions(cfg: Mapping[str, Any]) -> list[str]:
+    """The test regions of the ``region`` split strategy: ``splits.test_regions``, or the third demo city.
+
+    Empty when the list is null and there is no default (dataset regions, or a demo of fewer than
+    three cities); :func:`validate_config` refuses such a config when ``region`` is a strategy.
+    """
+    given = cfg["splits"].get("test_regions")
+    if given is not None:
+        return list(given)
+    names = region_names(cfg)
+    if cfg["dataset"] == "demo" and len(names) > DEMO_TEST_REGION_INDEX:
+        return [names[DEMO_TEST_REGION_INDEX]]
+    return []
+
+
+def _region_split_problems(cfg: dict[str, Any]) -> list[str]:
+    """The ``region`` strategy: a dataset with regions, and known, labelled test regions with a training region left."""
+    if "region" not in cfg["splits"]["strategies"]:
+        return []
+    if cfg["dataset"] not in ("demo", "regions"):
+        return [
+            f"config key 'splits.strategies': 'region' needs a dataset with regions (demo or regions), "
+            f"not {cfg['dataset']!r}"
+        ]
+    names = region_names(cfg)
+    tests = split_test_regions(cfg)
+    if not tests:
+        return [
+            "config key 'splits.test_regions': the region strategy needs its test regions; list region "
+            f"names among {names}"
+        ]
+    problems = []
+    unknown = [t for t in tests if t not in names]
+    if unknown:
+        problems.append(
+            f"config key 'splits.test_regions': {unknown} are not regions of this run; expected names among {names}"
+        )
+    labelled = (
+        names if cfg["dataset"] == "demo" else [r["name"] for r in cfg["regions"] if r["labels"] is not None]
+    )
+    unlabelled = [t for t in tests if t in names and t not in labelled]
+    if unlabelled:
+        problems.append(
+            f"config key 'splits.test_regions': {unlabelled} have no labels, so they have no test samples; "
+            f"choose among the labelled regions {labelled}"
+        )
+    if not problems and not [n for n in labelled if n not in tests]:
+        problems.append(
+            f"config key 'splits.test_regions': {tests} leave no labelled region to train on; keep at least "
+            f"one of {labelled} out of the test regions"
+        )
+    return problems
+
+
 def canonical_order(value: Any, schema: Mapping[str, Any]) -> Any:
     """``value`` with every mapping's keys in the schema's order (other keys after, sorted).
 
@@ -199,6 +257,7 @@ def semantic_problems(cfg: dict[str, Any]) -> list[str]:
             f"expected one of {known}"
         )
     problems += _dataset_problems(cfg)
+    problems += _region_split_problems(cfg)
     sam = cfg["segment"]["sam"]
     if cfg["segment"]["backend"] == "sam" and sam["model_type"] == "tiny" and not sam["checkpoint"]:
         problems.append(

@@ -171,6 +171,12 @@ PAPER_FUSION_MODEL_NAMES: tuple[str, ...] = FUSION_MODEL_NAMES[:2]
 #: Split strategy whose evaluation resamples whole polygons (cluster bootstrap of the metrics).
 POLYGON_STRATEGY: str = "polygon"
 
+#: Split strategy that tests on whole regions (``splits.test_regions``) and trains on the others.
+REGION_STRATEGY: str = "region"
+
+#: Strategies whose test samples are resampled by whole polygon in the bootstrap of the metrics.
+CLUSTERED_STRATEGIES: tuple[str, ...] = (POLYGON_STRATEGY, REGION_STRATEGY)
+
 #: Every model name a prediction file may carry.
 ALL_MODEL_NAMES: tuple[str, ...] = (*TRAINED_MODEL_NAMES, *FUSION_MODEL_NAMES)
 
@@ -180,8 +186,9 @@ DATASETS: tuple[str, ...] = ("demo", "regions", "lczc_ges2", "so2sat")
 #: Datasets imported as pre-cut patches (no rasters, no chipping or segmentation).
 IMPORTED_DATASETS: tuple[str, ...] = ("lczc_ges2", "so2sat")
 
-#: Split strategies (``splits.strategies``); ``official`` only for So2Sat.
-SPLIT_STRATEGIES: tuple[str, ...] = ("random", "polygon", "official")
+#: Split strategies (``splits.strategies``); ``official`` only for So2Sat; ``region`` only for
+#: datasets with regions (demo, regions).
+SPLIT_STRATEGIES: tuple[str, ...] = ("random", "polygon", "official", "region")
 
 #: Per-shard stage files a sample must be present in, by stream, and where they live.
 STREAM_DIRS: dict[str, str] = {"google": "chips/google", "graphs": "graphs", "sentinel2": "chips/sentinel2"}

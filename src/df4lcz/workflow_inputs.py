@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 
 from .chipping.google.sources import GoogleSpec, google_files
-from .constants import GCN_MODEL_NAME, STREAM_DIRS
+from .constants import GCN_MODEL_NAME, REGION_STRATEGY, STREAM_DIRS
 from .errors import ContractError
 from .io.samples import ShardIndex, read_samples, read_shard_index
 from .run import RunPlan
@@ -149,6 +149,8 @@ class RunInputs:
             files += [f"results/checks/graphs/{shard}.csv" for shard in self.shard_index().shards]
         if self.plan.has_graphs:
             files.append("results/checks/graphs.csv")
+        if REGION_STRATEGY in self.plan.strategies:
+            files.append("results/checks/splits/region.csv")
         return files
 
     def class_loss_input(self, wildcards: Any) -> list[str]:

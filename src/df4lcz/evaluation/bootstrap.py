@@ -15,6 +15,11 @@ its 70/30 split 25 times); here the spread is a percentile bootstrap over the te
   resampling without land-cover samples); the interval is the ``(1 − ci)/2`` and ``(1 + ci)/2``
   percentiles (numpy's linear interpolation) of the defined values; NaN when none is defined or
   ``n_boot`` is 0.
+* **Per class.** UA, PA and F1 of each class get intervals the same way
+  (:func:`per_class_intervals`): the same units, seed and draws, so resampling b is the same
+  resampling for the scalar metrics and for every class; a class's score is NaN in the resamplings
+  where it is undefined (e.g. UA of a class never predicted there) and the percentiles are taken
+  over the others.
 * **What varies.** Only the test samples: the temperature behind ``ECE_ts``/``MCE_ts`` stays the one
   fitted on val.
 
@@ -185,3 +190,58 @@ def confidence_intervals(
     n_boot, ci = _check(n_boot, ci)
     samples = bootstrap_metrics(y_true, y_pred, proba, proba_ts, n_bins, n_boot, seed, clusters)
     return {m: percentile_interval(samples[m], ci) for m in BOOTSTRAP_METRICS}
+
+
+def _pairs(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[np.ndarray, sparse.csr_matrix]:
+    t = metrics.as_labels(y_true, "y_true")
+    p = metrics.as_labels(y_pred, "y_pred")
+    if t.shape != p.shape:
+        raise ValueError(f"y_true and y_pred differ in length: {t.size} vs {p.size}")
+    return t, _indicator((t - 1) * N_CLASSES + (p - 1), N_CLASSES * N_CLASSES)
+
+
+def bootstrap_per_class(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    n_boot: int,
+    seed: int,
+    clusters: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Per-class UA, PA and F1 on each of ``n_boot`` resamplings (the draws of :func:`bootstrap_metrics`).
+
+    Returns:
+        ``{score: (n_boot, 17) float64}`` for each of
+        :data:`~df4lcz.evaluation.metrics.PER_CLASS_CI_SCORES`, column k ↔ class k+1, NaN where undefined.
+    """
+    t, pairs = _pairs(y_true, y_pred)
+    units, n_units = unit_index(t.size, clusters)
+    if t.size == 0 or n_boot == 0:
+        return {s: np.full((int(n_boot), N_CLASSES), np.nan) for s in metrics.PER_CLASS_CI_SCORES}
+    out: dict[str, list[np.ndarray]] = {s: [] for s in metrics.PER_CLASS_CI_SCORES}
+    for weights in resampling_weights(units, n_units, n_boot, seed):
+        scores = metrics.per_class_scores(_weighted_sums(pairs, weights).reshape(-1, N_CLASSES, N_CLASSES))
+        for score in metrics.PER_CLASS_CI_SCORES:
+            out[score].append(scores[score])
+    return {s: np.concatenate(v) for s, v in out.items()}
+
+
+def per_class_intervals(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    *,
+    n_boot: int,
+    ci: float,
+    seed: int,
+    clusters: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """``{score: (17, 2) lo/hi}`` percentile intervals of per-class UA, PA and F1 (module docstring).
+
+    Same units, seed and draws as :func:`confidence_intervals`; NaN rows where a class's score is
+    undefined on every resampling (e.g. a class absent from the test split) or ``n_boot`` is 0.
+    """
+    n_boot, ci = _check(n_boot, ci)
+    samples = bootstrap_per_class(y_true, y_pred, n_boot, seed, clusters)
+    return {
+        score: np.array([percentile_interval(values[:, k], ci) for k in range(N_CLASSES)])
+        for score, values in samples.items()
+    }

@@ -1,4 +1,4 @@
-"""Evaluation figures: confusion matrices, reliability diagrams and the fusion α curve.
+"""Evaluation figures: confusion matrices, reliability diagrams, the fusion α curve and per-class F1.
 
 Figures are drawn with matplotlib's object-oriented API on an Agg canvas (``Figure`` +
 ``FigureCanvasAgg``), so no pyplot state or display backend is involved, and saved atomically.
@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -249,4 +250,49 @@ def plot_alpha_curve(
     ax.set_ylabel(f"validation {metric}")
     ax.set_title(title)
     ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+def plot_per_class_f1(table: pd.DataFrame, path: str | os.PathLike, title: str) -> None:
+    """Per-class F1 (in %) with its bootstrap interval, one bar per LCZ class; saved as ``path`` (PNG).
+
+    Args:
+        table: the per-class table (:func:`df4lcz.evaluation.metrics.per_class_table`) with columns
+            ``class``, ``F1``, ``support`` and, when the intervals were computed, ``F1_lo``/``F1_hi``.
+            Classes with no test sample and no prediction (F1 undefined) are left empty and marked
+            ``n/a``; an undefined interval draws no error bar.
+        path: PNG to write.
+        title: figure title.
+    """
+    codes = table["class"].to_numpy(np.int64)
+    f1 = 100.0 * table["F1"].to_numpy(float)
+    has_ci = {"F1_lo", "F1_hi"} <= set(table.columns)
+    lo = 100.0 * table["F1_lo"].to_numpy(float) if has_ci else np.full(codes.size, np.nan)
+    hi = 100.0 * table["F1_hi"].to_numpy(float) if has_ci else np.full(codes.size, np.nan)
+    x = np.arange(codes.size)
+    fig = Figure(figsize=(8.0, 4.0), layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    colors = [tuple(v / 255 for v in LCZ_COLORS[int(c)]) for c in codes]
+    ax.bar(x, np.nan_to_num(f1), color=colors, edgecolor="#333333", linewidth=0.6)
+    ok = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(f1)
+    # percentile intervals need not contain the point estimate: draw lo…hi, not ± errors around F1
+    halo = [patheffects.withStroke(linewidth=3.0, foreground="white")]  # visible on dark bars (LCZ E)
+    ax.vlines(x[ok], lo[ok], hi[ok], color="black", linewidth=1.2, path_effects=halo)
+    ax.hlines(
+        np.concatenate([lo[ok], hi[ok]]),
+        np.tile(x[ok] - 0.15, 2),
+        np.tile(x[ok] + 0.15, 2),
+        color="black",
+        linewidth=1.2,
+        path_effects=halo,
+    )
+    for k in np.flatnonzero(~np.isfinite(f1)):
+        ax.text(x[k], 1.0, "n/a", ha="center", va="bottom", fontsize=7, color="#666666")
+    support = table["support"].to_numpy(np.int64)
+    ax.set_xticks(x, [f"{LCZ_SHORT[int(c)]}\nn={n}" for c, n in zip(codes, support)], fontsize=7)
+    ax.set_ylim(0, 105)
+    ax.set_xlabel("LCZ (n = test samples)")
+    ax.set_ylabel("F1 (%)")
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
     _save(fig, path)

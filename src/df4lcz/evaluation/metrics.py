@@ -4,7 +4,12 @@ All metrics are computed from the 17 × 17 confusion matrix ``cm`` (rows = true 
 columns = predicted class, both in code order 1..17). Definitions and edge-case semantics:
 
 * **OA** = trace(cm) / N. **OA_BU** = accuracy over samples whose *true* class is built (1–10),
-  **OA_N** = the same over 11–17. Each is NaN when it covers no sample.
+  **OA_N** = the same over 11–17. Each is NaN when it covers no sample. (OA_BU is the LCZ
+  Generator's *OA_u*, urban classes only; it is not its *OA_bu*, the built-vs-natural accuracy.)
+* **Weighted accuracy** = Σ_ij w_ij · cm_ij / N for a given (17, 17) credit matrix w
+  (:func:`weighted_accuracy`): the form of the LCZ Generator's OA_w (Demuzere et al. 2021; weights of
+  Bechtel et al. 2019). OA_w itself is not reported: its published weights are not transcribed here
+  (docs/method.md). NaN when N = 0.
 * **Cohen's kappa** = (N·trace − Σ_k r_k c_k) / (N² − Σ_k r_k c_k), with r, c the row and column
   sums. NaN when undefined (no sample, or every sample has the same true *and* predicted class),
   which is scikit-learn's ``cohen_kappa_score`` with its default ``replace_undefined_by=nan``.
@@ -33,6 +38,15 @@ from df4lcz.constants import BUILT_CODES, LCZ_CODES, LCZ_NAMES, N_CLASSES, NATUR
 
 #: Columns of the per-class table (:func:`per_class_table`).
 PER_CLASS_COLUMNS: tuple[str, ...] = ("class", "name", "UA", "PA", "F1", "support")
+
+#: Per-class scores that get a bootstrap interval (columns ``<score>_lo``, ``<score>_hi``).
+PER_CLASS_CI_SCORES: tuple[str, ...] = ("UA", "PA", "F1")
+
+#: The per-class interval columns, in order (``UA_lo, UA_hi, PA_lo, …``), after
+#: :data:`PER_CLASS_COLUMNS` in ``per_class_{strategy}_{model}.csv``.
+PER_CLASS_CI_COLUMNS: tuple[str, ...] = tuple(
+    f"{m}_{end}" for m in PER_CLASS_CI_SCORES for end in ("lo", "hi")
+)
 
 
 def as_labels(y: np.ndarray | list[int] | pd.Series, name: str) -> np.ndarray:
@@ -118,6 +132,20 @@ def group_accuracy(cm: np.ndarray, codes: tuple[int, ...]) -> float | np.ndarray
     return _out(_ratio(correct, arr[..., rows, :].sum(axis=(-2, -1))))
 
 
+def weighted_accuracy(cm: np.ndarray, weights: np.ndarray) -> float | np.ndarray:
+    """Σ_ij w_ij · cm_ij / N of a (17, 17) confusion matrix (or a stack); NaN when N = 0.
+
+    Args:
+        cm: confusion matrix, rows = true class.
+        weights: (17, 17) credit of predicting class j+1 for true class i+1 (w_ii = 1).
+    """
+    arr = _check_cm(cm)
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (N_CLASSES, N_CLASSES):
+        raise ValueError(f"weights: expected a ({N_CLASSES}, {N_CLASSES}) matrix, got shape {w.shape}")
+    return _out(_ratio((arr * w).sum(axis=(-2, -1)), arr.sum(axis=(-2, -1))))
+
+
 def cohen_kappa(cm: np.ndarray) -> float | np.ndarray:
     """Cohen's kappa of a (17, 17) confusion matrix (or a stack); NaN when undefined (module docstring)."""
     arr = _check_cm(cm)
@@ -160,10 +188,17 @@ def f1_weighted(cm: np.ndarray) -> float | np.ndarray:
     return _out(_ratio(np.nansum(scores["F1"] * support, axis=-1), support.sum(axis=-1)))
 
 
-def per_class_table(cm: np.ndarray) -> pd.DataFrame:
-    """(17, 6) frame with columns :data:`PER_CLASS_COLUMNS` (class code, name, UA, PA, F1, support)."""
+def per_class_table(cm: np.ndarray, intervals: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """(17, 6) frame with columns :data:`PER_CLASS_COLUMNS` (class code, name, UA, PA, F1, support).
+
+    Args:
+        cm: (17, 17) confusion matrix.
+        intervals: ``{score: (17, 2) lo/hi}`` for each of :data:`PER_CLASS_CI_SCORES` (see
+            :func:`df4lcz.evaluation.bootstrap.per_class_intervals`); adds the columns
+            :data:`PER_CLASS_CI_COLUMNS` (17 × 12 frame).
+    """
     scores = per_class_scores(cm)
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "class": np.array(LCZ_CODES, dtype=np.int64),
             "name": [LCZ_NAMES[c] for c in LCZ_CODES],
@@ -173,6 +208,13 @@ def per_class_table(cm: np.ndarray) -> pd.DataFrame:
             "support": scores["support"],
         }
     )
+    if intervals is not None:
+        for score in PER_CLASS_CI_SCORES:
+            bounds = np.asarray(intervals[score], dtype=np.float64)
+            if bounds.shape != (N_CLASSES, 2):
+                raise ValueError(f"intervals[{score!r}]: expected shape ({N_CLASSES}, 2), got {bounds.shape}")
+            table[f"{score}_lo"], table[f"{score}_hi"] = bounds[:, 0], bounds[:, 1]
+    return table
 
 
 @dataclass(frozen=True)

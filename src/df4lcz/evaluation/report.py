@@ -4,12 +4,13 @@ The ``evaluate`` rule (:mod:`df4lcz.stages.evaluate`) turns prediction files
 (``results/predictions/{strategy}/{model}.csv``, docs/contracts.md §8) into the metrics tables of
 docs/contracts.md §11 (:mod:`df4lcz.io.tables`) and the figures
 ``confusion_{strategy}_{model}.png``, ``reliability_{strategy}_{model}.png`` and, for strategies
-with a tuned fusion, ``alpha_{strategy}.png``.
+with a tuned fusion, ``alpha_{strategy}.png``; and ``per_class_f1_{strategy}_{model}.png`` (per-class
+F1 with its bootstrap interval).
 
 Metrics are measured on the test split; the temperature for ``ECE_ts``/``MCE_ts`` is fitted on
 the val rows of the same prediction file (NaN when it has none). Every metric also gets a percentile
 bootstrap interval over the test samples, or over whole clusters (polygons) when given
-(:mod:`~df4lcz.evaluation.bootstrap`).
+(:mod:`~df4lcz.evaluation.bootstrap`); so do the per-class UA, PA and F1, from the same resamplings.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from df4lcz.evaluation import calibration, metrics
-from df4lcz.evaluation.bootstrap import confidence_intervals
+from df4lcz.evaluation.bootstrap import confidence_intervals, per_class_intervals
 from df4lcz.io.predictions import probabilities
 from df4lcz.logs import get_logger
 
@@ -65,6 +66,11 @@ def reliability_png_path(figure_dir: str | os.PathLike, strategy: str, model: st
     return Path(figure_dir) / f"reliability_{strategy}_{model}.png"
 
 
+def per_class_f1_png_path(figure_dir: str | os.PathLike, strategy: str, model: str) -> Path:
+    """``{figure_dir}/per_class_f1_{strategy}_{model}.png``."""
+    return Path(figure_dir) / f"per_class_f1_{strategy}_{model}.png"
+
+
 def alpha_png_path(figure_dir: str | os.PathLike, strategy: str) -> Path:
     """``{figure_dir}/alpha_{strategy}.png``."""
     return Path(figure_dir) / f"alpha_{strategy}.png"
@@ -85,6 +91,7 @@ def output_files(
             confusion_csv_path(out_dir, strategy, model),
             confusion_png_path(fig_dir, strategy, model),
             reliability_png_path(fig_dir, strategy, model),
+            per_class_f1_png_path(fig_dir, strategy, model),
         ]
     paths += [alpha_png_path(fig_dir, s) for s in alpha_strategies]
     return paths
@@ -100,7 +107,7 @@ def evaluate_frame(
     ci: float,
     seed: int,
     clusters: pd.Series | None,
-) -> tuple[dict[str, object], metrics.ClassificationMetrics, pd.DataFrame, pd.DataFrame | None]:
+) -> tuple[dict[str, object], metrics.ClassificationMetrics, pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
     """Metrics of one validated prediction frame, with bootstrap intervals.
 
     Args:
@@ -113,10 +120,11 @@ def evaluate_frame(
             ``None`` to resample test samples.
 
     Returns:
-        ``(row, scores, bins_before, bins_after)``: the ``metrics.csv`` row (keys
+        ``(row, scores, bins_before, bins_after, per_class)``: the ``metrics.csv`` row (keys
         :data:`df4lcz.io.tables.METRIC_COLUMNS`), the test-split
         :class:`~df4lcz.evaluation.metrics.ClassificationMetrics`, the test reliability bins before
-        temperature scaling and after it (``None`` without val).
+        temperature scaling and after it (``None`` without val), and the per-class table with its
+        bootstrap intervals (:func:`~df4lcz.evaluation.metrics.per_class_table`).
     """
     test = pred[pred["split"] == EVAL_SPLIT]
     val = pred[pred["split"] == TEMPERATURE_SPLIT]
@@ -147,6 +155,17 @@ def evaluate_frame(
         seed=seed,
         clusters=unit_ids,
     )
+    per_class = metrics.per_class_table(
+        scores.confusion,
+        per_class_intervals(
+            test["y_true"].to_numpy(),
+            test["y_pred"].to_numpy(),
+            n_boot=n_boot,
+            ci=ci,
+            seed=seed,
+            clusters=unit_ids,
+        ),
+    )
     row: dict[str, object] = {
         "strategy": strategy,
         "model": model,
@@ -166,7 +185,7 @@ def evaluate_frame(
     for metric, (lo, hi) in intervals.items():
         row[f"{metric}_lo"], row[f"{metric}_hi"] = lo, hi
     row["bootstrap_unit"] = "sample" if clusters is None else "polygon"
-    return row, scores, bins_before, bins_after
+    return row, scores, bins_before, bins_after, per_class
 
 
 def cluster_ids(sample_ids: np.ndarray, clusters: pd.Series, strategy: str) -> np.ndarray:

@@ -26,7 +26,12 @@ import pandas as pd
 
 from df4lcz.constants import FUSION_MODEL_NAMES, GCN_MODEL_NAME, LCZ_SHORT, MAIN_S2_MODEL, SPLIT_NAMES
 from df4lcz.evaluation.provenance import gcn_description
-from df4lcz.evaluation.report import alpha_png_path, confusion_png_path, reliability_png_path
+from df4lcz.evaluation.report import (
+    alpha_png_path,
+    confusion_png_path,
+    per_class_f1_png_path,
+    reliability_png_path,
+)
 from df4lcz.io.checks import CheckRow, warnings_of
 from df4lcz.io.tables import NA_TEXT, formatted_table, metrics_markdown_table
 from df4lcz.logs import get_logger
@@ -170,7 +175,8 @@ class FigureGroup:
 
     strategy: str
     alpha: Path | None
-    models: tuple[tuple[str, Path | None, Path | None], ...]  # (model, confusion, reliability)
+    # (model, confusion, reliability, per-class F1 with intervals)
+    models: tuple[tuple[str, Path | None, Path | None, Path | None], ...]
 
 
 @dataclass(frozen=True)
@@ -434,6 +440,7 @@ def summary_content(
                 str(model),
                 present(confusion_png_path(fig_dir, strategy, model)),
                 present(reliability_png_path(fig_dir, strategy, model)),
+                present(per_class_f1_png_path(fig_dir, strategy, model)),
             )
             for model in table.loc[table["strategy"] == strategy, "model"]
         )
@@ -548,12 +555,13 @@ def summary_markdown(c: SummaryContent, page: Path) -> str:
         md += ["", f"### {g.strategy}", ""]
         if g.alpha is not None:
             md += [f"![{g.strategy}: validation score vs α]({_rel(g.alpha, page)})", ""]
-        for model, confusion, reliability in g.models:
+        for model, confusion, reliability, per_class in g.models:
             links = [
                 f"![{g.strategy} / {model}: {what}]({_rel(path, page)})"
                 for what, path in (
                     ("confusion matrix (row-normalised, %)", confusion),
                     ("reliability diagram", reliability),
+                    ("per-class F1 with its interval", per_class),
                 )
                 if path is not None
             ]
@@ -689,7 +697,7 @@ def summary_html(c: SummaryContent, page: Path) -> str:
         figs += f'<h3 id="strategy-{esc(g.strategy)}">{esc(g.strategy)}</h3>'
         if g.alpha is not None:
             figs += figure(g.alpha, f"{g.strategy}: validation score vs α", "wide")
-        for model, confusion, reliability in g.models:
+        for model, confusion, reliability, per_class in g.models:
             pair = ""
             if confusion is not None:
                 pair += figure(
@@ -697,6 +705,8 @@ def summary_html(c: SummaryContent, page: Path) -> str:
                 )
             if reliability is not None:
                 pair += figure(reliability, f"{g.strategy} / {model}: reliability diagram")
+            if per_class is not None:
+                pair += figure(per_class, f"{g.strategy} / {model}: per-class F1 with its interval")
             if pair:
                 figs += (
                     f'<h4>{esc(g.strategy)} / <code>{esc(model)}</code></h4><div class="pair">{pair}</div>'

@@ -9,7 +9,9 @@ nobody opens. Files:
   lost per class outside the rasters);
 * ``results/checks/graphs/{shard}.csv`` — the ``graphs`` rule (zero-mask chips, one-node graphs);
 * ``results/checks/graphs.csv`` — the ``graph_checks`` gather (one-node graphs over all shards);
-* ``results/checks/valid_samples.csv`` — the ``valid_samples`` rule (samples lost per class).
+* ``results/checks/valid_samples.csv`` — the ``valid_samples`` rule (samples lost per class);
+* ``results/checks/splits/region.csv`` — the ``region_split_checks`` rule (only with the ``region``
+  strategy: classes of the test regions that no training sample has).
 
 CSV columns :data:`CHECK_COLUMNS`: ``stage`` (the rule), ``level`` (``info`` or ``warning``),
 ``subject`` (the file or config key concerned), ``check`` (a name of :data:`CHECK_NAMES`),
@@ -46,6 +48,7 @@ CHECK_NAMES: tuple[str, ...] = (
     "zero_mask_chips",  # chips without any mask (fraction)
     "single_node_graphs",  # graphs of one node (fraction)
     "class_loss",  # a class's samples lost to coverage, nodata, clouds, … (fraction of its samples)
+    "missing_train_class",  # region split: a class with test samples but none in train (its test samples)
 )
 
 #: Float format of ``value`` and ``threshold`` in the CSV.

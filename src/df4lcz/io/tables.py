@@ -9,7 +9,8 @@
   OA_N, F1 and calibration errors in **percent with 2 decimals**, kappa with 4 decimals, T with 3,
   NaN shown as ``n/a``; a metric with an interval is shown as ``value ± half its width``; under a
   title and a note naming the calibration bins and the bootstrap (:func:`table_note`).
-* ``per_class_{strategy}_{model}.csv`` — class, name, UA, PA, F1, support (fractions; 17 rows).
+* ``per_class_{strategy}_{model}.csv`` — class, name, UA, PA, F1, support (fractions; 17 rows),
+  then the bootstrap intervals ``UA_lo, UA_hi, PA_lo, PA_hi, F1_lo, F1_hi`` (empty where undefined).
 * ``confusion_{strategy}_{model}.csv`` — 17 × 17 counts, index column ``true`` (rows = true
   class), columns the predicted codes ``1``…``17``.
 * count tables: ``results/tables/samples_per_class.csv`` and ``results/splits/{strategy}_summary.csv``.
@@ -116,7 +117,7 @@ TABLE_NOTE: str = (
 #: Sentence added to the note when intervals were computed.
 CI_NOTE: str = (
     " ± is half the width of the {ci:g} % percentile bootstrap interval over {n_boot} resamplings "
-    "of the test samples (whole test polygons for the polygon strategy)."
+    "of the test samples (whole test polygons for the polygon and region strategies)."
 )
 
 
@@ -223,7 +224,7 @@ def read_metrics(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def write_per_class(path: str | os.PathLike, table: pd.DataFrame) -> None:
-    """Write a per-class table (class, name, UA, PA, F1, support) atomically."""
+    """Write a per-class table (class, name, UA, PA, F1, support and the intervals) atomically."""
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
 

@@ -1,4 +1,6 @@
-"""Train/val/test splits: over the sample pool (``random``) or the polygon pool (``polygon``).
+"""Train/val/test splits: over the sample pool (``random``), the polygon pool (``polygon``), or by region
+(``region``: the samples of the test regions are the test split; the other regions' polygons are
+dealt whole to train and val in the shares ``train`` : ``val``).
 
 DF4LCZ reports both. Neighbouring squares of one polygon are near-duplicates, so the random
 split over samples flatters models; the polygon split sends every polygon whole to one split.
@@ -9,10 +11,12 @@ docs/contracts.md §6, written and read by :mod:`df4lcz.io.splits`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
-from ..constants import SPLIT_NAMES, SPLIT_STRATEGIES
+from ..constants import REGION_STRATEGY, SPLIT_NAMES, SPLIT_STRATEGIES
 
 #: The strategies :func:`make_split` computes (``official`` is imported, never computed).
 STRATEGIES: tuple[str, ...] = tuple(s for s in SPLIT_STRATEGIES if s != "official")
@@ -41,21 +45,29 @@ def _deal(sizes: np.ndarray, fractions: np.ndarray) -> np.ndarray:
     out = np.empty(len(sizes), dtype=int)
     priority = np.array([0, 2, 1])  # train, test, val
     for i, size in enumerate(sizes):
-        deficit = (target - current) / target
+        # a split with share 0 (test, for the region strategy) never gets an item
+        deficit = np.divide(target - current, target, out=np.full(3, -np.inf), where=target > 0)
         order = priority[np.argsort(-deficit[priority], kind="stable")]
         out[i] = order[0]
         current[order[0]] += size
     return out
 
 
-def make_split(samples: pd.DataFrame, strategy: str, fractions: dict[str, float], seed: int) -> pd.DataFrame:
+def make_split(
+    samples: pd.DataFrame,
+    strategy: str,
+    fractions: dict[str, float],
+    seed: int,
+    test_regions: Sequence[str] = (),
+) -> pd.DataFrame:
     """Split the samples.
 
     Args:
         samples: table with ``sample_id``, ``region``, ``polygon_id`` and ``lcz``.
-        strategy: ``random`` (sample pool) or ``polygon`` (polygon pool).
-        fractions: shares for train, val and test (sum 1).
+        strategy: ``random`` (sample pool), ``polygon`` (polygon pool) or ``region``.
+        fractions: shares for train, val and test (sum 1); ``region`` uses train : val only.
         seed: seed of the shuffles.
+        test_regions: the ``region`` strategy's test regions (``splits.test_regions``).
 
     Returns:
         DataFrame ``sample_id, split`` sorted by sample_id.
@@ -65,8 +77,16 @@ def make_split(samples: pd.DataFrame, strategy: str, fractions: dict[str, float]
     f = _check_fractions(fractions)
     rng = np.random.default_rng(seed)
     split = pd.Series(index=samples["sample_id"].to_numpy(), dtype=object)
-    for lcz in sorted(samples["lcz"].unique()):
-        cls = samples[samples["lcz"] == lcz]
+    pool = samples
+    if strategy == REGION_STRATEGY:
+        if not test_regions:
+            raise ValueError("region strategy: no test regions given (splits.test_regions)")
+        in_test = samples["region"].isin(list(test_regions)).to_numpy()
+        split.loc[samples.loc[in_test, "sample_id"].to_numpy()] = "test"
+        pool = samples[~in_test]
+        f = np.array([f[0], f[1], 0.0]) / (f[0] + f[1])
+    for lcz in sorted(pool["lcz"].unique()):
+        cls = pool[pool["lcz"] == lcz]
         if strategy == "random":
             ids = rng.permutation(cls["sample_id"].to_numpy())
             assign = _deal(np.ones(len(ids)), f)
@@ -83,6 +103,13 @@ def make_split(samples: pd.DataFrame, strategy: str, fractions: dict[str, float]
                 split.loc[ids] = SPLIT_NAMES[a]
     out = pd.DataFrame({"sample_id": split.index.astype(np.int64), "split": split.to_numpy()})
     return out.sort_values("sample_id").reset_index(drop=True)
+
+
+def missing_train_classes(samples: pd.DataFrame, split: pd.DataFrame) -> list[int]:
+    """LCZ codes with test samples but no training sample (a model cannot predict them right)."""
+    merged = samples[["sample_id", "lcz"]].merge(split, on="sample_id")
+    present = {s: set(merged.loc[merged["split"] == s, "lcz"].astype(int)) for s in ("train", "test")}
+    return sorted(present["test"] - present["train"])
 
 
 def split_summary(samples: pd.DataFrame, split: pd.DataFrame) -> pd.DataFrame:

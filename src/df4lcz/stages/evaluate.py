@@ -1,10 +1,11 @@
 """Stage of rule ``evaluate``: metrics tables, per-class and confusion tables, and the figures.
 
-Reads the prediction files (docs/contracts.md §8), α curves (§9) and, for the polygon strategy's
-cluster bootstrap, the sample table's ``polygon_id`` (§1); writes the tables of §11
+Reads the prediction files (docs/contracts.md §8), α curves (§9) and, for the cluster bootstrap of
+the polygon and region strategies, the sample table's ``polygon_id`` (§1); writes the tables of §11
 (``metrics.csv``, ``metrics.md``, ``per_class_{strategy}_{model}.csv``,
 ``confusion_{strategy}_{model}.csv``) and the PNGs ``confusion_{strategy}_{model}.png``,
-``reliability_{strategy}_{model}.png`` and ``alpha_{strategy}.png``.
+``reliability_{strategy}_{model}.png``, ``per_class_f1_{strategy}_{model}.png`` and
+``alpha_{strategy}.png``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..constants import POLYGON_STRATEGY
+from ..constants import CLUSTERED_STRATEGIES
 from ..errors import ContractError
 from ..evaluation import figures
 from ..evaluation.report import (
@@ -25,6 +26,7 @@ from ..evaluation.report import (
     confusion_csv_path,
     confusion_png_path,
     evaluate_frame,
+    per_class_f1_png_path,
     per_class_path,
     reliability_png_path,
 )
@@ -75,7 +77,7 @@ def evaluate(
         check_name(strategy, "strategy")
         check_name(model, "model")
         pred = read_predictions(path)
-        row, scores, bins_before, bins_after = evaluate_frame(
+        row, scores, bins_before, bins_after, per_class = evaluate_frame(
             pred,
             strategy,
             model,
@@ -86,7 +88,7 @@ def evaluate(
             clusters=(clusters or {}).get(strategy),
         )
         rows.append(row)
-        write_per_class(per_class_path(out, strategy, model), scores.per_class())
+        write_per_class(per_class_path(out, strategy, model), per_class)
         write_confusion(confusion_csv_path(out, strategy, model), scores.confusion)
         figures.plot_confusion_matrix(
             scores.confusion,
@@ -99,6 +101,11 @@ def evaluate(
             bins_after,
             reliability_png_path(fig_dir, strategy, model),
             f"{model} — {strategy} (test)",
+        )
+        figures.plot_per_class_f1(
+            per_class,
+            per_class_f1_png_path(fig_dir, strategy, model),
+            f"{model} — {strategy}: per-class F1 (test, n = {scores.n})",
         )
         log.info(
             "%s/%s: OA %.4f, kappa %.4f, ECE %.4f (n_test = %d)",
@@ -122,13 +129,13 @@ def evaluate(
 
 
 def polygon_clusters(samples_path: str | os.PathLike) -> pd.Series:
-    """``polygon_id`` indexed by ``sample_id`` from the sample table (the polygon strategy's clusters)."""
+    """``polygon_id`` indexed by ``sample_id`` (the clusters of the polygon and region strategies)."""
     table = read_samples(samples_path, columns=["sample_id", "polygon_id"])
     if table["polygon_id"].isna().any():
         ids = table.loc[table["polygon_id"].isna(), "sample_id"].iloc[:5].tolist()
         raise ContractError(
-            f"{samples_path}: polygon_id is empty for sample_id {ids}; the polygon strategy's "
-            "bootstrap resamples whole polygons and needs every sample's polygon"
+            f"{samples_path}: polygon_id is empty for sample_id {ids}; the polygon "
+            "and region strategies' bootstrap resamples whole polygons and needs every sample's polygon"
         )
     return pd.Series(
         table["polygon_id"].to_numpy(), index=table["sample_id"].to_numpy(np.int64), name="polygon_id"
@@ -141,9 +148,9 @@ def run(job: Job) -> None:
     predictions = dict(zip(keys, job.input.predictions))
     curves = dict(zip(job.params["fusion_strategies"], job.input.curves))
     strategies = {s for s, _ in keys}
-    clusters = (
-        {POLYGON_STRATEGY: polygon_clusters(job.input.samples)} if POLYGON_STRATEGY in strategies else {}
-    )
+    clustered = [s for s in CLUSTERED_STRATEGIES if s in strategies]
+    by_polygon = polygon_clusters(job.input.samples) if clustered else None
+    clusters = {s: by_polygon for s in clustered if by_polygon is not None}
     settings = job.params["evaluate"]
     evaluate(
         predictions,
