@@ -44,7 +44,7 @@ def test_sentinel2_raster_with_the_wrong_band_count_is_an_input_error(tmp_path):
     msg = _raises(InputError, open_sentinel2, path)
     assert msg.startswith(f"{path}: found 4 band(s) and no band descriptions")
     msg = _raises(InputError, open_sentinel2, path, band_names=["B02", "B03"])
-    assert msg.startswith(f"{path}: band_names has 2 names but the file has 4 bands")
+    assert msg.startswith(f"{path}: regions[].s2_band_names has 2 names but the file has 4 bands")
 
 
 def test_sentinel2_raster_without_crs_is_an_input_error(tmp_path):

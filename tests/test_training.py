@@ -517,7 +517,7 @@ def test_train_and_predict_stages_run_on_the_rules_threads(monkeypatch, restore_
         rule=stage_name,
         input=NamedFiles(["chips.h5"], files),
         output=NamedFiles(list(outs.values()), outs),
-        params={"train": {}, "seed": 1, "device": "cpu", "window": {}},
+        params={"train": {}, "seed": 1, "device": "cpu", "amp": False, "window": {}},
         wildcards={"model": "resnet11_3d", "strategy": "random"},
         log=NamedFiles([]),
         threads=1,
