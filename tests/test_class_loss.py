@@ -19,11 +19,11 @@ from helpers.logs import warning_messages
 from helpers.sampling import region_inputs
 from pyproj import Transformer
 from rasterio.windows import Window
-from test_input_checks import _metrics_table, _samples_job, _samples_outputs
+from test_input_checks import _content, _samples_job, _samples_outputs
 
 from df4lcz.config import schema_defaults
 from df4lcz.errors import InputError
-from df4lcz.evaluation.summary import CLASS_LOSS_CAPTION, summary_content, summary_markdown
+from df4lcz.evaluation.summary import CLASS_LOSS_CAPTION, summary_markdown
 from df4lcz.io.checks import read_checks
 from df4lcz.io.chips import write_chips
 from df4lcz.io.class_loss import KEPT, read_class_loss
@@ -237,18 +237,7 @@ def test_valid_samples_adds_nodata_and_clouds_to_the_account_and_the_summary_sho
         ["14", "D Low plants", "1", "3 (75.0 %)", "0", "2", "1", "0"],
         ["17", "G Water", "0", "6 (100.0 %)", "0", "2", "0", "4"],
     ]
-    content = summary_content(
-        _metrics_table(),
-        regions=["tiny"],
-        split_counts={"random": {"train": 1}},
-        segmentation_backend="classical",
-        graphs="none",
-        figure_dir=tmp_path,
-        fusion={},
-        note="note",
-        checks=rows,
-        class_loss=(header, body),
-    )
+    content = _content(tmp_path, rows, class_loss=(header, body))
     md = summary_markdown(content, tmp_path / "s.md")
     section = md.split("## Input checks\n\n")[1].split("\n\n## Models")[0]
     assert section.splitlines() == [
@@ -264,18 +253,7 @@ def test_valid_samples_adds_nodata_and_clouds_to_the_account_and_the_summary_sho
         "| 17 | G Water | 0 | 6 (100.0 %) | 0 | 2 | 0 | 4 |",
     ]
     # only info rows: no table
-    quiet = summary_content(
-        _metrics_table(),
-        regions=["tiny"],
-        split_counts={"random": {"train": 1}},
-        segmentation_backend="classical",
-        graphs="none",
-        figure_dir=tmp_path,
-        fusion={},
-        note="note",
-        checks=rows[:1],
-        class_loss=(header, body),
-    )
+    quiet = _content(tmp_path, rows[:1], class_loss=(header, body))
     assert quiet.class_loss is None and CLASS_LOSS_CAPTION not in summary_markdown(quiet, tmp_path / "s.md")
 
 

@@ -209,8 +209,9 @@ def _metrics_table() -> pd.DataFrame:
     return pd.DataFrame([row], columns=list(METRIC_COLUMNS))
 
 
-def _pages(tmp_path: Path, rows: list[CheckRow]) -> tuple[str, str]:
-    content = summary_content(
+def _content(tmp_path: Path, rows: list[CheckRow], **kwargs):
+    """The summary of a one-row metrics table with the check ``rows`` (and ``kwargs`` of summary_content)."""
+    return summary_content(
         _metrics_table(),
         regions=["tiny"],
         split_counts={"random": {"train": 1}},
@@ -220,7 +221,12 @@ def _pages(tmp_path: Path, rows: list[CheckRow]) -> tuple[str, str]:
         fusion={},
         note="note",
         checks=rows,
+        **kwargs,
     )
+
+
+def _pages(tmp_path: Path, rows: list[CheckRow]) -> tuple[str, str]:
+    content = _content(tmp_path, rows)
     return summary_markdown(content, tmp_path / "s.md"), summary_html(content, tmp_path / "s.html")
 
 
