@@ -12,6 +12,7 @@ knows it wrote.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 import subprocess
@@ -33,6 +34,8 @@ from df4lcz.chipping.sentinel2.stac import ASSET_LAYOUTS, gdal_path, read_stac
 from df4lcz.config import validate_config
 from df4lcz.constants import S2_BANDS
 from df4lcz.errors import InputError
+from df4lcz.evaluation.provenance import describe_sentinel2
+from df4lcz.io.chips import read_chip_info, write_chips
 from df4lcz.preflight import input_problems
 from df4lcz.sampling.footprints import sentinel2_footprint, sentinel2_reference_file
 
@@ -169,8 +172,8 @@ ES_RB = {"scale": 0.0001, "offset": -0.1}  # what Earth Search writes on every i
             {"earthsearch:boa_offset_applied": True, "s2:processing_baseline": "05.09"},
             ES_RB,
             0.0,
-            r"earthsearch:boa_offset_applied true, the stored values are already harmonised .*raster:bands "
-            r"offset -1000 DN not applied again",
+            r"earthsearch:boa_offset_applied true, the stored values are already harmonised \(offset 0, "
+            r"raster:bands scale, raster:bands offset -1000 DN not applied again\)$",
         ),
         (
             "es_not_harmonised",
@@ -276,6 +279,26 @@ def test_item_collection_each_item_one_scene_clearest_per_sample(bands, tmp_path
         "cloud: cloud/shadow fraction 1.00 above sentinel2.max_cloud_fraction 0.2 in "
         "S2B_18SUJ_20230601_0_L2A (es.json)"
     ]
+    # the chips file records each item; the summary's Sentinel-2 line names them
+    chips = tmp_path / "0.h5"
+    write_chips(
+        chips,
+        "sentinel2",
+        got.sample_ids,
+        got.images,
+        got.excluded,
+        attrs={"source": str(path), **got.attrs()},
+        per_sample=got.per_sample(),
+    )
+    inputs = json.loads(read_chip_info(chips)[1]["s2_inputs"])
+    assert [(i["item"], i["layout"], i["reflectance_offset"][0]) for i in inputs] == [
+        ("S2B_18SUJ_20230601_0_L2A", "earth-search", 0.0),
+        ("S2B_MSIL2A_20230601_T18SUJ", "planetary-computer", -1000.0),
+    ]
+    assert inputs[0]["earthsearch:boa_offset_applied"] is True and inputs[1]["baseline"] == "05.10"
+    es_line, pc_line = describe_sentinel2([chips]).split("; ")
+    assert es_line.startswith("S2B_18SUJ_20230601_0_L2A: reflectance = DN / 10000 (")
+    assert pc_line.startswith("S2B_MSIL2A_20230601_T18SUJ: reflectance = (DN - 1000) / 10000 (")
     # the footprint/CRS helpers of the samples stage expand the collection
     assert sentinel2_reference_file(str(path)) == str(bands["raw_scl"]["B02"])
     assert sentinel2_footprint([str(path)], CRS).area > 0
@@ -380,3 +403,29 @@ def test_load_time_stac_check_imports_no_raster_library(bands, tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["[]", "True"]
+
+
+@pytest.mark.parametrize(
+    "properties, raster_bands, offset, origin",
+    [
+        # Earth Search's older collection: flag false on an old-baseline item whose raster:bands say -0.1
+        (
+            {"earthsearch:boa_offset_applied": False, "s2:processing_baseline": "02.12"},
+            ES_RB,
+            0.0,
+            r"false and s2:processing_baseline 02\.12 \(before 04\.00\): no offset \(raster:bands offset "
+            r"-1000 DN ignored\)$",
+        ),
+        ({"earthsearch:boa_offset_applied": False}, ES_RB, -1000.0, r"raster:bands scale/offset$"),
+        ({"earthsearch:boa_offset_applied": True}, {}, 0.0, r"already harmonised \(offset 0, scale 10000\)$"),
+        ({"s2:processing_baseline": "04.00"}, {}, -1000.0, r"s2:processing_baseline 04\.00$"),
+    ],
+)
+def test_radiometry_decision_table(properties, raster_bands, offset, origin):
+    from df4lcz.chipping.sentinel2.stac import decide_radiometry
+
+    decided = decide_radiometry(
+        "f.json: STAC item 'x'", properties, {b: dict(raster_bands) for b in S2_BANDS}
+    )
+    assert decided.problem == "" and decided.scale == 10000.0 and decided.offsets == (offset,) * 10
+    assert re.search(origin, decided.origin), decided.origin

@@ -233,7 +233,7 @@ def decide_radiometry(
     if isinstance(flag, bool):
         if flag:
             note = (
-                f"; {RASTER_BANDS} offset {_fmt(rb_offsets)} not applied again"
+                f", {RASTER_BANDS} offset {_fmt(rb_offsets)} not applied again"
                 if rb_offsets and any(rb_offsets)
                 else ""
             )
@@ -241,7 +241,7 @@ def decide_radiometry(
                 scale,
                 (0.0,) * n,
                 f"{where}: {EARTHSEARCH_FLAG} true, the stored values are already harmonised (offset 0, "
-                f"{scale_note}){note}",
+                f"{scale_note}{note})",
             )
         if baseline is not None:
             if baseline >= float(OFFSET_BASELINE):
@@ -253,7 +253,7 @@ def decide_radiometry(
                     f"(≥ {OFFSET_BASELINE}): the stored values carry the offset",
                 )
             note = (
-                f"; {RASTER_BANDS} offset {_fmt(rb_offsets)} ignored"
+                f" ({RASTER_BANDS} offset {_fmt(rb_offsets)} ignored)"
                 if rb_offsets and any(rb_offsets)
                 else ""
             )
