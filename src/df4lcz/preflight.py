@@ -2,7 +2,8 @@
 
 One layer above :mod:`df4lcz.config` (which opens no file) and above the readers it uses: the
 Google input resolver (no raster library), the Sentinel-2 product metadata reader (standard library:
-a zip's directory and its small metadata member, no raster read), the band header of a Sentinel-2
+a zip's directory and its small metadata member, no raster read), the STAC Item / ItemCollection
+JSON of a Sentinel-2 input (pystac, only when one is given; no asset opened), the band header of a Sentinel-2
 GeoTIFF (rasterio, only when ``regions[].s2_band_names`` is given), the SAM checkpoint reader
 (torch, only when a checkpoint is given) and the model-file compatibility check (only when
 ``map.models`` is given). Each reader is imported where a setting needs it, so loading the workflow
@@ -134,7 +135,10 @@ def _sentinel2_problems(region: Mapping[str, Any], index: int, path: Path) -> li
     """What can be known of one existing Sentinel-2 input of ``regions[index]`` from its headers.
 
     A product (:func:`~df4lcz.chipping.sentinel2.products.is_product`): its metadata file is there,
-    parses, and tells the offset unless ``s2_offset`` states it; ``s2_band_names`` is not set. A
+    parses, and tells the offset unless ``s2_offset`` states it; ``s2_band_names`` is not set. A STAC
+    Item / ItemCollection file (:mod:`~df4lcz.chipping.sentinel2.stac`, pystac imported only then):
+    every item has a known asset layout, metadata that tells its radiometry unless ``s2_offset``
+    states it, and local band files that exist; ``s2_band_names`` is not set. A
     multi-band file with ``s2_band_names``: the names fit its band count and descriptions (rasterio
     reads the header; imported only then).
     """
@@ -142,6 +146,11 @@ def _sentinel2_problems(region: Mapping[str, Any], index: int, path: Path) -> li
 
     key = f"config key 'regions[{index}].sentinel2'"
     try:
+        if path.is_file() and _is_stac_file(path):
+            return [
+                f"{key}: {p}".replace("regions[].", f"regions[{index}].")
+                for p in _stac_problems(region, path)
+            ]
         if is_product(path) or path.is_dir():
             if region["s2_band_names"] is not None:
                 raise ConfigError(
@@ -166,6 +175,37 @@ def _sentinel2_problems(region: Mapping[str, Any], index: int, path: Path) -> li
     except (ConfigError, InputError) as exc:
         return [f"{key}: {exc}".replace("regions[].", f"regions[{index}].")]
     return []
+
+
+def _is_stac_file(path: Path) -> bool:
+    from .chipping.sentinel2.stac import is_stac_file
+
+    return is_stac_file(path)
+
+
+def _stac_problems(region: Mapping[str, Any], path: Path) -> list[str]:
+    """Problems of a STAC Item / ItemCollection file: one per item (layout, radiometry, local files)."""
+    from .chipping.sentinel2.stac import read_stac, require_radiometry
+
+    try:
+        scenes = read_stac(path)
+    except (ConfigError, InputError) as exc:
+        return [str(exc)]
+    if region["s2_band_names"] is not None:
+        return [
+            f"{path}: regions[].s2_band_names applies to a multi-band file, not to STAC items (their asset "
+            "keys name the bands): remove the key"
+        ]
+    problems: list[str] = []
+    for scene in scenes:
+        try:
+            require_radiometry(scene, region["s2_offset"] is not None)
+        except InputError as exc:
+            problems.append(str(exc))
+        missing = [f for f in scene.local_files() if not Path(f).exists()]
+        if missing:
+            problems.append(f"{scene.where}: asset file(s) not found: {', '.join(missing)}")
+    return problems
 
 
 def _sam_checkpoint_problems(sam: Mapping[str, Any], base: Path) -> list[str]:

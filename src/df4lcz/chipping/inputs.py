@@ -44,6 +44,8 @@ from .google.chips import check_google_raster
 from .google.sources import GoogleInput, resolve_google
 from .google.vrt import open_google, read_error_message
 from .sentinel2 import open_sentinel2
+from .sentinel2.sources import expand_inputs
+from .sentinel2.stac import StacScene
 from .sentinel2.warp import invalid_mask
 from .windows import square_windows
 
@@ -97,10 +99,10 @@ def check_region_rasters(
         return []
     crs = CRS.from_user_input(working_crs)
     rows = check_google(region, google, bounds, crs, chip_px, max_upsampling)
-    inputs = [sentinel2] if isinstance(sentinel2, (str, os.PathLike)) else list(sentinel2)
-    for path in inputs:
+    inputs = expand_inputs(sentinel2)
+    for path, item in inputs:
         check_sentinel2(
-            region, path, s2_band_names, bounds, crs, s2_scale, s2_offset, several=len(inputs) > 1
+            region, path, s2_band_names, bounds, crs, s2_scale, s2_offset, several=len(inputs) > 1, item=item
         )
     return rows
 
@@ -240,13 +242,16 @@ def check_sentinel2(
     scale: float | None = None,
     offset: float | Sequence[float] | None = None,
     several: bool = False,
+    item: StacScene | None = None,
 ) -> None:
     """The Sentinel-2 checks of :func:`check_region_rasters` for one input (bands, dtype, data).
 
     With ``several`` inputs, one that covers none of the squares is reported (a warning), not an error.
+    ``item``: the STAC item of the file ``path`` (:func:`~.sentinel2.sources.expand_inputs`).
     """
-    with open_sentinel2(path, band_names=band_names, scale=scale, offset=offset) as source:
-        log.info("%s: %s (region %s)", path, source.radiometry.attrs()["radiometry"], region)
+    with open_sentinel2(path, band_names=band_names, scale=scale, offset=offset, item=item) as source:
+        where = item.where if item is not None else path
+        log.info("%s: %s (region %s)", where, source.radiometry.attrs()["radiometry"], region)
         for part in source.parts:
             dtypes = sorted({part.dataset.dtypes[k - 1] for k in part.indexes})
             if any(np.dtype(d).itemsize < 2 or np.dtype(d).kind not in "uif" for d in dtypes):

@@ -73,7 +73,8 @@ def describe_sentinel2(chip_files: Sequence[str | os.PathLike]) -> str:
         _, attrs = read_chip_info(path)
         if "s2_inputs" in attrs:
             entries = [
-                (e.get("product") or e["path"], e["radiometry"]) for e in json.loads(attrs["s2_inputs"])
+                (e.get("product") or e.get("item") or e["path"], e["radiometry"])
+                for e in json.loads(attrs["s2_inputs"])
             ]
         else:  # imported chips: the convention of their importer
             scale, offset = attrs.get("reflectance_scale"), attrs.get("reflectance_offset")

@@ -18,6 +18,7 @@ from ..chipping.google.sources import GoogleInput, resolve_google
 from ..chipping.google.vrt import open_google
 from ..chipping.sentinel2.bands import find_band_files
 from ..chipping.sentinel2.products import is_product, open_product
+from ..chipping.sentinel2.stac import is_stac_file, read_stac
 from ..errors import InputError
 
 
@@ -29,11 +30,23 @@ def sentinel2_inputs(spec: str | os.PathLike | Sequence[str | os.PathLike]) -> l
 def sentinel2_reference_file(spec: str | os.PathLike | Sequence[str | os.PathLike]) -> str:
     """The file whose CRS and grid define a Sentinel-2 input: the first input's B02 file (or the file itself).
 
-    ``.SAFE`` products (folder or zip) give their granule's B02 file (a ``/vsizip/`` path for a zip).
+    ``.SAFE`` products (folder or zip) give their granule's B02 file (a ``/vsizip/`` path for a zip); a
+    STAC file its first item's B02 asset.
     """
-    p = Path(sentinel2_inputs(spec)[0])
+    return _b02_files(sentinel2_inputs(spec)[0])[0]
+
+
+def _b02_files(path: str) -> list[str]:
+    """The B02 file of each scene of one input (a STAC ItemCollection holds several)."""
+    p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{p}: Sentinel-2 input not found")
+    if is_stac_file(p) and p.is_file():
+        return [item.band_hrefs["B02"] for item in read_stac(p)]
+    return [_b02_file(p)]
+
+
+def _b02_file(p: Path) -> str:
     if is_product(p):
         return open_product(p).band_files["B02"]
     if p.is_dir():
@@ -45,7 +58,8 @@ def sentinel2_footprint(
     spec: str | os.PathLike | Sequence[str | os.PathLike], working_crs: str
 ) -> BaseGeometry:
     """The area covered by a region's Sentinel-2 inputs (union of each input's B02 footprint), in ``working_crs``."""
-    parts = [raster_footprint(sentinel2_reference_file(p), working_crs) for p in sentinel2_inputs(spec)]
+    files = [f for p in sentinel2_inputs(spec) for f in _b02_files(p)]
+    parts = [raster_footprint(f, working_crs) for f in files]
     return parts[0] if len(parts) == 1 else shapely.union_all(parts)
 
 

@@ -7,7 +7,10 @@ Where the scale and offsets come from, first match wins:
 2. **Product metadata** of a ``.SAFE`` product (:mod:`.products`): quantification value and, from
    processing baseline 04.00, the per-band offset (−1000). Metadata that cannot tell the offset (a
    baseline that does not parse, baseline ≥ 04.00 without the offset list) is an error unless
-   ``regions[].s2_offset`` states it (then a warning says the config overrides).
+   ``regions[].s2_offset`` states it (then a warning says the config overrides). For a **STAC
+   item** (:mod:`.stac`), the item's own metadata (``raster:bands``, Earth Search's
+   ``earthsearch:boa_offset_applied``, ``s2:processing_baseline``), decided per item
+   (:func:`stac_radiometry`), likewise refused when it cannot tell and overridden with a warning.
 3. **Floating-point rasters already holding reflectance**: when the largest valid value of a
    decimated read of the first file is at most :data:`REFLECTANCE_LOOKALIKE_MAX`, values are taken as
    reflectance (scale 1, offset 0) and not divided again.
@@ -35,6 +38,7 @@ from .products import require_offsets
 if TYPE_CHECKING:
     from .products import SafeProduct
     from .sources import RasterPart
+    from .stac import StacScene
 
 log = get_logger("sentinel2")
 
@@ -195,3 +199,51 @@ def resolve_radiometry(
     return Radiometry(
         S2_REFLECTANCE_SCALE, config_offsets, "digital numbers without product metadata (offset 0 assumed)"
     )
+
+
+def stac_radiometry(
+    scene: StacScene, scale: float | None, offset: float | Sequence[float] | None
+) -> Radiometry:
+    """The :class:`Radiometry` of one STAC item: its metadata's decision (:mod:`.stac`), or the config's.
+
+    ``regions[].s2_scale`` / ``s2_offset`` override the item's metadata with a warning when they
+    differ from it (or when the metadata cannot tell the offset).
+
+    Raises:
+        ConfigError: a scale that is not positive, an offset list of the wrong length.
+        InputError: the metadata cannot tell the radiometry and ``offset`` is not given (names the
+            item, its file and the properties looked at).
+    """
+    from .stac import require_radiometry
+
+    if scale is not None and not scale > 0:
+        raise ConfigError(
+            f"regions[].s2_scale: {scale!r} must be a positive number (reflectance = (DN + offset) / scale)"
+        )
+    config_offsets = _offsets(offset, "regions[].s2_offset")
+    require_radiometry(scene, offset is not None)
+    decided = scene.radiometry
+    if scale is None and offset is None:
+        return Radiometry(decided.scale, decided.offsets, decided.origin)
+    base_scale = decided.scale if not decided.problem else S2_REFLECTANCE_SCALE
+    chosen = Radiometry(
+        scale if scale is not None else base_scale,
+        config_offsets if offset is not None else decided.offsets,
+        f"regions[].s2_scale/s2_offset, overriding {decided.origin or scene.where}",
+    )
+    if decided.problem:
+        log.warning(
+            "%s; regions[].s2_offset states the offset: the config overrides the item's metadata "
+            "(reflectance = %s)",
+            decided.problem.split("; looked at")[0],
+            chosen.formula(),
+        )
+    elif chosen.scale != decided.scale or chosen.offsets != decided.offsets:
+        log.warning(
+            "%s: regions[].s2_scale/s2_offset (%s) override the item's metadata (%s, from %s)",
+            scene.where,
+            chosen.formula(),
+            Radiometry(decided.scale, decided.offsets, decided.origin).formula(),
+            decided.origin.removeprefix(scene.where + ": "),
+        )
+    return chosen

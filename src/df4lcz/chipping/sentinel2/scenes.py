@@ -1,8 +1,9 @@
 """Chipping from one or several Sentinel-2 inputs, with cloud fractions and the per-sample choice.
 
-A region's ``sentinel2`` may list several inputs (MGRS tiles of one city, dates of one tile). Each
-sample square gets a **cloud/shadow fraction** from every input that carries a cloud mask (L2A SCL
-classes :data:`~.products.SCL_CLOUD_CLASSES`; L1C ``MSK_CLASSI`` opaque clouds and cirrus), counted
+A region's ``sentinel2`` may list several inputs (MGRS tiles of one city, dates of one tile); a
+STAC ItemCollection file counts as one input per item. Each sample square gets a **cloud/shadow fraction** from every input that carries a cloud mask (L2A SCL
+classes :data:`~.products.SCL_CLOUD_CLASSES`, from a product or a STAC item's SCL asset; L1C
+``MSK_CLASSI`` opaque clouds and cirrus), counted
 over the mask pixels under the square that hold data. Then, per sample, deterministically:
 
 1. the inputs are ranked by cloud fraction, lowest first (an input without a cloud mask counts as
@@ -33,7 +34,7 @@ from ...errors import ConfigError, InputError
 from ...logs import get_logger
 from ..windows import square_windows
 from .products import CLASSI_CLOUD_BANDS, SCL_CLOUD_CLASSES, SCL_NODATA
-from .sources import Sentinel2Source, open_sentinel2
+from .sources import Sentinel2Source, open_inputs
 from .squares import resolve_working_crs
 from .warp import DEFAULT_TILE_PX
 
@@ -104,6 +105,17 @@ def describe_source(source: Sentinel2Source) -> dict:
             baseline=meta.baseline,
             cloud_mask=source.product.cloud_mask_kind or "none",
         )
+    if source.stac is not None:
+        item = source.stac
+        out.update(
+            item=item.item_id,
+            collection=item.collection,
+            layout=item.layout,
+            baseline=str(item.properties.get("s2:processing_baseline", "")),
+            cloud_mask=item.cloud_mask_kind or "none",
+        )
+        if "earthsearch:boa_offset_applied" in item.properties:
+            out["earthsearch:boa_offset_applied"] = item.properties["earthsearch:boa_offset_applied"]
     out.update(source.radiometry.attrs())
     return out
 
@@ -111,21 +123,20 @@ def describe_source(source: Sentinel2Source) -> dict:
 def cloud_fractions(source: Sentinel2Source, bounds: np.ndarray, crs: CRS) -> np.ndarray:
     """(N,) cloud/shadow fraction of each square ``bounds`` (N, 4) in ``crs``; NaN without a mask or data."""
     n = len(bounds)
-    product = source.product
-    if product is None or product.cloud_mask is None:
+    mask, kind = source.cloud_mask, source.cloud_mask_kind
+    if mask is None:
         return np.full(n, np.nan)
     try:
-        dataset = rasterio.open(product.cloud_mask)
+        dataset = rasterio.open(mask)
     except rasterio.errors.RasterioIOError as exc:
-        raise InputError(
-            f"{product.cloud_mask}: cloud mask of {product.path} cannot be read ({exc})"
-        ) from exc
+        owner = source.stac.where if source.stac is not None else source.path
+        raise InputError(f"{mask}: cloud mask of {owner} cannot be read ({exc})") from exc
     out = np.full(n, np.nan)
     with dataset:
         for i, window in enumerate(square_windows(dataset, crs, bounds)):
             if window is None:
                 continue
-            if product.cloud_mask_kind == "scl":
+            if kind == "scl":
                 scl = dataset.read(1, window=window)
                 valid = scl != SCL_NODATA
                 cloudy = np.isin(scl, SCL_CLOUD_CLASSES) & valid
@@ -153,26 +164,19 @@ class Sentinel2Scenes:
         scale: float | None = None,
         offset: float | Sequence[float] | None = None,
     ) -> None:
-        inputs = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-        if not inputs:
+        if not isinstance(paths, (str, os.PathLike)) and not list(paths):
             raise ConfigError("regions[].sentinel2: empty list; expected at least one Sentinel-2 input")
         if not 0.0 <= max_cloud_fraction <= 1.0:
             raise ConfigError(f"sentinel2.max_cloud_fraction: {max_cloud_fraction!r} must lie in [0, 1]")
         self.max_cloud_fraction = float(max_cloud_fraction)
-        self.sources: list[Sentinel2Source] = []
-        try:
-            for p in inputs:
-                self.sources.append(open_sentinel2(p, band_names=band_names, scale=scale, offset=offset))
-        except BaseException:
-            self.close()
-            raise
+        self.sources: list[Sentinel2Source] = open_inputs(paths, band_names, scale, offset)
         self.inputs = [describe_source(s) for s in self.sources]
         for source, described in zip(self.sources, self.inputs):
-            log.info("%s: %s", source.path, described["radiometry"])
-            if len(self.sources) > 1 and (source.product is None or source.product.cloud_mask is None):
+            log.info("%s: %s", source.stac.where if source.stac else source.path, described["radiometry"])
+            if len(self.sources) > 1 and source.cloud_mask is None:
                 log.warning(
                     "%s: no cloud mask; its squares rank as if %.2f cloudy among the %d inputs",
-                    source.path,
+                    source.stac.where if source.stac else source.path,
                     self.max_cloud_fraction,
                     len(self.sources),
                 )
@@ -239,7 +243,7 @@ class Sentinel2Scenes:
                     excluded = pd.DataFrame(
                         {
                             "sample_id": ids_all[pick],
-                            "reason": f"outside raster: square misses {source.path.name}",
+                            "reason": f"outside raster: square misses {source.name}",
                         }
                     )
                 rows = index.get_indexer(got)
@@ -255,7 +259,7 @@ class Sentinel2Scenes:
                 k = int(np.nanargmin(clouds[:, i]))
                 reasons.append(
                     f"cloud: cloud/shadow fraction {clouds[k, i]:.2f} above sentinel2.max_cloud_fraction "
-                    f"{max_cloud:g} in {sources[k].path.name}"
+                    f"{max_cloud:g} in {sources[k].name}"
                     + (f" (clearest of {len(sources)} inputs)" if len(sources) > 1 else "")
                 )
             else:
@@ -286,7 +290,8 @@ def chip_scenes(
     """Open ``paths`` as :class:`Sentinel2Scenes` and :meth:`~Sentinel2Scenes.chip` ``samples`` once.
 
     Args:
-        paths: one input or a list (rasters, band folders, ``.SAFE`` folders or zips).
+        paths: one input or a list (rasters, band folders, ``.SAFE`` folders or zips, STAC Item or
+            ItemCollection JSON files: one input per item).
         max_cloud_fraction: ``sentinel2.max_cloud_fraction`` in [0, 1].
         band_names, scale, offset: ``regions[].s2_band_names`` / ``s2_scale`` / ``s2_offset``,
             applied to every input.

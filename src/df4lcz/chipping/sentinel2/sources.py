@@ -1,4 +1,5 @@
-"""Opening a Sentinel-2 input (multi-band file, per-band folder, or ``.SAFE`` product) as a :class:`Sentinel2Source`."""
+"""Opening a Sentinel-2 input (multi-band file, per-band folder, ``.SAFE`` product or STAC item) as a
+:class:`Sentinel2Source`."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from ...errors import ConfigError, InputError
 from ...logs import get_logger
 from .bands import find_band_files, identify_bands
 from .products import SafeProduct, is_product, open_product
-from .radiometry import Radiometry, resolve_radiometry
+from .radiometry import Radiometry, resolve_radiometry, stac_radiometry
+from .stac import StacScene, is_stac_file, read_stac
 from .warp import DEFAULT_TILE_PX, chip_source
 
 log = get_logger("sentinel2")  # logger name as before the split: same log lines
@@ -74,19 +76,45 @@ class Sentinel2Source:
     Attributes:
         path: the input as configured.
         parts: the opened files.
-        form: ``"multiband"``, ``"folder"`` or ``"product"``.
+        form: ``"multiband"``, ``"folder"``, ``"product"`` or ``"stac"``.
         radiometry: how stored values become reflectance (:mod:`.radiometry`).
         product: the ``.SAFE`` product, for ``form == "product"``.
+        stac: the STAC item, for ``form == "stac"`` (``path`` is the JSON file that holds it).
     """
 
     def __init__(
-        self, path: Path, parts: list[RasterPart], form: str, product: SafeProduct | None = None
+        self,
+        path: Path,
+        parts: list[RasterPart],
+        form: str,
+        product: SafeProduct | None = None,
+        stac: StacScene | None = None,
     ) -> None:
         self.path = path
         self.parts = parts
         self.form = form
         self.product = product
+        self.stac = stac
         self.radiometry: Radiometry = Radiometry(1.0, (0.0,) * len(S2_BANDS), "unset")
+
+    @property
+    def name(self) -> str:
+        """The input's name in messages: the file name, or ``item id (file name)`` for a STAC item."""
+        return self.stac.label if self.stac is not None else self.path.name
+
+    @property
+    def cloud_mask(self) -> str | None:
+        """GDAL path of the input's cloud mask (a product's SCL / MSK_CLASSI, an item's SCL asset), or ``None``."""
+        if self.stac is not None:
+            return self.stac.cloud_mask
+        return self.product.cloud_mask if self.product is not None else None
+
+    @property
+    def cloud_mask_kind(self) -> str | None:
+        """``"scl"``, ``"classi"`` or ``None`` (see :attr:`cloud_mask`)."""
+        if self.stac is not None:
+            return self.stac.cloud_mask_kind
+        return self.product.cloud_mask_kind if self.product is not None else None
 
     @property
     def band_files(self) -> dict[str, Path]:
@@ -111,7 +139,8 @@ class Sentinel2Source:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Sentinel2Source({str(self.path)!r}, form={self.form!r}, files={len(self.parts)})"
+        item = f", item={self.stac.item_id!r}" if self.stac is not None else ""
+        return f"Sentinel2Source({str(self.path)!r}, form={self.form!r}{item}, files={len(self.parts)})"
 
     def chip(
         self,
@@ -130,17 +159,22 @@ def open_sentinel2(
     band_names: Sequence[str] | None = None,
     scale: float | None = None,
     offset: float | Sequence[float] | None = None,
+    item: StacScene | None = None,
 ) -> Sentinel2Source:
-    """Open a Sentinel-2 input: a multi-band raster, a folder of per-band files, or a ``.SAFE`` product.
+    """Open a Sentinel-2 input: a multi-band raster, a folder of per-band files, a ``.SAFE`` product, or
+    a STAC item.
 
     Args:
-        path: multi-band raster (GeoTIFF, VRT, …), folder of per-band files, or a ``.SAFE`` folder /
-            ``.zip`` (L1C or L2A, read in place).
+        path: multi-band raster (GeoTIFF, VRT, …), folder of per-band files, a ``.SAFE`` folder /
+            ``.zip`` (L1C or L2A, read in place), or a STAC Item / ItemCollection JSON file
+            (:mod:`.stac`; a collection of several items needs ``item``: :func:`open_inputs` opens
+            each).
         band_names: ``regions[].s2_band_names``: for a multi-band file without band descriptions,
             the band name of every band in file order (e.g. ``["B02", "B03", …]``); one that
             contradicts the file's band descriptions is an error; not allowed for a folder or product.
-        scale, offset: ``regions[].s2_scale`` / ``s2_offset`` (``None``: from the product metadata
-            or the data; see :mod:`.radiometry`).
+        scale, offset: ``regions[].s2_scale`` / ``s2_offset`` (``None``: from the product or item
+            metadata, or the data; see :mod:`.radiometry`).
+        item: the item of the STAC file ``path`` to open (:func:`~.stac.read_stac`).
 
     Returns:
         The opened source (close it, or use ``with``), its :attr:`~Sentinel2Source.radiometry` decided.
@@ -149,9 +183,32 @@ def open_sentinel2(
         FileNotFoundError: ``path`` does not exist.
         InputError (a ValueError): a band is missing, the bands cannot be identified, a file is unreadable or
             has no CRS, a product without its metadata file or with a damaged zip member, metadata
-            that cannot tell the offset (without ``offset``) — always naming the file.
+            that cannot tell the offset (without ``offset``) — always naming the file (and the item).
     """
     root = Path(path)
+    if item is None and is_stac_file(root) and root.is_file():
+        items = read_stac(root)
+        if len(items) > 1:
+            raise InputError(
+                f"{root}: {len(items)} STAC items; open each (open_inputs, Sentinel2Scenes), not the file"
+            )
+        item = items[0]
+    if item is not None:
+        if band_names is not None:
+            raise ConfigError(
+                f"{item.where}: regions[].s2_band_names applies to a multi-band file, not to a STAC item "
+                "(its asset keys name the bands): remove the key"
+            )
+        try:
+            source = _open_files(root, dict(item.band_hrefs), "stac", stac=item)
+        except InputError as exc:
+            raise InputError(f"{item.where}: {exc}") from exc
+        try:
+            source.radiometry = stac_radiometry(item, scale, offset)
+        except BaseException:
+            source.close()
+            raise
+        return source
     if not root.exists():
         raise FileNotFoundError(
             f"{root}: Sentinel-2 input not found (expected a multi-band raster, a band folder or a .SAFE product)"
@@ -177,9 +234,13 @@ def open_sentinel2(
 
 
 def _open_files(
-    root: Path, files: dict[str, str], form: str, product: SafeProduct | None = None
+    root: Path,
+    files: dict[str, str],
+    form: str,
+    product: SafeProduct | None = None,
+    stac: StacScene | None = None,
 ) -> Sentinel2Source:
-    """Open one file per band (a band folder or a product's granule)."""
+    """Open one file per band (a band folder, a product's granule or a STAC item's assets)."""
     parts: list[RasterPart] = []
     try:
         for position, band in enumerate(S2_BANDS):
@@ -193,7 +254,43 @@ def _open_files(
         for part in parts:
             part.dataset.close()
         raise
-    return Sentinel2Source(root, parts, form, product)
+    return Sentinel2Source(root, parts, form, product, stac)
+
+
+def expand_inputs(
+    paths: str | os.PathLike | Sequence[str | os.PathLike],
+) -> list[tuple[Path, StacScene | None]]:
+    """The scenes of ``regions[].sentinel2``: every input, with each STAC file expanded into its items.
+
+    Returns ``(path, item)`` pairs in list order (``item`` ``None`` for non-STAC inputs).
+    """
+    inputs = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    out: list[tuple[Path, StacScene | None]] = []
+    for p in inputs:
+        path = Path(p)
+        if is_stac_file(path) and path.is_file():
+            out.extend((path, item) for item in read_stac(path))
+        else:
+            out.append((path, None))
+    return out
+
+
+def open_inputs(
+    paths: str | os.PathLike | Sequence[str | os.PathLike],
+    band_names: Sequence[str] | None = None,
+    scale: float | None = None,
+    offset: float | Sequence[float] | None = None,
+) -> list[Sentinel2Source]:
+    """Open every scene of ``regions[].sentinel2`` (:func:`expand_inputs`) with :func:`open_sentinel2`."""
+    sources: list[Sentinel2Source] = []
+    try:
+        for path, item in expand_inputs(paths):
+            sources.append(open_sentinel2(path, band_names=band_names, scale=scale, offset=offset, item=item))
+    except BaseException:
+        for source in sources:
+            source.close()
+        raise
+    return sources
 
 
 def _open_multiband(path: Path, band_names: Sequence[str] | None) -> Sentinel2Source:
