@@ -129,6 +129,10 @@ rule summary:
             "results/tables/map_agreement_{region}.csv",
             region=MAP_REGIONS if MAPS else [],
         ),
+        map_uncertainty=expand(
+            "results/maps/{region}_lcz_uncertainty.png",
+            region=MAP_REGIONS if MAPS and config["map"]["uncertainty"] else [],
+        ),
     output:
         markdown="results/summary.md",
         html=report(

@@ -9,6 +9,33 @@ MAP_PROBABILITY_OUTPUTS = (
     if config["map"]["probabilities"] != "none"
     else {}
 )
+# map.uncertainty: each tile job also writes its streams' most probable classes; the gather writes
+# the uncertainty COG and its preview.
+MAP_UNCERTAINTY = config["map"]["uncertainty"]
+MAP_STREAM_TILE_OUTPUTS = (
+    {"streams": "results/maps/tiles/{region}/{tile}_streams.tif"}
+    if MAP_UNCERTAINTY
+    else {}
+)
+MAP_STREAM_TILE_INPUTS = (
+    {"streams": INPUTS.map_stream_tile_files} if MAP_UNCERTAINTY else {}
+)
+MAP_UNCERTAINTY_OUTPUTS = (
+    {
+        "uncertainty": "results/maps/{region}_lcz_uncertainty.tif",
+        "uncertainty_png": report(
+            "results/maps/{region}_lcz_uncertainty.png",
+            caption="../report/map_uncertainty.rst",
+            category="6. LCZ maps",
+        ),
+    }
+    if MAP_UNCERTAINTY
+    else {}
+)
+# map.fusion other than df4lcz: the map jobs read the fused model's α and temperatures from the
+# fusion table of map.strategy (the default map reads no fusion record).
+MAP_FUSION_INPUTS = RUN.map_fusion_inputs
+MAP_FUSION_PARAMS = {"fusion": config["map"]["fusion"]} if MAP_FUSION_INPUTS else {}
 
 
 checkpoint lcz_map_plan:
@@ -38,11 +65,13 @@ checkpoint lcz_map_plan:
 rule lcz_map_tile:
     input:
         unpack(INPUTS.map_raster_inputs),
+        **MAP_FUSION_INPUTS,
         plan="results/maps/tiles/{region}/plan.json",
         s2_model=MAP_MODELS["s2"],
         gcn_model=MAP_MODELS["gcn"],
         checkpoint=INPUTS.sam_checkpoint_input,
     output:
+        **MAP_STREAM_TILE_OUTPUTS,
         tile="results/maps/tiles/{region}/{tile}.tif",
     log:
         "logs/lcz_map_tile/{region}/{tile}.log",
@@ -58,6 +87,7 @@ rule lcz_map_tile:
         mem_mb=lambda wc: 12000 if config["segment"]["backend"] == "sam" else 3000,
         gpu=lambda wc: 1 if config["segment"]["backend"] == "sam" else 0,
     params:
+        **MAP_FUSION_PARAMS,
         map={k: config["map"][k] for k in ("stride_m", "batch_size")},
         alpha=(
             config["map"]["alpha"]
@@ -77,6 +107,8 @@ rule lcz_map_tile:
 
 rule lcz_map:
     input:
+        **MAP_STREAM_TILE_INPUTS,
+        **MAP_FUSION_INPUTS,
         plan="results/maps/tiles/{region}/plan.json",
         tiles=INPUTS.map_tile_files,
         labels=lambda wc: REGIONS[wc.region]["labels"] or [],
@@ -85,6 +117,7 @@ rule lcz_map:
         ),
     output:
         **MAP_PROBABILITY_OUTPUTS,
+        **MAP_UNCERTAINTY_OUTPUTS,
         tif="results/maps/{region}_lcz.tif",
         qml="results/maps/{region}_lcz.qml",
         vrt="results/maps/{region}_tiles.vrt",
@@ -106,6 +139,7 @@ rule lcz_map:
     resources:
         mem_mb=2000,
     params:
+        **MAP_FUSION_PARAMS,
         map={k: config["map"][k] for k in ("smooth_sigma_m", "probabilities")},
         alpha=(
             config["map"]["alpha"]

@@ -191,6 +191,20 @@ def test_map_strategy_must_be_trained():
     assert validate_config({"splits": {"strategies": ["polygon"]}})["map"]["strategy"] is None
 
 
+def test_map_fusion_choices():
+    cfg = validate_config({})
+    assert cfg["map"]["fusion"] == "df4lcz" and cfg["map"]["uncertainty"] is True
+    assert validate_config({"map": {"fusion": "df4lcz_cal_tuned"}})["map"]["fusion"] == "df4lcz_cal_tuned"
+    models = {"s2": "a/resnet11_3d.pt", "gcn": "a/gcn.pt"}
+    with pytest.raises(ConfigError, match=r"config key 'map.fusion': 'recommended' needs this run's fusion"):
+        validate_config({"map": {"fusion": "recommended", "models": models}})
+    validate_config({"map": {"fusion": "df4lcz", "models": models}})  # the default is fine
+    with pytest.raises(ConfigError, match=r"config key 'map.alpha': applies to map.fusion 'df4lcz' only"):
+        validate_config({"map": {"fusion": "df4lcz_tuned", "alpha": 0.5}})
+    with pytest.raises(ConfigError, match=r"config key 'map.fusion': 'df4lcz_cal' is a calibrated fusion"):
+        validate_config({"map": {"fusion": "df4lcz_cal"}, "fusion": {"calibrate": False}})
+
+
 def test_imported_dataset_checks(tmp_path):
     with pytest.raises(ConfigError) as err:
         validate_run_config({"dataset": "so2sat", "so2sat": {"training": str(tmp_path / "missing.h5")}})

@@ -416,3 +416,38 @@ def test_tune_alpha_other_metrics_match_sklearn(metric, sk_score):
         expected.append(sk_score(fused.loc[val, "y_true"].to_numpy(), fused.loc[val, "y_pred"].to_numpy()))
     np.testing.assert_allclose(curve["score"], expected, atol=1e-12)
     assert alpha == fusion.choose_alpha(np.array(grid), np.array(expected))
+
+
+def test_fusion_setting_reproduces_each_fused_model_from_its_fusion_table(tmp_path):
+    """map.fusion: the α and temperatures read back from fusion.csv fuse the stream probabilities into
+    exactly the evaluation's fused probabilities of that model; ``recommended`` = highest val accuracy."""
+    from df4lcz.evaluation.summary import recommend_fusion
+    from df4lcz.io.alpha_curve import write_fusion_table
+
+    s2, gcn = two_streams(seed=4)
+    outputs = fusion.fusion_outputs(s2, gcn, alpha=0.6, grid=GRID, calibrate=True)
+    write_fusion_table(fusion.fusion_table(outputs), tmp_path / "fusion.csv")
+    table = read_fusion_table(tmp_path / "fusion.csv")
+    p_s2, p_gcn = probabilities(s2), probabilities(gcn)
+    for out in outputs:
+        setting = fusion.fusion_setting(table, out.model, "fusion.csv")
+        assert setting.model == out.model and setting.alpha == out.alpha
+        assert (setting.temperatures is None) == (out.temperatures is None)
+        np.testing.assert_allclose(setting.fuse(p_s2, p_gcn), probabilities(out.predictions), rtol=1e-12)
+    # df4lcz_cal by hand: softmax(log p / T) per stream, then α·P_S2 + (1 − α)·P_GCN
+    cal = fusion.fusion_setting(table, "df4lcz_cal")
+    t_s2, t_gcn = cal.temperatures
+    assert cal.alpha == 0.6 and t_s2 > 0 and t_gcn > 0 and (t_s2, t_gcn) != (1.0, 1.0)
+
+    def scaled(p: np.ndarray, t: float) -> np.ndarray:
+        z = np.exp(np.log(np.maximum(p, 1e-12)) / t)
+        return z / z.sum(axis=1, keepdims=True)
+
+    np.testing.assert_allclose(
+        cal.fuse(p_s2, p_gcn), 0.6 * scaled(p_s2, t_s2) + 0.4 * scaled(p_gcn, t_gcn), rtol=1e-10
+    )
+    best = table.loc[table["val_accuracy"].idxmax(), "model"]
+    assert fusion.fusion_setting(table, "recommended").model == best
+    assert recommend_fusion(table, table["model"].tolist())[0] == best
+    with pytest.raises(ValueError, match=r"no row for fused model 'df4lcz_cal'"):
+        fusion.fusion_setting(table[~table["model"].str.contains("cal")], "df4lcz_cal", "f.csv")

@@ -428,3 +428,109 @@ def test_models_trained_on_demo_samples_map_the_city_above_chance(tmp_path):
     truth = table[(table["reference"] == "truth") & (table["lcz"] == "all")].iloc[0]
     assert truth["n_pixels"] >= 100
     assert truth["agreement"] > 0.5  # four classes: chance is about 0.25
+
+
+def hand_streams(result, codes, transform, city, models, pick):
+    """The windows ``pick`` of the map's classified pixels run by hand through the stage functions:
+    ``(rows, cols, P_S2, P_GCN)``."""
+    x, y = centres(transform, codes.shape)
+    rows, cols = np.nonzero(codes)
+    rows, cols = rows[pick], cols[pick]
+    table = pd.DataFrame(
+        {
+            "sample_id": np.arange(len(pick)),
+            "crs": str(result.grid.crs),
+            "xmin": x[rows, cols] - 160,
+            "ymin": y[rows, cols] - 160,
+            "xmax": x[rows, cols] + 160,
+            "ymax": y[rows, cols] + 160,
+        }
+    )
+    _, g_img, _ = chip_google(city / "google.tif", table, **GOOGLE)
+    _, s_img, _ = chip_sentinel2(
+        city / "sentinel2.tif", table, None, schema_defaults("sentinel2")["resampling"]
+    )
+    seg = ClassicalSegmenter(**SEGMENT["classical"])
+    masks = segment_images(g_img, seg, SEGMENT["min_area"], SEGMENT["max_masks"])
+    gs = build_graphs(masks, g_img, **graph_settings(GRAPHS))
+    p_gcn = predict_gcn(models[1], graphs_to_pyg(gs, np.ones(len(pick))), device="cpu")
+    p_s2 = predict_s2(models[0], s_img, device="cpu")
+    return rows, cols, np.asarray(p_s2, dtype=np.float64), np.asarray(p_gcn, dtype=np.float64)
+
+
+def result_coverage(city, result):
+    """The area both rasters cover, on the map's grid (as the tile plan cuts it)."""
+    grid, coverage = map_grid(city / "google.tif", city / "sentinel2.tif", result.grid.stride_m, None)
+    assert grid == result.grid
+    return coverage
+
+
+def test_calibrated_fusion_map_and_stream_disagreement_match_a_hand_run(mapped, city, models, tmp_path):
+    """map.fusion df4lcz_cal: a window's map probabilities are the evaluation's calibrated fusion of its
+    stream probabilities (α and temperatures read from a fusion table); the uncertainty COG's
+    disagreement band is the streams' argmax compared by hand."""
+    from df4lcz.evaluation.calibration import apply_temperature
+    from df4lcz.evaluation.fusion import fusion_setting
+
+    result, codes, meta, _ = mapped
+    table = pd.DataFrame(
+        {
+            "model": ["df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned"],
+            "calibrated": [False, False, True, True],
+            "alpha": [0.6, 0.5, 0.3, 0.7],
+            "alpha_tuned": [False, True, False, True],
+            "T_s2": [np.nan, np.nan, 0.4, 0.8],
+            "T_gcn": [np.nan, np.nan, 2.5, 1.5],
+            "val_accuracy": [0.5, 0.5, 0.6, 0.55],
+            "n_val": [10, 10, 10, 10],
+        }
+    )
+    setting = fusion_setting(table, "df4lcz_cal")
+    assert (setting.alpha, setting.temperatures) == (0.3, (0.4, 2.5))
+    cal = run_map(city, models, tmp_path, fusion=setting, uncertainty=True, tile_windows=9)
+    with rasterio.open(tmp_path / "map.tif") as src:
+        tags = src.tags()
+        cal_codes = src.read(1)
+    assert (tags["fusion"], tags["alpha"], tags["T_s2"], tags["T_gcn"]) == ("df4lcz_cal", "0.3", "0.4", "2.5")
+    assert cal.n_mapped == result.n_mapped and np.array_equal(cal_codes > 0, codes > 0)
+    n = int((codes > 0).sum())
+    pick = sorted({0, n // 3, n // 2, n - 1})
+    rows, cols, p_s2, p_gcn = hand_streams(result, codes, meta["transform"], city, models, pick)
+    with rasterio.open(tmp_path / "map_tiles.vrt") as vrt:
+        got = vrt.read()[:, rows, cols].T
+
+    # independent: softmax(log p / T) per stream, then α·P_S2 + (1 − α)·P_GCN
+    def scaled(p, t):
+        z = np.exp(np.log(np.maximum(p, 1e-12)) / t)
+        return z / z.sum(axis=1, keepdims=True)
+
+    expected = 0.3 * scaled(p_s2, 0.4) + 0.7 * scaled(p_gcn, 2.5)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+    # the evaluation's calibrated fusion of the same stream probabilities
+    ids = np.arange(len(pick))
+    fused = fuse(
+        predictions_frame(ids, "test", np.ones(len(pick)), apply_temperature(p_s2, 0.4)),
+        predictions_frame(ids, "test", np.ones(len(pick)), apply_temperature(p_gcn, 2.5)),
+        0.3,
+    )
+    assert fused["y_pred"].tolist() == cal_codes[rows, cols].tolist()
+    # the raw df4lcz map of the same windows is another fusion
+    assert not np.allclose(expected, fuse_probabilities(p_s2, p_gcn, ALPHA), atol=1e-3)
+    # stream disagreement = the streams' most probable classes compared by hand
+    with rasterio.open(tmp_path / "map_uncertainty.tif") as unc:
+        bands = unc.read()
+    s2_code, gcn_code = p_s2.argmax(axis=1) + 1, p_gcn.argmax(axis=1) + 1
+    np.testing.assert_array_equal(bands[2, rows, cols], (s2_code != gcn_code).astype(np.uint8))
+    # … and the stream tiles hold each stream's most probable class
+    from df4lcz.mapping.tiles import plan_tiles, read_stream_tile
+
+    plan = plan_tiles(cal.grid, result_coverage(city, cal), 9)
+    assert len(plan.tiles) == cal.n_tiles
+    streams = np.zeros((2, *cal.grid.shape), dtype=np.uint8)
+    for t in plan.tiles:
+        streams[:, t.rows.start : t.rows.stop, t.cols.start : t.cols.stop] = read_stream_tile(
+            tmp_path / "map_tiles" / f"{t.id}_streams.tif", cal.grid, t
+        )
+    np.testing.assert_array_equal(streams[:, rows, cols], np.stack([s2_code, gcn_code]))
+    assert ((streams[0] > 0) == (cal_codes > 0)).all()
+    assert ((bands[0] == 255) == (cal_codes == 0)).all() and (tmp_path / "map_uncertainty.png").is_file()

@@ -287,3 +287,73 @@ def test_map_rasters_write_nothing_when_the_gather_fails(tmp_path):
 def test_schema_defaults_of_the_new_map_keys():
     m = schema_defaults("map")
     assert (m["tile_windows"], m["smooth_sigma_m"], m["probabilities"]) == (4096, 0, "none")
+
+
+def write_stream_tiles(plan, codes: np.ndarray, paths) -> None:
+    """Stream tiles ``(2, H, W)`` uint8 beside each tile (as a tile job with map.uncertainty writes them)."""
+    from df4lcz.mapping.tiles import stream_tile_path, write_stream_tile
+
+    for tile, path in zip(plan.tiles, paths):
+        block = codes[:, tile.rows.start : tile.rows.stop, tile.cols.start : tile.cols.stop]
+        write_stream_tile(stream_tile_path(path), np.ascontiguousarray(block), plan.grid, tile)
+
+
+def test_uncertainty_layers_equal_the_probabilities_they_come_from(tmp_path):
+    several = check_uncertainty(tmp_path / "several", tile_windows=400)
+    one = check_uncertainty(tmp_path / "one", tile_windows=10_000)
+    np.testing.assert_array_equal(several, one)  # tiled = single tile
+
+
+def check_uncertainty(tmp_path, tile_windows: int) -> np.ndarray:
+    """Gather a synthetic map with the all17 probabilities and the uncertainty; check the uncertainty
+    bands against both; return them."""
+    plan = plan_for(H, W, tile_windows=tile_windows, inset_m=120.0)
+    assert (len(plan.tiles) > 1) == (tile_windows == 400)
+    p = masked(random_probabilities(H, W, seed=5), in_coverage(plan))
+    valid = np.isfinite(p).all(axis=0)
+    rng = np.random.default_rng(6)
+    streams = np.where(valid, rng.integers(1, 18, size=(2, H, W)), 0).astype(np.uint8)
+    streams[1, ::3] = streams[0, ::3]  # both agreeing and disagreeing pixels
+    paths = write_plan_tiles(plan, p, tmp_path / "tiles")
+    write_stream_tiles(plan, streams, paths)
+    gather_map(
+        plan,
+        paths,
+        tmp_path / "v.vrt",
+        tmp_path / "m.tif",
+        tmp_path / "m.png",
+        tmp_path / "a.csv",
+        tmp_path / "m.qml",
+        probabilities_path=tmp_path / "p.tif",
+        probabilities="all17",
+        uncertainty_path=tmp_path / "u.tif",
+        uncertainty_png=tmp_path / "u.png",
+        source_tags={"fusion": "df4lcz", "strategy": "random"},
+    )
+    with (
+        rasterio.open(tmp_path / "u.tif") as src,
+        rasterio.open(tmp_path / "p.tif") as pr,
+        rasterio.open(tmp_path / "m.tif") as m,
+    ):
+        unc, pct, codes = src.read(), pr.read(), m.read(1)
+        assert src.nodata == 255 and src.dtypes == ("uint8",) * 3 and src.count == 3
+        assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG" and src.tags()["fusion"] == "df4lcz"
+        assert src.descriptions[0].startswith("P(class of the map)")
+        assert src.descriptions[1].startswith("margin") and src.descriptions[2].startswith(
+            "stream disagreement"
+        )
+    # nodata exactly where the class map has none
+    assert ((unc == 255) == (codes == 0)[None]).all() and (codes > 0).sum() == valid.sum() > 100
+    # from the probabilities COG (percent): max exactly, max − second max to ±1 (both rounded)
+    top = np.sort(pct[:, valid].astype(int), axis=0)
+    np.testing.assert_array_equal(unc[0, valid], top[-1])
+    assert np.abs(unc[1, valid].astype(int) - (top[-1] - top[-2])).max() <= 1
+    # from the float probabilities the map is made of: round(100·max), round(100·(max − second))
+    f = np.sort(p[:, valid].astype(np.float64), axis=0)
+    np.testing.assert_array_equal(unc[0, valid], np.rint(100 * f[-1]))
+    np.testing.assert_array_equal(unc[1, valid], np.rint(100 * (f[-1] - f[-2])))
+    # disagreement: the two streams' codes differ
+    np.testing.assert_array_equal(unc[2, valid], (streams[0] != streams[1])[valid])
+    assert 0 < unc[2, valid].sum() < valid.sum()
+    assert (tmp_path / "u.png").stat().st_size > 10_000
+    return unc

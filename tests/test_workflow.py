@@ -307,8 +307,17 @@ def test_tiny_run_lcz_map(tiny_run):
     assert np.array_equal(codes[valid], np.nan_to_num(p).argmax(axis=0)[valid] + 1)  # no smoothing: argmax
     assert ((second > 0) == valid).all() and (second[valid] != codes[valid]).all()
     assert (res / "maps" / "demo_city_1_lcz.qml").read_text().count("<paletteEntry") == 17
+    # map.uncertainty (default true): P(map's class) and the margin from the tiles' probabilities
+    with rasterio.open(res / "maps" / "demo_city_1_lcz_uncertainty.tif") as unc:
+        bands = unc.read()
+        assert unc.nodata == 255 and "T_s2" not in tags  # the default fusion df4lcz: raw probabilities
+    top = np.sort(p[:, valid].astype(np.float64), axis=0)
+    np.testing.assert_array_equal(bands[0, valid], np.rint(100 * top[-1]))
+    np.testing.assert_array_equal(bands[1, valid], np.rint(100 * (top[-1] - top[-2])))
+    assert set(np.unique(bands[2, valid])) <= {0, 1} and (bands[:, ~valid] == 255).all()
     summary = (res / "summary.md").read_text()
     assert "## LCZ maps" in summary and "demo_city_1_lcz.png" in summary
+    assert "demo_city_1_lcz_uncertainty.png" in summary
     overall_line = f"| polygons | all | all classes | {overall.n_pixels} | {overall.n_agree} |"
     assert overall_line in summary
 

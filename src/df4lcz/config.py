@@ -356,6 +356,23 @@ def _dataset_problems(cfg: dict[str, Any]) -> list[str]:
             f"config key 'map.strategy': {cfg['map']['strategy']!r} is not among splits.strategies "
             f"{strategies}; maps use that strategy's trained models"
         )
+    fusion = cfg["map"]["fusion"]
+    if fusion != "df4lcz":
+        if cfg["map"]["models"] is not None:
+            problems.append(
+                f"config key 'map.fusion': {fusion!r} needs this run's fusion records; with map.models "
+                "(model files of another run) only 'df4lcz' (map.alpha or fusion.alpha) is possible"
+            )
+        if cfg["map"]["alpha"] is not None:
+            problems.append(
+                f"config key 'map.alpha': applies to map.fusion 'df4lcz' only; {fusion!r} uses the α "
+                "the evaluation chose (set map.alpha: null)"
+            )
+        if fusion in ("df4lcz_cal", "df4lcz_cal_tuned") and not cfg["fusion"]["calibrate"]:
+            problems.append(
+                f"config key 'map.fusion': {fusion!r} is a calibrated fusion, but fusion.calibrate is "
+                "false; set fusion.calibrate: true or choose df4lcz / df4lcz_tuned"
+            )
     if cfg["map"]["regions"] is not None and dataset in ("demo", "regions"):
         known = region_names(cfg)
         for name in cfg["map"]["regions"]:

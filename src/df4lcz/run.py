@@ -205,14 +205,23 @@ class RunPlan:
         }
 
     @property
+    def map_fusion_inputs(self) -> dict[str, str]:
+        """``{"fusion": fusion table of map.strategy}`` when ``map.fusion`` is not ``df4lcz`` (the map
+        jobs read its α and temperatures), else ``{}``: the default map reads no fusion record."""
+        if self.config["map"]["fusion"] == FUSION_MODEL_NAMES[0]:
+            return {}
+        return {"fusion": f"results/predictions/{self.map_strategy}/fusion.csv"}
+
+    @property
     def map_source(self) -> dict[str, str]:
         """Where a map comes from, written in its title and GeoTIFF tags: ``fusion`` (the fused model
-        the map computes: the paper's late fusion of the raw stream probabilities with α = ``map.alpha``
-        or ``fusion.alpha``, i.e. ``df4lcz``) and ``strategy`` (the split strategy whose models map,
+        the map computes, ``map.fusion``: ``df4lcz`` = the paper's late fusion of the raw stream
+        probabilities with α = ``map.alpha`` or ``fusion.alpha``; ``recommended`` is replaced by the
+        model it names when the map is gathered) and ``strategy`` (the split strategy whose models map,
         ``map.strategy``; ``map.models`` when model files were given)."""
         external = self.config["map"]["models"] is not None
         return {
-            "fusion": FUSION_MODEL_NAMES[0],
+            "fusion": self.config["map"]["fusion"],
             "strategy": "map.models" if external else self.map_strategy,
         }
 

@@ -167,3 +167,7 @@ class RunInputs:
 
         plan = read_plan(path)
         return [f"results/maps/tiles/{wildcards.region}/{tile.id}.tif" for tile in plan.tiles]
+
+    def map_stream_tile_files(self, wildcards: Any) -> list[str]:
+        """The stream tiles of the region's plan (``map.uncertainty``), in the order of :meth:`map_tile_files`."""
+        return [f[: -len(".tif")] + "_streams.tif" for f in self.map_tile_files(wildcards)]

@@ -26,6 +26,7 @@ Decisions documented here:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -360,3 +361,71 @@ def fusion_table(outputs: Sequence[FusionOutput]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+#: ``map.fusion`` value that picks the fused model the summary recommends (:func:`fusion_setting`).
+RECOMMENDED: str = "recommended"
+
+
+@dataclass(frozen=True)
+class FusionSetting:
+    """How one fused model of a split strategy fuses (a row of its fusion table, docs/contracts.md §9).
+
+    Attributes:
+        model: one of :data:`~df4lcz.constants.FUSION_MODEL_NAMES`.
+        alpha: the α of ``P = α·P_S2 + (1 − α)·P_GCN``.
+        temperatures: ``(T_s2, T_gcn)`` the streams are scaled with first (``softmax(log p / T)``),
+            ``None`` for the fusions of the raw probabilities.
+    """
+
+    model: str
+    alpha: float
+    temperatures: tuple[float, float] | None
+
+    def fuse(self, p_s2: np.ndarray, p_gcn: np.ndarray) -> np.ndarray:
+        """The fused ``(N, 17)`` probabilities of two streams' ``(N, 17)`` probabilities, as the
+        evaluation fused them for :attr:`model` (:func:`calibrate_stream`, :func:`fuse_probabilities`)."""
+        if self.temperatures is not None:
+            p_s2 = apply_temperature(p_s2, self.temperatures[0])
+            p_gcn = apply_temperature(p_gcn, self.temperatures[1])
+        return fuse_probabilities(p_s2, p_gcn, self.alpha)
+
+
+def fusion_setting(table: pd.DataFrame, model: str, where: str = "fusion table") -> FusionSetting:
+    """The α and temperatures the evaluation used for fused ``model`` (``map.fusion``) of a fusion table.
+
+    ``model`` may be :data:`RECOMMENDED`: the fused model the summary recommends
+    (:func:`df4lcz.evaluation.summary.recommend_fusion`: highest ``val_accuracy``).
+
+    Raises:
+        ContractError (a ValueError): ``model`` is not a row of the table.
+    """
+    from df4lcz.io.alpha_curve import validate_fusion_table
+
+    from .summary import recommend_fusion
+
+    checked = validate_fusion_table(table, where)
+    models = [str(m) for m in checked["model"]]
+    if model == RECOMMENDED:
+        pick = recommend_fusion(checked, models)
+        if pick is None:
+            raise ContractError(f"{where}: no fused model to recommend")
+        model = pick[0]
+    if model not in models:
+        raise ContractError(
+            f"{where}: no row for fused model {model!r} (map.fusion); it has {models} "
+            "(the calibrated fusions need fusion.calibrate: true)"
+        )
+    row = checked[checked["model"] == model].iloc[0]
+    temperatures = (float(row["T_s2"]), float(row["T_gcn"])) if bool(row["calibrated"]) else None
+    return FusionSetting(model, float(row["alpha"]), temperatures)
+
+
+def read_fusion_setting(path: str | os.PathLike | None, model: str | None) -> FusionSetting | None:
+    """:func:`fusion_setting` of the fusion table file ``path``; ``None`` when no file is given (the
+    map's default fusion ``df4lcz`` with its own α reads none)."""
+    from df4lcz.io.alpha_curve import read_fusion_table
+
+    if not path:
+        return None
+    return fusion_setting(read_fusion_table(path), str(model), str(path))

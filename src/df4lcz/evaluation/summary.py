@@ -332,6 +332,7 @@ class MapSection:
     region: str
     preview: Path
     agreement: pd.DataFrame
+    uncertainty: Path | None = None  # preview of the uncertainty COG (map.uncertainty), when made
 
 
 #: Columns of the agreement table shown in the summary, and their headers.
@@ -346,13 +347,16 @@ MAP_TABLE_COLUMNS: dict[str, str] = {
 }
 
 
-def map_sections(maps: Mapping[str, tuple[str | os.PathLike, str | os.PathLike]]) -> tuple[MapSection, ...]:
-    """``{region: (preview PNG, agreement CSV)}`` → the map sections (agreement CSVs read here)."""
+def map_sections(maps: Mapping[str, Sequence[str | os.PathLike]]) -> tuple[MapSection, ...]:
+    """``{region: (preview PNG, agreement CSV[, uncertainty preview PNG])}`` → the map sections
+    (agreement CSVs read here)."""
     sections = []
-    for region, (png, csv) in maps.items():
-        if not Path(png).is_file():
-            log.warning("summary: map preview %s not found; not embedded", png)
-        sections.append(MapSection(str(region), Path(png), pd.read_csv(csv, dtype={"lcz": str})))
+    for region, (png, csv, *rest) in maps.items():
+        for path in (png, *rest):
+            if not Path(path).is_file():
+                log.warning("summary: map preview %s not found; not embedded", path)
+        uncertainty = Path(rest[0]) if rest else None
+        sections.append(MapSection(str(region), Path(png), pd.read_csv(csv, dtype={"lcz": str}), uncertainty))
     return tuple(sections)
 
 
@@ -573,6 +577,8 @@ def summary_markdown(c: SummaryContent, page: Path) -> str:
         md += ["", f"### {m.region}", ""]
         if m.preview.is_file():
             md += [f"![{m.region}: LCZ map]({_rel(m.preview, page)})", ""]
+        if m.uncertainty is not None and m.uncertainty.is_file():
+            md += [f"![{m.region}: probability of the map's class]({_rel(m.uncertainty, page)})", ""]
         md += [
             "Agreement of the map with the references (pixels whose window centre is in a labelled polygon, "
             "or the truth raster):",
@@ -716,6 +722,8 @@ def summary_html(c: SummaryContent, page: Path) -> str:
         maps += f"<h3>{esc(m.region)}</h3>"
         if m.preview.is_file():
             maps += figure(m.preview, f"{m.region}: LCZ map", "wide")
+        if m.uncertainty is not None and m.uncertainty.is_file():
+            maps += figure(m.uncertainty, f"{m.region}: probability of the map's class", "wide")
         map_header = "".join(f"<th>{esc(h)}</th>" for h in MAP_TABLE_COLUMNS.values())
         map_rows = "".join(
             "<tr>" + "".join(f"<td>{esc(v)}</td>" for v in r) + "</tr>" for r in _map_rows(m.agreement)

@@ -149,3 +149,16 @@ def top2_bands(probabilities: np.ndarray, nodata: int) -> np.ndarray:
     out[1, valid] = order[1] + 1
     out[2, valid] = percent(np.take_along_axis(p, order[:1], axis=0)[0])
     return out
+
+
+def uncertainty_bands(probabilities: np.ndarray, disagree: np.ndarray, nodata: int) -> np.ndarray:
+    """``(3, H, W)`` uint8: 100·P(most likely), 100·(P(most likely) − P(second most likely)) and
+    ``disagree`` ``(H, W)`` (1 where the streams' most probable classes differ, else 0), each rounded;
+    ``nodata`` where no window was classified."""
+    valid = valid_pixels(probabilities)
+    out = np.full((3, *valid.shape), nodata, dtype=np.uint8)
+    p = np.sort(probabilities[:, valid], axis=0)
+    out[0, valid] = percent(p[-1])
+    out[1, valid] = percent(p[-1] - p[-2])
+    out[2, valid] = (np.asarray(disagree)[valid] != 0).astype(np.uint8)
+    return out

@@ -8,6 +8,8 @@ Each batch of windows goes through the same functions as the sample pipeline: th
 (:func:`df4lcz.graphs.build.build_graphs`); the two models predict (:func:`df4lcz.training.predict_s2`,
 :func:`df4lcz.training.predict_gcn`) and the probabilities are fused,
 ``P = α·P_S2 + (1 − α)·P_GCN`` (:func:`df4lcz.evaluation.fusion.fuse_probabilities`), argmax → LCZ code.
+With ``temperatures`` (``map.fusion`` a calibrated fused model) each stream is first scaled,
+``softmax(log p / T)``, as the evaluation did (:class:`df4lcz.evaluation.fusion.FusionSetting`).
 
 While batches run, :func:`quiet_stage_logs` mutes the INFO records of the stage functions (their
 per-call progress bars); the map logs one progress bar over the batches, and warnings still show.
@@ -29,7 +31,7 @@ from ..chipping.google.chips import chip_google
 from ..chipping.google.sources import GoogleInput
 from ..constants import N_CLASSES
 from ..errors import ContractError
-from ..evaluation.fusion import fuse_probabilities
+from ..evaluation.fusion import FusionSetting
 from ..graphs.build import build_graphs
 from ..graphs.pyg import graphs_to_pyg
 from ..logs import LOGGER_NAME, get_logger
@@ -47,7 +49,8 @@ PathLike = str | os.PathLike
 class WindowClassifier:
     """Classifies batches of map windows; everything a batch needs, opened or loaded once.
 
-    ``excluded`` counts the windows the chippers excluded, by ``"stream: reason"``.
+    ``excluded`` counts the windows the chippers excluded, by ``"stream: reason"``; ``temperatures``
+    ``(T_s2, T_gcn)`` scale the streams before the fusion (``None``: the raw probabilities).
     """
 
     google: GoogleInput
@@ -63,6 +66,7 @@ class WindowClassifier:
     min_area: int
     max_masks: int
     graph_kwargs: dict[str, Any]
+    temperatures: tuple[float, float] | None = None
     excluded: dict[str, int] = field(default_factory=dict)
 
     def count(self, stream: str, reasons: pd.Series) -> None:
@@ -71,11 +75,11 @@ class WindowClassifier:
             key = f"{stream}: {reason.split(':')[0]}"
             self.excluded[key] = self.excluded.get(key, 0) + 1
 
-    def probabilities(self, grid: MapGrid, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(ids, P)``: the windows of ``flat`` both chippers kept and their fused class probabilities.
-
-        ``P`` is ``(len(ids), 17)`` float64, column ``k`` = LCZ code ``k + 1``.
-        """
+    def stream_probabilities(
+        self, grid: MapGrid, flat: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(ids, P_S2, P_GCN)``: the windows of ``flat`` both chippers kept and each stream's class
+        probabilities (``(len(ids), 17)`` float, column ``k`` = LCZ code ``k + 1``; not temperature-scaled)."""
         table = window_table(grid, flat)
         g_ids, g_img, g_exc = chip_google(
             self.google, table, chip_px=self.google_chip_px, resampling=self.google_resampling
@@ -87,14 +91,34 @@ class WindowClassifier:
         g_keep, s_keep = np.isin(g_ids, s_ids), np.isin(s_ids, g_ids)
         ids = g_ids[g_keep]  # both chippers keep input order, so the common ids line up
         if len(ids) == 0:
-            return ids, np.zeros((0, N_CLASSES), dtype=np.float64)
+            empty = np.zeros((0, N_CLASSES), dtype=np.float64)
+            return ids, empty, empty.copy()
         images = g_img[g_keep]
         maskset = segment_images(images, self.segmenter, self.min_area, self.max_masks)
         graphset = build_graphs(maskset, images, **self.graph_kwargs)
         graphs = graphs_to_pyg(graphset, np.ones(len(ids), dtype=np.int64), ids)
         p_gcn = predict_gcn(self.gcn_model, graphs, device=self.device)
         p_s2 = predict_s2(self.s2_model, s_img[s_keep], ids, device=self.device)
-        return ids, fuse_probabilities(p_s2, p_gcn, self.alpha)
+        return ids, p_s2, p_gcn
+
+    def fuse(self, p_s2: np.ndarray, p_gcn: np.ndarray) -> np.ndarray:
+        """The fused ``(N, 17)`` float64 probabilities of the streams' (scaled with :attr:`temperatures`)."""
+        return FusionSetting("", self.alpha, self.temperatures).fuse(p_s2, p_gcn)
+
+    def windows(self, grid: MapGrid, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(ids, P, codes)``: the kept windows, their fused probabilities and ``(2, len(ids))`` uint8
+        LCZ codes of each stream's most probable class (row 0 Sentinel-2, row 1 GCN; first on ties)."""
+        ids, p_s2, p_gcn = self.stream_probabilities(grid, flat)
+        codes = np.stack([np.asarray(p_s2).argmax(axis=1), np.asarray(p_gcn).argmax(axis=1)]) + 1
+        return ids, self.fuse(p_s2, p_gcn), codes.astype(np.uint8).reshape(2, len(ids))
+
+    def probabilities(self, grid: MapGrid, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, P)``: the windows of ``flat`` both chippers kept and their fused class probabilities.
+
+        ``P`` is ``(len(ids), 17)`` float64, column ``k`` = LCZ code ``k + 1``.
+        """
+        ids, p_s2, p_gcn = self.stream_probabilities(grid, flat)
+        return ids, self.fuse(p_s2, p_gcn)
 
     def classify(self, grid: MapGrid, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(ids, codes)``: the windows of ``flat`` both chippers kept and their fused LCZ codes (uint8)."""

@@ -13,6 +13,11 @@ the PNG preview and the agreement CSV.
   :func:`map_rasters`; overviews by the average for ``all17``, nearest for ``top2``): ``all17`` = 17
   uint8 bands, band ``k`` = 100·P(LCZ ``k``) rounded, nodata 255; ``top2`` = 3 uint8 bands: most
   likely LCZ, second most likely LCZ, 100·P(most likely) rounded (the confidence), nodata 0.
+* Uncertainty GeoTIFF (``map.uncertainty``, COG too, written with the class GeoTIFF by
+  :func:`map_rasters`; overviews by the average): 3 uint8 bands, 100·P(the map's class) rounded,
+  100·(P(the map's class) − P(the second most probable class)) rounded, and 1 where the streams'
+  most probable classes differ (else 0); nodata 255 (:data:`UNCERTAINTY_NODATA`), on the class map's
+  nodata pixels. Its preview (:func:`plot_uncertainty`) shows the first band with a colour bar.
 * PNG preview with a legend of the classes present.
 * Agreement CSV (:data:`AGREEMENT_COLUMNS`, built by :mod:`df4lcz.mapping.agreement`), floats with
   6 significant digits.
@@ -58,6 +63,14 @@ PREVIEW_MAX_PX: int = 1600
 PROBABILITY_NODATA: int = 255
 #: Nodata of the ``top2`` GeoTIFF (class 0 does not exist; the top class always has P ≥ 1/17).
 TOP2_NODATA: int = 0
+#: Nodata of the uncertainty GeoTIFF (its bands are 0–100 and 0/1).
+UNCERTAINTY_NODATA: int = 255
+#: Band descriptions of the uncertainty GeoTIFF.
+UNCERTAINTY_BANDS: tuple[str, ...] = (
+    "P(class of the map) in % (255 = nodata)",
+    "margin: P(class of the map) - P(second most probable class) in % (255 = nodata)",
+    "stream disagreement: 1 = the Sentinel-2 and GCN streams' most probable LCZ differ, 0 = same (255 = nodata)",
+)
 #: Choices of ``map.probabilities``.
 PROBABILITY_PRODUCTS: tuple[str, ...] = ("none", "all17", "top2")
 #: QGIS version written into the style file (the paletted renderer reads the same since QGIS 3.0).
@@ -108,6 +121,16 @@ def probability_profile(grid: MapGrid, product: str) -> dict[str, Any]:
     return {**lcz_profile(grid), "count": count, "nodata": nodata, "interleave": "band"}
 
 
+def uncertainty_profile(grid: MapGrid) -> dict[str, Any]:
+    """Rasterio profile of the uncertainty GeoTIFF of ``grid`` (3 uint8 bands, nodata 255)."""
+    return {
+        **lcz_profile(grid),
+        "count": len(UNCERTAINTY_BANDS),
+        "nodata": UNCERTAINTY_NODATA,
+        "interleave": "band",
+    }
+
+
 def probability_band_descriptions(product: str) -> list[str]:
     """Band descriptions of the probability GeoTIFF ``product``."""
     if product == "all17":
@@ -149,13 +172,23 @@ class MapBlockWriter:
     classes: rasterio.io.DatasetWriter
     probabilities: rasterio.io.DatasetWriter | None
     probabilities_path: str = ""  # the COG the probabilities become (named in errors)
+    uncertainty: rasterio.io.DatasetWriter | None = None
 
     def write(
-        self, window: rasterio.windows.Window, classes: np.ndarray, bands: np.ndarray | None = None
+        self,
+        window: rasterio.windows.Window,
+        classes: np.ndarray,
+        bands: np.ndarray | None = None,
+        uncertainty: np.ndarray | None = None,
     ) -> None:
         """Write one block: ``classes`` ``(h, w)`` uint8 codes and, with a probability GeoTIFF, its
-        ``bands`` ``(count, h, w)`` uint8 (:func:`probability_profile`)."""
+        ``bands`` ``(count, h, w)`` uint8 (:func:`probability_profile`), with an uncertainty GeoTIFF its
+        ``uncertainty`` ``(3, h, w)`` uint8 (:func:`uncertainty_profile`)."""
         self.classes.write(classes, 1, window=window)
+        if self.uncertainty is not None:
+            if uncertainty is None:
+                raise ValueError(f"the uncertainty bands of window {window} are missing")
+            self.uncertainty.write(uncertainty, window=window)
         if self.probabilities is not None:
             if bands is None:
                 raise ValueError(
@@ -171,8 +204,9 @@ def map_rasters(
     tags: Mapping[str, Any],
     probabilities: str = "none",
     probabilities_path: PathLike | None = None,
+    uncertainty_path: PathLike | None = None,
 ) -> Iterator[MapBlockWriter]:
-    """Write the class COG ``out_tif`` (and the probability COG) of ``grid`` block by block.
+    """Write the class COG ``out_tif`` (and the probability and uncertainty COGs) of ``grid`` block by block.
 
     Both GeoTIFFs are written into a temporary folder beside ``out_tif`` (:func:`lcz_profile` with
     the colour table, :func:`probability_profile` with :func:`probability_band_descriptions`; ``tags``
@@ -186,6 +220,7 @@ def map_rasters(
         tags: GeoTIFF tags (values written as text).
         probabilities: ``none``, ``all17`` or ``top2`` (``map.probabilities``).
         probabilities_path: the probability COG (unless ``probabilities`` is ``none``).
+        uncertainty_path: the uncertainty COG (:func:`uncertainty_profile`), or ``None``: not written.
     """
     if probabilities != "none" and probabilities_path is None:
         raise ConfigError(
@@ -193,6 +228,7 @@ def map_rasters(
         )
     with tempfile.TemporaryDirectory(prefix=".tmp-gather-", dir=Path(out_tif).parent) as tmp:
         classes_tmp, probs_tmp = Path(tmp) / "classes.tif", Path(tmp) / "probabilities.tif"
+        unc_tmp = Path(tmp) / "uncertainty.tif"
         with contextlib.ExitStack() as stack:
             dst = stack.enter_context(rasterio.open(classes_tmp, "w", **lcz_profile(grid)))
             dst.write_colormap(1, lcz_colormap())
@@ -206,8 +242,16 @@ def map_rasters(
                 for i, text in enumerate(probability_band_descriptions(probabilities), start=1):
                     pdst.set_band_description(i, text)
                 pdst.update_tags(**{k: str(v) for k, v in tags.items() if k not in ("nodata", "pixel")})
-            yield MapBlockWriter(dst, pdst, os.fspath(probabilities_path or ""))
+            udst = None
+            if uncertainty_path is not None:
+                udst = stack.enter_context(rasterio.open(unc_tmp, "w", **uncertainty_profile(grid)))
+                for i, text in enumerate(UNCERTAINTY_BANDS, start=1):
+                    udst.set_band_description(i, text)
+                udst.update_tags(**{k: str(v) for k, v in tags.items() if k not in ("nodata", "pixel")})
+            yield MapBlockWriter(dst, pdst, os.fspath(probabilities_path or ""), udst)
         write_cog(out_tif, classes_tmp, Resampling.mode)
+        if uncertainty_path is not None:
+            write_cog(uncertainty_path, unc_tmp, Resampling.average)
         if probabilities != "none":
             assert probabilities_path is not None
             write_cog(
@@ -297,6 +341,49 @@ def plot_lcz_map(codes: np.ndarray, grid: MapGrid, path: PathLike, title: str | 
     ax.set_ylabel("y (m)")
     ax.set_title(title or f"LCZ map, {grid.stride_m:g} m pixels ({grid.width} × {grid.height})")
     fig.subplots_adjust(left=0.1, right=0.68, top=0.93, bottom=0.08)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
+
+
+def plot_uncertainty(
+    confidence: np.ndarray, grid: MapGrid, path: PathLike, title: str | None = None, note: str = ""
+) -> None:
+    """PNG preview of the first uncertainty band ``(H, W)`` (100·P(class of the map), uint8,
+    :data:`UNCERTAINTY_NODATA` = nodata) with a colour bar (written atomically); ``note`` goes under
+    the title."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch, Rectangle
+
+    arr = np.asarray(confidence)
+    step = max(1, math.ceil(max(arr.shape) / PREVIEW_MAX_PX))
+    view = arr[::step, ::step].astype(np.float64)
+    view[arr[::step, ::step] == UNCERTAINTY_NODATA] = np.nan
+    t = grid.transform
+    extent = (t.c, t.c + grid.width * grid.stride_m, t.f - grid.height * grid.stride_m, t.f)
+    fig = Figure(figsize=(10.0, 7.5))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.add_patch(
+        Rectangle(
+            (extent[0], extent[2]), extent[1] - extent[0], extent[3] - extent[2], **PREVIEW_NODATA, zorder=-1
+        )
+    )
+    image = ax.imshow(view, extent=extent, interpolation="nearest", cmap="viridis", vmin=0, vmax=100)
+    bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.02)
+    bar.set_label("probability of the map's class (%)")
+    if (arr == UNCERTAINTY_NODATA).any():
+        ax.legend(
+            handles=[Patch(**{**PREVIEW_NODATA, "linewidth": 0.8}, label="no data")],
+            loc="upper left",
+            bbox_to_anchor=(0.0, -0.08),
+            fontsize=8,
+        )
+    ax.ticklabel_format(useOffset=False, style="plain")
+    ax.set_xlabel(f"x (m, {grid.crs})")
+    ax.set_ylabel("y (m)")
+    head = title or f"LCZ map uncertainty, {grid.stride_m:g} m pixels ({grid.width} × {grid.height})"
+    ax.set_title(f"{head}\n{note}" if note else head, fontsize=10)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110)
 

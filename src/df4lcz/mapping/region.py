@@ -5,9 +5,11 @@
 * one tile's probabilities: :func:`df4lcz.mapping.classify.map_tile` (rule ``lcz_map_tile``);
 * :func:`gather_map`: the tiles' VRT, the optional Gaussian filter and the argmax block by block
   (:mod:`df4lcz.mapping.gather`), the class COG with its ``.qml``, the optional probability COG, the
-  preview and the agreement CSV (:mod:`df4lcz.mapping.outputs`, :mod:`df4lcz.mapping.agreement`)
-  (rule ``lcz_map``). Memory holds one block of probabilities plus the class map (1 byte per pixel)
-  and, for the agreement, the reference rasters of the grid.
+  optional uncertainty COG with its preview, the preview and the agreement CSV
+  (:mod:`df4lcz.mapping.outputs`, :mod:`df4lcz.mapping.agreement`) (rule ``lcz_map``). Memory holds
+  one block of probabilities plus the class map (1 byte per pixel; with the uncertainty 2 more: the
+  streams' disagreement and the class probability for the preview) and, for the agreement, the
+  reference rasters of the grid.
 
 :func:`map_region` runs all three in one process (plan, every tile, gather). The gather checks that
 every tile carries the same settings tags (:data:`~df4lcz.mapping.classify.SETTING_TAGS`).
@@ -27,14 +29,23 @@ import pandas as pd
 
 from ..chipping.google.sources import GoogleInput
 from ..errors import ConfigError, ContractError, InputError
+from ..evaluation.fusion import FusionSetting
 from .agreement import agreement_table, polygon_reference, truth_reference
-from .classify import SETTING_TAGS, check_batch_size, classify_tile, settings_tags, window_classifier
+from .classify import (
+    FUSION_TAGS,
+    SETTING_TAGS,
+    check_batch_size,
+    classify_tile,
+    settings_tags,
+    window_classifier,
+)
 from .gather import (
     all17_bands,
     class_codes,
     sigma_pixels,
     smoothed_blocks,
     top2_bands,
+    uncertainty_bands,
 )
 from .grid import MapGrid, map_grid
 from .inference import log
@@ -44,8 +55,10 @@ from .outputs import (
     PROBABILITY_NODATA,
     PROBABILITY_PRODUCTS,
     TOP2_NODATA,
+    UNCERTAINTY_NODATA,
     map_rasters,
     plot_lcz_map,
+    plot_uncertainty,
     write_agreement,
     write_lcz_qml,
 )
@@ -53,6 +66,8 @@ from .tiles import (
     TilePlan,
     check_tile,
     plan_tiles,
+    read_stream_tile,
+    stream_tile_path,
     write_plan,
     write_tiles_vrt,
 )
@@ -147,6 +162,9 @@ def gather_map(
     truth: PathLike | None = None,
     title: str | None = None,
     source_tags: Mapping[str, Any] | None = None,
+    uncertainty_path: PathLike | None = None,
+    uncertainty_png: PathLike | None = None,
+    stream_paths: Sequence[PathLike] | None = None,
 ) -> MapResult:
     """Mosaic the tiles of ``plan`` and write the map's files.
 
@@ -162,6 +180,10 @@ def gather_map(
         title: title of the preview.
         source_tags: more GeoTIFF tags naming where the map comes from (the ``lcz_map`` rule: ``fusion``
             and ``strategy``, :attr:`df4lcz.run.RunPlan.map_source`).
+        uncertainty_path, uncertainty_png: the uncertainty COG and its preview (``map.uncertainty``;
+            :mod:`df4lcz.mapping.outputs`), or ``None``: not written.
+        stream_paths: the tiles' stream tiles (default: beside the tiles,
+            :func:`df4lcz.mapping.tiles.stream_tile_path`); read only for the uncertainty.
 
     Raises:
         ValueError: tiles that do not match the plan or were made with other settings, bad options.
@@ -178,11 +200,13 @@ def gather_map(
         raise ValueError(
             f"{out_tif}: the plan has {len(plan.tiles)} tiles but {len(tile_paths)} tile files were given"
         )
+    if (uncertainty_path is None) != (uncertainty_png is None):
+        raise ValueError(f"{out_tif}: the uncertainty GeoTIFF and its preview go together")
     settings: dict[str, str] | None = None
     excluded: dict[str, int] = {}
     for tile, path in zip(plan.tiles, tile_paths):
         tags = check_tile(path, grid, tile)
-        mine = {k: tags.get(k, "") for k in SETTING_TAGS}
+        mine = {k: tags.get(k, "") for k in (*SETTING_TAGS, *FUSION_TAGS)}
         if settings is None:
             settings = mine
         elif mine != settings:
@@ -195,9 +219,22 @@ def gather_map(
     if excluded:
         log.warning("%d window(s) excluded by the chippers: %s", sum(excluded.values()), excluded)
     write_tiles_vrt(out_vrt, grid, plan.tiles, tile_paths)
+    disagree = confidence = None
+    if uncertainty_path is not None:
+        streams = (
+            list(stream_paths) if stream_paths is not None else [stream_tile_path(p) for p in tile_paths]
+        )
+        if len(streams) != len(plan.tiles):
+            raise ValueError(f"{out_tif}: {len(plan.tiles)} tiles but {len(streams)} stream tiles")
+        disagree = np.zeros(grid.shape, dtype=np.uint8)
+        confidence = np.full(grid.shape, UNCERTAINTY_NODATA, dtype=np.uint8)
+        for tile, path in zip(plan.tiles, streams):
+            s2_code, gcn_code = read_stream_tile(path, grid, tile)
+            block = disagree[tile.rows.start : tile.rows.stop, tile.cols.start : tile.cols.stop]
+            block[...] = s2_code != gcn_code
     codes = np.zeros(grid.shape, dtype=np.uint8)
     map_tags: dict[str, Any] = {
-        **(settings or {}),
+        **{k: v for k, v in (settings or {}).items() if k in SETTING_TAGS or v != ""},
         **dict(source_tags or {}),
         "smooth_sigma_m": float(smooth_sigma_m),
         "tile_windows": plan.tile_windows,
@@ -207,24 +244,38 @@ def gather_map(
             f" (class probabilities Gaussian-filtered, sigma {float(smooth_sigma_m):g} m)" if sigma_px else ""
         ),
     }
-    with map_rasters(out_tif, grid, map_tags, probabilities, probabilities_path) as rasters:
+    with map_rasters(out_tif, grid, map_tags, probabilities, probabilities_path, uncertainty_path) as rasters:
         for window, p in smoothed_blocks(out_vrt, sigma_px):
             block = class_codes(p, NODATA)
-            bands = None
+            r0, c0 = int(window.row_off), int(window.col_off)
+            rows, cols = slice(r0, r0 + block.shape[0]), slice(c0, c0 + block.shape[1])
+            bands = unc = None
             if probabilities != "none":
                 bands = (
                     all17_bands(p, PROBABILITY_NODATA)
                     if probabilities == "all17"
                     else top2_bands(p, TOP2_NODATA)
                 )
-            rasters.write(window, block, bands)
-            r0, c0 = int(window.row_off), int(window.col_off)
-            codes[r0 : r0 + block.shape[0], c0 : c0 + block.shape[1]] = block
+            if disagree is not None and confidence is not None:
+                unc = uncertainty_bands(p, disagree[rows, cols], UNCERTAINTY_NODATA)
+                confidence[rows, cols] = unc[0]
+            rasters.write(window, block, bands, unc)
+            codes[rows, cols] = block
     write_lcz_qml(out_qml)
     n_mapped = int((codes != NODATA).sum())
     if n_mapped == 0:
         log.warning("no window could be classified; the map holds nodata only")
     plot_lcz_map(codes, grid, out_png, title)
+    if uncertainty_png is not None and confidence is not None and disagree is not None:
+        mapped = codes != NODATA
+        share = float((disagree[mapped] == 1).mean()) if mapped.any() else 0.0
+        plot_uncertainty(
+            confidence,
+            grid,
+            uncertainty_png,
+            f"{title}: probability of the map's class" if title else None,
+            f"the Sentinel-2 and GCN streams disagree on {100 * share:.1f}% of the mapped pixels",
+        )
     tables = []
     if labels is not None:
         tables.append(
@@ -293,6 +344,8 @@ def map_region(
     smooth_sigma_m: float = 0.0,
     probabilities: str = "none",
     tile_dir: PathLike | None = None,
+    uncertainty: bool = False,
+    fusion: FusionSetting | None = None,
 ) -> MapResult:
     """Map a region in one process: plan, every tile, gather (what the three map rules do in turn).
 
@@ -325,6 +378,9 @@ def map_region(
         tile_windows: about this many windows per tile (``map.tile_windows``); ``None``: one tile.
         smooth_sigma_m, probabilities: as :func:`gather_map`.
         tile_dir: folder of the tile files.
+        uncertainty: also write the uncertainty COG and its preview (``map.uncertainty``).
+        fusion: the fused model (``map.fusion`` other than ``df4lcz``,
+            :func:`df4lcz.evaluation.fusion.fusion_setting`): its α and temperatures replace ``alpha``.
 
     Returns:
         A :class:`MapResult`.
@@ -335,6 +391,8 @@ def map_region(
             models of the wrong kind, or a GCN trained on other node features than ``graph_params``.
     """
     check_batch_size(batch_size)
+    if fusion is not None:
+        alpha = fusion.alpha
     if probabilities not in PROBABILITY_PRODUCTS:
         raise ConfigError(f"map.probabilities: {probabilities!r} must be one of {list(PROBABILITY_PRODUCTS)}")
     sigma_pixels(float(smooth_sigma_m), float(stride_m) if stride_m else 1.0)
@@ -359,11 +417,13 @@ def map_region(
         s2_offset=s2_offset,
         device=device,
         checkpoint=checkpoint,
+        temperatures=fusion.temperatures if fusion is not None else None,
     ) as classifier:
         folder.mkdir(parents=True, exist_ok=True)
-        tags = settings_tags(plan.grid, alpha, s2_model, gcn_model, segment_params)
+        tags = settings_tags(plan.grid, alpha, s2_model, gcn_model, segment_params, fusion)
         for tile, path in zip(plan.tiles, tile_paths):
-            classify_tile(plan, tile, classifier, path, batch_size, tags)
+            streams = stream_tile_path(path) if uncertainty else None
+            classify_tile(plan, tile, classifier, path, batch_size, tags, streams)
     return gather_map(
         plan,
         tile_paths,
@@ -382,4 +442,6 @@ def map_region(
         labels=labels,
         truth=truth,
         title=title,
+        uncertainty_path=out.with_name(f"{out.stem}_uncertainty.tif") if uncertainty else None,
+        uncertainty_png=out.with_name(f"{out.stem}_uncertainty.png") if uncertainty else None,
     )

@@ -8,6 +8,9 @@ The owner of three map files (docs/contracts.md §12):
 * a **tile** (``results/maps/tiles/{region}/{tile}.tif``, :func:`write_tile` / :func:`check_tile`): the
   fused class probabilities of the tile's pixels, 17 float32 bands (band ``k`` = LCZ code ``k``),
   **NaN = nodata** where no window was classified;
+* a **stream tile** (``results/maps/tiles/{region}/{tile}_streams.tif``, :func:`write_stream_tile` /
+  :func:`read_stream_tile`; with ``map.uncertainty``): each stream's most probable LCZ per pixel, 2
+  uint8 bands (band 1 the Sentinel-2 stream's, band 2 the GCN's), **0 = nodata**;
 * the **VRT of the tiles** (``results/maps/{region}_tiles.vrt``, :func:`write_tiles_vrt`): the tiles
   as one 17-band raster over the whole grid (GDAL's VRT driver reads it; NaN where no tile).
 
@@ -49,6 +52,14 @@ PLAN_VERSION: int = 1
 TILE_NODATA: float = float("nan")
 #: Data type of a tile's probability bands.
 TILE_DTYPE: str = "float32"
+#: Data type and nodata of a stream tile's two bands (the streams' most probable LCZ codes).
+STREAM_TILE_DTYPE: str = "uint8"
+STREAM_TILE_NODATA: int = 0
+#: Band descriptions of a stream tile.
+STREAM_TILE_BANDS: tuple[str, ...] = (
+    "most probable LCZ of the Sentinel-2 stream (0 = nodata)",
+    "most probable LCZ of the GCN stream (0 = nodata)",
+)
 #: Pattern of a tile id (the ``{tile}`` wildcard of rule ``lcz_map_tile``).
 TILE_ID_PATTERN: str = r"r\d+c\d+"
 
@@ -232,6 +243,63 @@ def write_tile(
             for code in LCZ_CODES:
                 dst.set_band_description(code, f"P(LCZ {code}: {LCZ_NAMES[code]})")
             dst.update_tags(tile=tile.id, **{k: str(v) for k, v in (tags or {}).items()})
+
+
+def stream_tile_path(tile_path: PathLike) -> Path:
+    """The stream tile beside the tile file ``tile_path`` (``{tile}.tif`` → ``{tile}_streams.tif``)."""
+    p = Path(tile_path)
+    return p.with_name(f"{p.stem}_streams.tif")
+
+
+def write_stream_tile(path: PathLike, codes: np.ndarray, grid: MapGrid, tile: MapTile) -> None:
+    """Write a tile's streams' most probable LCZ codes ``(2, height, width)`` uint8 (0 = no window) (atomic)."""
+    arr = np.asarray(codes)
+    if arr.shape != (2, tile.height, tile.width) or arr.dtype != np.uint8:
+        raise ValueError(
+            f"{path}: stream codes must be uint8 of shape {(2, tile.height, tile.width)}, "
+            f"got {arr.dtype} {arr.shape}"
+        )
+    profile = {
+        "driver": "GTiff",
+        "width": tile.width,
+        "height": tile.height,
+        "count": 2,
+        "dtype": STREAM_TILE_DTYPE,
+        "crs": grid.crs,
+        "transform": tile_transform(grid, tile),
+        "nodata": STREAM_TILE_NODATA,
+        "compress": "deflate",
+    }
+    with atomic_path(path) as tmp:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(arr)
+            for band, text in enumerate(STREAM_TILE_BANDS, start=1):
+                dst.set_band_description(band, text)
+            dst.update_tags(tile=tile.id)
+
+
+def read_stream_tile(path: PathLike, grid: MapGrid, tile: MapTile) -> np.ndarray:
+    """The ``(2, height, width)`` uint8 stream codes of stream tile ``path`` of ``tile``.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ContractError (a ValueError): not a readable raster, or not this tile's stream tile.
+    """
+    if not Path(path).exists():
+        raise FileNotFoundError(f"{path}: stream tile of map tile {tile.id} is missing")
+    try:
+        with rasterio.open(path) as src:
+            got = (src.count, src.dtypes[0], src.height, src.width)
+            transform, data = src.transform, src.read()
+    except rasterio.errors.RasterioIOError as exc:
+        raise ContractError(f"{path}: not a readable raster ({exc})") from None
+    want = (2, STREAM_TILE_DTYPE, tile.height, tile.width)
+    if got != want or not transform.almost_equals(tile_transform(grid, tile)):
+        raise ContractError(
+            f"{path}: expected the stream tile of {tile.id} (2 {STREAM_TILE_DTYPE} bands of {tile.height} × "
+            f"{tile.width} px), got bands/dtype/size {got}; remove it and rerun the map"
+        )
+    return data
 
 
 def check_tile(path: PathLike, grid: MapGrid, tile: MapTile) -> dict[str, str]:

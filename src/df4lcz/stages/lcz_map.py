@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 from ..chipping.google.sources import GoogleSpec
+from ..evaluation.fusion import read_fusion_setting
 from ..mapping.region import gather_map, plan_map
 from ..mapping.tiles import read_plan
 from ..scripting import Job
@@ -35,6 +36,10 @@ def run(job: Job) -> None:
     """Rule ``lcz_map``: gather the tiles of ``job.params["region"]`` into the map's files."""
     region, params = job.params["region"], job.params
     plan = read_plan(job.input.plan)
+    fusion = read_fusion_setting(getattr(job.input, "fusion", None), params.get("fusion"))
+    source, alpha = dict(params["source"]), params["alpha"]
+    if fusion is not None:  # map.fusion: the model it names (recommended → the recommended one) and its α
+        source["fusion"], alpha = fusion.model, fusion.alpha
     gather_map(
         plan,
         list(job.input.tiles),
@@ -50,8 +55,11 @@ def run(job: Job) -> None:
         label_map=region["label_map"],
         labels=_optional(job.input.labels),
         truth=job.input.truth[0] if len(job.input.truth) else None,
-        title=map_title(region["name"], params["alpha"], params["source"]),
-        source_tags=params["source"],
+        title=map_title(region["name"], alpha, source),
+        source_tags=source,
+        uncertainty_path=getattr(job.output, "uncertainty", None),
+        uncertainty_png=getattr(job.output, "uncertainty_png", None),
+        stream_paths=list(job.input.streams) if hasattr(job.input, "streams") else None,
     )
 
 

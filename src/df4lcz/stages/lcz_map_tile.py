@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from ..chipping.google.sources import GoogleSpec
+from ..evaluation.fusion import read_fusion_setting
 from ..mapping.classify import map_tile
 from ..mapping.tiles import read_plan
 from ..scripting import Job
@@ -34,4 +35,6 @@ def run(job: Job) -> None:
         device=params["device"],
         batch_size=params["map"]["batch_size"],
         checkpoint=job.input.checkpoint[0] if len(job.input.checkpoint) else None,
+        fusion=read_fusion_setting(getattr(job.input, "fusion", None), job.params.get("fusion")),
+        out_streams=getattr(job.output, "streams", None),
     )

@@ -45,7 +45,7 @@ def write_summary(
     check_files: Sequence[str | os.PathLike] = (),
     title: str = SUMMARY_TITLE,
     sentinel2: str = "not recorded",
-    maps: Mapping[str, tuple[str | os.PathLike, str | os.PathLike]] | None = None,
+    maps: Mapping[str, Sequence[str | os.PathLike]] | None = None,
     class_loss_file: str | os.PathLike | None = None,
     n_samples: int | None = None,
     classes: Sequence[int] = (),
@@ -69,7 +69,8 @@ def write_summary(
         sentinel2: the Sentinel-2 inputs and their reflectance formula
             (:func:`df4lcz.evaluation.provenance.describe_sentinel2`).
         title: page title.
-        maps: ``{region: (map preview PNG, map agreement CSV)}`` of the LCZ maps made (docs/contracts.md §12).
+        maps: ``{region: (map preview PNG, map agreement CSV[, uncertainty preview PNG])}`` of the LCZ
+            maps made (docs/contracts.md §12).
         class_loss_file: the per-class account ``results/checks/class_loss/valid_samples.csv``
             (§13), shown as a table when a class lost more than its limit.
         n_samples, classes: labelled samples and their LCZ codes (the headline).
@@ -134,9 +135,12 @@ def run(job: Job) -> None:
         class_loss_file=job.input.class_loss,
         sentinel2=describe_sentinel2(list(job.input.s2_chips)),
         maps={
-            r: (png, csv)
-            for r, png, csv in zip(
-                job.params["map_regions"], job.input.map_previews, job.input.map_agreements
+            r: (png, csv, *unc)
+            for r, png, csv, *unc in zip(
+                job.params["map_regions"],
+                job.input.map_previews,
+                job.input.map_agreements,
+                *([job.input.map_uncertainty] if len(getattr(job.input, "map_uncertainty", [])) else []),
             )
         },
         n_samples=len(samples),
