@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 from helpers.named_configs import SAM_SEED, config_path, load_config, make_fixtures
-from helpers.workflow import REPO, SNAKEMAKE, job_counts, snakemake, tiny_config
+from helpers.workflow import REPO, SNAKEMAKE, TINY, job_counts, rules_started, snakemake, tiny_config
 
 from df4lcz.io.checks import read_checks
 
@@ -485,3 +485,29 @@ def test_region_strategy_in_workflow(tmp_path):
     assert "| region | df4lcz |" in summary
     for row in rows:
         assert f"- {row.message}\n" in summary
+
+
+@pytest.mark.slow
+def test_map_with_the_calibrated_fusion_reruns_only_the_map(tiny_run_copy, tmp_path):
+    """``map.fusion: df4lcz_cal`` on a finished run: only the map jobs (and the summary) run again, with
+    the α and temperatures of the random strategy's ``fusion.csv``, named in the map's tags."""
+    import rasterio
+
+    from df4lcz.io.alpha_curve import read_fusion_table
+
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["map"] = {**cfg["map"], "fusion": "df4lcz_cal"}
+    configfile = tmp_path / "cal.yaml"
+    configfile.write_text(yaml.safe_dump(cfg))
+    proc = snakemake(tiny_run_copy, "--cores", "2", "all", configfile=configfile)
+    assert set(rules_started(proc.stdout + proc.stderr)) == {"lcz_map_tile", "lcz_map", "summary", "all"}
+    row = read_fusion_table(tiny_run_copy / "results" / "predictions" / "random" / "fusion.csv").set_index(
+        "model"
+    )
+    with rasterio.open(tiny_run_copy / "results" / "maps" / "demo_city_1_lcz.tif") as src:
+        tags = src.tags()
+    assert (tags["fusion"], tags["strategy"]) == ("df4lcz_cal", "random")
+    assert (
+        float(tags["T_s2"]) == row.loc["df4lcz_cal", "T_s2"]
+        and float(tags["T_gcn"]) == row.loc["df4lcz_cal", "T_gcn"]
+    )
