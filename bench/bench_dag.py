@@ -45,6 +45,7 @@ sys.path.insert(0, str(REPO / "src"))
 from df4lcz.demo import CITY_SITES  # noqa: E402
 from df4lcz.demo.generate import utm_crs  # noqa: E402
 from df4lcz.io.checks import write_checks  # noqa: E402
+from df4lcz.io.class_loss import KEPT, write_class_loss  # noqa: E402
 from df4lcz.io.samples import write_samples  # noqa: E402
 from df4lcz.sampling.grid import assign_ids_and_shards, to_geodataframe  # noqa: E402
 
@@ -112,6 +113,12 @@ def prepare(work: Path, n: int, shard_size: int) -> tuple[Path, int]:
     (results / "tables").mkdir(parents=True, exist_ok=True)
     table.groupby("lcz").size().rename("samples").to_csv(results / "tables" / "samples_per_class.csv")
     write_checks(results / "checks" / "samples.csv", [])  # the checkpoint's input-check record: no warning
+    # its per-class account: every sample kept
+    kept = table.groupby("lcz").size()
+    write_class_loss(
+        results / "checks" / "class_loss" / "samples.csv",
+        pd.DataFrame({"lcz": kept.index, "reason": KEPT, "subject": "", "samples": kept.to_numpy()}),
+    )
     return config_path, int(table["shard"].nunique())
 
 

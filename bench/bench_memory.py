@@ -451,6 +451,7 @@ def _run(opts: argparse.Namespace, work: Path, sizes: dict[str, int]) -> None:
                 "overview": str(res / "figures" / "samples_overview.png"),
                 "summary": str(res / "tables" / "samples_per_class.csv"),
                 "checks": str(res / "checks" / "samples.csv"),
+                "class_loss": str(res / "checks" / "class_loss" / "samples.csv"),
             },
             {
                 "samples": cfg["samples"],
