@@ -3,15 +3,14 @@ percentile bootstrap, Markdown vs CSV, summary pages."""
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import shutil
-from html.parser import HTMLParser
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.pages import embedded_pngs, page_images
 from matplotlib.image import imread
 from sklearn import metrics as skm
 
@@ -185,28 +184,6 @@ def test_per_class_tables_and_figures(run):
     assert leftovers == []
 
 
-class _Images(HTMLParser):
-    """Every ``<img src>`` and every ``href`` of a page."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.src: list[str] = []
-        self.href: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "img":
-            self.src.append(a.get("src") or "")
-        if "href" in a:
-            self.href.append(a["href"] or "")
-
-
-def page_images(page: str) -> tuple[list[str], list[str]]:
-    parser = _Images()
-    parser.feed(page)
-    return parser.src, parser.href
-
-
 def visible(page: str) -> str:
     """The page without its embedded images' data (base64 may spell anything)."""
     return re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "data:", page)
@@ -287,8 +264,7 @@ def test_summary_html_is_self_contained(run, tmp_path):
     csv = pd.read_csv(run["out"] / "metrics.csv")
     # confusion, reliability and per-class F1 per row, one α curve per strategy
     assert len(src) == 3 * len(csv) + 2
-    assert all(s.startswith("data:image/png;base64,") for s in src)
-    embedded = sorted(base64.b64decode(s.split(",", 1)[1], validate=True) for s in src)
+    embedded = sorted(embedded_pngs(src))
     figures = sorted(p.read_bytes() for p in run["figs"].glob("*.png"))
     assert embedded == figures  # every figure once, byte for byte
     assert all(h.startswith("#") or h.startswith("data:") for h in href)
