@@ -328,6 +328,26 @@ def test_summary_headline_recommends_by_validation(run, tmp_path):
         assert "segmentation classical felzenszwalb (paper: SAM vit_h)" in text
         assert "Git commit" in text and "abc" in text
         assert f"{first.oa}" in text and "better single stream (test OA)" in text
+    # the verdict is coloured by what the checks found, not by its words ("none a warning" is a pass)
+    assert '<p class="pass">Input checks: all passed (1 check(s) recorded' in page
+    warned = [*rows, CheckRow("samples", "warning", "labels.gpkg", "class_loss", 0.5, 0.2, "lost half")]
+    for found, status, verdict in (
+        (warned, "warn", '<p class="warn">Input checks: 1 warning(s), listed under Input checks below.</p>'),
+        ([], "none", "<p>Input checks: no record read.</p>"),
+    ):
+        other = summary_content(
+            table,
+            regions=["Guangzhou"],
+            split_counts={},
+            segmentation_backend="classical",
+            graphs="g",
+            figure_dir=run["figs"],
+            fusion=fusion,
+            note="",
+            checks=found,
+        )
+        assert other.headline.checks_status == status
+        assert verdict in summary_html(other, tmp_path / f"{status}.html")
 
 
 def test_run_provenance_names_config_seed_version_and_machine(tmp_path):
