@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 CORES  ?= 2
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-fast install docs lint bench clean
+.PHONY: run test test-fast install docs lint bench screenshot clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
+
+# the picture of the summary's first screen in the docs (after `make run`; needs Chromium)
+screenshot: $(STAMP)
+	PYTHON=$(BIN)/python docs/img/make_summary_screenshot.sh results/summary.html docs/img/summary_first_screen.png
 
 clean:
 	rm -rf results logs benchmarks .snakemake resources/demo

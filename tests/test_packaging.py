@@ -1,8 +1,10 @@
 """Packaging: the conda environment of the rules (envs/df4lcz.yaml) pins what pyproject.toml pins; the
-version has one source; LICENSE and CITATION.cff are there and agree with it."""
+version has one source; LICENSE and CITATION.cff are there and agree with it; torch_geometric is imported
+in one place."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -87,3 +89,21 @@ def test_citation_cff_parses_and_names_this_version():
     assert paper["title"].startswith("DF4LCZ")
     assert [a["family-names"] for a in paper["authors"]] == ["Wu", "Ma", "Sui", "Pun"]
     assert (paper["volume"], paper["year"]) == (62, 2024)
+
+
+def test_torch_geometric_has_one_import_site():
+    """Importing torch_geometric prints torch's ``torch.jit.script`` FutureWarning; ``df4lcz.pyg``
+    imports it with exactly that warning silenced, so every other module takes its names from there."""
+    sites = []
+    for path in sorted([*(REPO / "src").rglob("*.py"), *(REPO / "workflow_scripts").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
+            if any(n == "torch_geometric" or n.startswith("torch_geometric.") for n in names):
+                sites.append(str(path.relative_to(REPO)))
+    assert sorted(set(sites)) == ["src/df4lcz/pyg.py"]

@@ -3,15 +3,14 @@ percentile bootstrap, Markdown vs CSV, summary pages."""
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import shutil
-from html.parser import HTMLParser
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.pages import embedded_pngs, page_images
 from matplotlib.image import imread
 from sklearn import metrics as skm
 
@@ -185,28 +184,6 @@ def test_per_class_tables_and_figures(run):
     assert leftovers == []
 
 
-class _Images(HTMLParser):
-    """Every ``<img src>`` and every ``href`` of a page."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.src: list[str] = []
-        self.href: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "img":
-            self.src.append(a.get("src") or "")
-        if "href" in a:
-            self.href.append(a["href"] or "")
-
-
-def page_images(page: str) -> tuple[list[str], list[str]]:
-    parser = _Images()
-    parser.feed(page)
-    return parser.src, parser.href
-
-
 def visible(page: str) -> str:
     """The page without its embedded images' data (base64 may spell anything)."""
     return re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "data:", page)
@@ -287,8 +264,7 @@ def test_summary_html_is_self_contained(run, tmp_path):
     csv = pd.read_csv(run["out"] / "metrics.csv")
     # confusion, reliability and per-class F1 per row, one α curve per strategy
     assert len(src) == 3 * len(csv) + 2
-    assert all(s.startswith("data:image/png;base64,") for s in src)
-    embedded = sorted(base64.b64decode(s.split(",", 1)[1], validate=True) for s in src)
+    embedded = sorted(embedded_pngs(src))
     figures = sorted(p.read_bytes() for p in run["figs"].glob("*.png"))
     assert embedded == figures  # every figure once, byte for byte
     assert all(h.startswith("#") or h.startswith("data:") for h in href)
@@ -352,6 +328,26 @@ def test_summary_headline_recommends_by_validation(run, tmp_path):
         assert "segmentation classical felzenszwalb (paper: SAM vit_h)" in text
         assert "Git commit" in text and "abc" in text
         assert f"{first.oa}" in text and "better single stream (test OA)" in text
+    # the verdict is coloured by what the checks found, not by its words ("none a warning" is a pass)
+    assert '<p class="pass">Input checks: all passed (1 check(s) recorded' in page
+    warned = [*rows, CheckRow("samples", "warning", "labels.gpkg", "class_loss", 0.5, 0.2, "lost half")]
+    for found, status, verdict in (
+        (warned, "warn", '<p class="warn">Input checks: 1 warning(s), listed under Input checks below.</p>'),
+        ([], "none", "<p>Input checks: no record read.</p>"),
+    ):
+        other = summary_content(
+            table,
+            regions=["Guangzhou"],
+            split_counts={},
+            segmentation_backend="classical",
+            graphs="g",
+            figure_dir=run["figs"],
+            fusion=fusion,
+            note="",
+            checks=found,
+        )
+        assert other.headline.checks_status == status
+        assert verdict in summary_html(other, tmp_path / f"{status}.html")
 
 
 def test_run_provenance_names_config_seed_version_and_machine(tmp_path):

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 from helpers.named_configs import SAM_SEED, config_path, load_config, make_fixtures
+from helpers.pages import embedded_pngs, page_images, page_refs
 from helpers.workflow import REPO, SNAKEMAKE, TINY, job_counts, rules_started, snakemake, tiny_config
 
 from df4lcz.io.checks import read_checks
@@ -324,12 +325,35 @@ def test_tiny_run_lcz_map(tiny_run):
 
 @pytest.mark.slow
 def test_snakemake_report(tiny_run_copy, tmp_path):
+    """``snakemake --report``: the flagged outputs are in the zip, the summary page in it carries its
+    figures (``data:`` URIs, nothing pointing into ``results/``), and building it warns of nothing."""
     report = tmp_path / "report.zip"
-    snakemake(tiny_run_copy, "--report", str(report))
+    proc = snakemake(tiny_run_copy, "--report", str(report))
     import zipfile
 
+    # Snakemake's disk default (2 × input.size_mb) printed RuntimeWarnings here: profiles set disk_mb
+    assert not [ln for ln in (proc.stdout + proc.stderr).splitlines() if "Warning" in ln], proc.stderr[-3000:]
     with zipfile.ZipFile(report) as z:
         names = z.namelist()
+        summaries = [n for n in names if n.endswith("/summary.html")]
+        assert len(summaries) == 1, summaries
+        page = z.read(summaries[0]).decode("utf-8")
+    res = tiny_run_copy / "results"
+    assert page == (res / "summary.html").read_text(encoding="utf-8")  # the run's page, unchanged
+    src, _ = page_images(page)
+    # every figure of the page is embedded: the confusion matrix, reliability diagram and per-class F1
+    # of each (strategy, model), the α curve of each strategy and the map preview (twice: Result, Maps)
+    shown = ("confusion_*.png", "reliability_*.png", "per_class_f1_*.png", "alpha_*.png")
+    figures = {p.read_bytes() for pattern in shown for p in (res / "figures").glob(pattern)}
+    figures |= {p.read_bytes() for p in (res / "maps").glob("*_lcz.png")}
+    assert len(figures) == 3 * 12 + 2 + 1
+    assert set(embedded_pngs(src)) == figures
+    # ... and nothing of it is a link or a file beside it, inside results/ or anywhere
+    refs = page_refs(page)
+    assert all(r.startswith(("data:", "#")) for r in refs), [
+        r[:60] for r in refs if not r.startswith("data:")
+    ]
+    assert not re.search(r"url\((?!['\"]?data:)", page)  # nor a stylesheet's url()
     # the flagged outputs are embedded: metrics, confusion matrices, reliability, α curves, map, summary
     for part in (
         "metrics.csv",

@@ -165,6 +165,8 @@ class Headline:
     demo: bool
     results: tuple[ModelResult, ...]
     checks: str
+    #: the verdict's kind (:func:`checks_status`): "warn", "pass" or "none" (no record read)
+    checks_status: str = "none"
     map_region: str | None = None
     map_preview: Path | None = None
 
@@ -286,6 +288,14 @@ def data_sentence(
     elif dataset:
         text += f" (dataset {dataset})"
     return text + "."
+
+
+def checks_status(checks: Sequence[CheckRow], ran: bool) -> str:
+    """What :func:`checks_verdict` says: "warn" (a check warned), "pass" (they ran, none warned) or
+    "none" (no record read); the page colours the verdict by it, not by its words."""
+    if warnings_of(checks):
+        return "warn"
+    return "pass" if ran else "none"
 
 
 def checks_verdict(checks: Sequence[CheckRow], ran: bool) -> str:
@@ -478,6 +488,7 @@ def summary_content(
             demo=dataset == "demo",
             results=headline_results(table, fusion),
             checks=checks_verdict(checks, ran),
+            checks_status=checks_status(checks, ran),
             map_region=maps[0].region if maps and maps[0].preview.is_file() else None,
             map_preview=maps[0].preview if maps and maps[0].preview.is_file() else None,
         ),
@@ -673,7 +684,8 @@ def summary_html(c: SummaryContent, page: Path) -> str:
     headline = ""
     if c.headline is not None:
         h = c.headline
-        verdict_class = "warn" if "warning" in h.checks else "pass"
+        # "all passed (… none a warning)" names a warning too: the class comes from the status
+        verdict_class = {"warn": ' class="warn"', "pass": ' class="pass"'}.get(h.checks_status, "")
         result_table = ""
         if h.results:
             result_table = (
@@ -692,7 +704,7 @@ def summary_html(c: SummaryContent, page: Path) -> str:
         headline = (
             f'<h2 id="result">Result</h2><div class="headline"><div class="text">'
             f"<p><b>Classified:</b> {esc(h.data)}</p>{caveat}{result_table}"
-            f'<p class="{verdict_class}">{esc(h.checks)}</p></div>{thumb}</div>'
+            f"<p{verdict_class}>{esc(h.checks)}</p></div>{thumb}</div>"
         )
     model_items = "".join(f"<li><code>{esc(m)}</code>: {esc(text)}</li>" for m, text in c.models)
     alpha_items = "".join(f"<li>{esc(line.replace('`', ''))}</li>" for line in c.fusion_lines)

@@ -13,7 +13,8 @@ def graphs_to_pyg(graphset: GraphSet, y: np.ndarray, sample_ids: np.ndarray | No
     """One ``torch_geometric.data.Data`` per graph: ``x`` float32, ``edge_index`` int64 (local),
     ``y`` ``(1,)`` int64 LCZ code 1–17 (not shifted), and ``sample_id`` when given."""
     import torch
-    from torch_geometric.data import Data
+
+    from ..pyg import Data  # torch_geometric without its import-time FutureWarning
 
     codes = np.asarray(y).astype(np.int64).reshape(-1)
     if len(codes) != len(graphset):

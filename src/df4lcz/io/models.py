@@ -57,9 +57,8 @@ class TrainedModel(Protocol):
 
 def package_versions() -> dict[str, str]:
     """Versions of python, torch, torch_geometric and df4lcz."""
-    import torch_geometric
-
     from .. import __version__
+    from ..pyg import torch_geometric  # without its import-time FutureWarning
 
     return {
         "python": platform.python_version(),
