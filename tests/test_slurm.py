@@ -34,6 +34,8 @@ import yaml
 from helpers import fake_slurm
 from helpers.workflow import assert_same_file, copy_run, output_state
 
+from df4lcz.mapping.tiles import stream_tile_path
+
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "tests" / "data" / "tiny.yaml"
 PROFILE = REPO / "profiles" / "slurm"
@@ -478,7 +480,12 @@ def test_slurm_profile_run_outputs(slurm_run, tiny_run):
         f"results/predictions/random/{name}.csv"
         for name in ("df4lcz", "df4lcz_tuned", "df4lcz_cal", "df4lcz_cal_tuned", "alpha_curve", "fusion")
     ]
-    assert sorted(made) == sorted([SLURM_TARGETS["lcz_map_tile"], SLURM_TARGETS["predict"], *fuse_outputs])
+    # the map tile job also writes the tile's per-stream classes (map.uncertainty, on by default)
+    streams = stream_tile_path(SLURM_TARGETS["lcz_map_tile"]).as_posix()
+    assert streams == "results/maps/tiles/demo_city_1/r0c0_streams.tif"
+    assert sorted(made) == sorted(
+        [SLURM_TARGETS["lcz_map_tile"], streams, SLURM_TARGETS["predict"], *fuse_outputs]
+    )
     for rel in made:
         assert_same_file(slurm_run.work / rel, tiny_run / rel)
     pred = pd.read_csv(slurm_run.work / SLURM_TARGETS["predict"])

@@ -346,7 +346,8 @@ def test_snakemake_report(tiny_run_copy, tmp_path):
     shown = ("confusion_*.png", "reliability_*.png", "per_class_f1_*.png", "alpha_*.png")
     figures = {p.read_bytes() for pattern in shown for p in (res / "figures").glob(pattern)}
     figures |= {p.read_bytes() for p in (res / "maps").glob("*_lcz.png")}
-    assert len(figures) == 3 * 12 + 2 + 1
+    figures |= {p.read_bytes() for p in (res / "maps").glob("*_lcz_uncertainty.png")}  # map.uncertainty
+    assert len(figures) == 3 * 12 + 2 + 1 + 1
     assert set(embedded_pngs(src)) == figures
     # ... and nothing of it is a link or a file beside it, inside results/ or anywhere
     refs = page_refs(page)
