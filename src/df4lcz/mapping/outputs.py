@@ -304,11 +304,29 @@ def _legend_label(code: int) -> str:
     return f"LCZ {LCZ_NAMES[code]}" if code > 10 else f"LCZ {code} {LCZ_NAMES[code]}"
 
 
-def plot_lcz_map(codes: np.ndarray, grid: MapGrid, path: PathLike, title: str | None = None) -> None:
-    """PNG preview of a map ``(H, W)`` with a legend of the classes present (written atomically)."""
+def _preview_axes(grid: MapGrid) -> tuple[Any, Any, tuple[float, float, float, float]]:
+    """A map preview's figure and axes, and the grid's extent ``(x0, x1, y0, y1)``; nodata (transparent
+    in the images drawn on it) shows a hatched grey, unlike the white page around the preview."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.patches import Patch, Rectangle
+    from matplotlib.patches import Rectangle
+
+    t = grid.transform
+    extent = (t.c, t.c + grid.width * grid.stride_m, t.f - grid.height * grid.stride_m, t.f)
+    fig = Figure(figsize=(10.0, 7.5))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.add_patch(
+        Rectangle(
+            (extent[0], extent[2]), extent[1] - extent[0], extent[3] - extent[2], **PREVIEW_NODATA, zorder=-1
+        )
+    )
+    return fig, ax, extent
+
+
+def plot_lcz_map(codes: np.ndarray, grid: MapGrid, path: PathLike, title: str | None = None) -> None:
+    """PNG preview of a map ``(H, W)`` with a legend of the classes present (written atomically)."""
+    from matplotlib.patches import Patch
 
     arr = np.asarray(codes)
     step = max(1, math.ceil(max(arr.shape) / PREVIEW_MAX_PX))
@@ -316,17 +334,7 @@ def plot_lcz_map(codes: np.ndarray, grid: MapGrid, path: PathLike, title: str | 
     palette = np.zeros((256, 4), dtype=np.float32)
     for code, rgba in lcz_colormap().items():
         palette[code] = np.asarray(rgba, dtype=np.float32) / 255.0
-    t = grid.transform
-    extent = (t.c, t.c + grid.width * grid.stride_m, t.f - grid.height * grid.stride_m, t.f)
-    fig = Figure(figsize=(10.0, 7.5))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    # nodata (transparent) shows a hatched grey, unlike the white page around the preview
-    ax.add_patch(
-        Rectangle(
-            (extent[0], extent[2]), extent[1] - extent[0], extent[3] - extent[2], **PREVIEW_NODATA, zorder=-1
-        )
-    )
+    fig, ax, extent = _preview_axes(grid)
     ax.imshow(palette[view], extent=extent, interpolation="nearest")
     present = [c for c in LCZ_CODES if (arr == c).any()]
     handles = [
@@ -351,24 +359,13 @@ def plot_uncertainty(
     """PNG preview of the first uncertainty band ``(H, W)`` (100·P(class of the map), uint8,
     :data:`UNCERTAINTY_NODATA` = nodata) with a colour bar (written atomically); ``note`` goes under
     the title."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Patch, Rectangle
+    from matplotlib.patches import Patch
 
     arr = np.asarray(confidence)
     step = max(1, math.ceil(max(arr.shape) / PREVIEW_MAX_PX))
     view = arr[::step, ::step].astype(np.float64)
     view[arr[::step, ::step] == UNCERTAINTY_NODATA] = np.nan
-    t = grid.transform
-    extent = (t.c, t.c + grid.width * grid.stride_m, t.f - grid.height * grid.stride_m, t.f)
-    fig = Figure(figsize=(10.0, 7.5))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    ax.add_patch(
-        Rectangle(
-            (extent[0], extent[2]), extent[1] - extent[0], extent[3] - extent[2], **PREVIEW_NODATA, zorder=-1
-        )
-    )
+    fig, ax, extent = _preview_axes(grid)
     image = ax.imshow(view, extent=extent, interpolation="nearest", cmap="viridis", vmin=0, vmax=100)
     bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.02)
     bar.set_label("probability of the map's class (%)")
