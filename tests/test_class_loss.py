@@ -23,7 +23,8 @@ from test_input_checks import _content, _samples_job, _samples_outputs
 
 from df4lcz.config import schema_defaults
 from df4lcz.errors import InputError
-from df4lcz.evaluation.summary import CLASS_LOSS_CAPTION, summary_markdown
+from df4lcz.evaluation.summary import CLASS_LOSS_CAPTION
+from df4lcz.evaluation.summary_pages import summary_markdown
 from df4lcz.io.checks import read_checks
 from df4lcz.io.chips import write_chips
 from df4lcz.io.class_loss import KEPT, read_class_loss

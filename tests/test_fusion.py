@@ -421,7 +421,7 @@ def test_tune_alpha_other_metrics_match_sklearn(metric, sk_score):
 def test_fusion_setting_reproduces_each_fused_model_from_its_fusion_table(tmp_path):
     """map.fusion: the α and temperatures read back from fusion.csv fuse the stream probabilities into
     exactly the evaluation's fused probabilities of that model; ``recommended`` = highest val accuracy."""
-    from df4lcz.evaluation.summary import recommend_fusion
+    from df4lcz.evaluation.fusion import recommend_fusion
     from df4lcz.io.alpha_curve import write_fusion_table
 
     s2, gcn = two_streams(seed=4)

@@ -28,9 +28,8 @@ from df4lcz.evaluation.summary import (
     NO_CHECK_TEXT,
     check_lines,
     summary_content,
-    summary_html,
-    summary_markdown,
 )
+from df4lcz.evaluation.summary_pages import summary_html, summary_markdown
 from df4lcz.graphs.degenerate import SINGLE_NODE_WARN_FRACTION, check_single_node_graphs
 from df4lcz.io.checks import CHECK_COLUMNS, CheckRow, read_checks, warnings_of, write_checks
 from df4lcz.io.chips import write_chips

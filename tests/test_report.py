@@ -16,9 +16,10 @@ from sklearn import metrics as skm
 
 from df4lcz.config import schema_defaults
 from df4lcz.evaluation import calibration, report
-from df4lcz.evaluation.fusion import alpha_grid
+from df4lcz.evaluation.fusion import alpha_grid, recommend_fusion
 from df4lcz.evaluation.provenance import describe_graphs, git_commit, run_provenance
-from df4lcz.evaluation.summary import recommend_fusion, summary_content, summary_html, summary_markdown
+from df4lcz.evaluation.summary import summary_content
+from df4lcz.evaluation.summary_pages import summary_html, summary_markdown
 from df4lcz.io.alpha_curve import read_alpha_curve, read_fusion_table
 from df4lcz.io.checks import CheckRow
 from df4lcz.io.graphs import GraphSet, write_graphs

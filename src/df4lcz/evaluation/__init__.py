@@ -10,7 +10,8 @@ Modules:
 * :mod:`~df4lcz.evaluation.figures` — confusion matrices, reliability diagrams, the α curve.
 * :mod:`~df4lcz.evaluation.report` — metrics of one prediction frame; the evaluate rule's file names.
 * :mod:`~df4lcz.evaluation.provenance` — what ran: the graphs behind the GCN, from the graph files' attrs.
-* :mod:`~df4lcz.evaluation.summary` — content and rendering of the one-page Markdown/HTML summary.
+* :mod:`~df4lcz.evaluation.summary` — what the one-page summary shows;
+  :mod:`~df4lcz.evaluation.summary_pages` — its Markdown and HTML pages.
 
 Files are read and written through :mod:`df4lcz.io` (predictions, α curves and fusion tables, metrics tables).
 """

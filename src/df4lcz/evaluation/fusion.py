@@ -391,18 +391,29 @@ class FusionSetting:
         return fuse_probabilities(p_s2, p_gcn, self.alpha)
 
 
+def recommend_fusion(fusion: pd.DataFrame, evaluated: Sequence[str]) -> tuple[str, float] | None:
+    """The fused model a strategy recommends (the summary states the rule): among the fusion table's
+    models that were evaluated, the highest ``val_accuracy``, ties to the first of
+    :data:`FUSION_MODEL_NAMES`; ``(model, validation accuracy)``, or None when none was evaluated."""
+    rows = {str(r["model"]): float(r["val_accuracy"]) for r in fusion.to_dict("records")}
+    order = [m for m in FUSION_MODEL_NAMES if m in rows and m in evaluated]
+    order += [m for m in rows if m in evaluated and m not in order]
+    if not order:
+        return None
+    best = max(order, key=lambda m: (round(rows[m], 12), -order.index(m)))
+    return best, rows[best]
+
+
 def fusion_setting(table: pd.DataFrame, model: str, where: str = "fusion table") -> FusionSetting:
     """The α and temperatures the evaluation used for fused ``model`` (``map.fusion``) of a fusion table.
 
     ``model`` may be :data:`RECOMMENDED`: the fused model the summary recommends
-    (:func:`df4lcz.evaluation.summary.recommend_fusion`: highest ``val_accuracy``).
+    (:func:`recommend_fusion`: highest ``val_accuracy``).
 
     Raises:
         ContractError (a ValueError): ``model`` is not a row of the table.
     """
     from df4lcz.io.alpha_curve import validate_fusion_table
-
-    from .summary import recommend_fusion
 
     checked = validate_fusion_table(table, where)
     models = [str(m) for m in checked["model"]]

@@ -18,7 +18,8 @@ import pandas as pd
 
 from ..atomic import write_text_atomic
 from ..evaluation.provenance import describe_graphs, describe_sentinel2, run_provenance
-from ..evaluation.summary import SUMMARY_TITLE, map_sections, summary_content, summary_html, summary_markdown
+from ..evaluation.summary import SUMMARY_TITLE, map_sections, summary_content
+from ..evaluation.summary_pages import summary_html, summary_markdown
 from ..io.alpha_curve import read_fusion_table
 from ..io.checks import read_checks
 from ..io.class_loss import read_class_loss
